@@ -1,0 +1,1 @@
+"""The `tongxin` command line: a thin face over the services."""

@@ -1,0 +1,312 @@
+"""`tongxin` — 同心 京津冀科技资源对接平台 command line.
+
+Exit codes: 0 success; 1 invalid input (validation); 2 usage error; 3 not found; 4 bad file; 5 other domain error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from typing import Any, Callable, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..core import errors as E
+from ..core.access import SYSTEM
+from ..settings import SETTINGS, Config
+
+EXIT = {E.ValidationError: 1, E.NotFound: 3, E.BadFile: 4}
+
+app = typer.Typer(
+    name="tongxin",
+    help="同心 tongxin — 京津冀科技成果与场景需求对接平台 / an exchange for technologies and needs of Beijing–Tianjin–Hebei.\n\n"
+    "设置 Settings (environment): " + "; ".join(f"{s.name} — {s.help_zh} / {s.help_en}" for s in SETTINGS),
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _exchange():  # type: ignore[no-untyped-def]
+    from ..services import Exchange
+
+    ex = Exchange.from_config(Config.from_env())
+    ex.init_db()
+    return ex
+
+
+def _run(fn: Callable[[], Any]) -> Any:
+    """Translate domain errors into a bilingual message and an exit code."""
+    try:
+        return fn()
+    except E.TongxinError as e:
+        from ..fileio.importer import describe
+
+        err.print(f"[red]✗[/red] {describe(e)}", highlight=False)
+        raise typer.Exit(EXIT.get(type(e), 5)) from None
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=False)
+
+
+@app.command()
+def init() -> None:
+    """创建或升级数据库 / create or upgrade the database."""
+    ex = _exchange()
+    console.print(f"✓ 数据库已就绪 / database ready: {ex.db.url}")
+
+
+@app.command()
+def demo(
+    serve: bool = typer.Option(False, "--serve", help="加载后启动网页 / start the web app afterwards"),
+    seed: int = typer.Option(20251225, help="随机种子 / generator seed"),
+) -> None:
+    """加载演示数据并建立索引 / load the demo data and build the search index."""
+    ex = _exchange()
+
+    def go() -> None:
+        from ..services.demo_loader import load_demo
+
+        if ex.counts().get("organisations", 0) == 0:
+            with _progress() as p:
+                t = p.add_task("导入演示数据 loading demo data", total=None)
+                n = load_demo(ex, seed=seed, progress=lambda d, tot: p.update(t, completed=d, total=tot))
+            console.print(f"✓ 演示数据 / demo data: {n['organisations']} 机构 organisations, {n['listings']} 资源 listings")
+        else:
+            console.print("✓ 数据库已有数据，跳过演示数据 / database already has data; demo data not reloaded")
+        with _progress() as p:
+            t = p.add_task("建立索引 indexing", total=None)
+            n = ex.rebuild_index(progress=lambda d, tot: p.update(t, completed=d, total=tot))
+        console.print(f"✓ 索引 / index: {n} 条已发布资源 published listings")
+
+    _run(go)
+    if serve:
+        _serve(ex)
+
+
+def _serve(ex: Any, host: str | None = None, port: int | None = None) -> None:
+    import uvicorn
+
+    from ..web.app import create_app
+
+    cfg = Config.from_env()
+    host = host or cfg.host
+    port = port or cfg.port
+    console.print(f"\n[bold green]同心 tongxin 已启动 / is running: http://{host}:{port}[/bold green]  (Ctrl+C 退出 / to stop)\n")
+    uvicorn.run(create_app(ex), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def serve(host: Optional[str] = typer.Option(None, help="监听地址 / host"), port: Optional[int] = typer.Option(None, help="端口 / port")) -> None:
+    """启动网页服务 / start the web app."""
+    ex = _exchange()
+    _run(ex.sync)
+    _serve(ex, host, port)
+
+
+@app.command("import")
+def import_(
+    file: str = typer.Argument(..., help="CSV / XLSX / JSON 文件 / file"),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="只导入有效行，错误写入报告 / import valid rows, write an error report"),
+    report: Optional[str] = typer.Option(None, help="错误报告路径 / error report path"),
+) -> None:
+    """导入机构和资源（默认全部成功才写入）/ import organisations and listings (all or nothing by default)."""
+    from ..fileio.importer import import_file
+
+    ex = _exchange()
+
+    def go() -> None:
+        with _progress() as p:
+            t = p.add_task("导入 importing", total=None)
+            rep = import_file(ex.db, ex.registry, file, skip_invalid=skip_invalid, report_path=report,
+                              progress=lambda d, tot: p.update(t, completed=d, total=tot))
+        console.print(
+            f"✓ 机构 organisations: 新增 {rep.organisations_created} created, 更新 {rep.organisations_updated} updated; "
+            f"资源 listings: 新增 {rep.listings_created} created, 更新 {rep.listings_updated} updated"
+        )
+        if rep.errors:
+            err.print(f"[yellow]! 跳过 {len(rep.errors)} 处错误 / skipped {len(rep.errors)} error(s); 报告 report: {rep.error_report}[/yellow]")
+        ex.sync()
+
+    _run(go)
+
+
+@app.command()
+def export(
+    file: str = typer.Argument(..., help="输出文件 .xlsx / .json / .csv / output file"),
+    what: str = typer.Option("all", help="CSV: organisations 或 listings"),
+) -> None:
+    """导出全部机构和资源 / export all organisations and listings."""
+    from ..fileio.exporter import export_data
+    from ..storage import repo
+
+    ex = _exchange()
+
+    def go() -> None:
+        with ex.db.transaction(write=False) as s:
+            orgs = repo.list_organisations(s)
+            listings = list(repo.iter_listings(s, ex.registry))
+        n = export_data(file, orgs, listings, ex.registry, what="listings" if what == "all" else what)
+        console.print(f"✓ 已导出 {n} 条 / exported {n} records → {file}")
+
+    _run(go)
+
+
+@app.command()
+def template(
+    kind: str = typer.Argument(..., help="资源类型（technology / scenario …）或 organisation"),
+    format: str = typer.Option("xlsx", "--format", help="xlsx 或 csv"),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="输出文件 / output file"),
+) -> None:
+    """生成导入模板 / write an import template."""
+    from ..core.kinds import default_registry
+    from ..fileio.exporter import write_template
+
+    reg = default_registry()
+
+    def go() -> None:
+        spec = None if kind in ("organisation", "organisations", "机构") else reg.get(kind)
+        path = output or f"tongxin-template-{kind}.{format}"
+        write_template(path, spec, reg)
+        console.print(f"✓ 模板 / template → {path}")
+
+    _run(go)
+
+
+@app.command()
+def listings(
+    kind: Optional[str] = typer.Option(None, help="资源类型 / kind"),
+    side: Optional[str] = typer.Option(None, help="offer / need"),
+    region: Optional[str] = typer.Option(None, help="地区代码 / region code (110000 = 全北京)"),
+    industry: Optional[str] = typer.Option(None, help="行业代码 / industry (C37 or C)"),
+    status: Optional[str] = typer.Option("published", help="draft / published / closed"),
+    limit: int = typer.Option(20, help="条数 / how many"),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON / print JSON"),
+) -> None:
+    """列出资源 / list listings."""
+    from ..core import industries, regions
+    from ..storage.repo import ListingFilter
+
+    ex = _exchange()
+
+    def go() -> None:
+        f = ListingFilter(kind=kind, side=side, region=regions.normalise(region) if region else None,
+                          industry=industries.normalise(industry) if industry else None, status=status, limit=limit)
+        rows = ex.listings(f, SYSTEM)
+        if as_json:
+            print(json.dumps([_brief(x) for x in rows], ensure_ascii=False, indent=1))
+            return
+        t = Table("ID", "类型 kind", "标题 title", "地区 region", "行业 industry", "机构 owner")
+        for x in rows:
+            t.add_row(str(x.id), ex.registry.get(x.kind).zh, x.title, regions.label(x.region), x.industry, x.owner_name)
+        console.print(t)
+
+    _run(go)
+
+
+def _brief(x: Any) -> dict[str, Any]:
+    return {"id": x.id, "external_id": x.external_id, "kind": x.kind, "side": x.side, "title": x.title, "region": x.region,
+            "industry": x.industry, "owner": x.owner_name, "status": x.status, "visibility": x.visibility}
+
+
+@app.command()
+def show(listing_id: int = typer.Argument(..., help="资源 ID / listing id"), as_json: bool = typer.Option(False, "--json")) -> None:
+    """显示一条资源 / show one listing."""
+    from ..core import industries, regions
+    from ..core.fields import display_value
+
+    ex = _exchange()
+
+    def go() -> None:
+        x, _ = ex.get(listing_id, SYSTEM)
+        spec = ex.registry.get(x.kind)
+        if as_json:
+            d = _brief(x) | {"description": x.description, "keywords": x.keywords,
+                             "attrs": {a.key: display_value(a, x.attrs.get(a.key)) for a in spec.attrs if a.key in x.attrs}}
+            print(json.dumps(d, ensure_ascii=False, indent=1))
+            return
+        console.print(f"[bold]{spec.icon} {x.title}[/bold]  (#{x.id} {spec.zh} {spec.en})")
+        console.print(f"{x.owner_name} · {regions.label(x.region)} · {industries.label(x.industry)}")
+        console.print(x.description)
+        if x.keywords:
+            console.print("关键词 keywords: " + "、".join(x.keywords))
+        for a in spec.attrs:
+            if a.key in x.attrs:
+                console.print(f"{a.zh} {a.en}: {display_value(a, x.attrs[a.key])}{a.unit_zh}")
+
+    _run(go)
+
+
+@app.command()
+def match(
+    listing_id: Optional[int] = typer.Argument(None, help="资源 ID / listing id"),
+    text: Optional[str] = typer.Option(None, "--text", "-t", help="自由文本 / free text"),
+    kind: Optional[str] = typer.Option(None, "--kind", "-k", help="想要的资源类型 / wanted kind"),
+    limit: int = typer.Option(10, help="条数 / how many"),
+    corridor: bool = typer.Option(False, "--corridor", help="优先北京研发、津冀转化 / prefer Beijing→Tianjin/Hebei"),
+    lang: str = typer.Option("zh", help="zh / en"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """为资源或文本找到最佳匹配并说明原因 / best counterparts for a listing or free text, with reasons."""
+    from ..core.matching.fit import MatchContext
+
+    if listing_id is None and not text:
+        err.print("请给出资源 ID 或 --text / give a listing id or --text")
+        raise typer.Exit(2)
+    ex = _exchange()
+    ctx = MatchContext(today=dt.date.today(), prefer_corridor=corridor)
+
+    def go() -> None:
+        if listing_id is not None:
+            q, res = ex.match(listing_id, SYSTEM, limit=limit, kind=kind, ctx=ctx)
+            head = f"#{q.id} {q.title}"
+        else:
+            _, res = ex.search(text or "", kind=kind, viewer=SYSTEM, limit=limit, ctx=ctx)
+            head = text or ""
+        if as_json:
+            print(json.dumps({"query": head, "results": [{"id": m.listing.id, "title": m.listing.title, "kind": m.listing.kind,
+                                                          "explanation": m.explanation.as_dict()} for m in res]}, ensure_ascii=False, indent=1))
+            return
+        console.print(f"[bold]匹配 / matches for: {head}[/bold]")
+        if not res:
+            console.print("没有找到匹配 / no matches found")
+        for i, m in enumerate(res, 1):
+            console.print(f"{i:>2}. [bold]{m.score:5.1f}[/bold]  #{m.listing.id} {m.listing.title}  [dim]{m.listing.owner_name}[/dim]")
+            console.print(f"     {m.explanation.summary(lang)}", highlight=False)
+
+    _run(go)
+
+
+@app.command()
+def index(rebuild: bool = typer.Option(False, "--rebuild", help="从数据库重建 / rebuild from the database")) -> None:
+    """同步或重建搜索索引 / sync or rebuild the search index."""
+    ex = _exchange()
+
+    def go() -> None:
+        if rebuild:
+            with _progress() as p:
+                t = p.add_task("建立索引 indexing", total=None)
+                n = ex.rebuild_index(progress=lambda d, tot: p.update(t, completed=d, total=tot))
+        else:
+            n = ex.sync()
+        console.print(f"✓ 索引 / index: {n}")
+
+    _run(go)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

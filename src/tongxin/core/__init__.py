@@ -1,0 +1,1 @@
+"""Pure domain core: rules, text analysis and matching. No web, CLI or SQL imports here."""

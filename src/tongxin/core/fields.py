@@ -1,0 +1,278 @@
+"""Declarative attribute fields: one declaration feeds validation, forms, import columns and search.
+
+A kind lists its `AttrField`s; `coerce_field` turns raw input (form text, Excel cell,
+JSON value) into a clean Python value or a bilingual reason why not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
+
+from .errors import Message
+
+FieldType = Literal["int", "float", "str", "text", "date", "enum", "multi_enum", "bool", "patents"]
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True)
+class AttrField:
+    key: str
+    zh: str
+    en: str
+    type: FieldType
+    required: bool = False
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[Choice, ...] = ()
+    search_weight: float = 0.0  # > 0: the field's text is searchable with this weight
+    help_zh: str = ""
+    help_en: str = ""
+    example: str = ""
+    unit_zh: str = ""
+
+    def choice_label(self, value: str, lang: str = "zh") -> str:
+        for c in self.choices:
+            if c.value == value:
+                return c.en if lang == "en" else c.zh
+        return value
+
+    def choice_for(self, raw: str) -> str | None:
+        """Accept the stable value, the Chinese label or the English label."""
+        r = raw.strip()
+        for c in self.choices:
+            if r in (c.value, c.zh) or r.lower() == c.en.lower():
+                return c.value
+        return None
+
+
+_EMPTY = (None, "")
+_LIST_SPLIT = re.compile(r"[;；,，、|\n]+")
+
+
+def split_list(raw: Any) -> list[str]:
+    if raw in _EMPTY:
+        return []
+    if isinstance(raw, (list, tuple)):
+        return [str(x).strip() for x in raw if str(x).strip()]
+    return [p.strip() for p in _LIST_SPLIT.split(str(raw)) if p.strip()]
+
+
+def parse_date(raw: Any) -> dt.date:
+    if isinstance(raw, dt.datetime):
+        return raw.date()
+    if isinstance(raw, dt.date):
+        return raw
+    s = str(raw).strip().replace("/", "-").replace(".", "-")
+    m = re.fullmatch(r"(\d{4})年(\d{1,2})月(\d{1,2})日", s)
+    if m:
+        return dt.date(int(m[1]), int(m[2]), int(m[3]))
+    s = s.split("T")[0].split(" ")[0]
+    return dt.date.fromisoformat("-".join(p.zfill(2) for p in s.split("-")))
+
+
+# Chinese invention / utility-model / design application numbers: CN + year + type + 7 digits + . + check
+PATENT_RE = re.compile(r"^(?:CN|ZL)?\s*(\d{4})([123])(\d{7})\.?([0-9X])$")
+PATENT_STATUSES = (
+    Choice("granted", "已授权", "granted"),
+    Choice("pending", "审查中", "pending"),
+    Choice("expired", "已失效", "expired"),
+)
+
+
+def patent_check_digit(digits12: str) -> str:
+    """Check digit of a 12-digit Chinese patent application number (weights 2..9 cycling, mod 11)."""
+    weights = [2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5]
+    total = sum(int(d) * w for d, w in zip(digits12, weights))
+    r = total % 11
+    return "X" if r == 10 else str(r)
+
+
+def normalise_patent(raw: str) -> tuple[str | None, Message | None]:
+    s = raw.strip().upper().replace(" ", "")
+    m = PATENT_RE.match(s)
+    if not m:
+        return None, Message(
+            f"专利号格式应为 CN+12位数字+校验位，如 CN202310123456.X，实际为 ‘{raw}’",
+            f"patent number should look like CN202310123456.X (CN + 12 digits + check), got '{raw}'",
+        )
+    digits = m[1] + m[2] + m[3]
+    expected = patent_check_digit(digits)
+    if m[4] != expected:
+        return None, Message(
+            f"专利号 {raw} 校验位错误：应为 {expected}",
+            f"patent number {raw}: check digit should be {expected}",
+        )
+    return f"CN{digits}.{expected}", None
+
+
+def _num(raw: Any, as_int: bool) -> float | int:
+    if isinstance(raw, bool):
+        raise ValueError
+    if isinstance(raw, (int, float)):
+        v = raw
+    else:
+        v = float(str(raw).strip().replace(",", "").replace("，", "").replace("万元", "").replace("万", ""))
+    if as_int:
+        if float(v) != int(float(v)):
+            raise ValueError
+        return int(float(v))
+    return float(v)
+
+
+def coerce_field(f: AttrField, raw: Any) -> tuple[Any, Message | None]:
+    """Return (value, None) or (None, problem). Empty input gives (None, None) unless required."""
+    if raw in _EMPTY or (isinstance(raw, (list, tuple)) and not raw):
+        if f.required:
+            return None, Message("为必填项，请填写", "is required; please fill it in")
+        return ([] if f.type in ("multi_enum", "patents") else None), None
+    t = f.type
+    try:
+        if t in ("int", "float"):
+            v = _num(raw, t == "int")
+            if f.min is not None and v < f.min or f.max is not None and v > f.max:
+                lo = "" if f.min is None else f"{f.min:g}"
+                hi = "" if f.max is None else f"{f.max:g}"
+                return None, Message(f"应在 {lo}–{hi} 之间，实际为 {raw}", f"must be between {lo} and {hi}, got {raw}")
+            return v, None
+        if t in ("str", "text"):
+            s = str(raw).strip()
+            limit = int(f.max or (200 if t == "str" else 5000))
+            if len(s) > limit:
+                return None, Message(f"过长：最多 {limit} 字，实际 {len(s)} 字", f"too long: at most {limit} characters, got {len(s)}")
+            return s, None
+        if t == "date":
+            return parse_date(raw), None
+        if t == "bool":
+            s = str(raw).strip().lower()
+            if s in ("1", "true", "yes", "y", "是", "对", "√"):
+                return True, None
+            if s in ("0", "false", "no", "n", "否", "×"):
+                return False, None
+            raise ValueError
+        if t == "enum":
+            v = f.choice_for(str(raw))
+            if v is None:
+                raise ValueError
+            return v, None
+        if t == "multi_enum":
+            out: list[str] = []
+            for part in split_list(raw):
+                v = f.choice_for(part)
+                if v is None:
+                    return None, _choice_problem(f, part)
+                if v not in out:
+                    out.append(v)
+            return out, None
+        if t == "patents":
+            return _coerce_patents(raw)
+    except (ValueError, TypeError):
+        pass
+    return None, _type_problem(f, raw)
+
+
+def _choice_problem(f: AttrField, raw: Any) -> Message:
+    zh = "、".join(c.zh for c in f.choices)
+    en = ", ".join(c.en for c in f.choices)
+    return Message(f"‘{raw}’ 不是可选值，请从以下选择：{zh}", f"'{raw}' is not allowed; choose one of: {en}")
+
+
+def _type_problem(f: AttrField, raw: Any) -> Message:
+    if f.type in ("enum", "multi_enum"):
+        return _choice_problem(f, raw)
+    what = {
+        "int": ("整数", "a whole number"),
+        "float": ("数字", "a number"),
+        "date": ("日期（如 2026-03-31）", "a date such as 2026-03-31"),
+        "bool": ("是 / 否", "yes / no"),
+    }.get(f.type, ("有效值", "a valid value"))
+    return Message(f"应为{what[0]}，实际为 ‘{raw}’", f"should be {what[1]}, got '{raw}'")
+
+
+def _coerce_patents(raw: Any) -> tuple[Any, Message | None]:
+    items: list[dict[str, str]] = []
+    entries: list[Any] = raw if isinstance(raw, list) else split_list(raw)
+    for e in entries:
+        if isinstance(e, dict):
+            number, status = str(e.get("number", "")), str(e.get("status", "pending"))
+        else:
+            text = str(e)
+            number, _, status = text.partition("(") if "(" in text else text.partition("（")
+            status = status.rstrip(")）").strip() or "pending"
+        num, problem = normalise_patent(number)
+        if problem:
+            return None, problem
+        st = next((c.value for c in PATENT_STATUSES if status in (c.value, c.zh, c.en)), None)
+        if st is None:
+            return None, Message(
+                f"专利状态 ‘{status}’ 无效，应为 已授权 / 审查中 / 已失效",
+                f"patent status '{status}' is invalid; use granted / pending / expired",
+            )
+        items.append({"number": str(num), "status": st})
+    return items, None
+
+
+def display_value(f: AttrField, value: Any, lang: str = "zh") -> str:
+    """A human-readable rendering, used by pages and exports."""
+    if value in (None, "", []):
+        return ""
+    if f.type == "enum":
+        return f.choice_label(value, lang)
+    if f.type == "multi_enum":
+        return ("、" if lang != "en" else ", ").join(f.choice_label(v, lang) for v in value)
+    if f.type == "patents":
+        lab = {c.value: (c.en if lang == "en" else c.zh) for c in PATENT_STATUSES}
+        return "; ".join(f"{p['number']}({lab.get(p['status'], p['status'])})" for p in value)
+    if f.type == "bool":
+        return ("yes" if value else "no") if lang == "en" else ("是" if value else "否")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def export_value(f: AttrField, value: Any) -> Any:
+    """A value that `coerce_field` reads back unchanged (round-trip safe)."""
+    if value in (None, "", []):
+        return ""
+    if f.type == "multi_enum":
+        return ";".join(value)
+    if f.type == "patents":
+        return ";".join(f"{p['number']}({p['status']})" for p in value)
+    if f.type == "date":
+        return value.isoformat() if isinstance(value, dt.date) else str(value)
+    if f.type == "bool":
+        return "yes" if value else "no"
+    return value
+
+
+Validator = Callable[[dict[str, Any]], list[tuple[str, Message]]]
+
+
+@dataclass(frozen=True)
+class Range:
+    """A min/max pair that must be ordered (e.g. price range)."""
+
+    low: str
+    high: str
+
+    def check(self, attrs: dict[str, Any]) -> list[tuple[str, Message]]:
+        lo, hi = attrs.get(self.low), attrs.get(self.high)
+        if lo is not None and hi is not None and lo > hi:
+            return [(self.high, Message(f"上限 {hi} 小于下限 {lo}，请对调或更正", f"upper bound {hi} is below the lower bound {lo}; swap or correct them"))]
+        return []
+
+
+@dataclass(frozen=True)
+class Rules:
+    ranges: tuple[Range, ...] = ()
+    extra: tuple[Validator, ...] = field(default=())

@@ -1,0 +1,188 @@
+"""Listings: what organisations have (offer) and need (need), of any registered kind."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from . import industries, regions
+from .errors import ErrorCollector
+from .fields import coerce_field, parse_date, split_list
+from .kinds.registry import KindSpec, Registry
+from .vocab import SIDES, STATUSES, VISIBILITIES, find
+
+
+@dataclass
+class Listing:
+    kind: str
+    side: str
+    title: str
+    description: str
+    industry: str
+    region: str
+    owner: str  # owner organisation's external id (or numeric id as text)
+    keywords: list[str] = field(default_factory=list)
+    visibility: str = "public"
+    status: str = "published"
+    valid_from: dt.date | None = None
+    valid_until: dt.date | None = None
+    summary: str = ""  # non-confidential summary shown for confidential listings
+    attrs: dict[str, Any] = field(default_factory=dict)
+    external_id: str | None = None
+    id: int | None = None
+    owner_id: int | None = None
+    owner_name: str = ""
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+    def is_live(self, today: dt.date) -> bool:
+        """Published and inside its validity window: the hard rule for being matched."""
+        if self.status != "published":
+            return False
+        if self.valid_from is not None and self.valid_from > today:
+            return False
+        if self.valid_until is not None and self.valid_until < today:
+            return False
+        return True
+
+    def search_text(self, spec: KindSpec) -> dict[str, str]:
+        """Text per index field: title, keywords, body (description + searchable attributes)."""
+        body = [self.description]
+        for a in spec.searchable_attrs():
+            v = self.attrs.get(a.key)
+            if v:
+                body.append(str(v))
+        return {"title": self.title, "keywords": " ".join(self.keywords), "body": "\n".join(body)}
+
+
+COMMON_COLUMNS: list[tuple[str, str, str, bool]] = [
+    # key, Chinese header, English help, required
+    ("external_id", "外部编号", "external id (stable key for re-import)", False),
+    ("kind", "资源类型", "kind", True),
+    ("side", "供需方向", "offer / need", False),
+    ("title", "标题", "title", True),
+    ("description", "详细描述", "description", True),
+    ("keywords", "关键词", "keywords separated by ; or 、", False),
+    ("industry", "所属行业", "GB/T 4754-2017 division such as C37", True),
+    ("region", "所在地区", "GB/T 2260 code such as 120114, or the district name", True),
+    ("owner", "发布机构编号", "owner organisation's external id", True),
+    ("visibility", "可见范围", "public / members / confidential", False),
+    ("status", "状态", "draft / published / closed", False),
+    ("valid_from", "有效期起", "valid from (date)", False),
+    ("valid_until", "有效期止", "valid until (date)", False),
+    ("summary", "公开摘要", "non-confidential summary (for confidential listings)", False),
+]
+
+
+def _text(raw: Mapping[str, Any], key: str) -> str:
+    v = raw.get(key)
+    return "" if v is None else str(v).strip()
+
+
+def validate_listing(raw: Mapping[str, Any], registry: Registry, row: int | None = None, kind: str | None = None) -> Listing:
+    """Validate one listing record (nested `attrs` or flat attribute keys), all problems at once."""
+    ec = ErrorCollector(row=row)
+    spec = registry.find(kind or raw.get("kind") or "")
+    if spec is None:
+        names = "、".join(f"{s.zh}({s.name})" for s in registry)
+        ec.add("kind", f"资源类型 ‘{raw.get('kind')}’ 无效，可选：{names}", f"kind '{raw.get('kind')}' is unknown; choose one of: {', '.join(registry.names())}", raw.get("kind"))
+        ec.raise_if_any()
+        raise AssertionError("unreachable")  # pragma: no cover
+    side = find(SIDES, _text(raw, "side")) if _text(raw, "side") else spec.default_side()
+    if side is None or side not in spec.sides:
+        allowed = " / ".join(spec.sides)
+        ec.add("side", f"供需方向 ‘{raw.get('side')}’ 无效，{spec.zh}可选：{allowed}", f"side '{raw.get('side')}' is invalid for {spec.en}; use {allowed}", raw.get("side"))
+    title = _text(raw, "title")
+    if not title:
+        ec.add("title", "标题为必填项", "title is required")
+    elif len(title) > 120:
+        ec.add("title", f"标题最多 120 字，实际 {len(title)} 字", f"title is at most 120 characters, got {len(title)}", title)
+    description = _text(raw, "description")
+    if not description:
+        ec.add("description", "详细描述为必填项", "description is required")
+    elif len(description) > 5000:
+        ec.add("description", f"详细描述最多 5000 字，实际 {len(description)} 字", f"description is at most 5000 characters, got {len(description)}")
+    industry = industries.normalise(raw.get("industry") or "")
+    if industries.get(industry) is None:
+        ec.add("industry", f"行业 ‘{raw.get('industry') or ''}’ 不是有效的 GB/T 4754-2017 代码（如 C37）", f"industry '{raw.get('industry') or ''}' is not a GB/T 4754-2017 code (e.g. C37)", raw.get("industry"))
+    region = regions.normalise(raw.get("region") or "")
+    if regions.get(region) is None:
+        ec.add("region", f"地区 ‘{raw.get('region') or ''}’ 不是有效的 GB/T 2260 代码（如 120114 武清区）", f"region '{raw.get('region') or ''}' is not a GB/T 2260 code (e.g. 120114 Wuqing)", raw.get("region"))
+    owner = _text(raw, "owner")
+    if not owner:
+        ec.add("owner", "发布机构为必填项", "owner organisation is required")
+    visibility = find(VISIBILITIES, _text(raw, "visibility")) if _text(raw, "visibility") else "public"
+    if visibility is None:
+        ec.add("visibility", f"可见范围 ‘{raw.get('visibility')}’ 无效，可选：公开 / 会员可见 / 保密", f"visibility '{raw.get('visibility')}' is invalid; use public / members / confidential", raw.get("visibility"))
+    status = find(STATUSES, _text(raw, "status")) if _text(raw, "status") else "published"
+    if status is None:
+        ec.add("status", f"状态 ‘{raw.get('status')}’ 无效，可选：草稿 / 已发布 / 已关闭", f"status '{raw.get('status')}' is invalid; use draft / published / closed", raw.get("status"))
+    dates: dict[str, dt.date | None] = {}
+    for key, zh in (("valid_from", "有效期起"), ("valid_until", "有效期止")):
+        v = raw.get(key)
+        if v in (None, ""):
+            dates[key] = None
+            continue
+        try:
+            dates[key] = parse_date(v)
+        except (ValueError, TypeError):
+            dates[key] = None
+            ec.add(key, f"{zh}应为日期（如 2026-12-31），实际为 ‘{v}’", f"{key} should be a date such as 2026-12-31, got '{v}'", v)
+    if dates.get("valid_from") and dates.get("valid_until") and dates["valid_until"] < dates["valid_from"]:  # type: ignore[operator]
+        ec.add("valid_until", "有效期止早于有效期起，请更正", "valid_until is before valid_from; please correct it", raw.get("valid_until"))
+    keywords = split_list(raw.get("keywords"))
+    if len(keywords) > 20:
+        ec.add("keywords", f"关键词最多 20 个，实际 {len(keywords)} 个", f"at most 20 keywords, got {len(keywords)}")
+    nested = raw.get("attrs") if isinstance(raw.get("attrs"), Mapping) else {}
+    attrs: dict[str, Any] = {}
+    for a in spec.attrs:
+        value = nested.get(a.key) if a.key in nested else raw.get(a.key)  # type: ignore[union-attr]
+        v, problem = coerce_field(a, value)
+        if problem:
+            ec.add(a.key, f"‘{a.zh}’{problem.zh}", f"{a.en}: {problem.en}", value)
+        elif v not in (None, []):
+            attrs[a.key] = v
+    for rng in spec.rules.ranges:
+        for key, msg in rng.check(attrs):
+            ec.add(key, f"‘{spec.attr(key).zh}’{msg.zh}", f"{spec.attr(key).en}: {msg.en}", attrs.get(key))
+    for extra in spec.rules.extra:
+        for key, msg in extra(attrs):
+            ec.add(key, msg.zh, msg.en, attrs.get(key))
+    ec.raise_if_any()
+    return Listing(
+        kind=spec.name,
+        side=side or spec.default_side(),
+        title=title,
+        description=description,
+        industry=industry,
+        region=region,
+        owner=owner,
+        keywords=keywords,
+        visibility=visibility or "public",
+        status=status or "published",
+        valid_from=dates.get("valid_from"),
+        valid_until=dates.get("valid_until"),
+        summary=_text(raw, "summary"),
+        attrs=attrs,
+        external_id=_text(raw, "external_id") or None,
+    )
+
+
+def attrs_to_json(spec: KindSpec, attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """JSON-safe attributes (dates as ISO strings)."""
+    out: dict[str, Any] = {}
+    for a in spec.attrs:
+        if a.key in attrs:
+            v = attrs[a.key]
+            out[a.key] = v.isoformat() if isinstance(v, dt.date) else v
+    return out
+
+
+def attrs_from_json(spec: KindSpec, data: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for a in spec.attrs:
+        if a.key in data and data[a.key] is not None:
+            v = data[a.key]
+            out[a.key] = parse_date(v) if a.type == "date" else v
+    return out

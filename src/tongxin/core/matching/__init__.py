@@ -1,0 +1,1 @@
+"""Matching: ranking candidates by text relevance and structured fit, with explanations."""

@@ -1,0 +1,99 @@
+"""Structured fit between a technology and a scenario: industry, TRL, price vs budget, region.
+
+Points are small next to text relevance (at most ~20 of ~100): they order close text
+matches, they never rescue an unrelated one. Cross-region matches are never penalised.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from .. import industries, regions
+from ..listing import Listing
+from .explain import FitItem
+
+INDUSTRY_DIVISION_POINTS = 8.0
+INDUSTRY_SECTION_POINTS = 4.0
+TRL_MET_POINTS = 6.0
+TRL_NEAR_POINTS = 2.0
+TRL_MISSED_POINTS = -4.0
+BUDGET_MET_POINTS = 5.0
+BUDGET_MISSED_POINTS = -3.0
+CORRIDOR_POINTS = 4.0
+
+
+@dataclass(frozen=True)
+class MatchContext:
+    today: dt.date = field(default_factory=dt.date.today)
+    prefer_corridor: bool = False  # prefer Beijing-developed technology for Tianjin/Hebei needs
+
+
+def industry_fit(a: Listing, b: Listing) -> FitItem:
+    rel = industries.relation(a.industry, b.industry)
+    if rel == "same_division":
+        name = industries.label(b.industry)
+        return FitItem("industry", f"同一行业大类：{name}", f"same industry division: {industries.label(b.industry, 'en')}", True, INDUSTRY_DIVISION_POINTS)
+    if rel == "same_section":
+        sec = industries.section_of(b.industry) or ""
+        return FitItem("industry", f"同一行业门类：{industries.label(sec)}", f"same industry section: {industries.label(sec, 'en')}", True, INDUSTRY_SECTION_POINTS)
+    return FitItem(
+        "industry",
+        f"行业不同：{industries.label(a.industry)} / {industries.label(b.industry)}",
+        f"different industries: {industries.label(a.industry, 'en')} / {industries.label(b.industry, 'en')}",
+        False,
+        0.0,
+    )
+
+
+def trl_fit(tech: Listing, scen: Listing) -> FitItem | None:
+    trl = tech.attrs.get("trl")
+    need = scen.attrs.get("required_trl")
+    if trl is None or need is None:
+        return None
+    if trl >= need:
+        return FitItem("trl", f"技术成熟度 TRL {trl} ≥ 要求 {need}", f"TRL {trl} meets the required {need}", True, TRL_MET_POINTS)
+    if trl == need - 1:
+        return FitItem("trl", f"技术成熟度 TRL {trl} 略低于要求 {need}", f"TRL {trl} is one level below the required {need}", None, TRL_NEAR_POINTS)
+    return FitItem("trl", f"技术成熟度 TRL {trl} 低于要求 {need}", f"TRL {trl} is below the required {need}", False, TRL_MISSED_POINTS)
+
+
+def budget_fit(tech: Listing, scen: Listing) -> FitItem | None:
+    pmin, pmax = tech.attrs.get("price_min"), tech.attrs.get("price_max")
+    bmin, bmax = scen.attrs.get("budget_min"), scen.attrs.get("budget_max")
+    if pmin is None and pmax is None or bmin is None and bmax is None:
+        return None
+    low = pmin if pmin is not None else pmax
+    top = bmax if bmax is not None else bmin
+    assert low is not None and top is not None
+    if low <= top:
+        return FitItem("budget", f"报价 {low:g} 万元起，在预算 {top:g} 万元以内", f"asking price from {low:g} (10k CNY) fits the budget of {top:g}", True, BUDGET_MET_POINTS)
+    if low <= top * 1.5:
+        return FitItem("budget", f"报价 {low:g} 万元起，略超预算 {top:g} 万元", f"asking price from {low:g} is slightly above the budget of {top:g}", None, 0.0)
+    return FitItem("budget", f"报价 {low:g} 万元起，超出预算 {top:g} 万元", f"asking price from {low:g} exceeds the budget of {top:g}", False, BUDGET_MISSED_POINTS)
+
+
+def region_fit(tech: Listing, scen: Listing, ctx: MatchContext) -> FitItem:
+    pt, ps = regions.province_of(tech.region), regions.province_of(scen.region)
+    lt, ls = regions.label(tech.region), regions.label(scen.region)
+    lte, lse = regions.label(tech.region, "en"), regions.label(scen.region, "en")
+    if pt != ps:
+        corridor = pt == "BJ" and ps in ("TJ", "HE")
+        pts = CORRIDOR_POINTS if (corridor and ctx.prefer_corridor) else 0.0
+        zh = f"跨区域协同：{lt} → {ls}" + ("（北京研发、津冀转化）" if corridor else "")
+        en = f"cross-region: {lte} → {lse}" + (" (Beijing R&D, Tianjin/Hebei industrialisation)" if corridor else "")
+        return FitItem("region", zh, en, True, pts)
+    return FitItem("region", f"同一地区：{regions.PROVINCE_LABELS.get(pt, (pt, pt))[0]}", f"same region: {regions.PROVINCE_LABELS.get(pt, (pt, pt))[1]}", None, 0.0)
+
+
+def _tech_scenario(tech: Listing, scen: Listing, ctx: MatchContext) -> list[FitItem]:
+    items: list[FitItem | None] = [industry_fit(scen, tech), trl_fit(tech, scen), budget_fit(tech, scen), region_fit(tech, scen, ctx)]
+    return [i for i in items if i is not None]
+
+
+def scenario_vs_technology(query: Listing, cand: Listing, ctx: MatchContext) -> list[FitItem]:
+    return _tech_scenario(cand, query, ctx)
+
+
+def technology_vs_scenario(query: Listing, cand: Listing, ctx: MatchContext) -> list[FitItem]:
+    return _tech_scenario(query, cand, ctx)

@@ -1,0 +1,1 @@
+"""Import and export: CSV, XLSX and JSON for organisations and listings, templates per kind."""

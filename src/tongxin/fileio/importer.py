@@ -1,0 +1,160 @@
+"""Import organisations and listings: validate every row, then write all or nothing.
+
+Row numbers are spreadsheet rows (the header is row 1) or, for JSON, item numbers from 1.
+Re-importing the same external ids updates instead of duplicating.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..core.errors import BadFile, FieldError, Message, TongxinError, ValidationError
+from ..core.kinds.registry import Registry
+from ..core.listing import Listing, validate_listing
+from ..core.organisation import Organisation, validate_organisation
+from ..storage import repo
+from ..storage.db import Database
+from .columns import header_map, listing_columns, organisation_columns
+from .readers import Table, read_tables
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ImportReport:
+    organisations_created: int = 0
+    organisations_updated: int = 0
+    listings_created: int = 0
+    listings_updated: int = 0
+    errors: list[FieldError] = field(default_factory=list)
+    error_report: str | None = None
+
+    @property
+    def imported(self) -> int:
+        return self.organisations_created + self.organisations_updated + self.listings_created + self.listings_updated
+
+
+def _is_org_table(t: Table) -> bool:
+    low = t.name.lower()
+    if "organisation" in low or "机构" in low:
+        return True
+    heads = " ".join(t.headers).lower()
+    return "credit_code" in heads or "统一社会信用代码" in heads
+
+
+def _table_kind(t: Table, registry: Registry) -> str | None:
+    for spec in registry:
+        if spec.name in t.name.lower() or spec.zh in t.name:
+            return spec.name
+    return None
+
+
+def _records(t: Table, keys: dict[int, str]) -> list[tuple[int, dict[str, Any]]]:
+    out = []
+    for rownum, cells in t.rows:
+        rec: dict[str, Any] = {}
+        for i, key in keys.items():
+            if i < len(cells):
+                v = cells[i]
+                rec[key] = v.strip() if isinstance(v, str) else v
+        out.append((rownum, rec))
+    return out
+
+
+def parse_file(path: str, registry: Registry) -> tuple[list[tuple[int, Organisation]], list[tuple[int, Listing]], list[FieldError]]:
+    """Read and validate every row. Returns valid organisations, valid listings and all row errors."""
+    orgs: list[tuple[int, Organisation]] = []
+    listings: list[tuple[int, Listing]] = []
+    errors: list[FieldError] = []
+    for t in read_tables(path):
+        if not t.rows:
+            continue
+        if _is_org_table(t):
+            keys, unknown = header_map(t.headers, organisation_columns())
+            required = [c for c in organisation_columns() if c.required and c.key not in keys.values()]
+            if required:
+                raise BadFile(Message(
+                    f"工作表 ‘{t.name}’ 缺少必需的列：" + "、".join(c.zh for c in required) + "。请使用 tongxin template organisation 生成的模板",
+                    f"sheet '{t.name}' lacks required columns: " + ", ".join(c.key for c in required) + ". Use the template from `tongxin template organisation`"))
+            for rownum, rec in _records(t, keys):
+                try:
+                    orgs.append((rownum, validate_organisation(rec, row=rownum)))
+                except ValidationError as e:
+                    errors.extend(e.errors)
+        else:
+            kind = _table_kind(t, registry)
+            spec = registry.get(kind) if kind else None
+            cols = listing_columns(spec, registry)
+            keys, unknown = header_map(t.headers, cols)
+            need = [c for c in cols if c.required and c.key not in keys.values() and not (c.key == "kind" and kind)]
+            if need:
+                raise BadFile(Message(
+                    f"工作表 ‘{t.name}’ 缺少必需的列：" + "、".join(c.zh for c in need) + "。请使用 tongxin template 生成的模板",
+                    f"sheet '{t.name}' lacks required columns: " + ", ".join(c.key for c in need) + ". Use the template from `tongxin template KIND`"))
+            for rownum, rec in _records(t, keys):
+                try:
+                    listings.append((rownum, validate_listing(rec, registry, row=rownum, kind=rec.get("kind") or kind)))
+                except ValidationError as e:
+                    errors.extend(e.errors)
+    return orgs, listings, errors
+
+
+def import_file(db: Database, registry: Registry, path: str, skip_invalid: bool = False,
+                progress: Progress | None = None, report_path: str | None = None) -> ImportReport:
+    orgs, listings, errors = parse_file(path, registry)
+    if errors and not skip_invalid:
+        raise ValidationError(Message(f"文件中有 {len(errors)} 处错误，未导入任何数据", f"{len(errors)} error(s) in the file; nothing was imported"), errors)
+    rep = ImportReport()
+    total = len(orgs) + len(listings)
+    done = 0
+    with db.transaction() as s:
+        for rownum, o in orgs:
+            try:
+                with s.begin_nested():
+                    _, created = repo.upsert_organisation(s, o, row=rownum)
+                rep.organisations_created += created
+                rep.organisations_updated += not created
+            except ValidationError as e:
+                errors.extend(e.errors)
+            done += 1
+            if progress and done % 500 == 0:
+                progress(done, total)
+        for rownum, x in listings:
+            try:
+                with s.begin_nested():
+                    _, created = repo.upsert_listing(s, x, registry, row=rownum)
+                rep.listings_created += created
+                rep.listings_updated += not created
+            except ValidationError as e:
+                errors.extend(e.errors)
+            done += 1
+            if progress and done % 500 == 0:
+                progress(done, total)
+        if errors and not skip_invalid:
+            raise ValidationError(Message(f"文件中有 {len(errors)} 处错误，未导入任何数据", f"{len(errors)} error(s) in the file; nothing was imported"), errors)
+    if progress:
+        progress(total, total)
+    rep.errors = errors
+    if errors and skip_invalid:
+        rep.error_report = report_path or (os.path.splitext(path)[0] + ".errors.csv")
+        write_error_report(errors, rep.error_report)
+    return rep
+
+
+def write_error_report(errors: list[FieldError], path: str) -> None:
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["行号 (row)", "列 (field)", "值 (value)", "问题 (problem)", "problem (English)"])
+        for e in errors:
+            w.writerow([e.row, e.field, "" if e.value is None else e.value, e.message.zh, e.message.en])
+
+
+def describe(e: TongxinError, limit: int = 20) -> str:
+    lines = [str(e.message)]
+    lines += [f"  - {fe}" for fe in e.errors[:limit]]
+    if len(e.errors) > limit:
+        lines.append(f"  … 另有 {len(e.errors) - limit} 处 / {len(e.errors) - limit} more")
+    return "\n".join(lines)

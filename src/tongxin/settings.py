@@ -1,0 +1,43 @@
+"""Settings in one registry: name, default, help. Feeds the CLI help, the docs and a test."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help_zh: str
+    help_en: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("TONGXIN_DATA_DIR", "data", "数据目录（SQLite 文件与搜索索引）", "data directory (SQLite file and search index)"),
+    Setting("TONGXIN_DATABASE_URL", "", "数据库地址；留空则使用数据目录下的 SQLite 文件", "database URL; empty means a SQLite file in the data directory"),
+    Setting("TONGXIN_INDEX_DIR", "", "搜索索引目录；留空则为 数据目录/index", "search index directory; empty means DATA_DIR/index"),
+    Setting("TONGXIN_HOST", "127.0.0.1", "网页服务监听地址", "web server host"),
+    Setting("TONGXIN_PORT", "8000", "网页服务端口", "web server port"),
+    Setting("TONGXIN_LANG", "zh", "默认界面语言（zh / en）", "default interface language (zh / en)"),
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: str
+    database_url: str
+    index_dir: str
+    host: str
+    port: int
+    lang: str
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: str) -> "Config":
+        e = dict(os.environ if env is None else env)
+        get = lambda n: overrides.get(n) or e.get(n) or next(s.default for s in SETTINGS if s.name == n)  # noqa: E731
+        data_dir = os.path.abspath(get("TONGXIN_DATA_DIR"))
+        url = get("TONGXIN_DATABASE_URL") or "sqlite:///" + os.path.join(data_dir, "tongxin.db")
+        index_dir = get("TONGXIN_INDEX_DIR") or os.path.join(data_dir, "index")
+        return cls(data_dir, url, index_dir, get("TONGXIN_HOST"), int(get("TONGXIN_PORT")), get("TONGXIN_LANG"))

@@ -1,0 +1,70 @@
+"""Shared fixtures. Storage tests run on SQLite and, when TONGXIN_TEST_POSTGRES_URL is set,
+on PostgreSQL too (each test in its own schema). With CI=true PostgreSQL is required."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Iterator
+
+import pytest
+
+from tongxin.services import Exchange
+from tongxin.storage.db import Database
+
+PG_URL = os.environ.get("TONGXIN_TEST_POSTGRES_URL", "")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _pg_available() -> str | None:
+    if not PG_URL:
+        return "TONGXIN_TEST_POSTGRES_URL is not set"
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_URL, connect_timeout=5):
+            return None
+    except Exception as e:  # pragma: no cover - depends on the machine
+        return f"PostgreSQL at {PG_URL} is unreachable: {e}"
+
+
+def backends() -> list[str]:
+    return ["sqlite", "postgresql"]
+
+
+@pytest.fixture(params=backends())
+def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    if request.param == "sqlite":
+        yield "sqlite:///" + str(tmp_path / "t.db")
+        return
+    why = _pg_available()
+    if why:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI: {why}")
+        pytest.skip(why)
+    import psycopg
+
+    schema = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(PG_URL, autocommit=True) as c:
+        c.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as c:
+            c.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    d = Database(db_url)
+    yield d
+    d.dispose()
+
+
+@pytest.fixture
+def exchange(db_url: str, tmp_path) -> Iterator[Exchange]:  # type: ignore[no-untyped-def]
+    ex = Exchange(Database(db_url), str(tmp_path / "index"))
+    ex.init_db()
+    yield ex
+    ex.close()

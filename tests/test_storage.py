@@ -14,7 +14,8 @@ from tongxin.services import Exchange
 from tongxin.storage import repo
 from tongxin.storage.db import Database
 from tongxin.storage.migrate import downgrade, upgrade
-from tongxin.storage.models import Base, ListingChangeRow, ListingRow, OrganisationRow
+from tongxin.storage.models import ListingChangeRow, ListingRow, OrganisationRow
+from tongxin.storage.schema import Base
 
 
 def test_migrations_match_models(db: Database) -> None:

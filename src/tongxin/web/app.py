@@ -10,49 +10,20 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..core import access as acc
 from ..core import errors as E
-from ..core import industries, regions
-from ..core.fields import display_value
 from ..core.matching.fit import MatchContext
 from ..services import Exchange
 from ..storage.repo import ListingFilter
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-MODES = {
-    # mode: (wanted kind, zh label, en label)
-    "need": ("technology", "我有需求", "I have a need"),
-    "tech": ("scenario", "我有技术", "I have a technology"),
-}
-
-
-def _lang(request: Request) -> str:
-    lang = request.query_params.get("lang") or request.cookies.get("lang") or "zh"
-    return "en" if lang == "en" else "zh"
-
+from . import routers
+from .deps import HERE, MODES, render, viewer
 
 def create_app(ex: Exchange) -> FastAPI:
     app = FastAPI(title="同心 tongxin API", version="0.1.0", docs_url="/api/docs", redoc_url=None)
     app.state.exchange = ex
-    templates = Jinja2Templates(directory=os.path.join(HERE, "templates"))
     app.mount("/static", StaticFiles(directory=os.path.join(HERE, "static")), name="static")
-
-    def viewer(request: Request) -> acc.Viewer:
-        return acc.VISITOR
-
-    def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
-        lang = _lang(request)
-        t = (lambda zh, en: en if lang == "en" else zh)
-        base = {"lang": lang, "t": t, "regions": regions, "industries": industries, "registry": ex.registry,
-                "display_value": display_value, "modes": MODES, "path": request.url.path}
-        resp = templates.TemplateResponse(request, name, base | ctx, status_code=status)
-        if request.query_params.get("lang") in ("zh", "en"):
-            resp.set_cookie("lang", lang, httponly=True, samesite="lax")
-        return resp
 
     def wants_json(request: Request) -> bool:
         return request.url.path.startswith("/api/")
@@ -149,6 +120,9 @@ def create_app(ex: Exchange) -> FastAPI:
     def api_matches(request: Request, listing_id: int, limit: int = 10, corridor: bool = False) -> Any:
         _, res = ex.match(listing_id, viewer(request), limit=max(1, min(limit, 50)), ctx=MatchContext(prefer_corridor=corridor))
         return {"listing_id": listing_id, "results": [listing_json(m.listing, acc.Access.FULL) | {"score": round(m.score, 2), "explanation": m.explanation.as_dict()} for m in res]}
+
+    for router in routers.all_routers():
+        app.include_router(router)
 
     @app.get("/healthz")
     def health() -> Any:

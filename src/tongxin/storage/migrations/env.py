@@ -1,6 +1,6 @@
 from alembic import context
 
-from tongxin.storage.models import Base
+from tongxin.storage.schema import Base
 
 engine = context.config.attributes["engine"]
 with engine.connect() as connection:

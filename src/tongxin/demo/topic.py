@@ -28,7 +28,11 @@ class Metric:
 
     def value(self, rng) -> float:
         if self.decimals == 0:
-            return float(rng.randint(int(self.lo), int(self.hi)))
+            v = rng.randint(int(self.lo), int(self.hi))
+            if self.hi >= 1000:  # two significant digits, like real data sheets
+                step = 10 ** (len(str(v)) - 2)
+                v = max(int(self.lo), round(v / step) * step)
+            return float(v)
         return round(rng.uniform(self.lo, self.hi), self.decimals)
 
     def fmt(self, v: float) -> str:
@@ -40,7 +44,8 @@ class Metric:
         slack = span * rng.choice((0.0, 0.1, 0.2, 0.3))
         r = v + slack if self.lower_is_better else v - slack
         r = round(r, self.decimals) if self.decimals else float(int(r + 0.5) if self.lower_is_better else int(r))
-        return r
+        # keep the requirement inside the catalogue's plausible range
+        return min(r, self.hi) if self.lower_is_better else max(r, self.lo)
 
 
 def parse_metric(text: str) -> Metric:

@@ -1,0 +1,34 @@
+"""The demo data's expert picks: at least 80% of demo scenarios find the technology a domain
+expert would pick in their top 5, through the whole product path (validation → storage → index → match)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tongxin.core.access import VISITOR
+from tongxin.core.matching.fit import MatchContext
+from tongxin.demo import generate
+from tongxin.services import Exchange
+from tongxin.services.demo_loader import load_demo
+from tongxin.storage.db import Database
+
+
+def test_expert_picks_in_top5(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ex = Exchange(Database("sqlite:///" + str(tmp_path / "demo.db")), str(tmp_path / "idx"))
+    ex.init_db()
+    load_demo(ex)
+    ex.rebuild_index()
+    picks = generate().expert_picks
+    ids = ex.ids_by_external(list(picks) + list(picks.values()))
+    ctx = MatchContext(today=dt.date(2026, 6, 1))
+    top1 = top5 = 0
+    for scen, tech in picks.items():
+        _, res = ex.match(ids[scen], VISITOR, limit=5, ctx=ctx)
+        got = [m.listing.id for m in res]
+        top5 += ids[tech] in got
+        top1 += bool(got) and got[0] == ids[tech]
+    ex.close()
+    rate5 = top5 / len(picks)
+    print(f"expert picks: {len(picks)}, top-1 {top1 / len(picks):.3f}, top-5 {rate5:.3f}")
+    assert len(picks) >= 500
+    assert rate5 >= 0.80, f"only {rate5:.1%} of demo scenarios find the expert's pick in their top 5"

@@ -44,8 +44,9 @@ def _exchange():  # type: ignore[no-untyped-def]
     return ex
 
 
-def _run(fn: Callable[[], Any]) -> Any:
-    """Translate domain errors into a bilingual message and an exit code."""
+def _run(fn: Callable[[], Any], ex: Any = None) -> Any:
+    """Translate domain errors into a bilingual message and an exit code; then close `ex`
+    (its index writer holds a lock file that the next command would trip over)."""
     try:
         return fn()
     except E.TongxinError as e:
@@ -53,6 +54,9 @@ def _run(fn: Callable[[], Any]) -> Any:
 
         err.print(f"[red]✗[/red] {describe(e)}", highlight=False)
         raise typer.Exit(EXIT.get(type(e), 5)) from None
+    finally:
+        if ex is not None:
+            ex.close()
 
 
 def _progress() -> Progress:
@@ -64,6 +68,7 @@ def init() -> None:
     """创建或升级数据库 / create or upgrade the database."""
     ex = _exchange()
     console.print(f"✓ 数据库已就绪 / database ready: {ex.db.url}")
+    ex.close()
 
 
 @app.command()
@@ -89,9 +94,12 @@ def demo(
             n = ex.rebuild_index(progress=lambda d, tot: p.update(t, completed=d, total=tot))
         console.print(f"✓ 索引 / index: {n} 条已发布资源 published listings")
 
-    _run(go)
-    if serve:
-        _serve(ex)
+    try:
+        _run(go)
+        if serve:
+            _serve(ex)
+    finally:
+        ex.close()
 
 
 def _serve(ex: Any, host: str | None = None, port: int | None = None) -> None:
@@ -110,8 +118,11 @@ def _serve(ex: Any, host: str | None = None, port: int | None = None) -> None:
 def serve(host: Optional[str] = typer.Option(None, help="监听地址 / host"), port: Optional[int] = typer.Option(None, help="端口 / port")) -> None:
     """启动网页服务 / start the web app."""
     ex = _exchange()
-    _run(ex.sync)
-    _serve(ex, host, port)
+    try:
+        _run(ex.sync)
+        _serve(ex, host, port)
+    finally:
+        ex.close()
 
 
 @app.command("import")
@@ -138,7 +149,7 @@ def import_(
             err.print(f"[yellow]! 跳过 {len(rep.errors)} 处错误 / skipped {len(rep.errors)} error(s); 报告 report: {rep.error_report}[/yellow]")
         ex.sync()
 
-    _run(go)
+    _run(go, ex)
 
 
 @app.command()
@@ -159,7 +170,7 @@ def export(
         n = export_data(file, orgs, listings, ex.registry, what="listings" if what == "all" else what)
         console.print(f"✓ 已导出 {n} 条 / exported {n} records → {file}")
 
-    _run(go)
+    _run(go, ex)
 
 
 @app.command()
@@ -211,7 +222,7 @@ def listings(
             t.add_row(str(x.id), ex.registry.get(x.kind).zh, x.title, regions.label(x.region), x.industry, x.owner_name)
         console.print(t)
 
-    _run(go)
+    _run(go, ex)
 
 
 def _brief(x: Any) -> dict[str, Any]:
@@ -244,7 +255,7 @@ def show(listing_id: int = typer.Argument(..., help="资源 ID / listing id"), a
             if a.key in x.attrs:
                 console.print(f"{a.zh} {a.en}: {display_value(a, x.attrs[a.key])}{a.unit_zh}")
 
-    _run(go)
+    _run(go, ex)
 
 
 @app.command()
@@ -284,7 +295,7 @@ def match(
             console.print(f"{i:>2}. [bold]{m.score:5.1f}[/bold]  #{m.listing.id} {m.listing.title}  [dim]{m.listing.owner_name}[/dim]")
             console.print(f"     {m.explanation.summary(lang)}", highlight=False)
 
-    _run(go)
+    _run(go, ex)
 
 
 @app.command()
@@ -301,7 +312,7 @@ def index(rebuild: bool = typer.Option(False, "--rebuild", help="从数据库重
             n = ex.sync()
         console.print(f"✓ 索引 / index: {n}")
 
-    _run(go)
+    _run(go, ex)
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ JSON value) into a clean Python value or a bilingual reason why not.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
@@ -55,15 +56,26 @@ class AttrField:
 
 
 _EMPTY = (None, "")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(raw: Any) -> str:
+    """Text as stored: stripped, line breaks as \\n, invisible control characters (pasted from
+    Word and the like; XLSX cannot hold them) removed."""
+    if raw is None:
+        return ""
+    return _CONTROL.sub("", str(raw).replace("\r\n", "\n").replace("\r", "\n")).strip()
+
+
 _LIST_SPLIT = re.compile(r"[;；,，、|\n]+")
 
 
 def split_list(raw: Any) -> list[str]:
     if raw in _EMPTY:
         return []
-    if isinstance(raw, (list, tuple)):
-        return [str(x).strip() for x in raw if str(x).strip()]
-    return [p.strip() for p in _LIST_SPLIT.split(str(raw)) if p.strip()]
+    if isinstance(raw, (list, tuple)):  # items are split too: no item may hold a separator (exports join with ;)
+        return [p for x in raw for p in split_list(x)]
+    return [clean_text(p) for p in _LIST_SPLIT.split(clean_text(raw)) if clean_text(p)]
 
 
 def parse_date(raw: Any) -> dt.date:
@@ -121,6 +133,8 @@ def _num(raw: Any, as_int: bool) -> float | int:
         v = raw
     else:
         v = float(str(raw).strip().replace(",", "").replace("，", "").replace("万元", "").replace("万", ""))
+    if not math.isfinite(v):
+        raise ValueError  # NaN / infinity would slip past every range check
     if as_int:
         if float(v) != int(float(v)):
             raise ValueError
@@ -144,7 +158,7 @@ def coerce_field(f: AttrField, raw: Any) -> tuple[Any, Message | None]:
                 return None, Message(f"应在 {lo}–{hi} 之间，实际为 {raw}", f"must be between {lo} and {hi}, got {raw}")
             return v, None
         if t in ("str", "text"):
-            s = str(raw).strip()
+            s = clean_text(raw)
             limit = int(f.max or (200 if t == "str" else 5000))
             if len(s) > limit:
                 return None, Message(f"过长：最多 {limit} 字，实际 {len(s)} 字", f"too long: at most {limit} characters, got {len(s)}")

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 from . import industries, regions
 from .errors import ErrorCollector
-from .fields import coerce_field, parse_date, split_list
+from .fields import clean_text, coerce_field, parse_date, split_list
 from .kinds.registry import KindSpec, Registry
 from .vocab import SIDES, STATUSES, VISIBILITIES, find
 
@@ -76,8 +76,7 @@ COMMON_COLUMNS: list[tuple[str, str, str, bool]] = [
 
 
 def _text(raw: Mapping[str, Any], key: str) -> str:
-    v = raw.get(key)
-    return "" if v is None else str(v).strip()
+    return clean_text(raw.get(key))
 
 
 def validate_listing(raw: Mapping[str, Any], registry: Registry, row: int | None = None, kind: str | None = None) -> Listing:
@@ -131,6 +130,9 @@ def validate_listing(raw: Mapping[str, Any], registry: Registry, row: int | None
             ec.add(key, f"{zh}应为日期（如 2026-12-31），实际为 ‘{v}’", f"{key} should be a date such as 2026-12-31, got '{v}'", v)
     if dates.get("valid_from") and dates.get("valid_until") and dates["valid_until"] < dates["valid_from"]:  # type: ignore[operator]
         ec.add("valid_until", "有效期止早于有效期起，请更正", "valid_until is before valid_from; please correct it", raw.get("valid_until"))
+    if len(_text(raw, "external_id")) > 64:  # the database column's limit
+        ec.add("external_id", f"外部编号最多 64 字，实际 {len(_text(raw, 'external_id'))} 字",
+               f"external_id is at most 64 characters, got {len(_text(raw, 'external_id'))}", raw.get("external_id"))
     keywords = split_list(raw.get("keywords"))
     if len(keywords) > 20:
         ec.add("keywords", f"关键词最多 20 个，实际 {len(keywords)} 个", f"at most 20 keywords, got {len(keywords)}")

@@ -7,6 +7,7 @@ from typing import Any, Mapping
 
 from . import credit_code, industries, regions
 from .errors import ErrorCollector
+from .fields import clean_text
 from .vocab import ORG_TYPES, find, label
 
 
@@ -48,8 +49,7 @@ ORG_COLUMNS: list[tuple[str, str, str, bool]] = [
 
 
 def _text(raw: Mapping[str, Any], key: str) -> str:
-    v = raw.get(key)
-    return "" if v is None else str(v).strip()
+    return clean_text(raw.get(key))
 
 
 def validate_organisation(raw: Mapping[str, Any], row: int | None = None) -> Organisation:
@@ -84,6 +84,11 @@ def validate_organisation(raw: Mapping[str, Any], row: int | None = None) -> Org
         industry = industries.normalise(ind_raw)
         if industries.get(industry) is None:
             ec.add("industry", f"行业 ‘{ind_raw}’ 不是有效的 GB/T 4754-2017 代码（如 C37）", f"industry '{ind_raw}' is not a GB/T 4754-2017 code (e.g. C37)", ind_raw)
+    # the database columns' limits: longer text must be a row error, not a database failure
+    for key, zh, limit in (("external_id", "外部编号", 64), ("contact_name", "联系人", 100), ("contact_phone", "联系电话", 50), ("website", "网址", 200)):
+        v = _text(raw, key)
+        if len(v) > limit:
+            ec.add(key, f"{zh}最多 {limit} 字，实际 {len(v)} 字", f"{key} is at most {limit} characters, got {len(v)}", v)
     ec.raise_if_any()
     return Organisation(
         name=name,

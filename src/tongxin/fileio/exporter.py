@@ -8,6 +8,7 @@ import json
 import os
 from typing import Any, Iterable
 
+from ..core.errors import BadFile, Message
 from ..core.fields import export_value
 from ..core.kinds.registry import KindSpec, Registry
 from ..core.listing import Listing
@@ -76,7 +77,11 @@ def export_data(path: str, orgs: Iterable[Organisation], listings: Iterable[List
             _sheet(wb, f"{spec.zh} {spec.name}", cols, rows)
         wb.save(path)
         return len(orgs) + len(listings)
-    raise ValueError(f"unsupported export format {ext}")
+    raise _unsupported(ext)
+
+
+def _unsupported(ext: str, allowed: str = ".xlsx、.csv 或 .json") -> BadFile:
+    return BadFile(Message(f"不支持的文件类型 ‘{ext}’，请使用 {allowed}", f"unsupported file type '{ext}'; use {allowed.replace('、', ', ').replace(' 或 ', ' or ')}"))
 
 
 def _json_listing(x: Listing, registry: Registry) -> dict[str, Any]:
@@ -92,12 +97,26 @@ def _sheet(wb: Any, title: str, cols: list[Column], rows: Iterable[dict[str, Any
     ws = wb.create_sheet(title[:31])
     ws.append([c.header for c in cols])
     for r in rows:
-        ws.append([r.get(c.key, "") for c in cols])
+        ws.append([_cell(ws, r.get(c.key, "")) for c in cols])
+
+
+def _cell(ws: Any, v: Any) -> Any:
+    """Text that starts with '=' would be written as a formula (lost on re-import, and a formula
+    injection risk): write it as a plain string."""
+    if isinstance(v, str) and v.startswith("="):
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(ws, value=v)
+        cell.data_type = "s"
+        return cell
+    return v
 
 
 def write_template(path: str, spec: KindSpec | None, registry: Registry) -> None:
     """An import template: Chinese headers with stable keys, a help row as a comment sheet, one example row."""
     ext = os.path.splitext(path)[1].lower()
+    if ext not in (".xlsx", ".csv"):
+        raise _unsupported(ext, ".xlsx 或 .csv")
     cols = organisation_columns() if spec is None else listing_columns(spec, registry)
     example = _example(spec, cols)
     if ext == ".csv":

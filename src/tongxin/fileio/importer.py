@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from ..core.errors import BadFile, FieldError, Message, TongxinError, ValidationError
 from ..core.kinds.registry import Registry
-from ..core.listing import Listing, validate_listing
+from ..core.listing import COMMON_COLUMNS, Listing, validate_listing
 from ..core.organisation import Organisation, validate_organisation
 from ..storage import repo
 from ..storage.db import Database
@@ -89,7 +89,12 @@ def parse_file(path: str, registry: Registry) -> tuple[list[tuple[int, Organisat
             spec = registry.get(kind) if kind else None
             cols = listing_columns(spec, registry)
             keys, unknown = header_map(t.headers, cols)
-            need = [c for c in cols if c.required and c.key not in keys.values() and not (c.key == "kind" and kind)]
+            if "attrs" in unknown:  # JSON exports nest the attributes: {"attrs": {"trl": 6, ...}}
+                keys[t.headers.index("attrs")] = "attrs"
+            common = {k for k, *_ in COMMON_COLUMNS}
+            # a table of mixed kinds cannot require one kind's attribute columns: rows are checked one by one
+            need = [c for c in cols if c.required and c.key not in keys.values() and not (c.key == "kind" and kind)
+                    and (spec is not None or c.key in common)]
             if need:
                 raise BadFile(Message(
                     f"工作表 ‘{t.name}’ 缺少必需的列：" + "、".join(c.zh for c in need) + "。请使用 tongxin template 生成的模板",

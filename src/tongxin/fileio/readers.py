@@ -40,7 +40,8 @@ def read_tables(path: str) -> list[Table]:
 
 
 def _read_csv(path: str) -> Table:
-    raw = open(path, "rb").read()
+    with open(path, "rb") as fh:
+        raw = fh.read()
     text = None
     for enc in ("utf-8-sig", "gb18030"):
         try:
@@ -75,6 +76,7 @@ def _read_xlsx(path: str) -> list[Table]:
         for ws in wb.worksheets:
             if ws.title.startswith("说明") or ws.title.lower().startswith("help"):
                 continue  # the template's help sheet
+            ws.reset_dimensions()  # some tools write a wrong <dimension> (e.g. "A1"), which would cut the sheet short
             it = ws.iter_rows(values_only=True)
             header = next(it, None)
             if header is None or not any(h not in (None, "") for h in header):

@@ -21,7 +21,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TONGXIN_HOST", "127.0.0.1", "网页服务监听地址", "web server host"),
     Setting("TONGXIN_PORT", "8000", "网页服务端口", "web server port"),
     Setting("TONGXIN_LANG", "zh", "默认界面语言（zh / en）", "default interface language (zh / en)"),
+    Setting("TONGXIN_SMTP_HOST", "", "发信 SMTP 服务器；留空则邮件写入服务日志", "SMTP server for outgoing mail; empty prints mail to the server log"),
+    Setting("TONGXIN_SMTP_PORT", "25", "SMTP 端口", "SMTP port"),
+    Setting("TONGXIN_MAIL_FROM", "noreply@tongxin.local", "发件人地址", "sender address"),
+    Setting("TONGXIN_COOKIE_SECURE", "1", "登录 Cookie 仅经 HTTPS 发送（本机 127.0.0.1 浏览器亦接受）；0 关闭", "session cookies are Secure (browsers accept them on 127.0.0.1 too); 0 turns it off"),
+    Setting("TONGXIN_DEAL_IDLE_DAYS", "14", "洽谈超过多少天无进展即提醒", "remind about deals idle for more than this many days"),
 )
+
+
+def setting(name: str, env: dict[str, str] | None = None) -> str:
+    """One setting's value from the environment, else its registered default."""
+    e = os.environ if env is None else env
+    return e.get(name) or next(s.default for s in SETTINGS if s.name == name)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,11 @@ app = typer.Typer(
 from .bench import bench_app
 
 app.add_typer(bench_app, name="bench")
+from .resources import resources_app  # noqa: E402
+from .stats import register as register_stats  # noqa: E402
+
+app.add_typer(resources_app, name="resources")
+register_stats(app)
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
@@ -89,10 +94,27 @@ def demo(
             console.print(f"✓ 演示数据 / demo data: {n['organisations']} 机构 organisations, {n['listings']} 资源 listings")
         else:
             console.print("✓ 数据库已有数据，跳过演示数据 / database already has data; demo data not reloaded")
+        from ..services.accounts import create_demo_accounts
+        from ..services.deals_demo import load_deals_demo
+        from ..services.resources_demo import load_resources
+
+        with _progress() as p:
+            t = p.add_task("仪器与其他资源 instruments and other kinds", total=None)
+            load_resources(ex)
+            p.update(t, completed=1, total=1)
+        accounts = create_demo_accounts(ex)
+        with _progress() as p:
+            t = p.add_task("对接与合同 deals and contracts", total=None)
+            load_deals_demo(ex, seed=seed)
+            p.update(t, completed=1, total=1)
         with _progress() as p:
             t = p.add_task("建立索引 indexing", total=None)
             n = ex.rebuild_index(progress=lambda d, tot: p.update(t, completed=d, total=tot))
         console.print(f"✓ 索引 / index: {n} 条已发布资源 published listings")
+        table = Table("角色 role", "邮箱 e-mail", "密码 password", title="演示账号 / demo accounts")
+        for role, email, password in accounts:
+            table.add_row(role, email, password)
+        console.print(table)
 
     try:
         _run(go)

@@ -1,12 +1,23 @@
-"""The one place that decides who may see what. Every path (pages, API, search, matching,
-exports) asks here. The web issue extends `Viewer` with accounts and grants."""
+"""The one place that decides who may see what and who may change what. Every path (pages,
+API, search, matching, exports, notifications, error messages) asks here.
+
+Roles: visitor (not signed in), user (signed in, no organisation yet), member and org_admin
+(of one organisation; "members" in the visibility sense only once the organisation is
+verified), operator (platform staff) and admin.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from .errors import Forbidden, Message, NotFound
 from .listing import Listing
+
+ROLES = ("visitor", "user", "member", "org_admin", "operator", "admin")
+ORG_ROLES = ("member", "org_admin")
+PLATFORM_ROLES = ("user", "operator", "admin")
 
 
 class Access(IntEnum):
@@ -21,24 +32,49 @@ class Viewer:
 
     org_id: int | None = None
     org_verified: bool = False
-    role: str = "visitor"  # visitor, member, org_admin, operator, admin
+    role: str = "visitor"  # one of ROLES
     granted: frozenset[int] = field(default_factory=frozenset)  # confidential listings granted to the org
+    user_id: int | None = None
 
     @property
     def is_member(self) -> bool:
+        """A member in the visibility sense: staff, or in a verified organisation."""
         return self.role in ("operator", "admin") or (self.org_id is not None and self.org_verified)
 
     @property
     def is_staff(self) -> bool:
         return self.role in ("operator", "admin")
 
+    @property
+    def signed_in(self) -> bool:
+        return self.user_id is not None or self.role != "visitor"
+
+    @property
+    def is_org_admin(self) -> bool:
+        return self.org_id is not None and self.role == "org_admin"
+
 
 VISITOR = Viewer()
 SYSTEM = Viewer(role="admin")  # CLI on the operator's own machine
 
 
+def not_visible(what_zh: str, what_en: str, ident: object) -> NotFound:
+    """The one message for 'missing or not yours to see' (never says which)."""
+    return NotFound(Message(f"{what_zh} {ident} 不存在或无权查看", f"{what_en} {ident} does not exist or is not visible to you"))
+
+
+def forbidden(zh: str, en: str) -> Forbidden:
+    return Forbidden(Message(zh, en))
+
+
+# -- seeing listings -----------------------------------------------------------------------------
+
+def owns(viewer: Viewer, listing: Listing) -> bool:
+    return viewer.org_id is not None and listing.owner_id == viewer.org_id
+
+
 def access(viewer: Viewer, listing: Listing) -> Access:
-    if viewer.is_staff or (viewer.org_id is not None and listing.owner_id == viewer.org_id):
+    if viewer.is_staff or owns(viewer, listing):
         return Access.FULL
     if listing.status != "published":
         return Access.NONE
@@ -47,21 +83,132 @@ def access(viewer: Viewer, listing: Listing) -> Access:
     if listing.visibility == "members":
         return Access.FULL if viewer.is_member else Access.NONE
     if listing.visibility == "confidential":
-        if listing.id is not None and listing.id in viewer.granted:
+        if listing.id is not None and listing.id in viewer.granted and viewer.is_member:
             return Access.FULL
         return Access.SUMMARY if viewer.is_member else Access.NONE
     return Access.NONE
 
 
+def redact(viewer: Viewer, listing: Listing) -> tuple[Listing, Access] | None:
+    """The listing as this viewer may see it: None (invisible), a summary-only copy, or itself.
+
+    Faces render only what this returns, so a template or serializer cannot leak what the
+    viewer may not see."""
+    level = access(viewer, listing)
+    if level == Access.NONE:
+        return None
+    if level == Access.SUMMARY:
+        return dataclasses.replace(listing, description="", keywords=[], attrs={}, external_id=None,
+                                   valid_from=None, valid_until=None), level
+    return listing, level
+
+
+def require_visible(viewer: Viewer, listing: Listing, level: Access = Access.SUMMARY) -> Access:
+    got = access(viewer, listing)
+    if got < level:
+        raise not_visible("资源", "listing", listing.id)
+    return got
+
+
 def visible_levels(viewer: Viewer) -> tuple[str, ...]:
-    """Visibilities whose full text may be matched for this viewer (search-engine filter)."""
+    """Visibilities whose full text may be matched for this viewer (search-engine filter).
+
+    Confidential listings are included when the viewer's organisation owns some or was granted
+    some; `can_match` then keeps only those with FULL access."""
     if viewer.is_staff:
         return ("public", "members", "confidential")
     if viewer.is_member:
+        if viewer.granted or viewer.org_id is not None:
+            return ("public", "members", "confidential")
         return ("public", "members")
+    if viewer.org_id is not None:  # an organisation awaiting verification still finds its own listings
+        return ("public", "confidential", "members")
     return ("public",)
 
 
 def can_match(viewer: Viewer, listing: Listing) -> bool:
     """Matching reads full text, so only FULL access lets a listing be matched and explained."""
     return access(viewer, listing) == Access.FULL
+
+
+# -- changing listings -----------------------------------------------------------------------------
+
+def can_publish(viewer: Viewer) -> bool:
+    """Anyone in an organisation may write listings (they publish once the organisation is verified)."""
+    return viewer.org_id is not None and viewer.role in ORG_ROLES
+
+
+def can_edit(viewer: Viewer, listing: Listing) -> bool:
+    """Only the owner organisation's people change a listing (staff moderate, they do not edit)."""
+    return can_publish(viewer) and owns(viewer, listing)
+
+
+def require_edit(viewer: Viewer, listing: Listing) -> None:
+    if access(viewer, listing) == Access.NONE:
+        raise not_visible("资源", "listing", listing.id)
+    if not can_edit(viewer, listing):
+        raise forbidden("只有发布机构的成员可以修改此资源", "only members of the publishing organisation may change this listing")
+
+
+def can_grant(viewer: Viewer, listing: Listing) -> bool:
+    return can_edit(viewer, listing)
+
+
+def can_express_interest(viewer: Viewer, listing: Listing) -> bool:
+    return (viewer.org_id is not None and viewer.org_verified and viewer.role in ORG_ROLES and not owns(viewer, listing)
+            and listing.status == "published" and access(viewer, listing) >= Access.SUMMARY)
+
+
+def can_report(viewer: Viewer, listing: Listing) -> bool:
+    return viewer.signed_in and not owns(viewer, listing) and access(viewer, listing) >= Access.SUMMARY
+
+
+def can_moderate(viewer: Viewer) -> bool:
+    return viewer.is_staff
+
+
+def require_staff(viewer: Viewer) -> None:
+    if not viewer.is_staff:
+        raise forbidden("仅平台运营人员可以执行此操作", "only platform operators may do this")
+
+
+def require_signed_in(viewer: Viewer) -> None:
+    if not viewer.signed_in:
+        from .accounts import Unauthorized
+
+        raise Unauthorized(Message("请先登录", "please sign in first"))
+
+
+def require_org(viewer: Viewer) -> int:
+    require_signed_in(viewer)
+    if viewer.org_id is None or viewer.role not in ORG_ROLES:
+        raise forbidden("请先创建或加入一个机构", "create or join an organisation first")
+    return viewer.org_id
+
+
+def can_manage_org(viewer: Viewer, org_id: int) -> bool:
+    return viewer.role == "admin" or (viewer.org_id == org_id and viewer.role == "org_admin")
+
+
+def require_manage_org(viewer: Viewer, org_id: int) -> None:
+    if not can_manage_org(viewer, org_id):
+        raise forbidden("只有机构管理员可以执行此操作", "only the organisation's administrators may do this")
+
+
+# -- contact requests ------------------------------------------------------------------------------
+
+def is_party(viewer: Viewer, from_org_id: int, to_org_id: int) -> bool:
+    return viewer.org_id is not None and viewer.org_id in (from_org_id, to_org_id)
+
+
+def can_see_contact(viewer: Viewer, from_org_id: int, to_org_id: int) -> bool:
+    return viewer.is_staff or is_party(viewer, from_org_id, to_org_id)
+
+
+def can_answer_contact(viewer: Viewer, to_org_id: int) -> bool:
+    return viewer.org_id == to_org_id and viewer.role in ORG_ROLES
+
+
+def can_see_counterpart_details(viewer: Viewer, from_org_id: int, to_org_id: int, status: str) -> bool:
+    """Contact details (names, phones, e-mail) are exchanged only once the owner accepts."""
+    return status == "accepted" and (is_party(viewer, from_org_id, to_org_id) or viewer.is_staff)

@@ -4,8 +4,29 @@ Text is analysed by tongxin's own analyzer (rjieba + domain dictionary) and hand
 tantivy as space-separated terms with its whitespace tokenizer, so the engine ranks with
 BM25 over exactly the terms the explanations talk about.
 
-Document fields: id (u64), kind, vis (raw strings), valid_from / valid_until (days since
-1970-01-01 as i64), text (title ×3, keywords ×2, body ×1: a cheap BM25F), bigrams.
+Document fields: id (u64, fast), kind, vis (raw strings), valid_from / valid_until (days
+since 1970-01-01 as i64), text (title ×3, keywords ×2, body ×1: a cheap BM25F), bigrams,
+and expl (stored only): the analysed terms of title, keywords and body, stamped with the
+analyzer's dictionary generation, so explanations need not re-analyse candidates.
+
+Filters (kind, visibility, validity) are constant-score clauses worth 1.0 each, exactly as
+tantivy scores its term-set and range queries; a filter that every indexed document passes
+(the index records which kinds and visibilities it holds) is an all-documents clause, and
+a one-value filter is a single term, because term sets materialise a bitset of every
+matching document per query, which dominates at a million documents.
+
+One index directory can be shared by several processes (web workers, a CLI import next to
+a running server). Exactly one of them is the *writer*: it holds an advisory lock on
+`tongxin-writer.lock` (fcntl.flock, released by the kernel when the process ends, even on a
+crash) and is the only one that changes the index. The others are *readers*: they reload
+when the writer's `tongxin-meta.json` changes, and take over the lock when the writer goes
+away. Beside the tantivy files the directory holds:
+
+* `tongxin-meta.json`: schema version, the last change-log id applied, and `state`
+  ("ok", or "building" while a full build is in progress: an interrupted build is redone);
+* `tongxin-terms.txt`: the terms the analyzer learned from listings' keywords, one per
+  line, so a restarted process and every reader segment text with the same dictionary as
+  the index was built with.
 """
 
 from __future__ import annotations
@@ -15,15 +36,30 @@ import json
 import os
 import shutil
 import threading
-from dataclasses import dataclass
-from typing import Iterable, Sequence
+import time
+from dataclasses import dataclass, field
+from typing import IO, Any, Iterable, Sequence
 
 import tantivy
+
+try:  # POSIX; elsewhere every process is a writer (one process per index directory)
+    import fcntl
+except ImportError:  # pragma: no cover - not on Linux
+    fcntl = None  # type: ignore[assignment]
 
 EPOCH = dt.date(1970, 1, 1)
 NO_END = 10**6
 NO_START = -(10**6)
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4  # 3: stored explanation terms; 4: single characters in `bigrams` (older indexes are rebuilt on open)
+
+META_FILE = "tongxin-meta.json"
+TERMS_FILE = "tongxin-terms.txt"
+LOCK_FILE = "tongxin-writer.lock"
+OWN_FILES = (META_FILE, TERMS_FILE, LOCK_FILE)
+
+WRITER_HEAP_MB = 64  # incremental updates: a few listings per commit
+BULK_HEAP_MB = 1024  # full builds: fewer, larger segments (split between the threads)
+BULK_THREADS = 2
 
 
 def day_number(d: dt.date | None, default: int) -> int:
@@ -39,12 +75,15 @@ class IndexDoc:
     valid_until: dt.date | None
     text_terms: Sequence[str]
     bigrams: Sequence[str]
+    expl: bytes = b""  # encode_expl(...): stored analysed terms for explanations
 
 
 @dataclass(frozen=True)
 class SearchHit:
     id: int
     score: float
+    addr: Any = field(default=None, compare=False, repr=False)  # tantivy DocAddress (valid for `searcher`)
+    searcher: Any = field(default=None, compare=False, repr=False)
 
 
 def _schema() -> tantivy.Schema:
@@ -56,69 +95,315 @@ def _schema() -> tantivy.Schema:
     sb.add_integer_field("valid_until", stored=False, indexed=True, fast=True)
     sb.add_text_field("text", stored=False, tokenizer_name="whitespace", index_option="freq")
     sb.add_text_field("bigrams", stored=False, tokenizer_name="whitespace", index_option="freq")
+    sb.add_bytes_field("expl", stored=True, indexed=False, fast=False)
     return sb.build()
 
 
-class SearchEngine:
-    """One index directory (or RAM when path is None), one writer, many searches.
+def encode_expl(generation: int, field_terms: Sequence[tuple[str, Sequence[str]]]) -> bytes:
+    """The stored explanation terms: generation, then one line per field (name, then terms)."""
+    return "\n".join([str(generation)] + [name + " " + " ".join(terms) for name, terms in field_terms]).encode("utf-8")
 
-    `meta.json` beside the index records the last applied change number, so a restart
-    catches up from the database's change log instead of rebuilding.
+
+def decode_expl(data: bytes) -> tuple[int, dict[str, list[str]]]:
+    lines = data.decode("utf-8").split("\n")
+    out: dict[str, list[str]] = {}
+    for line in lines[1:]:
+        name, _, rest = line.partition(" ")
+        out[name] = rest.split(" ") if rest else []
+    return int(lines[0] or -1), out
+
+
+def make_document(id: int, kind: str, visibility: str, valid_from: dt.date | None, valid_until: dt.date | None,
+                  text: str, bigrams: str, expl: bytes = b"") -> tantivy.Document:
+    """One tantivy document; `text` and `bigrams` are space-joined, already analysed terms."""
+    doc = tantivy.Document()
+    doc.add_unsigned("id", id)
+    doc.add_text("kind", kind)
+    doc.add_text("vis", visibility)
+    doc.add_integer("valid_from", day_number(valid_from, NO_START))
+    doc.add_integer("valid_until", day_number(valid_until, NO_END))
+    doc.add_text("text", text)
+    doc.add_text("bigrams", bigrams)
+    if expl:
+        doc.add_bytes("expl", expl)
+    return doc
+
+
+class SearchEngine:
+    """One index directory (or RAM when path is None), one writer process, many searches.
+
+    `last_change` is the last change-log id the index reflects; `fresh` is True when the
+    index must be (re)built from the database (new, corrupt, outdated or half-built).
+    `writable` tells whether this process holds the writer lock.
     """
 
-    def __init__(self, path: str | None, heap_mb: int = 256, threads: int = 1) -> None:
+    def __init__(self, path: str | None, heap_mb: int = WRITER_HEAP_MB, threads: int = 1) -> None:
         self.path = path
         self.schema = _schema()
         self._lock = threading.RLock()
         self._heap = heap_mb * 1_000_000
         self._threads = threads
         self.last_change = 0
-        self.fresh = False  # True when the index was just created (needs a full load)
+        self.fresh = False
+        self.writable = True
+        self._lease: IO[bytes] | None = None
+        self._writer: tantivy.IndexWriter | None = None
+        self._pending = 0
+        self._searcher: tantivy.Searcher | None = None
+        self._df_cache: dict[tuple[str, str], int] = {}
+        self._meta_sig: tuple[int, int, int] | None = None
+        self._terms_read = 0  # bytes of the terms file already handed out (readers)
+        self._broken = False  # reader: the directory could not be opened yet
+        # kinds / visibilities of the indexed documents (None: unknown); filters that every one passes are free
+        self.present: dict[str, set[str] | None] = {"kind": set(), "vis": set()}
+        self._present_dirty = False
+        self._state = "ok"
         if path is None:
             self.index = tantivy.Index(self.schema)
             self.fresh = True
         else:
-            self._open_dir(path)
-        self._writer: tantivy.IndexWriter | None = None
-        self._pending = 0
+            os.makedirs(path, exist_ok=True)
+            self.writable = self._take_lease()
+            if self.writable:
+                self._open_writable(path)
+            else:
+                self._open_reader(path)
 
-    def _open_dir(self, path: str) -> None:
+    # -- the writer lock ---------------------------------------------------------------------
+    def _take_lease(self) -> bool:
+        if fcntl is None or self.path is None:
+            return True
+        if self._lease is None:
+            self._lease = open(os.path.join(self.path, LOCK_FILE), "a+b")  # noqa: SIM115 - held while we write
+        try:
+            fcntl.flock(self._lease.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False
+        try:  # who holds it (for messages); the content is informational only
+            self._lease.seek(0)
+            self._lease.truncate()
+            self._lease.write(str(os.getpid()).encode())
+            self._lease.flush()
+        except OSError:
+            pass
+        return True
+
+    def _release_lease(self) -> None:
+        if self._lease is not None:
+            try:
+                if fcntl is not None:
+                    fcntl.flock(self._lease.fileno(), fcntl.LOCK_UN)
+            finally:
+                self._lease.close()
+                self._lease = None
+
+    def writer_pid(self) -> int | None:
+        """The pid recorded by the process holding the writer lock (informational)."""
+        if self.path is None:
+            return os.getpid()
+        try:
+            with open(os.path.join(self.path, LOCK_FILE), "rb") as fh:
+                return int(fh.read().strip() or 0) or None
+        except (OSError, ValueError):
+            return None
+
+    def try_promote(self) -> bool:
+        """Reader: become the writer if the writer went away. True if this process now writes."""
+        with self._lock:
+            if self.writable:
+                return True
+            if not self._take_lease():
+                return False
+            assert self.path is not None
+            self.writable = True
+            self._broken = False
+            self._open_writable(self.path)
+            return True
+
+    # -- opening -----------------------------------------------------------------------------
+    def _wipe(self, path: str) -> None:
+        """Remove everything but the lock file (which we hold)."""
+        for name in os.listdir(path):
+            if name == LOCK_FILE:
+                continue
+            p = os.path.join(path, name)
+            if os.path.isdir(p) and not os.path.islink(p):
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                try:
+                    os.remove(p)
+                except OSError:
+                    pass
+
+    def _open_writable(self, path: str) -> None:
         meta = self._read_meta(path)
         try:
             if meta is None or meta.get("schema") != SCHEMA_VERSION:
                 raise ValueError("no or old metadata")
             self.index = tantivy.Index(self.schema, path=path, reuse=True)
-            self.last_change = int(meta.get("last_change", 0))
+            int(self.index.searcher().num_docs)  # opens every segment: corrupt files fail here
+            self.last_change = int(meta.get("last_change", 0))  # type: ignore[call-overload]
+            self.fresh = meta.get("state", "ok") != "ok"  # a build was interrupted: redo it
+            self._load_present(meta)
         except Exception:  # missing, corrupt or outdated index: start afresh, caller reloads
-            shutil.rmtree(path, ignore_errors=True)
-            os.makedirs(path, exist_ok=True)
+            self._wipe(path)
             self.index = tantivy.Index(self.schema, path=path, reuse=False)
             self.last_change = 0
             self.fresh = True
-            self._write_meta()
+            self.present = {"kind": set(), "vis": set()}
+            self._write_meta(state="building")
+        self._searcher = None
+        self._df_cache.clear()
+        self._meta_sig = self._stat_meta()
+
+    def _open_reader(self, path: str) -> None:
+        meta = self._read_meta(path)
+        try:
+            if meta is None or meta.get("schema") != SCHEMA_VERSION:
+                raise ValueError("no or old metadata")
+            self.index = tantivy.Index(self.schema, path=path, reuse=True)
+            self.last_change = int(meta.get("last_change", 0))  # type: ignore[call-overload]
+            self._load_present(meta)
+            self._broken = False
+        except Exception:  # the writer is (re)creating it: serve nothing until it is there
+            self.index = tantivy.Index(self.schema)
+            self.last_change = 0
+            self._broken = True
+        self._searcher = None
+        self._df_cache.clear()
+        self._meta_sig = self._stat_meta()
+
+    # -- metadata ----------------------------------------------------------------------------
+    def _load_present(self, meta: dict[str, object]) -> None:
+        for key in ("kind", "vis"):
+            v = meta.get("present_" + key)
+            self.present[key] = set(v) if isinstance(v, list) else None  # type: ignore[arg-type]
 
     @staticmethod
     def _read_meta(path: str) -> dict[str, object] | None:
         try:
-            with open(os.path.join(path, "tongxin-meta.json"), encoding="utf-8") as fh:
+            with open(os.path.join(path, META_FILE), encoding="utf-8") as fh:
                 data = json.load(fh)
                 return data if isinstance(data, dict) else None
         except (OSError, ValueError):
             return None
 
-    def _write_meta(self) -> None:
+    def _write_meta(self, state: str = "ok") -> None:
+        self._state = state
+        self._present_dirty = False
         if self.path is None:
             return
-        tmp = os.path.join(self.path, "tongxin-meta.json.tmp")
+        tmp = os.path.join(self.path, META_FILE + ".tmp")
         with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump({"schema": SCHEMA_VERSION, "last_change": self.last_change}, fh)
-        os.replace(tmp, os.path.join(self.path, "tongxin-meta.json"))
+            json.dump({"schema": SCHEMA_VERSION, "last_change": self.last_change, "state": state, "at": time.time(),
+                       **{"present_" + k: sorted(v) for k, v in self.present.items() if v is not None}}, fh)
+        os.replace(tmp, os.path.join(self.path, META_FILE))
+        self._meta_sig = self._stat_meta()
 
-    # -- writing ---------------------------------------------------------------------------
+    def _stat_meta(self) -> tuple[int, int, int] | None:
+        if self.path is None:
+            return None
+        try:
+            st = os.stat(os.path.join(self.path, META_FILE))
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def refresh(self) -> bool:
+        """Reader: pick up the writer's newest commit if its metadata changed. Cheap (one stat)."""
+        if self.writable or self.path is None:
+            return False
+        sig = self._stat_meta()
+        if sig == self._meta_sig and not self._broken:
+            return False
+        with self._lock:
+            if self._broken:
+                self._open_reader(self.path)
+                if self._broken:
+                    return False
+            # the writer commits, then records last_change: read it before reloading (never ahead
+            # of what we load); it records new kinds/visibilities before committing: read them after
+            before = self._read_meta(self.path) or {}
+            for attempt in range(5):
+                try:
+                    self.index.reload()
+                    break
+                except Exception:  # a merge removed a file between meta and open: retry
+                    time.sleep(0.01 * (attempt + 1))
+            after = self._read_meta(self.path) or before
+            self._meta_sig = sig
+            self.last_change = int(before.get("last_change", self.last_change))  # type: ignore[call-overload]
+            self._load_present(after)
+            self._searcher = None
+            self._df_cache.clear()
+            return True
+
+    # -- learned terms -----------------------------------------------------------------------
+    def save_terms(self, terms: Iterable[str], replace: bool = False) -> None:
+        """Writer: persist learned terms (appended; `replace` rewrites the file for a full build)."""
+        if self.path is None:
+            return
+        terms = [t for t in terms if t and "\n" not in t]
+        p = os.path.join(self.path, TERMS_FILE)
+        if replace:
+            tmp = p + ".tmp"
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write("".join(t + "\n" for t in terms))
+            os.replace(tmp, p)
+        elif terms:
+            with open(p, "a", encoding="utf-8") as fh:
+                fh.write("".join(t + "\n" for t in terms))
+
+    def load_terms(self, all_terms: bool = False) -> list[str]:
+        """Terms learned by the writer (all of them, or those added since the last call)."""
+        if self.path is None:
+            return []
+        p = os.path.join(self.path, TERMS_FILE)
+        try:
+            with open(p, "rb") as fh:
+                size = os.fstat(fh.fileno()).st_size
+                start = 0 if all_terms or size < self._terms_read else self._terms_read
+                fh.seek(start)
+                data = fh.read()
+        except OSError:
+            return []
+        end = data.rfind(b"\n") + 1  # whole lines only (the writer may be appending)
+        self._terms_read = start + end
+        return [t for t in data[:end].decode("utf-8", errors="ignore").split("\n") if t]
+
+    # -- writing -----------------------------------------------------------------------------
+    def _check_writable(self) -> None:
+        if not self.writable:
+            pid = self.writer_pid()
+            raise RuntimeError(f"the search index {self.path} is written by another process (pid {pid})")
+
     def _w(self) -> tantivy.IndexWriter:
+        self._check_writable()
         if self._writer is None:
             self._writer = self.index.writer(heap_size=self._heap, num_threads=self._threads)
         return self._writer
+
+    def begin_bulk(self, heap_mb: int = BULK_HEAP_MB, threads: int = BULK_THREADS) -> None:
+        """Switch to a big multi-threaded writer for a full build (until end_bulk)."""
+        with self._lock:
+            self._check_writable()
+            self._drop_writer()
+            self._writer = self.index.writer(heap_size=heap_mb * 1_000_000, num_threads=threads)
+            self._write_meta(state="building")
+
+    def end_bulk(self) -> None:
+        """After the build's commit: let merges finish, back to the small incremental writer."""
+        with self._lock:
+            self._drop_writer(wait=True)
+
+    def _drop_writer(self, wait: bool = False) -> None:
+        if self._writer is not None:
+            if self._pending:
+                self._writer.commit()
+                self._pending = 0
+            if wait:
+                self._writer.wait_merging_threads()
+            self._writer = None
 
     def upsert(self, docs: Iterable[IndexDoc]) -> int:
         n = 0
@@ -127,6 +412,7 @@ class SearchEngine:
             for d in docs:
                 w.delete_documents_by_query(tantivy.Query.term_query(self.schema, "id", d.id))
                 w.add_document(self._doc(d))
+                self.note_present(d.kind, d.visibility)
                 n += 1
             self._pending += n
         return n
@@ -138,6 +424,27 @@ class SearchEngine:
             w = self._w()
             for d in docs:
                 w.add_document(self._doc(d))
+                self.note_present(d.kind, d.visibility)
+                n += 1
+            self._pending += n
+        return n
+
+    def note_present(self, kind: str, visibility: str) -> None:
+        """Record a kind and a visibility held by the index (add_documents callers do this themselves)."""
+        for key, v in (("kind", kind), ("vis", visibility)):
+            p = self.present[key]
+            if p is not None and v not in p:
+                p.add(v)
+                self._present_dirty = True
+
+    def add_documents(self, docs: Iterable[tantivy.Document]) -> int:
+        """Bulk load of ready-made documents (make_document) known to be absent; see note_present."""
+        n = 0
+        with self._lock:
+            w = self._w()
+            add = w.add_document
+            for d in docs:
+                add(d)
                 n += 1
             self._pending += n
         return n
@@ -146,50 +453,127 @@ class SearchEngine:
         with self._lock:
             w = self._w()
             for i in ids:
+                # by query: delete_documents_by_term would take the id as i64 and match nothing
                 w.delete_documents_by_query(tantivy.Query.term_query(self.schema, "id", i))
                 self._pending += 1
 
     def clear(self) -> None:
         with self._lock:
-            self._w().delete_all_documents()
+            self._w().delete_all_documents()  # `present` stays a superset: readers may still search the old documents
             self._pending += 1
 
     def commit(self, last_change: int | None = None) -> None:
         with self._lock:
+            self._check_writable()
             if self._pending and self._writer is not None:
+                if self._present_dirty:  # readers must know the new kinds/visibilities before they see them
+                    self._write_meta(state=self._state)
                 self._writer.commit()
                 self._pending = 0
             if last_change is not None:
                 self.last_change = last_change
-            self._write_meta()
+            self._write_meta(state="ok")
+            self.fresh = False
             self.index.reload()
+            self._searcher = None
+            self._df_cache.clear()
 
     def close(self) -> None:
         with self._lock:
             if self._writer is not None:
                 if self._pending:
                     self._writer.commit()
+                    self._pending = 0
                 self._writer.wait_merging_threads()
                 self._writer = None
+            self._searcher = None
+            self._release_lease()
+            self.writable = self.path is None
 
     @staticmethod
     def _doc(d: IndexDoc) -> tantivy.Document:
-        doc = tantivy.Document()
-        doc.add_unsigned("id", d.id)
-        doc.add_text("kind", d.kind)
-        doc.add_text("vis", d.visibility)
-        doc.add_integer("valid_from", day_number(d.valid_from, NO_START))
-        doc.add_integer("valid_until", day_number(d.valid_until, NO_END))
-        doc.add_text("text", " ".join(d.text_terms))
-        doc.add_text("bigrams", " ".join(d.bigrams))
-        return doc
+        return make_document(d.id, d.kind, d.visibility, d.valid_from, d.valid_until, " ".join(d.text_terms), " ".join(d.bigrams),
+                             getattr(d, "expl", b""))
 
-    # -- reading ---------------------------------------------------------------------------
+    # -- reading -----------------------------------------------------------------------------
+    def searcher(self) -> tantivy.Searcher:
+        """The current searcher (one per commit, shared by queries until the next reload)."""
+        s = self._searcher
+        if s is None:
+            s = self._searcher = self.index.searcher()
+        return s
+
     def num_docs(self) -> int:
-        return int(self.index.searcher().num_docs)
+        return int(self.searcher().num_docs)
+
+    def num_segments(self) -> int:
+        return int(self.searcher().num_segments)
 
     def doc_freq(self, field: str, term: str) -> int:
-        return int(self.index.searcher().doc_freq(field, term))
+        key = (field, term)
+        cache = self._df_cache
+        v = cache.get(key)
+        if v is None:
+            v = int(self.searcher().doc_freq(field, term))
+            if len(cache) > 200_000:
+                cache.clear()
+            cache[key] = v
+        return v
+
+    def build_query(
+        self,
+        terms: Sequence[tuple[str, float]],
+        kinds: Sequence[str],
+        visibilities: Sequence[str],
+        today: dt.date,
+        bigrams: Sequence[tuple[str, float]] = (),
+        exclude_ids: Sequence[int] = (),
+        groups: Sequence[Sequence[tuple[str, str, float]]] = (),
+        tie_breaker: float = 0.0,
+    ) -> tantivy.Query | None:
+        """Ranked OR over weighted terms, filtered by kind, visibility and validity on `today`.
+
+        Each of `groups` ((field, term, boost) triples) is one disjunction-max clause: its best
+        term's score plus `tie_breaker` times the others' (a query word and its parts)."""
+        s = self.schema
+        tq, bq = tantivy.Query.term_query, tantivy.Query.boost_query
+        should = [(tantivy.Occur.Should, bq(tq(s, "text", t), w)) for t, w in terms]
+        should += [(tantivy.Occur.Should, bq(tq(s, "bigrams", t), w)) for t, w in bigrams]
+        for g in groups:
+            subs = [bq(tq(s, f, t), w) for f, t, w in g]
+            if len(subs) == 1:
+                should.append((tantivy.Occur.Should, subs[0]))
+            elif subs:
+                should.append((tantivy.Occur.Should, tantivy.Query.disjunction_max_query(subs, tie_breaker)))
+        if not should:
+            return None
+        day = day_number(today, 0)
+        clauses = [
+            (tantivy.Occur.Must, tantivy.Query.boolean_query(should)),
+            (tantivy.Occur.Must, self._set_filter("kind", kinds)),
+            (tantivy.Occur.Must, self._set_filter("vis", visibilities)),
+            (tantivy.Occur.Must, tantivy.Query.range_query(s, "valid_until", tantivy.FieldType.Integer, day, NO_END)),
+            (tantivy.Occur.Must, tantivy.Query.range_query(s, "valid_from", tantivy.FieldType.Integer, NO_START, day)),
+        ]
+        for i in exclude_ids:
+            clauses.append((tantivy.Occur.MustNot, tq(s, "id", i)))
+        return tantivy.Query.boolean_query(clauses)
+
+    def _set_filter(self, field: str, values: Sequence[str]) -> tantivy.Query:
+        """`field` ∈ values, scored 1.0 like term_set_query (results identical), but cheap:
+        every indexed document passes → all documents; one value → one term; else an OR of terms."""
+        Q = tantivy.Query
+        wanted = list(dict.fromkeys(values))
+        present = self.present.get(field)
+        if present is not None and present <= set(wanted):
+            return Q.const_score_query(Q.all_query(), 1.0)
+        if present is not None:
+            wanted = [v for v in wanted if v in present] or wanted[:1]
+        if len(wanted) == 1:
+            return Q.const_score_query(Q.term_query(self.schema, field, wanted[0]), 1.0)
+        if not wanted:
+            return Q.term_set_query(self.schema, field, [])
+        return Q.const_score_query(Q.boolean_query([(tantivy.Occur.Should, Q.term_query(self.schema, field, v)) for v in wanted]), 1.0)
 
     def search(
         self,
@@ -200,34 +584,35 @@ class SearchEngine:
         limit: int = 10,
         bigrams: Sequence[tuple[str, float]] = (),
         exclude_ids: Sequence[int] = (),
+        groups: Sequence[Sequence[tuple[str, str, float]]] = (),
+        tie_breaker: float = 0.0,
     ) -> list[SearchHit]:
         """Ranked OR over weighted terms, filtered by kind, visibility and validity on `today`."""
+        query = self.build_query(terms, kinds, visibilities, today, bigrams, exclude_ids, groups, tie_breaker)
+        if query is None:
+            return []
+        searcher = self.searcher()
+        hits = searcher.search(query, limit, count=False).hits
+        if not hits:
+            return []
+        ids = searcher.fast_field_values("id", [addr for _, addr in hits])
+        return [SearchHit(int(i), float(score), addr, searcher) for (score, addr), i in zip(hits, ids)]
+
+    @staticmethod
+    def stored_terms(hit: SearchHit) -> tuple[int, dict[str, list[str]]] | None:
+        """(dictionary generation, analysed terms per field) stored with a hit's document, if any."""
+        if hit.addr is None or hit.searcher is None:
+            return None
+        try:
+            vals = hit.searcher.doc(hit.addr).get_all("expl")
+        except Exception:
+            return None
+        return decode_expl(bytes(vals[0])) if vals else None
+
+    def search_terms(self, terms: Sequence[tuple[str, float]], limit: int = 10) -> list[tuple[float, tantivy.DocAddress]]:
+        """Bare engine retrieval (the benchmark's reference): boosted OR of the terms, top `limit`, nothing else."""
         s = self.schema
-        should = [
-            (tantivy.Occur.Should, tantivy.Query.boost_query(tantivy.Query.term_query(s, "text", t), w))
-            for t, w in terms
-        ]
-        should += [
-            (tantivy.Occur.Should, tantivy.Query.boost_query(tantivy.Query.term_query(s, "bigrams", t), w))
-            for t, w in bigrams
-        ]
+        should = [(tantivy.Occur.Should, tantivy.Query.boost_query(tantivy.Query.term_query(s, "text", t), w)) for t, w in terms]
         if not should:
             return []
-        day = day_number(today, 0)
-        clauses = [
-            (tantivy.Occur.Must, tantivy.Query.boolean_query(should)),
-            (tantivy.Occur.Must, tantivy.Query.term_set_query(s, "kind", list(kinds))),
-            (tantivy.Occur.Must, tantivy.Query.term_set_query(s, "vis", list(visibilities))),
-            (tantivy.Occur.Must, tantivy.Query.range_query(s, "valid_until", tantivy.FieldType.Integer, day, NO_END)),
-            (tantivy.Occur.Must, tantivy.Query.range_query(s, "valid_from", tantivy.FieldType.Integer, NO_START, day)),
-        ]
-        for i in exclude_ids:
-            clauses.append((tantivy.Occur.MustNot, tantivy.Query.term_query(s, "id", i)))
-        query = tantivy.Query.boolean_query(clauses)
-        searcher = self.index.searcher()
-        result = searcher.search(query, limit, count=False)
-        hits = []
-        for score, addr in result.hits:
-            doc = searcher.doc(addr)
-            hits.append(SearchHit(int(doc["id"][0]), float(score)))
-        return hits
+        return list(self.searcher().search(tantivy.Query.boolean_query(should), limit, count=False).hits)

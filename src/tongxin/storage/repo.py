@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from ..core.errors import FieldError, Message, NotFound, ValidationError
@@ -222,3 +224,221 @@ def counts(s: Session) -> dict[str, int]:
 def ids_with_external(s: Session, ids: Iterable[str]) -> set[str]:
     ids = list(ids)
     return set(s.scalars(select(ListingRow.external_id).where(ListingRow.external_id.in_(ids)))) if ids else set()
+
+
+# -- bulk and fast paths (benchmarks, bulk imports, index builds, candidate fetch) -------------
+#
+# These use SQLAlchemy Core (no ORM objects per row) and the same column types as the ORM
+# classes, so what they store and return is identical to the per-row functions above.
+
+def _reserve_ids(s: Session, table: Any, n: int) -> list[int]:
+    """n fresh primary keys for `table`, taken inside the caller's (write) transaction."""
+    if n <= 0:
+        return []
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        seq = conn.exec_driver_sql(f"SELECT pg_get_serial_sequence('{table.name}', 'id')").scalar()
+        if seq:
+            rows = conn.exec_driver_sql(f"SELECT nextval('{seq}') FROM generate_series(1, {int(n)})").all()
+            return [int(r[0]) for r in rows]
+    # SQLite (the write transaction holds the database lock) and identity-less fallbacks
+    start = int(s.scalar(select(func.max(table.c.id))) or 0) + 1
+    return list(range(start, start + n))
+
+
+def bulk_insert_organisations(s: Session, orgs: Sequence[Organisation]) -> list[int]:
+    """Insert new organisations in one executemany; returns their ids (same order). No upsert."""
+    table = OrganisationRow.__table__
+    ids = _reserve_ids(s, table, len(orgs))
+    rows = [
+        {"id": i, "external_id": o.external_id, "name": o.name, "credit_code": o.credit_code, "org_type": o.org_type,
+         "region": o.region, "industry": o.industry, "description": o.description, "contact_name": o.contact_name,
+         "contact_phone": o.contact_phone, "website": o.website, "verified": o.verified}
+        for i, o in zip(ids, orgs)
+    ]
+    if rows:
+        s.execute(insert(table), rows)
+    return ids
+
+
+def owner_ids(s: Session, refs: Iterable[str]) -> dict[str, int]:
+    """Organisation external id → id, for the given references."""
+    refs = list(dict.fromkeys(refs))
+    out: dict[str, int] = {}
+    for i in range(0, len(refs), 900):
+        chunk = refs[i : i + 900]
+        out.update({e: int(x) for e, x in s.execute(select(OrganisationRow.external_id, OrganisationRow.id).where(OrganisationRow.external_id.in_(chunk)))})
+    return out
+
+
+def bulk_insert_listings(s: Session, listings: Sequence[Listing], registry: Registry, owners: dict[str, int] | None = None,
+                         record_changes: bool = True) -> list[int]:
+    """Insert new listings (no upsert) in one executemany and record one change per listing.
+
+    `owners` maps owner references (external ids) to organisation ids; missing ones are looked up.
+    Returns the new ids in input order. Validation is the caller's job (validate_listing).
+    """
+    if not listings:
+        return []
+    owners = dict(owners or {})
+    missing = {x.owner for x in listings if x.owner_id is None and x.owner not in owners}
+    if missing:
+        owners.update(owner_ids(s, missing))
+    table = ListingRow.__table__
+    ids = _reserve_ids(s, table, len(listings))
+    rows = []
+    for i, x in zip(ids, listings):
+        oid = x.owner_id if x.owner_id is not None else owners.get(x.owner)
+        if oid is None:
+            raise ValidationError.of([FieldError(
+                "owner", Message(f"发布机构 ‘{x.owner}’ 不存在，请先导入该机构或更正编号",
+                                 f"owner organisation '{x.owner}' does not exist; import it first or correct the id"), x.owner, None)])
+        rows.append({
+            "id": i, "external_id": x.external_id, "kind": x.kind, "side": x.side, "title": x.title, "description": x.description,
+            "keywords": list(x.keywords), "industry": x.industry, "region": x.region, "owner_id": oid,
+            "visibility": x.visibility, "status": x.status, "valid_from": x.valid_from, "valid_until": x.valid_until,
+            "summary": x.summary, "attrs": attrs_to_json(registry.get(x.kind), x.attrs),
+        })
+    s.execute(insert(table), rows)
+    if record_changes:
+        s.execute(insert(ListingChangeRow.__table__), [{"listing_id": i} for i in ids])
+    return ids
+
+
+_LISTING_COLS = tuple(c for c in ListingRow.__table__.c)
+
+
+def _listing_select():  # type: ignore[no-untyped-def]
+    return select(*_LISTING_COLS, OrganisationRow.external_id.label("owner_ext"), OrganisationRow.name.label("owner_name")).join(
+        OrganisationRow, ListingRow.owner_id == OrganisationRow.id)
+
+
+def _listing_from_core(r: Any, registry: Registry) -> Listing:
+    """Same record as listing_from_row, from a Core row of _listing_select()."""
+    spec = registry.get(r.kind)
+    return Listing(
+        id=r.id, external_id=r.external_id, kind=r.kind, side=r.side, title=r.title, description=r.description,
+        keywords=list(r.keywords or []), industry=r.industry, region=r.region,
+        owner=r.owner_ext or str(r.owner_id), owner_id=r.owner_id,
+        owner_name=r.owner_name or "", visibility=r.visibility, status=r.status,
+        valid_from=r.valid_from, valid_until=r.valid_until, summary=r.summary,
+        attrs=attrs_from_json(spec, r.attrs or {}), created_at=r.created_at, updated_at=r.updated_at,
+    )
+
+
+_FETCH_COLS = ("id", "external_id", "kind", "side", "title", "description", "keywords", "industry", "region", "owner_id",
+               "visibility", "status", "valid_from", "valid_until", "summary", "attrs", "created_at", "updated_at")
+_FETCH_SQL = ("SELECT " + ", ".join("l." + c for c in _FETCH_COLS) + ", o.external_id, o.name FROM listings l "
+              "JOIN organisations o ON l.owner_id = o.id WHERE l.id IN ({})")
+
+
+def _json(v: Any) -> Any:
+    return json.loads(v) if isinstance(v, (str, bytes)) else v
+
+
+def _date(v: Any) -> dt.date | None:
+    if v is None or isinstance(v, dt.date):
+        return v  # type: ignore[no-any-return]
+    return dt.date.fromisoformat(str(v)[:10])
+
+
+def _datetime(v: Any) -> dt.datetime | None:
+    if v is None or isinstance(v, dt.datetime):
+        return v  # type: ignore[no-any-return]
+    return dt.datetime.fromisoformat(str(v))
+
+
+def fetch_listings(s: Session, ids: Sequence[int], registry: Registry) -> dict[int, Listing]:
+    """Like get_listings (the same records), for the query path: one plain SQL statement per
+    900 ids on the session's own connection, values converted here instead of per-column
+    SQLAlchemy result processing (JSON text, ISO dates on SQLite; native values on PostgreSQL)."""
+    out: dict[int, Listing] = {}
+    ids = [int(i) for i in ids]
+    if not ids:
+        return out
+    conn = s.connection()
+    ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for i in range(0, len(ids), 900):
+            chunk = ids[i : i + 900]
+            cur.execute(_FETCH_SQL.format(",".join([ph] * len(chunk))), chunk)
+            for r in cur.fetchall():
+                spec = registry.get(r[2])
+                out[int(r[0])] = Listing(
+                    id=r[0], external_id=r[1], kind=r[2], side=r[3], title=r[4], description=r[5],
+                    keywords=list(_json(r[6]) or []), industry=r[7], region=r[8],
+                    owner=r[18] or str(r[9]), owner_id=r[9], owner_name=r[19] or "", visibility=r[10], status=r[11],
+                    valid_from=_date(r[12]), valid_until=_date(r[13]), summary=r[14],
+                    attrs=attrs_from_json(spec, _json(r[15]) or {}), created_at=_datetime(r[16]), updated_at=_datetime(r[17]),
+                )
+    finally:
+        cur.close()
+    return out
+
+
+def fetch_listing(s: Session, listing_id: int, registry: Registry) -> Listing:
+    """Like get_listing (same record, same NotFound), without ORM objects."""
+    found = fetch_listings(s, [listing_id], registry)
+    if listing_id not in found:
+        raise NotFound(Message(f"资源 {listing_id} 不存在", f"listing {listing_id} does not exist"))
+    return found[listing_id]
+
+
+def scan_listings(s: Session, registry: Registry, status: str | None = "published", batch: int = 5000,
+                  after: int = 0) -> Iterator[list[Listing]]:
+    """All listings (of `status`) in id order, in lists of `batch`; keyset-paginated Core queries."""
+    last = after
+    while True:
+        q = _listing_select().where(ListingRow.id > last)
+        if status is not None:
+            q = q.where(ListingRow.status == status)
+        rows = s.execute(q.order_by(ListingRow.id).limit(batch)).all()
+        if not rows:
+            return
+        yield [_listing_from_core(r, registry) for r in rows]
+        last = rows[-1].id
+
+
+def distinct_keywords(s: Session, status: str | None = "published", batch: int = 20000) -> set[str]:
+    """Every keyword of the listings (of `status`), deduplicated: what the analyzer learns before a build."""
+    out: set[str] = set()
+    last = 0
+    while True:
+        q = select(ListingRow.id, ListingRow.keywords).where(ListingRow.id > last)
+        if status is not None:
+            q = q.where(ListingRow.status == status)
+        rows = s.execute(q.order_by(ListingRow.id).limit(batch)).all()
+        if not rows:
+            return out
+        for _, kws in rows:
+            if kws:
+                out.update(kws)
+        last = rows[-1][0]
+
+
+def newest_change(conn: Any) -> int:
+    """The newest change id, on a Core connection or session (the cheap per-query freshness check)."""
+    return int(conn.execute(select(func.max(ListingChangeRow.id))).scalar() or 0)
+
+
+def changes_between(s: Session, after: int, upto: int) -> list[int]:
+    """Distinct listing ids changed in (after, upto]."""
+    rows = s.execute(select(ListingChangeRow.listing_id).where(ListingChangeRow.id > after, ListingChangeRow.id <= upto).distinct())
+    return sorted(int(r[0]) for r in rows)
+
+
+def count_changes_between(s: Session, after: int, upto: int) -> int:
+    return int(s.scalar(select(func.count()).select_from(ListingChangeRow).where(ListingChangeRow.id > after, ListingChangeRow.id <= upto)) or 0)
+
+
+def count_changes_above(conn: Any, low: int) -> tuple[int, int]:
+    """(number of changes with id > low, newest change id): the writer's cheap freshness check."""
+    n, newest = conn.execute(select(func.count(), func.max(ListingChangeRow.id)).where(ListingChangeRow.id > low)).one()
+    return int(n or 0), int(newest or 0)
+
+
+def change_rows_above(s: Session, low: int) -> list[tuple[int, int]]:
+    """(change id, listing id) of every change with id > low, in id order."""
+    rows = s.execute(select(ListingChangeRow.id, ListingChangeRow.listing_id).where(ListingChangeRow.id > low).order_by(ListingChangeRow.id))
+    return [(int(a), int(b)) for a, b in rows]

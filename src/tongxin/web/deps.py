@@ -1,30 +1,38 @@
-"""Shared web dependencies: the exchange, the viewer, the language and page rendering.
+"""Shared web dependencies: the services, the viewer, the language, CSRF and page rendering.
 
-Every router uses these; access decisions stay in `tongxin.core.access`.
+Every router uses these; access decisions stay in `tongxin.core.access`. The viewer is set on
+`request.state` by the auth middleware (web/auth.py) from the session cookie or a bearer token.
 """
 
 from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from ..core import access as acc
 from ..core import industries, regions
+from ..core.accounts import CsrfFailed
+from ..core.errors import Message
 from ..core.fields import display_value
 from ..services import Exchange
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 templates = Jinja2Templates(directory=os.path.join(HERE, "templates"))
+templates.env.filters["dict_merge"] = lambda d, other: {**{k: v for k, v in d.items() if k != "cursor"}, **other}
 
 MODES = {
     # mode: (wanted kind, zh label, en label)
     "need": ("technology", "我有需求", "I have a need"),
     "tech": ("scenario", "我有技术", "I have a technology"),
 }
+CSRF_COOKIE = "tx_csrf"
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "x-csrf-token"
 
 
 def lang_of(request: Request) -> str:
@@ -36,9 +44,54 @@ def exchange(request: Request) -> Exchange:
     return request.app.state.exchange  # type: ignore[no-any-return]
 
 
+def service(request: Request, name: str) -> Any:
+    """A service built by create_app: 'accounts', 'listings' or 'contacts'."""
+    return getattr(request.app.state, name)
+
+
 def viewer(request: Request) -> acc.Viewer:
-    """Who is asking. Accounts (web issue) replace this with the signed-in user's viewer."""
+    """Who is asking (set by the auth middleware from the session cookie or bearer token)."""
     return getattr(request.state, "viewer", None) or acc.VISITOR
+
+
+def me(request: Request) -> Any:
+    return getattr(request.state, "me", None)
+
+
+def csrf_token(request: Request) -> str:
+    return str(getattr(request.state, "csrf", "") or request.cookies.get(CSRF_COOKIE, ""))
+
+
+async def form(request: Request) -> dict[str, Any]:
+    """The posted form, after checking its CSRF token (every page form carries one).
+
+    Repeated keys (checkboxes) become lists."""
+    data = await request.form()
+    sent = str(data.get(CSRF_FIELD) or "")
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if not cookie or not sent or sent != cookie:
+        raise CsrfFailed(Message("表单已过期或来源不明，请刷新页面后重试", "the form expired or did not come from this site; reload the page and try again"))
+    out: dict[str, Any] = {}
+    for k in data.keys():
+        vals = [v for v in data.getlist(k) if isinstance(v, str)]
+        out[k] = vals if len(vals) > 1 else (vals[0] if vals else "")
+    return out
+
+
+def redirect(url: str, status: int = 303) -> RedirectResponse:
+    return RedirectResponse(url, status_code=status)
+
+
+def login_url(request: Request) -> str:
+    nxt = request.url.path + (("?" + request.url.query) if request.url.query else "")
+    return "/login?next=" + quote(nxt)
+
+
+def safe_next(nxt: str | None) -> str:
+    """Only same-site paths (no open redirects)."""
+    if not nxt or not nxt.startswith("/") or nxt.startswith("//") or "\\" in nxt:
+        return "/"
+    return nxt
 
 
 def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
@@ -46,7 +99,8 @@ def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLRe
     ex = exchange(request)
     t = lambda zh, en: en if lang == "en" else zh  # noqa: E731
     base = {"lang": lang, "t": t, "regions": regions, "industries": industries, "registry": ex.registry,
-            "display_value": display_value, "modes": MODES, "path": request.url.path, "viewer": viewer(request)}
+            "display_value": display_value, "modes": MODES, "path": request.url.path, "viewer": viewer(request),
+            "me": me(request), "csrf": csrf_token(request), "Access": acc.Access}
     resp = templates.TemplateResponse(request, name, base | ctx, status_code=status)
     if request.query_params.get("lang") in ("zh", "en"):
         resp.set_cookie("lang", lang, httponly=True, samesite="lax")

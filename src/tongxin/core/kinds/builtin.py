@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..fields import PATENT_STATUSES, AttrField, Choice, Range, Rules  # noqa: F401
 from ..matching import fit as fitrules
 from .registry import KindSpec
+from .resources import SPECS as RESOURCE_SPECS
 
 TRANSFER_MODES = (
     Choice("transfer", "转让", "assignment"),
@@ -61,4 +62,4 @@ SCENARIO = KindSpec(
     icon="📌",
 )
 
-SPECS: tuple[KindSpec, ...] = (TECHNOLOGY, SCENARIO)
+SPECS: tuple[KindSpec, ...] = (TECHNOLOGY, SCENARIO, *RESOURCE_SPECS)

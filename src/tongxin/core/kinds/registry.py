@@ -19,6 +19,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..matching.fit import MatchContext
 
 FitFn = Callable[["Listing", "Listing", "MatchContext"], list["FitItem"]]
+# A hard rule of the query's kind: False drops the candidate before scoring (never shown, never explained).
+HardFn = Callable[["Listing", "Listing", "MatchContext"], bool]
 
 # Weights of the common text fields; kinds may override.
 DEFAULT_TEXT_WEIGHTS = {"title": 3.0, "keywords": 2.5, "description": 1.0}
@@ -35,6 +37,7 @@ class KindSpec:
     text_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TEXT_WEIGHTS))
     rules: Rules = Rules()
     fit: FitFn | None = None
+    hard: HardFn | None = None
     icon: str = ""
     description_zh: str = ""
     description_en: str = ""

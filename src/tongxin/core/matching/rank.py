@@ -6,8 +6,9 @@ viewer, the query itself), then scores the rest:
 
     score = text points (0..TEXT_MAX, relative to the best text score) + structured fit points
 
-and explains every point: text points are shared among the matched query terms in
-proportion to their weights, so the explanation adds up to the score shown.
+and explains every point: text points are shared among the matched query words in
+proportion to their weights (see `term_hits`), so the explanation adds up to the score shown.
+The score never depends on the explanation.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from ..kinds.registry import Registry
+from ..kinds.registry import HardFn, Registry
 from ..listing import Listing
-from ..text.analyzer import Analyzer
-from .explain import Explanation, TermHit
+from ..text.analyzer import _ASCII_RE, Analyzer, normalise
+from .explain import Explanation, FitItem, TermHit
 from .fit import MatchContext
-from .query import QueryTerm
+from .query import NGRAM_FIELD, QueryTerm
 
 TEXT_MAX = 80.0
 
@@ -49,25 +50,90 @@ def allowed_kinds(registry: Registry, query: Listing | None, wanted: str | None)
 
 
 def passes_hard_rules(
-    cand: Listing, query: Listing | None, kinds: Sequence[str], ctx: MatchContext, can_see: Callable[[Listing], bool]
+    cand: Listing, query: Listing | None, kinds: Sequence[str], ctx: MatchContext, can_see: Callable[[Listing], bool],
+    hard: HardFn | None = None,
 ) -> bool:
     if cand.kind not in kinds or not cand.is_live(ctx.today) or not can_see(cand):
         return False
     if query is not None and (cand.id == query.id and cand.id is not None):
         return False
+    if query is not None and hard is not None and not hard(query, cand, ctx):
+        return False
     return True
 
 
+class _Fields:
+    """One candidate's searchable text, analysed lazily: word terms per field for word terms,
+    the normalised text per field for character n-grams."""
+
+    NAMES = ("title", "keywords", "body")
+
+    def __init__(self, cand: Listing, registry: Registry, analyzer: Analyzer) -> None:
+        self.raw = cand.search_text(registry.get(cand.kind))
+        self.analyzer = analyzer
+        self._terms: dict[str, set[str]] | None = None
+        self._text: dict[str, str] | None = None
+        self._all = ""
+        self._ascii: dict[str, set[str]] = {}
+
+    def where(self, qt: QueryTerm) -> tuple[str, ...]:
+        """The fields (title, keywords, body) that hold the term."""
+        if qt.field != NGRAM_FIELD:
+            if self._terms is None:
+                self._terms = {n: set(self.analyzer.terms(self.raw[n])) for n in self.NAMES}
+            return tuple(n for n in self.NAMES if qt.term in self._terms[n])
+        if self._text is None:
+            self._text = {n: normalise(self.raw[n]) for n in self.NAMES}
+            self._all = "\n".join(self._text.values())
+        if qt.term not in self._all:  # quick reject: most n-grams are in no field
+            return ()
+        if qt.term.isascii():  # an ASCII run must match a whole run, not part of a longer one
+            if not self._ascii:
+                self._ascii = {n: set(_ASCII_RE.findall(t)) for n, t in self._text.items()}
+            return tuple(n for n in self.NAMES if qt.term in self._ascii[n])
+        return tuple(n for n in self.NAMES if qt.term in self._text[n])
+
+
 def matched_terms(cand: Listing, registry: Registry, analyzer: Analyzer, qterms: Sequence[QueryTerm]) -> list[tuple[QueryTerm, tuple[str, ...]]]:
-    spec = registry.get(cand.kind)
-    fields = cand.search_text(spec)
-    present = {name: set(analyzer.terms(text)) for name, text in fields.items()}
+    """Every query term found in the candidate, with the fields (title, keywords, body) it is in.
+
+    Word terms are looked up among the analysed terms of each field (`analyzer.terms`);
+    character n-grams (NGRAM_FIELD) in the normalised text of each field."""
+    f = _Fields(cand, registry, analyzer)
     out = []
     for qt in qterms:
-        where = tuple(name for name in ("title", "keywords", "body") if qt.term in present[name])
+        where = f.where(qt)
         if where:
             out.append((qt, where))
     return out
+
+
+def _strength(q: QueryTerm) -> float:
+    return q.weight * q.idf
+
+
+def explain_plan(qterms: Sequence[QueryTerm]) -> list[list[QueryTerm]]:
+    """The query's groups (a query word with its sub-words and n-grams, or a single term),
+    each with its members strongest first (weight × idf)."""
+    groups: dict[str, list[QueryTerm]] = {}
+    for q in qterms:
+        groups.setdefault(q.group, []).append(q)
+    return [sorted(g, key=_strength, reverse=True) for g in groups.values()]
+
+
+def term_hits(text_points: float, cand: Listing, registry: Registry, analyzer: Analyzer, plan: Sequence[Sequence[QueryTerm]]) -> list[TermHit]:
+    """Share text points among the matched groups in proportion to each group's strongest
+    matched member, which is shown (with `via` naming the query word it stands in for)."""
+    f = _Fields(cand, registry, analyzer)
+    best: list[tuple[float, QueryTerm, tuple[str, ...]]] = []
+    for members in plan:
+        for q in members:
+            where = f.where(q)
+            if where:
+                best.append((_strength(q), q, where))
+                break
+    total = sum(b[0] for b in best)
+    return [TermHit(q.term, where, text_points * st / total if total else 0.0, q.via) for st, q, where in best]
 
 
 def rank(
@@ -82,28 +148,27 @@ def rank(
     limit: int = 10,
 ) -> list[Match]:
     kinds = allowed_kinds(registry, query, wanted_kind)
-    live = [c for c in candidates if passes_hard_rules(c.listing, query, kinds, ctx, can_see)]
+    hard = registry.get(query.kind).hard if query is not None else None
+    live = [c for c in candidates if passes_hard_rules(c.listing, query, kinds, ctx, can_see, hard)]
     if not live:
         return []
     best = max(c.text_score for c in live) or 1.0
-    scored: list[tuple[float, int, Match]] = []
+    scored: list[tuple[float, int, Candidate, float, list[FitItem]]] = []
     for c in live:
         text_points = TEXT_MAX * max(c.text_score, 0.0) / best
-        hits = matched_terms(c.listing, registry, analyzer, qterms)
-        total_w = sum(q.weight for q, _ in hits)
-        terms = [
-            TermHit(q.term, where, text_points * q.weight / total_w if total_w else 0.0)
-            for q, where in hits
-        ]
-        if not terms:
-            text_points = 0.0 if total_w == 0 and c.text_score <= 0 else text_points
-        fit = []
+        fit: list[FitItem] = []
         if query is not None:
             spec = registry.get(query.kind)
             if spec.fit is not None:
                 fit = spec.fit(query, c.listing, ctx)
-        expl = Explanation(text_points=text_points, terms=terms, fit=fit)
-        scored.append((expl.score, c.listing.id or 0, Match(c.listing, expl)))
-    # deterministic: score desc, then id asc
+        score = text_points + sum(f.points for f in fit)
+        scored.append((score, c.listing.id or 0, c, text_points, fit))
+    # deterministic: score desc, then id asc; the score never depends on the explanation,
+    # so only the listings returned are explained
     scored.sort(key=lambda x: (-round(x[0], 9), x[1]))
-    return [m for _, _, m in scored[:limit]]
+    out = []
+    plan = explain_plan(qterms)
+    for _, _, c, text_points, fit in scored[:limit]:
+        terms = term_hits(text_points, c.listing, registry, analyzer, plan)
+        out.append(Match(c.listing, Explanation(text_points=text_points, terms=terms, fit=fit)))
+    return out

@@ -5,6 +5,10 @@ character table shipped by the `opencc-python-reimplemented` package, applied wi
 str.translate). Segmentation: rjieba (jieba-rs; same output as jieba) with the project's
 domain dictionary and terms learned from listings' keywords. ASCII runs (CBTC, 5g, peek,
 gb/t, 4754-2017, xr-2000) are kept whole, with their parts as extra tokens.
+
+Free-text queries are read as words (precise segmentation), each with its parts: the
+sub-words indexed beside it and its character n-grams (`ngrams`: single characters and
+bigrams), so a word absent from a document can still match it in part ("长余辉" → "余辉").
 """
 
 from __future__ import annotations
@@ -107,6 +111,43 @@ class Analyzer:
         """Content terms: segmented words without stop words."""
         stop = self.stop
         return [w for w in self.segment(text) if w not in stop]
+
+    def words(self, text: str) -> list[str]:
+        """Query words: precise segmentation (no sub-words), normalised, punctuation and stop
+        words dropped; ASCII runs whole. Each becomes one group of a free-text query."""
+        out: list[str] = []
+        for m in _SEG_RE.finditer(normalise(text)):
+            ascii_run, cjk_run = m.group(1), m.group(2)
+            if ascii_run:
+                out.append(ascii_run)
+            else:
+                out.extend(w for w in self._jieba.cut(cjk_run, False) if w.strip())
+        return [w for w in out if w not in self.stop]
+
+    def parts(self, word: str) -> list[str]:
+        """The index terms inside one word (see `words`): the sub-words search-mode segmentation
+        indexes with it ("余辉" in "长余辉"), or the parts of an ASCII run ("ctcs" in "ctcs-3")."""
+        w = normalise(word)
+        if _ASCII_RE.fullmatch(w):
+            return [p for p in dict.fromkeys(re.split(r"[.\-/+#]+", w)) if len(p) >= 2 and p != w]
+        if not self.search_mode or len(w) < 3:
+            return []
+        stop = self.stop
+        return [p for p in dict.fromkeys(self._jieba.cut_for_search(w, False)) if p != w and p.strip() and p not in stop]
+
+    def ngrams(self, text: str) -> list[str]:
+        """Character n-grams for partial matches: over CJK runs every bigram and every single
+        character except single-character stop words; ASCII runs whole."""
+        out: list[str] = []
+        stop = self.stop
+        for m in _SEG_RE.finditer(normalise(text)):
+            ascii_run, cjk_run = m.group(1), m.group(2)
+            if ascii_run:
+                out.append(ascii_run)
+                continue
+            out.extend(c for c in cjk_run if c not in stop)
+            out.extend(cjk_run[i : i + 2] for i in range(len(cjk_run) - 1))
+        return out
 
     @staticmethod
     def bigrams(text: str) -> list[str]:

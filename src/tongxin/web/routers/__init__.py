@@ -6,5 +6,8 @@ from fastapi import APIRouter
 
 
 def all_routers() -> list[APIRouter]:
-    routers: list[APIRouter] = []
+    from . import account_pages, api, my_pages, operator_pages, pages, resources, stats
+
+    routers: list[APIRouter] = [pages.router, account_pages.router, my_pages.router, operator_pages.router, api.router,
+                               stats.router, resources.router]
     return routers

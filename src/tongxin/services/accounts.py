@@ -1,0 +1,387 @@
+"""Accounts: sign-up, sign-in (rate-limited), sessions, API tokens, password reset by e-mail,
+organisations (pending until an operator verifies them), members and invitations.
+
+Every method is one transaction. Permission decisions come from `core.access`."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from ..core import access as acc
+from ..core import credit_code
+from ..core.accounts import BAD_LOGIN, BAD_TOKEN, DEFAULT_POLICY, Policy, Unauthorized, check_email, check_password, check_signup, expired, login_blocked, normalise_email
+from ..core.errors import Conflict, ErrorCollector, FieldError, Message, NotFound, ValidationError
+from ..core.organisation import Organisation, validate_organisation
+from ..storage import accounts_repo as R
+from ..storage import repo
+from .exchange import Exchange
+from .mail import LogMailer, Mailer
+
+SESSION_COOKIE = "tx_session"
+TOKEN_PREFIX = "txk_"
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Me:
+    """The signed-in user as pages and the API show them."""
+
+    user_id: int
+    email: str
+    name: str
+    role: str  # the Viewer role
+    org_id: int | None
+    org_name: str
+    org_verified: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.user_id, "email": self.email, "name": self.name, "role": self.role,
+                "organisation": None if self.org_id is None else {"id": self.org_id, "name": self.org_name, "verified": self.org_verified}}
+
+
+def viewer_of(ident: R.Identity) -> acc.Viewer:
+    if ident.platform_role in ("operator", "admin"):
+        role = ident.platform_role
+    elif ident.org_id is not None:
+        role = ident.org_role or "member"
+    else:
+        role = "user"
+    return acc.Viewer(org_id=ident.org_id, org_verified=ident.org_verified, role=role, granted=ident.granted, user_id=ident.user_id)
+
+
+def me_of(ident: R.Identity) -> Me:
+    v = viewer_of(ident)
+    return Me(ident.user_id, ident.email, ident.name, v.role, ident.org_id, ident.org_name, ident.org_verified)
+
+
+class Accounts:
+    def __init__(self, ex: Exchange, mailer: Mailer | None = None, policy: Policy = DEFAULT_POLICY,
+                 hasher: PasswordHasher | None = None) -> None:
+        self.ex = ex
+        self.db = ex.db
+        self.mailer: Mailer = mailer or LogMailer()
+        self.policy = policy
+        self._ph = hasher or PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) defaults
+
+    # -- users ----------------------------------------------------------------------------------
+    def sign_up(self, email: str, password: str, name: str, role: str = "user") -> int:
+        email = normalise_email(email)
+        check_signup(email, password, name)
+        with self.db.transaction() as s:
+            if R.user_by_email(s, email) is not None:
+                raise ValidationError.of([FieldError("email", Message("该邮箱已注册，请直接登录或找回密码",
+                                                                      "this e-mail is already registered; sign in or reset your password"), email)])
+            return R.add_user(s, email, name.strip(), self._ph.hash(password), role).id
+
+    def authenticate(self, email: str, password: str, ip: str = "-") -> int:
+        """The user's id, or Unauthorized; RateLimited after too many failures."""
+        email = normalise_email(email)
+        since = R.now() - self.policy.login_window
+        with self.db.transaction() as s:
+            blocked = login_blocked(*R.recent_failures(s, email, ip, since), policy=self.policy)
+            if blocked:
+                raise blocked
+            u = R.user_by_email(s, email)
+            ok = False
+            if u is not None and u.active:
+                try:
+                    ok = self._ph.verify(u.password_hash, password)
+                except (VerificationError, InvalidHashError):
+                    ok = False
+            else:
+                self._ph.hash(password)  # same work either way: no user enumeration by timing
+            R.record_login(s, email, ip, ok)
+            if ok and u is not None:
+                if self._ph.check_needs_rehash(u.password_hash):
+                    u.password_hash = self._ph.hash(password)
+                return u.id
+        raise Unauthorized(BAD_LOGIN)
+
+    # -- sessions -------------------------------------------------------------------------------
+    def create_session(self, user_id: int) -> str:
+        token = secrets.token_urlsafe(32)
+        with self.db.transaction() as s:
+            R.add_session(s, user_id, digest(token), R.now() + self.policy.session_ttl)
+        return token
+
+    def end_session(self, token: str) -> None:
+        with self.db.transaction() as s:
+            R.delete_session(s, digest(token))
+
+    def identity_for_session(self, token: str) -> R.Identity | None:
+        with self.db.transaction(write=False) as s:
+            row = R.session_by_hash(s, digest(token))
+            if row is None or expired(row.expires_at, R.now()):
+                return None
+            return R.identity(s, row.user_id)
+
+    def identity_for_token(self, token: str) -> R.Identity | None:
+        with self.db.transaction(write=False) as s:
+            row = R.token_by_hash(s, digest(token))
+            if row is None or row.revoked_at is not None:
+                return None
+            return R.identity(s, row.user_id)
+
+    def identity(self, user_id: int) -> R.Identity | None:
+        with self.db.transaction(write=False) as s:
+            return R.identity(s, user_id)
+
+    def viewer(self, user_id: int) -> acc.Viewer:
+        ident = self.identity(user_id)
+        return viewer_of(ident) if ident else acc.VISITOR
+
+    # -- API tokens -----------------------------------------------------------------------------
+    def create_token(self, viewer: acc.Viewer, name: str) -> tuple[int, str]:
+        """(id, the token): the token is shown once and stored only as a digest."""
+        acc.require_signed_in(viewer)
+        name = name.strip() or "token"
+        if len(name) > 100:
+            raise ValidationError.of([FieldError("name", Message("名称最多 100 字", "the name is at most 100 characters"), name)])
+        token = TOKEN_PREFIX + secrets.token_urlsafe(30)
+        with self.db.transaction() as s:
+            row = R.add_token(s, int(viewer.user_id or 0), name, token[:10], digest(token))
+            return row.id, token
+
+    def tokens(self, viewer: acc.Viewer) -> list[dict[str, Any]]:
+        acc.require_signed_in(viewer)
+        with self.db.transaction(write=False) as s:
+            return [{"id": t.id, "name": t.name, "prefix": t.prefix, "created_at": t.created_at.isoformat() if t.created_at else None,
+                     "revoked": t.revoked_at is not None} for t in R.user_tokens(s, int(viewer.user_id or 0))]
+
+    def revoke_token(self, viewer: acc.Viewer, token_id: int) -> None:
+        acc.require_signed_in(viewer)
+        with self.db.transaction() as s:
+            row = next((t for t in R.user_tokens(s, int(viewer.user_id or 0)) if t.id == token_id), None)
+            if row is None:  # someone else's token is indistinguishable from a missing one
+                raise acc.not_visible("令牌", "token", token_id)
+            row.revoked_at = row.revoked_at or R.now()
+
+    # -- password reset -------------------------------------------------------------------------
+    def request_reset(self, email: str, base_url: str) -> None:
+        """E-mail a single-use, expiring link. Says nothing about whether the e-mail exists."""
+        email = normalise_email(email)
+        with self.db.transaction() as s:
+            u = R.user_by_email(s, email)
+            if u is None or not u.active:
+                return
+            token = secrets.token_urlsafe(32)
+            R.add_reset(s, u.id, digest(token), R.now() + self.policy.reset_ttl)
+        minutes = int(self.policy.reset_ttl.total_seconds() // 60)
+        link = base_url.rstrip("/") + "/reset/" + token
+        self.mailer.send(email, "同心 tongxin：重置密码 / reset your password",
+                         f"请在 {minutes} 分钟内打开以下链接设置新密码（仅可使用一次）：\n"
+                         f"Open this link within {minutes} minutes to set a new password (it works once):\n\n{link}\n\n"
+                         "如果不是您本人操作，请忽略本邮件。/ If you did not ask for this, ignore this e-mail.\n")
+
+    def reset_password(self, token: str, password: str) -> int:
+        ec = ErrorCollector()
+        check_password(ec, password)
+        ec.raise_if_any()
+        with self.db.transaction() as s:
+            row = R.reset_by_hash(s, digest(token))
+            if row is None or row.used_at is not None or expired(row.expires_at, R.now()):
+                raise Unauthorized(BAD_TOKEN)
+            row.used_at = R.now()
+            u = R.get_user(s, row.user_id)
+            u.password_hash = self._ph.hash(password)
+            R.delete_user_sessions(s, u.id)  # every other signed-in browser is signed out
+            R.record_login(s, u.email, "reset", True)  # a reset also clears the failure count
+            return u.id
+
+    def reset_token_valid(self, token: str) -> bool:
+        with self.db.transaction(write=False) as s:
+            row = R.reset_by_hash(s, digest(token))
+            return row is not None and row.used_at is None and not expired(row.expires_at, R.now())
+
+    # -- organisations --------------------------------------------------------------------------
+    def create_organisation(self, viewer: acc.Viewer, raw: Mapping[str, Any]) -> int:
+        """The creator becomes its administrator. It stays pending until an operator verifies it."""
+        acc.require_signed_in(viewer)
+        if viewer.org_id is not None:
+            raise Conflict(Message("您已属于一个机构，不能再创建机构", "you already belong to an organisation"))
+        org = validate_organisation(raw)
+        org.verified = False
+        org.external_id = None
+        with self.db.transaction() as s:
+            if R.org_by_credit_code(s, org.credit_code) is not None:
+                raise ValidationError.of([FieldError("credit_code", Message(
+                    f"统一社会信用代码 {org.credit_code} 已被其他机构登记；如属本机构，请联系其管理员邀请您加入",
+                    f"credit code {org.credit_code} is already registered; ask that organisation's administrator to invite you"), org.credit_code)])
+            row, _ = repo.upsert_organisation(s, org)
+            R.add_membership(s, int(viewer.user_id or 0), row.id, "org_admin")
+            return row.id
+
+    def organisation(self, viewer: acc.Viewer, org_id: int) -> dict[str, Any]:
+        """A profile. Contact details only for its own people and staff; pending ones only for them too."""
+        with self.db.transaction(write=False) as s:
+            row = s.get(repo.OrganisationRow, org_id)
+            if row is None or (not row.verified and not (viewer.is_staff or viewer.org_id == org_id)):
+                raise acc.not_visible("机构", "organisation", org_id)
+            o = repo.org_from_row(row)
+        own = viewer.is_staff or viewer.org_id == org_id
+        return org_dict(o, contact=own)
+
+    def update_organisation(self, viewer: acc.Viewer, org_id: int, raw: Mapping[str, Any]) -> None:
+        acc.require_manage_org(viewer, org_id)
+        with self.db.transaction() as s:
+            row = R.org_row(s, org_id)
+            merged = {k: raw.get(k, getattr(row, k)) for k in ("name", "org_type", "region", "industry", "description", "contact_name", "contact_phone", "website")}
+            merged["credit_code"] = row.credit_code  # changing the code needs a new verification: not here
+            o = validate_organisation(merged)
+            for k in ("name", "org_type", "region", "industry", "description", "contact_name", "contact_phone", "website"):
+                setattr(row, k, getattr(o, k))
+
+    def pending_organisations(self, viewer: acc.Viewer) -> list[dict[str, Any]]:
+        acc.require_staff(viewer)
+        with self.db.transaction(write=False) as s:
+            out = []
+            for r in R.orgs(s, verified=False):
+                d = org_dict(repo.org_from_row(r), contact=True)
+                p = credit_code.problem(r.credit_code)
+                d["credit_code_check"] = {"ok": p is None, "zh": "校验位正确" if p is None else p.zh, "en": "check character is correct" if p is None else p.en}
+                d["members"] = [u.email for _, u in R.members(s, r.id)]
+                out.append(d)
+            return out
+
+    def verify_organisation(self, viewer: acc.Viewer, org_id: int) -> list[int]:
+        """Verify; listings waiting for it are published. Returns their ids."""
+        acc.require_staff(viewer)
+        with self.db.transaction() as s:
+            row = R.org_row(s, org_id)
+            row.verified = True
+            waiting = R.pending_publications(s, org_id)
+            for lid in waiting:
+                R.moderation(s, lid).publish_on_verify = False
+            R.notify(s, org_id, f"机构“{row.name}”已通过审核，待发布的资源已发布", f"'{row.name}' is verified; waiting listings are now published", "/my/org")
+        for lid in waiting:
+            self.ex.set_status(lid, "published")
+        return waiting
+
+    # -- members and invitations ----------------------------------------------------------------
+    def members(self, viewer: acc.Viewer, org_id: int) -> list[dict[str, Any]]:
+        if not (viewer.is_staff or viewer.org_id == org_id):
+            raise acc.forbidden("只有本机构成员可以查看成员列表", "only the organisation's members may see its members")
+        with self.db.transaction(write=False) as s:
+            return [{"user_id": u.id, "name": u.name, "email": u.email, "role": m.role} for m, u in R.members(s, org_id)]
+
+    def invite(self, viewer: acc.Viewer, email: str, base_url: str, role: str = "member") -> int:
+        org_id = acc.require_org(viewer)
+        acc.require_manage_org(viewer, org_id)
+        email = normalise_email(email)
+        ec = ErrorCollector()
+        check_email(ec, email)
+        if role not in acc.ORG_ROLES:
+            ec.add("role", "角色应为 成员 或 管理员", "role must be member or org_admin", role)
+        ec.raise_if_any()
+        token = secrets.token_urlsafe(32)
+        with self.db.transaction() as s:
+            org = R.org_row(s, org_id)
+            inv = R.add_invitation(s, org_id, email, role, digest(token), int(viewer.user_id or 0), R.now() + self.policy.invitation_ttl)
+            name = org.name
+            iid = inv.id
+        self.mailer.send(email, f"同心 tongxin：{name} 邀请您加入 / you are invited to join {name}",
+                         f"打开链接（先注册或登录此邮箱）接受邀请 / open the link (sign up or sign in with this e-mail) to accept:\n\n"
+                         f"{base_url.rstrip('/')}/invitations/{token}\n")
+        return iid
+
+    def invitations(self, viewer: acc.Viewer, org_id: int) -> list[dict[str, Any]]:
+        acc.require_manage_org(viewer, org_id)
+        with self.db.transaction(write=False) as s:
+            return [{"id": i.id, "email": i.email, "role": i.role, "accepted": i.accepted_at is not None} for i in R.invitations(s, org_id)]
+
+    def accept_invitation(self, viewer: acc.Viewer, token: str) -> int:
+        acc.require_signed_in(viewer)
+        if viewer.org_id is not None:
+            raise Conflict(Message("您已属于一个机构", "you already belong to an organisation"))
+        with self.db.transaction() as s:
+            inv = R.invitation_by_hash(s, digest(token))
+            u = R.get_user(s, int(viewer.user_id or 0))
+            if inv is None or inv.accepted_at is not None or expired(inv.expires_at, R.now()):
+                raise Unauthorized(BAD_TOKEN)
+            if inv.email != u.email:
+                raise acc.forbidden(f"此邀请发给 {inv.email}，请用该邮箱登录", f"this invitation is for {inv.email}; sign in with that e-mail")
+            inv.accepted_at = R.now()
+            R.add_membership(s, u.id, inv.org_id, inv.role)
+            return inv.org_id
+
+    def remove_member(self, viewer: acc.Viewer, user_id: int) -> None:
+        org_id = acc.require_org(viewer)
+        acc.require_manage_org(viewer, org_id)
+        if user_id == viewer.user_id:
+            raise Conflict(Message("不能移除自己", "you cannot remove yourself"))
+        with self.db.transaction() as s:
+            m = R.membership(s, user_id)
+            if m is None or m.org_id != org_id:
+                raise NotFound(Message(f"成员 {user_id} 不存在", f"member {user_id} does not exist"))
+            s.delete(m)
+
+    def notifications(self, viewer: acc.Viewer) -> list[dict[str, Any]]:
+        if viewer.org_id is None:
+            return []
+        with self.db.transaction(write=False) as s:
+            return [{"zh": n.text_zh, "en": n.text_en, "link": n.link, "at": n.created_at.isoformat() if n.created_at else None}
+                    for n in R.notifications(s, viewer.org_id)]
+
+    def count_users(self) -> int:
+        with self.db.transaction(write=False) as s:
+            return R.count_users(s)
+
+
+def org_dict(o: Organisation, contact: bool) -> dict[str, Any]:
+    d: dict[str, Any] = {"id": o.id, "name": o.name, "credit_code": o.credit_code, "org_type": o.org_type, "region": o.region,
+                         "industry": o.industry, "description": o.description, "website": o.website, "verified": o.verified}
+    if contact:
+        d |= {"contact_name": o.contact_name, "contact_phone": o.contact_phone}
+    return d
+
+
+# -- demo -------------------------------------------------------------------------------------------
+
+DEMO_PASSWORD = "tongxin2025"
+
+
+def create_demo_accounts(ex: Exchange, mailer: Mailer | None = None) -> list[tuple[str, str, str]]:
+    """One account per role on the demo data: [(role, email, password)]. Idempotent."""
+    from sqlalchemy import select
+
+    from ..storage.models import ListingRow, OrganisationRow
+
+    accounts = Accounts(ex, mailer)
+    with ex.db.transaction(write=False) as s:
+        # two verified organisations that own listings (for the member / org_admin / unrelated member)
+        owners = list(s.scalars(select(ListingRow.owner_id).distinct().order_by(ListingRow.owner_id).limit(2)))
+        if not owners:
+            owners = list(s.scalars(select(OrganisationRow.id).order_by(OrganisationRow.id).limit(2)))
+    plan = [
+        ("administrator", "admin@demo.tongxin.cn", "平台管理员", "admin", None, None),
+        ("operator", "operator@demo.tongxin.cn", "平台运营", "operator", None, None),
+    ]
+    if owners:
+        plan.append(("organisation admin", "orgadmin@demo.tongxin.cn", "机构管理员", "user", owners[0], "org_admin"))
+        plan.append(("organisation member", "member@demo.tongxin.cn", "机构成员", "user", owners[0], "member"))
+    if len(owners) > 1:
+        plan.append(("member of another organisation", "other@demo.tongxin.cn", "其他机构成员", "user", owners[1], "member"))
+    plan.append(("signed-in user without organisation", "newcomer@demo.tongxin.cn", "新用户", "user", None, None))
+    out = []
+    for label, email, name, role, org_id, org_role in plan:
+        with ex.db.transaction() as s:
+            u = R.user_by_email(s, email)
+            if u is None:
+                u = R.add_user(s, email, name, accounts._ph.hash(DEMO_PASSWORD), role)
+                if org_id is not None and org_role is not None:
+                    R.add_membership(s, u.id, org_id, org_role)
+                    R.org_row(s, org_id).verified = True
+        out.append((label, email, DEMO_PASSWORD))
+    return out
+
+
+__all__ = ["Accounts", "Me", "SESSION_COOKIE", "create_demo_accounts", "viewer_of", "me_of"]

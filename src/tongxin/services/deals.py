@@ -1,0 +1,175 @@
+"""Deal pipeline services: open a deal from an accepted contact request, move it through its
+stages, attach financial services, keep the agreement register, and list reminders.
+
+Functions that take a `Session` never commit: the caller's request or command is the
+transaction. Who may see or change a deal is decided in `can_see_deal` (parties and staff).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from sqlalchemy.orm import Session
+
+from ..core import access as acc
+from ..core import deals as D
+from ..core.contracts import wan_to_yuan
+from ..core.errors import Conflict, Forbidden, Message, NotFound
+from ..settings import setting
+from ..storage import deals_repo as R
+from ..storage.models_deals import AgreementRow, DealFinanceRow, DealRow
+
+
+def can_see_deal(viewer: acc.Viewer, deal: DealRow) -> bool:
+    """Both parties and the platform's staff see a deal; nobody else does."""
+    return viewer.is_staff or (viewer.org_id is not None and viewer.org_id in (deal.seller_org_id, deal.buyer_org_id))
+
+
+def _visible(s: Session, deal_id: int, viewer: acc.Viewer) -> DealRow:
+    d = R.get_deal(s, deal_id)
+    if not can_see_deal(viewer, d):
+        raise NotFound(Message(f"洽谈 {deal_id} 不存在或无权查看", f"deal {deal_id} does not exist or is not visible to you"))
+    return d
+
+
+def _title(s: Session, seller_org_id: int, buyer_org_id: int, listing_ids: Sequence[int]) -> str:
+    orgs = R.orgs_by_id(s, [seller_org_id, buyer_org_id])
+    if seller_org_id not in orgs or buyer_org_id not in orgs:
+        missing = seller_org_id if seller_org_id not in orgs else buyer_org_id
+        raise NotFound(Message(f"机构 {missing} 不存在", f"organisation {missing} does not exist"))
+    titles = R.listing_titles(s, listing_ids)
+    what = titles[listing_ids[0]][0] if listing_ids and listing_ids[0] in titles else "技术合作"
+    return f"{orgs[buyer_org_id].name} × {orgs[seller_org_id].name}：{what}"[:200]
+
+
+def open_deal_from_contact(session: Session, contact_request_id: int, seller_org_id: int, buyer_org_id: int,
+                           listing_ids: Sequence[int], actor_user_id: int | None, at: dt.datetime | None = None) -> int:
+    """Called when a listing's owner accepts a contact request: opens a deal at 初步接洽.
+
+    Idempotent: accepting the same request twice returns the same deal.
+    """
+    existing = R.deal_by_contact(session, contact_request_id)
+    if existing is not None:
+        return existing.id
+    if seller_org_id == buyer_org_id:
+        raise Conflict(Message("洽谈双方不能是同一机构", "the two parties of a deal must be different organisations"))
+    lids = list(dict.fromkeys(int(i) for i in listing_ids))
+    d = R.add_deal(session, title=_title(session, seller_org_id, buyer_org_id, lids), seller_org_id=seller_org_id,
+                   buyer_org_id=buyer_org_id, listing_ids=lids, origin="contact", contact_request_id=contact_request_id,
+                   actor_user_id=actor_user_id, at=at or R.utcnow(), note="对接请求已接受，进入初步接洽 / contact request accepted")
+    return d.id
+
+
+def open_deal(session: Session, seller_org_id: int, buyer_org_id: int, listing_ids: Sequence[int], actor_user_id: int | None,
+              note: str = "", at: dt.datetime | None = None) -> int:
+    """A deal entered by an operator (e.g. agreed offline), not from a contact request."""
+    if seller_org_id == buyer_org_id:
+        raise Conflict(Message("洽谈双方不能是同一机构", "the two parties of a deal must be different organisations"))
+    lids = list(dict.fromkeys(int(i) for i in listing_ids))
+    d = R.add_deal(session, title=_title(session, seller_org_id, buyer_org_id, lids), seller_org_id=seller_org_id,
+                   buyer_org_id=buyer_org_id, listing_ids=lids, origin="manual", contact_request_id=None,
+                   actor_user_id=actor_user_id, at=at or R.utcnow(), note=note)
+    return d.id
+
+
+def move_deal(session: Session, deal_id: int, to_stage: str, viewer: acc.Viewer, actor_user_id: int | None = None,
+              note: str = "", at: dt.datetime | None = None) -> None:
+    """Change a deal's stage (rules in core.deals), recording who, when and why."""
+    d = _visible(session, deal_id, viewer)
+    target = D.find_stage(to_stage) or to_stage
+    D.check_transition(d.stage, target)
+    R.add_event(session, d, target, actor_user_id, viewer.org_id, note.strip()[:2000], at or R.utcnow())
+
+
+def add_note(session: Session, deal_id: int, viewer: acc.Viewer, note: str, actor_user_id: int | None = None,
+             at: dt.datetime | None = None) -> None:
+    d = _visible(session, deal_id, viewer)
+    if d.stage in D.FINAL_STAGES:
+        raise Conflict(Message("洽谈已结束，不能再添加记录", "the deal is closed; no more notes can be added"))
+    R.add_event(session, d, d.stage, actor_user_id, viewer.org_id, note.strip()[:2000], at or R.utcnow())
+
+
+@dataclass
+class DealDetail:
+    deal: DealRow
+    seller: R.OrgBrief
+    buyer: R.OrgBrief
+    events: list[Any]
+    finance: list[DealFinanceRow]
+    agreements: list[AgreementRow]
+    next_stages: tuple[str, ...]
+
+
+def deal_detail(session: Session, deal_id: int, viewer: acc.Viewer) -> DealDetail:
+    d = _visible(session, deal_id, viewer)
+    orgs = R.orgs_by_id(session, [d.seller_org_id, d.buyer_org_id])
+    return DealDetail(d, orgs[d.seller_org_id], orgs[d.buyer_org_id], R.deal_events(session, d.id), R.deal_finance(session, d.id),
+                      R.agreements(session, d.id), D.allowed_next(d.stage))
+
+
+def deals_for(session: Session, viewer: acc.Viewer, stage: str | None = None, limit: int = 200) -> list[DealRow]:
+    if viewer.is_staff:
+        return R.list_deals(session, None, stage, limit)
+    if viewer.org_id is None:
+        return []
+    return R.list_deals(session, viewer.org_id, stage, limit)
+
+
+# -- financial services ----------------------------------------------------------------------------
+def attach_finance(session: Session, deal_id: int, kind: str, viewer: acc.Viewer, provider_org_id: int | None = None,
+                   amount_wan: float | None = None, note: str = "", at: dt.datetime | None = None) -> int:
+    d = _visible(session, deal_id, viewer)
+    k = D.check_finance_kind(kind)
+    if d.stage == "terminated":
+        raise Conflict(Message("洽谈已终止，不能再附加金融服务", "the deal was terminated; no financial service can be attached"))
+    when = at or R.utcnow()
+    f = DealFinanceRow(deal_id=d.id, kind=k, provider_org_id=provider_org_id, note=note.strip(), status="offered",
+                       amount_yuan=None if amount_wan is None else wan_to_yuan(amount_wan), created_at=when, updated_at=when)
+    session.add(f)
+    d.last_activity_at = when
+    session.flush()
+    return f.id
+
+
+def set_finance_status(session: Session, finance_id: int, status: str, viewer: acc.Viewer, at: dt.datetime | None = None) -> None:
+    f = R.get_finance(session, finance_id)
+    _visible(session, f.deal_id, viewer)
+    D.check_finance_transition(f.status, status)
+    f.status = next(c.value for c in D.FINANCE_STATUSES if status in (c.value, c.zh, c.en))
+    f.updated_at = at or R.utcnow()
+    session.flush()
+
+
+# -- agreements ------------------------------------------------------------------------------------
+def register_agreement(session: Session, agreement_type: str, title: str, party_a_org_id: int, party_b_org_id: int,
+                       effective_on: dt.date | None, expires_on: dt.date | None, viewer: acc.Viewer, deal_id: int | None = None,
+                       remind_days: int = D.DEFAULT_EXPIRY_NOTICE_DAYS, note: str = "") -> int:
+    if deal_id is not None:
+        _visible(session, deal_id, viewer)
+    elif not viewer.is_staff and viewer.org_id not in (party_a_org_id, party_b_org_id):
+        raise Forbidden(Message("只有协议当事方或平台运营人员可以登记协议", "only a party to the agreement or the platform's staff may register it"))
+    a = D.validate_agreement(agreement_type, title, effective_on, expires_on, remind_days)
+    row = AgreementRow(deal_id=deal_id, agreement_type=a.agreement_type, title=a.title, party_a_org_id=party_a_org_id,
+                       party_b_org_id=party_b_org_id, effective_on=a.effective_on, expires_on=a.expires_on,
+                       remind_days=a.remind_days, note=note.strip())
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+# -- reminders ---------------------------------------------------------------------------------------
+def idle_days_setting() -> int:
+    try:
+        return max(1, int(setting("TONGXIN_DEAL_IDLE_DAYS")))
+    except ValueError:
+        return D.DEFAULT_IDLE_DAYS
+
+
+def reminders(session: Session, today: dt.date, idle_days: int | None = None) -> list[D.Reminder]:
+    """Idle open deals and agreements close to expiry (for the operators' dashboard and mail)."""
+    idle = idle_days if idle_days is not None else idle_days_setting()
+    states = [D.DealState(d.id, d.title, d.stage, R.aware(d.last_activity_at) or R.utcnow()) for d in R.open_deals(session)]
+    ags = [D.AgreementState(a.id, a.title, a.expires_on, a.remind_days) for a in R.agreements(session)]
+    return D.idle_reminders(states, today, idle) + D.expiry_reminders(ags, today)

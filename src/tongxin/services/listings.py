@@ -1,0 +1,454 @@
+"""Listings as people use them: publish / edit / draft / close / reopen (owner only), browse and
+search with filters and facets, matches, grants of confidential listings, reports, moderation
+and exports. Reads go through `Exchange` with the viewer and are redacted by `core.access`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from ..core import access as acc
+from ..core import industries, regions
+from ..core.accounts import REPORT_REASONS
+from ..core.errors import ErrorCollector, Message, ValidationError
+from ..core.fields import AttrField, display_value
+from ..core.kinds import KindSpec
+from ..core.listing import Listing, validate_listing
+from ..core.matching.fit import MatchContext
+from ..core.matching.rank import Match
+from ..storage import accounts_repo as R
+from ..storage.repo import ListingFilter
+from .exchange import Exchange
+
+# Common listing fields of every form: key, zh, en, type, required, help zh, help en
+COMMON_FIELDS: tuple[AttrField, ...] = (
+    AttrField("title", "标题", "title", "str", required=True, max=120, help_zh="一句话说明，最多 120 字", help_en="one line, at most 120 characters"),
+    AttrField("description", "详细描述", "description", "text", required=True, max=5000),
+    AttrField("keywords", "关键词", "keywords", "str", help_zh="用 ; 或 、 分隔，最多 20 个", help_en="separated by ; — at most 20"),
+    AttrField("industry", "所属行业", "industry", "str", required=True, help_zh="GB/T 4754-2017 大类代码，如 C37", help_en="GB/T 4754-2017 division, e.g. C37"),
+    AttrField("region", "所在地区", "region", "str", required=True, help_zh="GB/T 2260 代码或名称，如 120114 或 武清区", help_en="GB/T 2260 code or name, e.g. 120114"),
+    AttrField("visibility", "可见范围", "visibility", "enum", required=True,
+              help_zh="保密：会员只看到标题和公开摘要，授权机构可看全文", help_en="confidential: members see the title and summary; granted organisations see everything"),
+    AttrField("summary", "公开摘要", "public summary", "text", max=1000, help_zh="保密资源对会员展示的非保密摘要", help_en="the non-confidential summary members see"),
+    AttrField("valid_from", "有效期起", "valid from", "date"),
+    AttrField("valid_until", "有效期止", "valid until", "date"),
+)
+
+
+def common_fields() -> tuple[AttrField, ...]:
+    from ..core.vocab import VISIBILITIES
+
+    return tuple(AttrField(f.key, f.zh, f.en, f.type, f.required, f.min, f.max, VISIBILITIES, f.search_weight, f.help_zh, f.help_en)
+                 if f.key == "visibility" else f for f in COMMON_FIELDS)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A listing as one viewer may see it (already redacted) and what that viewer may do with it."""
+
+    listing: Listing
+    level: acc.Access
+    can_edit: bool = False
+    can_interest: bool = False
+    can_report: bool = False
+    pending: bool = False  # waiting for its organisation's verification
+    hidden: bool = False  # hidden by an operator
+    match: Match | None = None
+
+
+@dataclass
+class SearchFilters:
+    kind: str | None = None
+    side: str | None = None
+    region: str | None = None
+    industry: str | None = None
+    trl: int | None = None  # technologies with TRL ≥ this; scenarios that require ≤ this
+    budget: float | None = None  # 万元: scenarios whose budget reaches it; technologies priced from ≤ it
+    since: dt.date | None = None  # published or changed on/after
+
+
+@dataclass
+class SearchResult:
+    items: list[Shown]
+    facets: dict[str, list[tuple[str, str, str, int]]] = field(default_factory=dict)  # name → (value, zh, en, count)
+    total: int = 0
+    terms: list[str] = field(default_factory=list)
+
+
+def _num(raw: Any) -> float | None:
+    try:
+        return float(raw) if raw not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_filters(raw: Mapping[str, Any], ex: Exchange) -> SearchFilters:
+    ec = ErrorCollector()
+    kind = (raw.get("kind") or "").strip() or None
+    if kind and kind not in ex.registry:
+        ec.add("kind", f"资源类型 ‘{kind}’ 无效", f"kind '{kind}' is unknown", kind)
+    side = (raw.get("side") or "").strip() or None
+    if side and side not in ("offer", "need"):
+        ec.add("side", "供需方向应为 offer 或 need", "side must be offer or need", side)
+    trl = _num(raw.get("trl"))
+    if raw.get("trl") not in (None, "") and (trl is None or not 1 <= trl <= 9):
+        ec.add("trl", "技术成熟度应为 1–9", "TRL must be 1–9", raw.get("trl"))
+    budget = _num(raw.get("budget"))
+    if raw.get("budget") not in (None, "") and (budget is None or budget < 0):
+        ec.add("budget", "预算应为非负数字（万元）", "budget must be a non-negative number (×10k CNY)", raw.get("budget"))
+    since = None
+    if raw.get("since"):
+        try:
+            since = dt.date.fromisoformat(str(raw.get("since")))
+        except ValueError:
+            ec.add("since", "日期格式应为 2026-01-31", "date should look like 2026-01-31", raw.get("since"))
+    region = regions.normalise(raw.get("region") or "") if raw.get("region") else None
+    industry = (raw.get("industry") or "").strip().upper() or None
+    ec.raise_if_any()
+    return SearchFilters(kind, side, region, industry, int(trl) if trl else None, budget, since)
+
+
+def _passes(x: Listing, f: SearchFilters) -> bool:
+    if f.kind and x.kind != f.kind or f.side and x.side != f.side:
+        return False
+    if f.region:
+        if f.region.endswith("0000") and not x.region.startswith(f.region[:2]):
+            return False
+        if not f.region.endswith("0000") and x.region != f.region:
+            return False
+    if f.industry and not (x.industry == f.industry or (len(f.industry) == 1 and (industries.section_of(x.industry) == f.industry))):
+        return False
+    if f.trl is not None:
+        if "trl" in x.attrs:
+            if x.attrs["trl"] < f.trl:
+                return False
+        elif "required_trl" in x.attrs:
+            if x.attrs["required_trl"] > f.trl:
+                return False
+        else:
+            return False
+    if f.budget is not None:
+        if "budget_max" in x.attrs or "budget_min" in x.attrs:
+            if (x.attrs.get("budget_max") or x.attrs.get("budget_min") or 0) < f.budget:
+                return False
+        elif "price_min" in x.attrs:
+            if x.attrs["price_min"] > f.budget:
+                return False
+        else:
+            return False
+    if f.since is not None:
+        when = x.updated_at or x.created_at
+        if when is None or when.date() < f.since:
+            return False
+    return True
+
+
+def _facets(items: list[Shown], ex: Exchange) -> dict[str, list[tuple[str, str, str, int]]]:
+    counts: dict[str, dict[str, int]] = {"kind": {}, "side": {}, "region": {}, "industry": {}}
+    for s in items:
+        x = s.listing
+        prov = x.region[:2] + "0000"
+        sec = industries.section_of(x.industry) or x.industry
+        for name, value in (("kind", x.kind), ("side", x.side), ("region", prov), ("industry", sec)):
+            counts[name][value] = counts[name].get(value, 0) + 1
+
+    def lab(name: str, v: str) -> tuple[str, str]:
+        if name == "kind":
+            spec = ex.registry.get(v)
+            return spec.zh, spec.en
+        if name == "side":
+            return ("供给", "offer") if v == "offer" else ("需求", "need")
+        if name == "region":
+            return regions.label(v), regions.label(v, "en")
+        return industries.label(v), industries.label(v, "en")
+
+    return {name: sorted(((v, *lab(name, v), n) for v, n in c.items()), key=lambda t: -t[3]) for name, c in counts.items()}
+
+
+def fetch(ex: Exchange, viewer: acc.Viewer, listing_id: int) -> tuple[Listing, acc.Access]:
+    """Exchange.get, but a missing listing answers exactly like an invisible one."""
+    from ..core.errors import NotFound
+
+    try:
+        return ex.get(listing_id, viewer)
+    except NotFound:
+        raise acc.not_visible("资源", "listing", listing_id) from None
+
+
+class Listings:
+    def __init__(self, ex: Exchange) -> None:
+        self.ex = ex
+        self.db = ex.db
+
+    # -- showing --------------------------------------------------------------------------------
+    def _shown(self, viewer: acc.Viewer, xs: Iterable[Listing], matches: dict[int, Match] | None = None) -> list[Shown]:
+        xs = list(xs)
+        with self.db.transaction(write=False) as s:
+            mods = R.moderation_of(s, [int(x.id or 0) for x in xs])
+        out = []
+        for x in xs:
+            r = acc.redact(viewer, x)
+            if r is None:
+                continue
+            shown, level = r
+            m = mods.get(int(x.id or 0))
+            out.append(Shown(shown, level, can_edit=acc.can_edit(viewer, x), can_interest=acc.can_express_interest(viewer, x),
+                             can_report=acc.can_report(viewer, x), pending=bool(m and m.publish_on_verify),
+                             hidden=bool(m and m.hidden), match=(matches or {}).get(int(x.id or 0))))
+        return out
+
+    def show(self, viewer: acc.Viewer, listing_id: int) -> Shown:
+        x, level = fetch(self.ex, viewer, listing_id)
+        if level == acc.Access.NONE:
+            raise acc.not_visible("资源", "listing", listing_id)
+        return self._shown(viewer, [x])[0]
+
+    def matches(self, viewer: acc.Viewer, listing_id: int, limit: int = 10, ctx: MatchContext | None = None) -> list[Shown]:
+        """Counterparts with explanations. Only listings the viewer can read in full are matched
+        (and explained); a summary-only listing is not matched at all."""
+        x, level = fetch(self.ex, viewer, listing_id)
+        if level < acc.Access.FULL:
+            raise acc.not_visible("资源", "listing", listing_id)
+        if x.status != "published" and not acc.owns(viewer, x) and not viewer.is_staff:
+            return []
+        _, ms = self.ex.match(listing_id, viewer, limit=limit, ctx=ctx)
+        ms = [m for m in ms if acc.can_match(viewer, m.listing)]
+        return self._shown(viewer, [m.listing for m in ms], {int(m.listing.id or 0): m for m in ms})
+
+    def page(self, viewer: acc.Viewer, f: ListingFilter, cursor: int = 0, per_page: int = 20) -> tuple[list[Shown], int | None]:
+        """Visible listings in id order (newest first), `per_page` at a time; cursor = raw offset."""
+        got: list[Listing] = []
+        offset = max(0, cursor)
+        batch = max(per_page * 2, 50)
+        while len(got) <= per_page:
+            raw = ListingFilter(**{**f.__dict__, "limit": batch, "offset": offset})
+            rows = self.ex.listings(raw, acc.SYSTEM)
+            if not rows:
+                offset = -1
+                break
+            for i, x in enumerate(rows):
+                if acc.access(viewer, x) > acc.Access.NONE:
+                    got.append(x)
+                    if len(got) > per_page:
+                        offset = offset + i
+                        break
+            else:
+                offset += len(rows)
+                if len(rows) < batch:
+                    offset = -1
+                    break
+                continue
+            break
+        next_cursor = offset if len(got) > per_page and offset >= 0 else None
+        return self._shown(viewer, got[:per_page]), next_cursor
+
+    def search(self, viewer: acc.Viewer, q: str, f: SearchFilters, limit: int = 20, ctx: MatchContext | None = None) -> SearchResult:
+        terms: list[str] = []
+        if q.strip():
+            qterms, ms = self.ex.search(q, kind=f.kind, viewer=viewer, limit=200, ctx=ctx)
+            terms = [t.term for t in qterms]
+            ms = [m for m in ms if acc.can_match(viewer, m.listing)]
+            shown = self._shown(viewer, [m.listing for m in ms], {int(m.listing.id or 0): m for m in ms})
+        else:
+            lf = ListingFilter(kind=f.kind, side=f.side, status="published", limit=500)
+            shown = self._shown(viewer, self.ex.listings(lf, viewer))
+            shown = [s for s in shown if s.listing.status == "published"]
+        shown = [s for s in shown if _passes(s.listing, f)]
+        return SearchResult(shown[:limit], _facets(shown, self.ex), len(shown), terms)
+
+    def mine(self, viewer: acc.Viewer) -> list[Shown]:
+        org_id = acc.require_org(viewer)
+        return self._shown(viewer, self.ex.listings(ListingFilter(owner_id=org_id, limit=500), viewer))
+
+    def recent(self, viewer: acc.Viewer, kind: str, limit: int = 6) -> list[Shown]:
+        shown, _ = self.page(viewer, ListingFilter(kind=kind, status="published"), 0, limit)
+        return shown
+
+    def export(self, viewer: acc.Viewer, kind: str | None = None) -> list[dict[str, Any]]:
+        """Everything this viewer may see, as they may see it."""
+        out: list[dict[str, Any]] = []
+        cursor: int | None = 0
+        while cursor is not None:
+            shown, cursor = self.page(viewer, ListingFilter(kind=kind, status="published"), cursor, 200)
+            out += [listing_dict(s, self.ex) for s in shown]
+        return out
+
+    # -- writing (owner only) -------------------------------------------------------------------
+    def spec_for(self, kind: str) -> KindSpec:
+        return self.ex.registry.get(kind)
+
+    def save(self, viewer: acc.Viewer, kind: str | None, raw: Mapping[str, Any], listing_id: int | None = None, publish: bool = False) -> int:
+        """Create or edit. `publish` False keeps (or makes) it a draft. Organisations awaiting
+        verification keep it as a draft that publishes on verification."""
+        org_id = acc.require_org(viewer)
+        existing = None
+        if listing_id is not None:
+            existing, _ = fetch(self.ex, viewer, listing_id)
+            acc.require_edit(viewer, existing)
+            kind = existing.kind
+        spec = self.ex.registry.get(kind or "")
+        data = {k: v for k, v in raw.items() if k not in ("owner", "kind", "status", "external_id", "id", "csrf")}
+        if data.get("visibility") == "confidential" and not str(data.get("summary") or "").strip():
+            raise ValidationError.of([_fe("summary", "保密资源请填写公开摘要（会员可见）", "a confidential listing needs a public summary (members see it)")])
+        hidden = False
+        if existing is not None:
+            with self.db.transaction(write=False) as s:
+                m = R.moderation_of(s, [int(existing.id or 0)]).get(int(existing.id or 0))
+                hidden = bool(m and m.hidden)
+        go_live = publish and viewer.org_verified and not hidden
+        if existing is not None and not publish:
+            status = existing.status
+        else:
+            status = "published" if go_live else ("closed" if hidden else "draft")
+        data |= {"kind": spec.name, "owner": str(org_id), "status": status}
+        x = validate_listing(data, self.ex.registry)
+        if existing is not None:
+            x.id, x.external_id = existing.id, existing.external_id
+        lid = self.ex.save_listing(x)
+        with self.db.transaction() as s:
+            m = R.moderation(s, lid)
+            m.publish_on_verify = bool(publish and not viewer.org_verified)
+        return lid
+
+    def set_open(self, viewer: acc.Viewer, listing_id: int, open_: bool) -> str:
+        x, _ = fetch(self.ex, viewer, listing_id)
+        acc.require_edit(viewer, x)
+        if not open_:
+            self.ex.set_status(listing_id, "closed")
+            with self.db.transaction() as s:
+                R.moderation(s, listing_id).publish_on_verify = False
+            return "closed"
+        with self.db.transaction() as s:
+            m = R.moderation(s, listing_id)
+            if m.hidden:
+                raise acc.forbidden("此资源已被平台隐藏，请联系运营人员", "an operator hid this listing; please contact the operators")
+            if not viewer.org_verified:
+                m.publish_on_verify = True
+                return x.status
+        self.ex.set_status(listing_id, "published")
+        return "published"
+
+    # -- confidential access --------------------------------------------------------------------
+    def grants(self, viewer: acc.Viewer, listing_id: int) -> dict[str, Any]:
+        x, _ = fetch(self.ex, viewer, listing_id)
+        if not (acc.can_grant(viewer, x) or viewer.is_staff):
+            if acc.access(viewer, x) == acc.Access.NONE:
+                raise acc.not_visible("资源", "listing", listing_id)
+            raise acc.forbidden("只有发布机构可以查看授权", "only the publishing organisation may see its grants")
+        with self.db.transaction(write=False) as s:
+            return {"grants": [{"org_id": o.id, "org_name": o.name, "since": g.created_at.isoformat() if g.created_at else None} for g, o in R.grants(s, listing_id)],
+                    "log": [{"org_id": e.org_id, "action": e.action, "note": e.note, "at": e.at.isoformat()} for e in R.grant_log(s, listing_id)]}
+
+    def grant(self, viewer: acc.Viewer, listing_id: int, org_id: int, note: str = "", grant: bool = True) -> bool:
+        x, _ = fetch(self.ex, viewer, listing_id)
+        acc.require_edit(viewer, x)
+        with self.db.transaction() as s:
+            org = R.org_row(s, org_id)
+            if grant and not org.verified:
+                raise ValidationError.of([_fe("org_id", "只能授权已审核的机构", "only verified organisations can be granted access")])
+            if grant:
+                changed = R.grant(s, listing_id, org_id, viewer.user_id, note)
+                if changed:
+                    R.notify(s, org_id, f"您获得了保密资源“{x.title}”的查看授权", f"you were granted access to the confidential listing '{x.title}'", f"/listings/{listing_id}")
+            else:
+                changed = R.revoke(s, listing_id, org_id, viewer.user_id, note)
+            return changed
+
+    # -- reports and moderation -----------------------------------------------------------------
+    def report(self, viewer: acc.Viewer, listing_id: int, reason: str, note: str = "") -> int:
+        acc.require_signed_in(viewer)
+        x, _ = fetch(self.ex, viewer, listing_id)
+        if acc.access(viewer, x) == acc.Access.NONE:
+            raise acc.not_visible("资源", "listing", listing_id)
+        if not acc.can_report(viewer, x):
+            raise acc.forbidden("不能举报自己机构的资源", "you cannot report your own organisation's listing")
+        if reason not in {c.value for c in REPORT_REASONS}:
+            raise ValidationError.of([_fe("reason", "请选择举报原因：" + "、".join(c.zh for c in REPORT_REASONS),
+                                          "choose a reason: " + ", ".join(c.en for c in REPORT_REASONS))])
+        with self.db.transaction() as s:
+            return R.add_report(s, listing_id, viewer.user_id, reason, note[:1000]).id
+
+    def reports(self, viewer: acc.Viewer) -> list[dict[str, Any]]:
+        acc.require_staff(viewer)
+        with self.db.transaction(write=False) as s:
+            rows = R.open_reports(s)
+        ids = sorted({r.listing_id for r in rows})
+        xs = {s.listing.id: s for s in self._shown(viewer, [fetch(self.ex, viewer, i)[0] for i in ids])}
+        return [{"id": r.id, "listing_id": r.listing_id, "title": xs[r.listing_id].listing.title if r.listing_id in xs else "",
+                 "reason": r.reason, "note": r.note, "hidden": xs[r.listing_id].hidden if r.listing_id in xs else False} for r in rows]
+
+    def hidden(self, viewer: acc.Viewer) -> list[Shown]:
+        acc.require_staff(viewer)
+        with self.db.transaction(write=False) as s:
+            ids = R.hidden_listings(s)
+        return self._shown(viewer, [fetch(self.ex, viewer, i)[0] for i in ids])
+
+    def moderate(self, viewer: acc.Viewer, listing_id: int, hide: bool, note: str = "") -> None:
+        acc.require_staff(viewer)
+        x, _ = fetch(self.ex, viewer, listing_id)
+        with self.db.transaction() as s:
+            m = R.moderation(s, listing_id)
+            m.hidden, m.note = hide, note[:1000]
+            R.resolve_reports(s, listing_id, viewer.user_id)
+            R.notify(s, int(x.owner_id or 0), (f"资源“{x.title}”已被平台隐藏：{note}" if hide else f"资源“{x.title}”已恢复显示"),
+                     (f"an operator hid '{x.title}': {note}" if hide else f"'{x.title}' is visible again"), f"/listings/{listing_id}")
+        self.ex.set_status(listing_id, "closed" if hide else "published")
+
+    def summary(self, viewer: acc.Viewer) -> dict[str, Any]:
+        acc.require_staff(viewer)
+        from sqlalchemy import func, select
+
+        from ..storage.models import ListingRow
+
+        with self.db.transaction(write=False) as s:
+            by_status = {st: int(n) for st, n in s.execute(select(ListingRow.status, func.count()).group_by(ListingRow.status))}
+            verified = len(R.orgs(s, verified=True, limit=100000))
+            pending = len(R.orgs(s, verified=False, limit=100000))
+            return {"users": R.count_users(s), "organisations_verified": verified, "organisations_pending": pending,
+                    "listings": by_status, "contacts": R.contact_counts(s), "open_reports": len(R.open_reports(s)),
+                    "hidden": len(R.hidden_listings(s))}
+
+
+def _fe(key: str, zh: str, en: str) -> Any:
+    from ..core.errors import FieldError
+
+    return FieldError(key, Message(zh, en))
+
+
+def listing_dict(s: Shown, ex: Exchange) -> dict[str, Any]:
+    """The JSON shape of a listing (already redacted): one serializer for API and exports."""
+    x = s.listing
+    spec = ex.registry.get(x.kind)
+    d: dict[str, Any] = {"id": x.id, "kind": x.kind, "side": x.side, "title": x.title, "industry": x.industry, "region": x.region,
+                         "owner": x.owner_name, "owner_id": x.owner_id, "visibility": x.visibility, "access": s.level.name.lower(),
+                         "summary": x.summary}
+    if s.level >= acc.Access.FULL:
+        d |= {"external_id": x.external_id, "description": x.description, "keywords": x.keywords, "status": x.status,
+              "valid_from": x.valid_from.isoformat() if x.valid_from else None,
+              "valid_until": x.valid_until.isoformat() if x.valid_until else None,
+              "attrs": {a.key: (x.attrs[a.key].isoformat() if isinstance(x.attrs.get(a.key), dt.date) else x.attrs.get(a.key))
+                        for a in spec.attrs if a.key in x.attrs}}
+    if s.pending:
+        d["pending_verification"] = True
+    if s.hidden:
+        d["hidden"] = True
+    if s.match is not None:
+        d |= {"score": round(s.match.score, 2), "explanation": s.match.explanation.as_dict()}
+    return d
+
+
+def form_values(x: Listing, spec: KindSpec) -> dict[str, str]:
+    """A listing as form input strings (for the edit form)."""
+    v: dict[str, str] = {"title": x.title, "description": x.description, "keywords": "；".join(x.keywords), "industry": x.industry,
+                         "region": x.region, "visibility": x.visibility, "summary": x.summary,
+                         "valid_from": x.valid_from.isoformat() if x.valid_from else "", "valid_until": x.valid_until.isoformat() if x.valid_until else ""}
+    from ..core.fields import export_value
+
+    for a in spec.attrs:
+        if a.key in x.attrs:
+            v[a.key] = str(export_value(a, x.attrs[a.key]))
+    return v
+
+
+__all__ = ["Listings", "Shown", "SearchFilters", "SearchResult", "parse_filters", "listing_dict", "form_values", "common_fields", "display_value"]

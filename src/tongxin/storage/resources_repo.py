@@ -1,0 +1,330 @@
+"""Repositories for bookings, vouchers, organisation facts and certification marks. They flush, never commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from ..core.booking import BLOCKING, CST, Booking, Slot, UsageRecord, Voucher, as_utc, slot_taken
+from ..core.certification import Licence, Mark
+from ..core.errors import Conflict, Message, NotFound
+from .models import ListingRow, OrganisationRow
+from .models_resources import (
+    CertificationMarkRow,
+    InnovationVoucherRow,
+    InstrumentBlackoutRow,
+    InstrumentBookingRow,
+    InstrumentTrainingRow,
+    MarkLicenceRow,
+    OrganisationFactsRow,
+    VoucherProviderRow,
+    VoucherUsageRow,
+)
+
+OVERLAP_CONSTRAINT = "ex_instrument_bookings_no_overlap"
+
+
+def to_db(t: dt.datetime) -> dt.datetime:
+    return as_utc(t)
+
+
+def from_db(t: dt.datetime) -> dt.datetime:
+    return (t.replace(tzinfo=dt.timezone.utc) if t.tzinfo is None else t).astimezone(CST)
+
+
+def fen(yuan: float) -> int:
+    return int(round(yuan * 100))
+
+
+def yuan(f: int) -> float:
+    return f / 100.0
+
+
+# -- instruments and bookings -----------------------------------------------------------------
+
+def lock_instrument(s: Session, instrument_id: int) -> ListingRow:
+    """The instrument's listing row, locked for this transaction (PostgreSQL: FOR UPDATE; SQLite: the
+    write transaction already holds the database lock). Serialises booking checks per instrument."""
+    r = s.scalar(select(ListingRow).where(ListingRow.id == instrument_id).with_for_update())
+    if r is None or r.kind != "instrument":
+        raise NotFound(Message(f"仪器 {instrument_id} 不存在", f"instrument {instrument_id} does not exist"))
+    return r
+
+
+def instrument_row(s: Session, instrument_id: int) -> ListingRow:
+    r = s.get(ListingRow, instrument_id)
+    if r is None or r.kind != "instrument":
+        raise NotFound(Message(f"仪器 {instrument_id} 不存在", f"instrument {instrument_id} does not exist"))
+    return r
+
+
+def booking_from_row(r: InstrumentBookingRow) -> Booking:
+    return Booking(
+        id=r.id, instrument_id=r.instrument_id, user_id=r.user_id, org_id=r.org_id, slot=Slot(from_db(r.starts_at), from_db(r.ends_at)),
+        status=r.status, purpose=r.purpose, samples=r.samples, fee=yuan(r.fee_fen), voucher_id=r.voucher_id,
+        voucher_amount=yuan(r.voucher_fen), created_at=from_db(r.created_at) if r.created_at else None,
+    )
+
+
+def bookings_between(s: Session, instrument_id: int, start: dt.datetime, end: dt.datetime, active_only: bool = True) -> list[Booking]:
+    q = select(InstrumentBookingRow).where(
+        InstrumentBookingRow.instrument_id == instrument_id, InstrumentBookingRow.starts_at < to_db(end), InstrumentBookingRow.ends_at > to_db(start))
+    if active_only:
+        q = q.where(InstrumentBookingRow.status.in_(BLOCKING))
+    return [booking_from_row(r) for r in s.scalars(q.order_by(InstrumentBookingRow.starts_at))]
+
+
+def user_hours_between(s: Session, instrument_id: int, user_id: int, window: Slot) -> float:
+    rows = s.execute(select(InstrumentBookingRow.starts_at, InstrumentBookingRow.ends_at).where(
+        InstrumentBookingRow.instrument_id == instrument_id, InstrumentBookingRow.user_id == user_id,
+        InstrumentBookingRow.status.in_(BLOCKING), InstrumentBookingRow.starts_at < to_db(window.end),
+        InstrumentBookingRow.ends_at > to_db(window.start)))
+    return sum(Slot(from_db(a), from_db(b)).hours for a, b in rows)
+
+
+def insert_booking(s: Session, b: Booking) -> int:
+    """Insert; the database refuses an overlap (exclusion constraint / trigger) and that becomes a Conflict."""
+    r = InstrumentBookingRow(
+        instrument_id=b.instrument_id, user_id=b.user_id, org_id=b.org_id, starts_at=to_db(b.slot.start), ends_at=to_db(b.slot.end),
+        status=b.status, purpose=b.purpose, samples=b.samples, fee_fen=fen(b.fee), voucher_id=b.voucher_id, voucher_fen=fen(b.voucher_amount),
+    )
+    s.add(r)
+    try:
+        s.flush()
+    except IntegrityError as e:
+        if OVERLAP_CONSTRAINT in str(e.orig):
+            raise slot_taken(b.slot) from None
+        raise
+    return r.id
+
+
+def get_booking(s: Session, booking_id: int, for_update: bool = False) -> Booking:
+    q = select(InstrumentBookingRow).where(InstrumentBookingRow.id == booking_id)
+    r = s.scalar(q.with_for_update() if for_update else q)
+    if r is None:
+        raise NotFound(Message(f"预约 {booking_id} 不存在", f"booking {booking_id} does not exist"))
+    return booking_from_row(r)
+
+
+def set_booking_status(s: Session, booking_id: int, status: str, at: dt.datetime) -> None:
+    try:
+        s.execute(update(InstrumentBookingRow).where(InstrumentBookingRow.id == booking_id).values(status=status, decided_at=to_db(at)))
+        s.flush()
+    except IntegrityError as e:  # pragma: no cover - only reachable by reviving an overlapped booking
+        if OVERLAP_CONSTRAINT in str(e.orig):
+            raise Conflict(Message("该时段已被占用", "the slot is taken")) from None
+        raise
+
+
+def bookings_of_user(s: Session, user_id: int, limit: int = 100) -> list[Booking]:
+    q = select(InstrumentBookingRow).where(InstrumentBookingRow.user_id == user_id).order_by(InstrumentBookingRow.starts_at.desc()).limit(limit)
+    return [booking_from_row(r) for r in s.scalars(q)]
+
+
+def add_blackout(s: Session, instrument_id: int, slot: Slot, reason: str) -> int:
+    r = InstrumentBlackoutRow(instrument_id=instrument_id, starts_at=to_db(slot.start), ends_at=to_db(slot.end), reason=reason)
+    s.add(r)
+    s.flush()
+    return r.id
+
+
+def blackouts_between(s: Session, instrument_id: int, start: dt.datetime, end: dt.datetime) -> list[tuple[Slot, str]]:
+    q = select(InstrumentBlackoutRow).where(InstrumentBlackoutRow.instrument_id == instrument_id, InstrumentBlackoutRow.starts_at < to_db(end),
+                                            InstrumentBlackoutRow.ends_at > to_db(start)).order_by(InstrumentBlackoutRow.starts_at)
+    return [(Slot(from_db(r.starts_at), from_db(r.ends_at)), r.reason) for r in s.scalars(q)]
+
+
+def set_training(s: Session, instrument_id: int, user_id: int, trained_on: dt.date, valid_until: dt.date | None = None) -> None:
+    r = s.scalar(select(InstrumentTrainingRow).where(InstrumentTrainingRow.instrument_id == instrument_id, InstrumentTrainingRow.user_id == user_id))
+    if r is None:
+        s.add(InstrumentTrainingRow(instrument_id=instrument_id, user_id=user_id, trained_on=trained_on, valid_until=valid_until))
+    else:
+        r.trained_on, r.valid_until = trained_on, valid_until
+    s.flush()
+
+
+def is_trained(s: Session, instrument_id: int, user_id: int, day: dt.date) -> bool:
+    r = s.scalar(select(InstrumentTrainingRow).where(InstrumentTrainingRow.instrument_id == instrument_id, InstrumentTrainingRow.user_id == user_id))
+    return r is not None and r.trained_on <= day and (r.valid_until is None or day <= r.valid_until)
+
+
+# -- vouchers ---------------------------------------------------------------------------------
+
+def _voucher(r: InnovationVoucherRow) -> Voucher:
+    return Voucher(id=r.id, code=r.code, province=r.province, org_id=r.org_id, amount=yuan(r.amount_fen), balance=yuan(r.balance_fen),
+                   valid_from=r.valid_from, valid_until=r.valid_until, max_share=r.max_share, status=r.status)
+
+
+def issue_voucher(s: Session, code: str, province: str, org_id: int, amount: float, valid_from: dt.date, valid_until: dt.date,
+                  max_share: float = 0.5) -> int:
+    r = InnovationVoucherRow(code=code, province=province, org_id=org_id, amount_fen=fen(amount), balance_fen=fen(amount),
+                             max_share=max_share, valid_from=valid_from, valid_until=valid_until, status="active")
+    s.add(r)
+    s.flush()
+    return r.id
+
+
+def get_voucher(s: Session, ref: str | int, for_update: bool = False) -> Voucher:
+    q = select(InnovationVoucherRow).where(InnovationVoucherRow.id == int(ref) if isinstance(ref, int) else InnovationVoucherRow.code == ref)
+    r = s.scalar(q.with_for_update() if for_update else q)
+    if r is None:
+        raise NotFound(Message(f"创新券 {ref} 不存在", f"voucher {ref} does not exist"))
+    return _voucher(r)
+
+
+def vouchers_of(s: Session, org_id: int) -> list[Voucher]:
+    return [_voucher(r) for r in s.scalars(select(InnovationVoucherRow).where(InnovationVoucherRow.org_id == org_id).order_by(InnovationVoucherRow.id))]
+
+
+def charge_voucher(s: Session, voucher_id: int, booking_id: int, amount: float) -> None:
+    """Change the balance by -amount (refund: negative amount) and record the usage."""
+    s.execute(update(InnovationVoucherRow).where(InnovationVoucherRow.id == voucher_id).values(balance_fen=InnovationVoucherRow.balance_fen - fen(amount)))
+    s.add(VoucherUsageRow(voucher_id=voucher_id, booking_id=booking_id, amount_fen=fen(amount)))
+    s.flush()
+
+
+def voucher_usages(s: Session, voucher_id: int) -> list[tuple[int, float]]:
+    return [(b, yuan(a)) for b, a in s.execute(select(VoucherUsageRow.booking_id, VoucherUsageRow.amount_fen).where(
+        VoucherUsageRow.voucher_id == voucher_id).order_by(VoucherUsageRow.id))]
+
+
+def recognise_provider(s: Session, province: str, org_id: int, on: dt.date, valid_until: dt.date | None = None) -> None:
+    r = s.scalar(select(VoucherProviderRow).where(VoucherProviderRow.province == province, VoucherProviderRow.org_id == org_id))
+    if r is None:
+        s.add(VoucherProviderRow(province=province, org_id=org_id, recognised_on=on, valid_until=valid_until))
+    else:
+        r.recognised_on, r.valid_until = on, valid_until
+    s.flush()
+
+
+def is_recognised(s: Session, province: str, org_id: int, day: dt.date) -> bool:
+    r = s.scalar(select(VoucherProviderRow).where(VoucherProviderRow.province == province, VoucherProviderRow.org_id == org_id))
+    return r is not None and r.recognised_on <= day and (r.valid_until is None or day <= r.valid_until)
+
+
+# -- usage statistics ---------------------------------------------------------------------------
+
+def usage_records(s: Session, start: dt.datetime, end: dt.datetime, owner_id: int | None = None) -> list[UsageRecord]:
+    owner = aliased(OrganisationRow)
+    user = aliased(OrganisationRow)
+    q = (select(InstrumentBookingRow.instrument_id, ListingRow.title, ListingRow.owner_id, owner.name, ListingRow.region,
+                InstrumentBookingRow.org_id, user.region, InstrumentBookingRow.starts_at, InstrumentBookingRow.ends_at, InstrumentBookingRow.status)
+         .join(ListingRow, ListingRow.id == InstrumentBookingRow.instrument_id)
+         .join(owner, owner.id == ListingRow.owner_id)
+         .join(user, user.id == InstrumentBookingRow.org_id)
+         .where(InstrumentBookingRow.starts_at >= to_db(start), InstrumentBookingRow.starts_at < to_db(end)))
+    if owner_id is not None:
+        q = q.where(ListingRow.owner_id == owner_id)
+    return [UsageRecord(iid, title, oid, oname, oreg, uid, ureg, Slot(from_db(a), from_db(b)).hours, st)
+            for iid, title, oid, oname, oreg, uid, ureg, a, b, st in s.execute(q)]
+
+
+# -- organisation facts (policy rules) -------------------------------------------------------------
+
+def set_facts(s: Session, org_id: int, founded_on: dt.date | None = None, employees: int | None = None, revenue: float | None = None,
+              certifications: Iterable[str] = ()) -> None:
+    r = s.get(OrganisationFactsRow, org_id)
+    if r is None:
+        r = OrganisationFactsRow(org_id=org_id)
+        s.add(r)
+    r.founded_on, r.employees, r.revenue, r.certifications = founded_on, employees, revenue, list(certifications)
+    s.flush()
+
+
+def facts_for(s: Session, org_id: int, today: dt.date) -> dict[str, Any]:
+    o = s.get(OrganisationRow, org_id)
+    if o is None:
+        raise NotFound(Message(f"机构 {org_id} 不存在", f"organisation {org_id} does not exist"))
+    facts: dict[str, Any] = {"org_type": o.org_type, "region": o.region, "industry": o.industry}
+    r = s.get(OrganisationFactsRow, org_id)
+    if r is not None:
+        if r.founded_on is not None:
+            facts["age_years"] = round((today - r.founded_on).days / 365.25, 2)
+        if r.employees is not None:
+            facts["employees"] = r.employees
+        if r.revenue is not None:
+            facts["revenue"] = r.revenue
+        facts["certifications"] = list(r.certifications or [])
+    return facts
+
+
+# -- certification marks and licences ---------------------------------------------------------------
+
+def _mark(r: CertificationMarkRow) -> Mark:
+    return Mark(id=r.id, code=r.code, name=r.name, holder=r.holder, mark_type=r.mark_type, registration_no=r.registration_no,
+                region=r.region, description=r.description)
+
+
+def upsert_mark(s: Session, m: Mark) -> int:
+    r = s.scalar(select(CertificationMarkRow).where(CertificationMarkRow.code == m.code))
+    if r is None:
+        r = CertificationMarkRow(code=m.code)
+        s.add(r)
+    r.name, r.holder, r.mark_type, r.registration_no, r.region, r.description = m.name, m.holder, m.mark_type, m.registration_no, m.region, m.description
+    s.flush()
+    return r.id
+
+
+def find_mark(s: Session, ref: str) -> Mark:
+    r = s.scalar(select(CertificationMarkRow).where((CertificationMarkRow.code == ref.strip().upper()) | (CertificationMarkRow.name == ref.strip())))
+    if r is None:
+        raise NotFound(Message(f"认证标志 ‘{ref}’ 不存在", f"certification mark '{ref}' does not exist"))
+    return _mark(r)
+
+
+def list_marks(s: Session) -> list[tuple[Mark, int]]:
+    n = func.count(MarkLicenceRow.id)
+    q = (select(CertificationMarkRow, n).outerjoin(MarkLicenceRow, MarkLicenceRow.mark_id == CertificationMarkRow.id)
+         .group_by(CertificationMarkRow.id).order_by(CertificationMarkRow.id))
+    return [(_mark(r), int(c)) for r, c in s.execute(q)]
+
+
+def add_licence(s: Session, mark_id: int, org_id: int, licence_no: str, valid_from: dt.date, valid_until: dt.date, products: str = "") -> int:
+    r = s.scalar(select(MarkLicenceRow).where(MarkLicenceRow.licence_no == licence_no))
+    if r is None:
+        r = MarkLicenceRow(licence_no=licence_no)
+        s.add(r)
+    r.mark_id, r.org_id, r.valid_from, r.valid_until, r.products, r.revoked = mark_id, org_id, valid_from, valid_until, products, False
+    s.flush()
+    return r.id
+
+
+def revoke_licence(s: Session, licence_no: str) -> None:
+    n = s.execute(update(MarkLicenceRow).where(MarkLicenceRow.licence_no == licence_no).values(revoked=True)).rowcount  # type: ignore[attr-defined]
+    if not n:
+        raise NotFound(Message(f"许可 {licence_no} 不存在", f"licence {licence_no} does not exist"))
+
+
+def licences(s: Session, mark: Mark, org_ids: Sequence[int] | None = None, on: dt.date | None = None) -> list[Licence]:
+    q = (select(MarkLicenceRow, OrganisationRow.name).join(OrganisationRow, OrganisationRow.id == MarkLicenceRow.org_id)
+         .where(MarkLicenceRow.mark_id == mark.id))
+    if org_ids is not None:
+        q = q.where(MarkLicenceRow.org_id.in_(list(org_ids)))
+    if on is not None:
+        q = q.where(and_(MarkLicenceRow.valid_from <= on, MarkLicenceRow.valid_until >= on, MarkLicenceRow.revoked.is_(False)))
+    return [Licence(mark.code, r.org_id, name, r.licence_no, r.valid_from, r.valid_until, r.products, r.revoked)
+            for r, name in s.execute(q.order_by(MarkLicenceRow.licence_no))]
+
+
+def resolve_org(s: Session, ref: str) -> OrganisationRow:
+    """An organisation by id, external id, credit code or exact name."""
+    ref = ref.strip()
+    r = None
+    if ref.isdigit():
+        r = s.get(OrganisationRow, int(ref))
+    if r is None:
+        r = s.scalar(select(OrganisationRow).where((OrganisationRow.external_id == ref) | (OrganisationRow.credit_code == ref.upper())
+                                                   | (OrganisationRow.name == ref)))
+    if r is None:
+        raise NotFound(Message(f"机构 ‘{ref}’ 不存在", f"organisation '{ref}' does not exist"))
+    return r
+
+
+def clear_resources(s: Session) -> None:
+    """Remove bookings and their guards (demo reloads). Listings stay."""
+    for t in (VoucherUsageRow, InstrumentBookingRow, InstrumentBlackoutRow, InstrumentTrainingRow):
+        s.execute(delete(t))

@@ -1,0 +1,138 @@
+"""Account pages: sign up, sign in (rate-limited), sign out, password reset, API tokens, invitations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from ...core import access as acc
+from ...core.accounts import RateLimited, Unauthorized
+from ...core.errors import ValidationError
+from ...services.accounts import SESSION_COOKIE
+from ..auth import clear_session_cookie, set_session_cookie
+from ..deps import form, redirect, render, safe_next, service, viewer
+
+router = APIRouter()
+
+
+def _errors(e: ValidationError) -> dict[str, Any]:
+    return {fe.field: fe.message for fe in e.errors}
+
+
+def _start_session(request: Request, user_id: int, nxt: str) -> Any:
+    accounts = service(request, "accounts")
+    token = accounts.create_session(user_id)
+    resp = redirect(safe_next(nxt))
+    set_session_cookie(resp, token, int(accounts.policy.session_ttl.total_seconds()))
+    request.state.session_set = True
+    return resp
+
+
+@router.get("/signup", response_class=HTMLResponse)
+def signup_form(request: Request, next: str = "/my/org") -> Any:
+    return render(request, "signup.html", values={}, errors={}, next=next)
+
+
+@router.post("/signup", response_class=HTMLResponse)
+async def signup(request: Request) -> Any:
+    data = await form(request)
+    accounts = service(request, "accounts")
+    try:
+        uid = accounts.sign_up(str(data.get("email", "")), str(data.get("password", "")), str(data.get("name", "")))
+    except ValidationError as e:
+        return render(request, "signup.html", status=422, values=data, errors=_errors(e), next=data.get("next", "/"))
+    return _start_session(request, uid, str(data.get("next") or "/my/org"))
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/") -> Any:
+    return render(request, "login.html", values={}, error=None, next=next)
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> Any:
+    data = await form(request)
+    ip = request.client.host if request.client else "-"
+    try:
+        uid = service(request, "accounts").authenticate(str(data.get("email", "")), str(data.get("password", "")), ip)
+    except (Unauthorized, RateLimited) as e:
+        return render(request, "login.html", status=e.status, values={"email": data.get("email", "")}, error=e.message, next=data.get("next", "/"))
+    return _start_session(request, uid, str(data.get("next") or "/"))
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Any:
+    await form(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        service(request, "accounts").end_session(token)
+    resp = redirect("/")
+    clear_session_cookie(resp)
+    return resp
+
+
+@router.get("/forgot", response_class=HTMLResponse)
+def forgot_form(request: Request) -> Any:
+    return render(request, "forgot.html", sent=False)
+
+
+@router.post("/forgot", response_class=HTMLResponse)
+async def forgot(request: Request) -> Any:
+    data = await form(request)
+    service(request, "accounts").request_reset(str(data.get("email", "")), str(request.base_url))
+    return render(request, "forgot.html", sent=True)
+
+
+@router.get("/reset/{token}", response_class=HTMLResponse)
+def reset_form(request: Request, token: str) -> Any:
+    ok = service(request, "accounts").reset_token_valid(token)
+    return render(request, "reset.html", status=200 if ok else 400, token=token, valid=ok, errors={})
+
+
+@router.post("/reset/{token}", response_class=HTMLResponse)
+async def reset(request: Request, token: str) -> Any:
+    data = await form(request)
+    try:
+        uid = service(request, "accounts").reset_password(token, str(data.get("password", "")))
+    except ValidationError as e:
+        return render(request, "reset.html", status=422, token=token, valid=True, errors=_errors(e))
+    except Unauthorized:
+        return render(request, "reset.html", status=400, token=token, valid=False, errors={})
+    return _start_session(request, uid, "/")
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account(request: Request) -> Any:
+    v = viewer(request)
+    acc.require_signed_in(v)
+    return render(request, "account.html", tokens=service(request, "accounts").tokens(v), new_token=None)
+
+
+@router.post("/account/tokens", response_class=HTMLResponse)
+async def create_token(request: Request) -> Any:
+    data = await form(request)
+    v = viewer(request)
+    accounts = service(request, "accounts")
+    _, token = accounts.create_token(v, str(data.get("name", "")))
+    return render(request, "account.html", tokens=accounts.tokens(v), new_token=token)
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+async def revoke_token(request: Request, token_id: int) -> Any:
+    await form(request)
+    service(request, "accounts").revoke_token(viewer(request), token_id)
+    return redirect("/account")
+
+
+@router.get("/invitations/{token}", response_class=HTMLResponse)
+def invitation(request: Request, token: str) -> Any:
+    return render(request, "invitation.html", token=token)
+
+
+@router.post("/invitations/{token}")
+async def accept_invitation(request: Request, token: str) -> Any:
+    await form(request)
+    service(request, "accounts").accept_invitation(viewer(request), token)
+    return redirect("/my/org")

@@ -1,0 +1,352 @@
+"""JSON API under /api/v1 (described by /openapi.json). Auth: `Authorization: Bearer <token>`
+or the session cookie (then writes need the X-CSRF-Token header). Errors use one envelope:
+{"error": {"code", "message_zh", "message_en", "errors": [field errors]}}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Request, Response
+from pydantic import BaseModel
+
+from ...core import access as acc
+from ...core.accounts import DECLINE_REASONS, REPORT_REASONS
+from ...core.errors import Message, ValidationError
+from ...core.matching.fit import MatchContext
+from ...services.accounts import Me
+from ...services.listings import common_fields, listing_dict, parse_filters
+from ...storage.repo import ListingFilter
+from ..deps import exchange, me, service, viewer
+
+router = APIRouter(prefix="/api/v1", tags=["api"])
+
+
+class SignUp(BaseModel):
+    email: str
+    password: str
+    name: str
+
+
+class TokenRequest(BaseModel):
+    name: str = "api"
+    email: str | None = None
+    password: str | None = None
+
+
+class ResetRequest(BaseModel):
+    email: str
+
+
+class ResetConfirm(BaseModel):
+    token: str
+    password: str
+
+
+class Interest(BaseModel):
+    message: str
+    nda_accepted: bool = False
+
+
+class Decline(BaseModel):
+    reason: str
+    note: str = ""
+
+
+class Note(BaseModel):
+    note: str = ""
+
+
+class Report(BaseModel):
+    reason: str
+    note: str = ""
+
+
+class GrantBody(BaseModel):
+    org_id: int
+    note: str = ""
+
+
+class Invite(BaseModel):
+    email: str
+    role: str = "member"
+
+
+def _me(request: Request) -> Me:
+    v = viewer(request)
+    acc.require_signed_in(v)
+    m = me(request)
+    if m is None:  # a viewer without a person behind it (never for requests)
+        raise acc.forbidden("需要用户身份", "a user is required")
+    return m  # type: ignore[no-any-return]
+
+
+# -- accounts ---------------------------------------------------------------------------------------
+
+@router.get("/me")
+def get_me(request: Request) -> Any:
+    return _me(request).as_dict()
+
+
+@router.post("/auth/signup", status_code=201)
+def api_signup(request: Request, body: SignUp) -> Any:
+    """Create an account; then create a token with POST /auth/tokens (e-mail + password)."""
+    return {"id": service(request, "accounts").sign_up(body.email, body.password, body.name)}
+
+
+@router.post("/auth/tokens", status_code=201)
+def create_token(request: Request, body: TokenRequest) -> Any:
+    """Create an API token: signed in (session or token), or with e-mail and password (rate-limited)."""
+    accounts = service(request, "accounts")
+    v = viewer(request)
+    if not v.signed_in:
+        if not body.email or not body.password:
+            from ...core.accounts import Unauthorized
+
+            raise Unauthorized(Message("请提供邮箱和密码，或先登录", "give e-mail and password, or sign in first"))
+        uid = accounts.authenticate(body.email, body.password, request.client.host if request.client else "-")
+        v = accounts.viewer(uid)
+    tid, token = accounts.create_token(v, body.name)
+    return {"id": tid, "token": token, "note_zh": "令牌只显示这一次，请妥善保存", "note_en": "the token is shown once; keep it safe"}
+
+
+@router.get("/auth/tokens")
+def list_tokens(request: Request) -> Any:
+    return {"items": service(request, "accounts").tokens(viewer(request))}
+
+
+@router.delete("/auth/tokens/{token_id}", status_code=204)
+def revoke_token(request: Request, token_id: int) -> Response:
+    service(request, "accounts").revoke_token(viewer(request), token_id)
+    return Response(status_code=204)
+
+
+@router.post("/auth/password-reset", status_code=202)
+def request_reset(request: Request, body: ResetRequest) -> Any:
+    service(request, "accounts").request_reset(body.email, str(request.base_url))
+    return {"ok": True, "message_zh": "如果该邮箱已注册，重置链接已发送", "message_en": "if the e-mail is registered, a reset link was sent"}
+
+
+@router.post("/auth/password-reset/confirm")
+def confirm_reset(request: Request, body: ResetConfirm) -> Any:
+    service(request, "accounts").reset_password(body.token, body.password)
+    return {"ok": True}
+
+
+# -- kinds, listings, search ------------------------------------------------------------------------
+
+@router.get("/kinds")
+def kinds(request: Request) -> Any:
+    def fd(a: Any) -> dict[str, Any]:
+        return {"key": a.key, "zh": a.zh, "en": a.en, "type": a.type, "required": a.required, "min": a.min, "max": a.max,
+                "choices": [{"value": c.value, "zh": c.zh, "en": c.en} for c in a.choices], "help_zh": a.help_zh, "help_en": a.help_en}
+
+    return {"common": [fd(a) for a in common_fields()],
+            "kinds": [{"name": k.name, "zh": k.zh, "en": k.en, "sides": list(k.sides), "matches_with": list(k.matches_with),
+                       "attrs": [fd(a) for a in k.attrs]} for k in exchange(request).registry],
+            "decline_reasons": [{"value": c.value, "zh": c.zh, "en": c.en} for c in DECLINE_REASONS],
+            "report_reasons": [{"value": c.value, "zh": c.zh, "en": c.en} for c in REPORT_REASONS]}
+
+
+@router.get("/listings")
+def list_listings(request: Request, kind: str | None = None, side: str | None = None, region: str | None = None,
+                  industry: str | None = None, cursor: int = 0, per_page: int = 20) -> Any:
+    ex = exchange(request)
+    if kind is not None:
+        ex.registry.get(kind)
+    f = ListingFilter(kind=kind, side=side, region=region, industry=industry, status="published")
+    items, nxt = service(request, "listings").page(viewer(request), f, cursor, max(1, min(per_page, 100)))
+    return {"items": [listing_dict(s, ex) for s in items], "next_cursor": nxt}
+
+
+@router.get("/search")
+def api_search(request: Request, q: str = "", limit: int = 10, corridor: bool = False) -> Any:
+    """Free-text search with the page's filters: kind, side, region, industry, trl, budget, since."""
+    ex = exchange(request)
+    params = dict(request.query_params)
+    if params.get("kind"):
+        ex.registry.get(params["kind"])
+    f = parse_filters(params, ex)
+    res = service(request, "listings").search(viewer(request), q, f, limit=max(1, min(limit, 50)), ctx=MatchContext(prefer_corridor=corridor))
+    return {"query": q, "terms": res.terms, "total": res.total,
+            "facets": {k: [{"value": v, "zh": zh, "en": en, "count": n} for v, zh, en, n in vals] for k, vals in res.facets.items()},
+            "results": [listing_dict(s, ex) for s in res.items]}
+
+
+@router.get("/export")
+def api_export(request: Request, kind: str | None = None) -> Any:
+    """Every listing visible to the caller, as the caller may see it."""
+    if kind is not None:
+        exchange(request).registry.get(kind)
+    return {"items": service(request, "listings").export(viewer(request), kind)}
+
+
+@router.get("/listings/{listing_id}")
+def get_listing(request: Request, listing_id: int) -> Any:
+    return listing_dict(service(request, "listings").show(viewer(request), listing_id), exchange(request))
+
+
+@router.get("/listings/{listing_id}/matches")
+def get_matches(request: Request, listing_id: int, limit: int = 10, corridor: bool = False) -> Any:
+    res = service(request, "listings").matches(viewer(request), listing_id, limit=max(1, min(limit, 50)), ctx=MatchContext(prefer_corridor=corridor))
+    return {"listing_id": listing_id, "results": [listing_dict(s, exchange(request)) for s in res]}
+
+
+@router.post("/listings", status_code=201)
+def create_listing(request: Request, body: dict[str, Any] = Body(..., examples=[{"kind": "scenario", "publish": True, "title": "…"}])) -> Any:
+    kind = str(body.get("kind") or "")
+    if not kind:
+        raise ValidationError.of([_fe("kind", "资源类型为必填项", "kind is required")])
+    ls = service(request, "listings")
+    lid = ls.save(viewer(request), kind, body, publish=bool(body.get("publish")))
+    return listing_dict(ls.show(viewer(request), lid), exchange(request))
+
+
+@router.put("/listings/{listing_id}")
+def update_listing(request: Request, listing_id: int, body: dict[str, Any] = Body(...)) -> Any:
+    ls = service(request, "listings")
+    ls.save(viewer(request), None, body, listing_id=listing_id, publish=bool(body.get("publish")))
+    return listing_dict(ls.show(viewer(request), listing_id), exchange(request))
+
+
+@router.post("/listings/{listing_id}/close")
+def close_listing(request: Request, listing_id: int) -> Any:
+    return {"status": service(request, "listings").set_open(viewer(request), listing_id, False)}
+
+
+@router.post("/listings/{listing_id}/reopen")
+def reopen_listing(request: Request, listing_id: int) -> Any:
+    return {"status": service(request, "listings").set_open(viewer(request), listing_id, True)}
+
+
+@router.post("/listings/{listing_id}/interest", status_code=201)
+def express_interest(request: Request, listing_id: int, body: Interest) -> Any:
+    cid = service(request, "contacts").express_interest(viewer(request), listing_id, body.message, body.nda_accepted)
+    return service(request, "contacts").get(viewer(request), cid)
+
+
+@router.post("/listings/{listing_id}/report", status_code=201)
+def report_listing(request: Request, listing_id: int, body: Report) -> Any:
+    return {"id": service(request, "listings").report(viewer(request), listing_id, body.reason, body.note)}
+
+
+@router.get("/listings/{listing_id}/grants")
+def list_grants(request: Request, listing_id: int) -> Any:
+    return service(request, "listings").grants(viewer(request), listing_id)
+
+
+@router.post("/listings/{listing_id}/grants", status_code=201)
+def add_grant(request: Request, listing_id: int, body: GrantBody) -> Any:
+    service(request, "listings").grant(viewer(request), listing_id, body.org_id, body.note, grant=True)
+    return service(request, "listings").grants(viewer(request), listing_id)
+
+
+@router.delete("/listings/{listing_id}/grants/{org_id}")
+def revoke_grant(request: Request, listing_id: int, org_id: int) -> Any:
+    service(request, "listings").grant(viewer(request), listing_id, org_id, "", grant=False)
+    return service(request, "listings").grants(viewer(request), listing_id)
+
+
+# -- contact requests --------------------------------------------------------------------------------
+
+@router.get("/contacts")
+def list_contacts(request: Request) -> Any:
+    return service(request, "contacts").list(viewer(request))
+
+
+@router.get("/contacts/{request_id}")
+def get_contact(request: Request, request_id: int) -> Any:
+    return service(request, "contacts").get(viewer(request), request_id)
+
+
+@router.post("/contacts/{request_id}/accept")
+def accept_contact(request: Request, request_id: int, body: Note | None = None) -> Any:
+    service(request, "contacts").accept(viewer(request), request_id, body.note if body else "")
+    return service(request, "contacts").get(viewer(request), request_id)
+
+
+@router.post("/contacts/{request_id}/decline")
+def decline_contact(request: Request, request_id: int, body: Decline) -> Any:
+    service(request, "contacts").decline(viewer(request), request_id, body.reason, body.note)
+    return service(request, "contacts").get(viewer(request), request_id)
+
+
+# -- organisations ----------------------------------------------------------------------------------
+
+@router.post("/organisations", status_code=201)
+def create_org(request: Request, body: dict[str, Any] = Body(...)) -> Any:
+    oid = service(request, "accounts").create_organisation(viewer(request), body)
+    return service(request, "accounts").organisation(service(request, "accounts").viewer(_me(request).user_id), oid)
+
+
+@router.get("/organisations/{org_id}")
+def get_org(request: Request, org_id: int) -> Any:
+    return service(request, "accounts").organisation(viewer(request), org_id)
+
+
+@router.patch("/organisations/{org_id}")
+def update_org(request: Request, org_id: int, body: dict[str, Any] = Body(...)) -> Any:
+    service(request, "accounts").update_organisation(viewer(request), org_id, body)
+    return service(request, "accounts").organisation(viewer(request), org_id)
+
+
+@router.get("/organisations/{org_id}/members")
+def org_members(request: Request, org_id: int) -> Any:
+    return {"items": service(request, "accounts").members(viewer(request), org_id)}
+
+
+@router.post("/organisations/{org_id}/invitations", status_code=201)
+def org_invite(request: Request, org_id: int, body: Invite) -> Any:
+    v = viewer(request)
+    acc.require_manage_org(v, org_id)
+    return {"id": service(request, "accounts").invite(v, body.email, str(request.base_url), body.role)}
+
+
+@router.post("/invitations/{token}/accept")
+def accept_invitation(request: Request, token: str) -> Any:
+    return {"org_id": service(request, "accounts").accept_invitation(viewer(request), token)}
+
+
+@router.get("/notifications")
+def notifications(request: Request) -> Any:
+    acc.require_signed_in(viewer(request))
+    return {"items": service(request, "accounts").notifications(viewer(request))}
+
+
+# -- operator ---------------------------------------------------------------------------------------
+
+@router.get("/operator/organisations")
+def pending_orgs(request: Request) -> Any:
+    return {"items": service(request, "accounts").pending_organisations(viewer(request))}
+
+
+@router.post("/operator/organisations/{org_id}/verify")
+def verify_org(request: Request, org_id: int) -> Any:
+    return {"published": service(request, "accounts").verify_organisation(viewer(request), org_id)}
+
+
+@router.get("/operator/reports")
+def reports(request: Request) -> Any:
+    return {"items": service(request, "listings").reports(viewer(request))}
+
+
+@router.post("/operator/listings/{listing_id}/hide")
+def hide(request: Request, listing_id: int, body: Note | None = None) -> Any:
+    service(request, "listings").moderate(viewer(request), listing_id, True, body.note if body else "")
+    return {"hidden": True}
+
+
+@router.post("/operator/listings/{listing_id}/restore")
+def restore(request: Request, listing_id: int, body: Note | None = None) -> Any:
+    service(request, "listings").moderate(viewer(request), listing_id, False, body.note if body else "")
+    return {"hidden": False}
+
+
+@router.get("/operator/summary")
+def summary(request: Request) -> Any:
+    return service(request, "listings").summary(viewer(request))
+
+
+def _fe(key: str, zh: str, en: str) -> Any:
+    from ...core.errors import FieldError
+
+    return FieldError(key, Message(zh, en))

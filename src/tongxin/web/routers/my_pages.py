@@ -1,0 +1,197 @@
+"""Signed-in pages: my organisation (profile, members, invitations, listings, notifications),
+publish / edit / close / reopen, express interest, report, grants, contact requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from ...core import access as acc
+from ...core.accounts import DECLINE_REASONS
+from ...core.errors import ValidationError
+from ...core.vocab import ORG_TYPES
+from ...services.listings import common_fields, fetch, form_values
+from ..deps import exchange, form, redirect, render, service, viewer
+
+router = APIRouter()
+
+
+def _errors(e: ValidationError) -> dict[str, Any]:
+    return {fe.field: fe.message for fe in e.errors}
+
+
+# -- my organisation --------------------------------------------------------------------------------
+
+@router.get("/my/org", response_class=HTMLResponse)
+def my_org(request: Request) -> Any:
+    v = viewer(request)
+    acc.require_signed_in(v)
+    if v.org_id is None:
+        return render(request, "org_new.html", values={}, errors={}, org_types=ORG_TYPES)
+    accounts, ls = service(request, "accounts"), service(request, "listings")
+    return render(request, "my_org.html", org=accounts.organisation(v, v.org_id), members=accounts.members(v, v.org_id),
+                  invitations=accounts.invitations(v, v.org_id) if acc.can_manage_org(v, v.org_id) else [],
+                  listings=ls.mine(v), notifications=accounts.notifications(v), contacts=service(request, "contacts").list(v),
+                  org_types=ORG_TYPES, invited=request.query_params.get("invited"))
+
+
+@router.post("/my/org", response_class=HTMLResponse)
+async def create_org(request: Request) -> Any:
+    data = await form(request)
+    try:
+        service(request, "accounts").create_organisation(viewer(request), data)
+    except ValidationError as e:
+        return render(request, "org_new.html", status=422, values=data, errors=_errors(e), org_types=ORG_TYPES)
+    return redirect("/my/org")
+
+
+@router.post("/my/org/profile")
+async def update_org(request: Request) -> Any:
+    data = await form(request)
+    v = viewer(request)
+    org_id = acc.require_org(v)
+    service(request, "accounts").update_organisation(v, org_id, data)
+    return redirect("/my/org")
+
+
+@router.post("/my/org/invitations")
+async def invite(request: Request) -> Any:
+    data = await form(request)
+    service(request, "accounts").invite(viewer(request), str(data.get("email", "")), str(request.base_url), str(data.get("role") or "member"))
+    return redirect("/my/org?invited=1")
+
+
+@router.post("/my/org/members/{user_id}/remove")
+async def remove_member(request: Request, user_id: int) -> Any:
+    await form(request)
+    service(request, "accounts").remove_member(viewer(request), user_id)
+    return redirect("/my/org")
+
+
+# -- publishing ------------------------------------------------------------------------------------
+
+def _form_page(request: Request, spec: Any, values: dict[str, Any], errors: dict[str, Any], listing_id: int | None, status: int = 200) -> Any:
+    return render(request, "listing_form.html", status=status, spec=spec, common=common_fields(), values=values, errors=errors,
+                  listing_id=listing_id)
+
+
+@router.get("/publish", response_class=HTMLResponse)
+def publish_choose(request: Request) -> Any:
+    acc.require_org(viewer(request))
+    return render(request, "publish_choose.html")
+
+
+@router.get("/publish/{kind}", response_class=HTMLResponse)
+def publish_form(request: Request, kind: str) -> Any:
+    acc.require_org(viewer(request))
+    spec = exchange(request).registry.get(kind)
+    return _form_page(request, spec, {"visibility": "public"}, {}, None)
+
+
+@router.post("/publish/{kind}", response_class=HTMLResponse)
+async def publish(request: Request, kind: str) -> Any:
+    data = await form(request)
+    spec = exchange(request).registry.get(kind)
+    try:
+        lid = service(request, "listings").save(viewer(request), kind, data, publish=data.get("action") == "publish")
+    except ValidationError as e:
+        return _form_page(request, spec, data, _errors(e), None, 422)
+    return redirect(f"/listings/{lid}")
+
+
+@router.get("/listings/{listing_id}/edit", response_class=HTMLResponse)
+def edit_form(request: Request, listing_id: int) -> Any:
+    v = viewer(request)
+    x, _ = fetch(exchange(request), v, listing_id)
+    acc.require_edit(v, x)
+    spec = exchange(request).registry.get(x.kind)
+    return _form_page(request, spec, form_values(x, spec), {}, listing_id)
+
+
+@router.post("/listings/{listing_id}/edit", response_class=HTMLResponse)
+async def edit(request: Request, listing_id: int) -> Any:
+    data = await form(request)
+    v = viewer(request)
+    x, _ = fetch(exchange(request), v, listing_id)
+    acc.require_edit(v, x)
+    try:
+        service(request, "listings").save(v, None, data, listing_id=listing_id, publish=data.get("action") == "publish")
+    except ValidationError as e:
+        return _form_page(request, exchange(request).registry.get(x.kind), data, _errors(e), listing_id, 422)
+    return redirect(f"/listings/{listing_id}")
+
+
+@router.post("/listings/{listing_id}/close")
+async def close(request: Request, listing_id: int) -> Any:
+    await form(request)
+    service(request, "listings").set_open(viewer(request), listing_id, False)
+    return redirect(f"/listings/{listing_id}")
+
+
+@router.post("/listings/{listing_id}/reopen")
+async def reopen(request: Request, listing_id: int) -> Any:
+    await form(request)
+    service(request, "listings").set_open(viewer(request), listing_id, True)
+    return redirect(f"/listings/{listing_id}")
+
+
+@router.post("/listings/{listing_id}/grants")
+async def grant(request: Request, listing_id: int) -> Any:
+    data = await form(request)
+    try:
+        org_id = int(str(data.get("org_id", "")).strip())
+    except ValueError:
+        from ...core.errors import FieldError, Message
+
+        raise ValidationError.of([FieldError("org_id", Message("请填写机构编号（数字）", "enter the organisation's number"))]) from None
+    service(request, "listings").grant(viewer(request), listing_id, org_id, str(data.get("note", "")), grant=True)
+    return redirect(f"/listings/{listing_id}")
+
+
+@router.post("/listings/{listing_id}/grants/{org_id}/revoke")
+async def revoke(request: Request, listing_id: int, org_id: int) -> Any:
+    data = await form(request)
+    service(request, "listings").grant(viewer(request), listing_id, org_id, str(data.get("note", "")), grant=False)
+    return redirect(f"/listings/{listing_id}")
+
+
+@router.post("/listings/{listing_id}/report")
+async def report(request: Request, listing_id: int) -> Any:
+    data = await form(request)
+    service(request, "listings").report(viewer(request), listing_id, str(data.get("reason", "")), str(data.get("note", "")))
+    return redirect(f"/listings/{listing_id}?sent=report")
+
+
+# -- contact requests ------------------------------------------------------------------------------
+
+@router.post("/listings/{listing_id}/interest", response_class=HTMLResponse)
+async def interest(request: Request, listing_id: int) -> Any:
+    data = await form(request)
+    service(request, "contacts").express_interest(viewer(request), listing_id, str(data.get("message", "")), data.get("nda_accepted") in ("1", "on", "yes"))
+    return redirect("/my/contacts?sent=1")
+
+
+@router.get("/my/contacts", response_class=HTMLResponse)
+def contacts(request: Request) -> Any:
+    v = viewer(request)
+    acc.require_signed_in(v)
+    if v.org_id is None:
+        return redirect("/my/org")
+    return render(request, "contacts.html", contacts=service(request, "contacts").list(v), decline_reasons=DECLINE_REASONS,
+                  sent=request.query_params.get("sent"))
+
+
+@router.post("/contacts/{request_id}/accept")
+async def accept(request: Request, request_id: int) -> Any:
+    data = await form(request)
+    service(request, "contacts").accept(viewer(request), request_id, str(data.get("note", "")))
+    return redirect("/my/contacts")
+
+
+@router.post("/contacts/{request_id}/decline")
+async def decline(request: Request, request_id: int) -> Any:
+    data = await form(request)
+    service(request, "contacts").decline(viewer(request), request_id, str(data.get("reason", "")), str(data.get("note", "")))
+    return redirect("/my/contacts")

@@ -1,0 +1,45 @@
+"""Operator console: organisations to verify (credit code with its check result), reported and
+hidden listings, a summary of activity. Staff only (core.access.require_staff)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from ...core import access as acc
+from ..deps import form, redirect, render, service, viewer
+
+router = APIRouter()
+
+
+@router.get("/operator", response_class=HTMLResponse)
+def console(request: Request) -> Any:
+    v = viewer(request)
+    acc.require_signed_in(v)
+    acc.require_staff(v)
+    ls = service(request, "listings")
+    return render(request, "operator.html", pending=service(request, "accounts").pending_organisations(v), reports=ls.reports(v),
+                  hidden=ls.hidden(v), summary=ls.summary(v))
+
+
+@router.post("/operator/orgs/{org_id}/verify")
+async def verify(request: Request, org_id: int) -> Any:
+    await form(request)
+    service(request, "accounts").verify_organisation(viewer(request), org_id)
+    return redirect("/operator")
+
+
+@router.post("/operator/listings/{listing_id}/hide")
+async def hide(request: Request, listing_id: int) -> Any:
+    data = await form(request)
+    service(request, "listings").moderate(viewer(request), listing_id, True, str(data.get("note", "")))
+    return redirect("/operator")
+
+
+@router.post("/operator/listings/{listing_id}/restore")
+async def restore(request: Request, listing_id: int) -> Any:
+    data = await form(request)
+    service(request, "listings").moderate(viewer(request), listing_id, False, str(data.get("note", "")))
+    return redirect("/operator")

@@ -1,0 +1,171 @@
+"""Statistics pages and API: the operators' dashboard, the public summary, CSV downloads of every
+chart's table, the year-end report, registration packages, and the deals API (parties and staff).
+
+Access: /dashboard, /dashboard/report and the contract packages are for operators (the accounts
+work adds the role check through core.access — see `_operator`); /summary and /api/v1/stats are public.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+
+from ...core import access as acc
+from ...core import deals as D
+from ...core import stats as st
+from ...core.errors import FieldError, Message, NotFound, ValidationError
+from ...services import contracts as C
+from ...services import deals as DS
+from ...services import reports
+from ...services import stats as S
+from ...storage import deals_repo as R
+from .. import charts
+from ..deps import exchange, render, viewer
+
+router = APIRouter()
+
+PUBLIC_TABLES = ("by_year", "by_quarter", "by_buyer_province", "by_park", "by_type", "by_industry", "flows")
+
+
+def _operator(request: Request) -> acc.Viewer:
+    """The one place the operator pages ask who may see them: platform staff only."""
+    v = viewer(request)
+    acc.require_signed_in(v)
+    acc.require_staff(v)
+    return v
+
+
+def _figures(request: Request, period: str | None) -> tuple[st.Figures, list[int]]:
+    ex = exchange(request)
+    with ex.db.transaction(write=False) as s:
+        f = S.figures(s, period or S.default_period())
+        years = S.available_years(s)
+    return f, years
+
+
+@router.get("/stats/plotly.min.js")
+def plotly_js() -> Any:
+    import plotly
+
+    path = os.path.join(os.path.dirname(plotly.__file__), "package_data", "plotly.min.js")
+    return FileResponse(path, media_type="application/javascript", headers={"Cache-Control": "public, max-age=86400"})
+
+
+def _page(request: Request, template: str, period: str | None, public: bool, **extra: Any) -> Any:
+    f, years = _figures(request, period)
+    tabs = S.tables(f)
+    names = [n for n in tabs if not public or n in PUBLIC_TABLES]
+    specs = charts.dashboard_charts(f, public=public)
+    sections = [(n, tabs[n][0], tabs[n][1], tabs[n][2], json.dumps(specs[n], ensure_ascii=False) if n in specs else None)
+                for n in names if tabs[n][2] or n in specs]
+    return render(request, template, f=f, years=years, key_figures=S.key_figures(f), sections=sections, st=st, **extra)
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard(request: Request, period: str | None = None) -> Any:
+    v = _operator(request)
+    ex = exchange(request)
+    with ex.db.transaction(write=False) as s:
+        stages = R.stage_counts(s)
+        reminders = DS.reminders(s, dt.date.today())
+        recent = DS.deals_for(s, v, limit=12)
+    stage_rows = [(c.value, c.zh, stages.get(c.value, 0)) for c in D.STAGES]
+    return _page(request, "stats/dashboard.html", period, False, stage_rows=stage_rows, reminders=reminders, recent=recent,
+                 stage_label=D.stage_label)
+
+
+@router.get("/summary", response_class=HTMLResponse)
+def summary(request: Request, period: str | None = None) -> Any:
+    return _page(request, "stats/summary.html", period, True)
+
+
+@router.get("/stats/{name}.csv")
+def table_csv(request: Request, name: str, period: str | None = None) -> Any:
+    f, _ = _figures(request, period)
+    tabs = S.tables(f)
+    if name not in tabs:
+        raise NotFound(Message(f"统计表 {name} 不存在", f"table {name} does not exist"))
+    _, headers, rows = tabs[name]
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(headers)
+    w.writerows(rows)
+    return Response(("\ufeff" + buf.getvalue()).encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="tongxin-{name}-{f.period.label}.csv"'})
+
+
+@router.get("/api/v1/stats")
+def api_stats(request: Request, period: str | None = None) -> Any:
+    f, _ = _figures(request, period)
+    return JSONResponse(f.as_dict())
+
+
+@router.get("/dashboard/report")
+def report_download(request: Request, period: str | None = None, format: str = "pdf") -> Any:
+    _operator(request)
+    if format not in ("pdf", "xlsx"):
+        raise ValidationError.of([FieldError("format", Message("格式应为 pdf 或 xlsx", "format must be pdf or xlsx"), format)])
+    f, _ = _figures(request, period)
+    data = reports.report_pdf(f) if format == "pdf" else reports.report_xlsx(f)
+    media = "application/pdf" if format == "pdf" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="tongxin-report-{f.period.label}.{format}"'})
+
+
+@router.get("/contracts/{contract_id}/package.{fmt}")
+def contract_package(request: Request, contract_id: int, fmt: str) -> Any:
+    _operator(request)
+    if fmt not in ("pdf", "xlsx"):
+        raise NotFound(Message("只提供 PDF 或 XLSX 登记材料", "the package is available as .pdf or .xlsx only"))
+    ex = exchange(request)
+    with ex.db.transaction(write=False) as s:
+        no, sections = C.package_sections(s, contract_id)
+    data = C.package_pdf(sections, no) if fmt == "pdf" else C.package_xlsx(sections, no)
+    media = "application/pdf" if fmt == "pdf" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{no}.{fmt}"'})
+
+
+# -- deals API: both parties and staff --------------------------------------------------------------
+def _deal_json(d: Any) -> dict[str, Any]:
+    return {"id": d.id, "title": d.title, "stage": d.stage, "stage_label": D.stage_label(d.stage), "seller_org_id": d.seller_org_id,
+            "buyer_org_id": d.buyer_org_id, "listing_ids": list(d.listing_ids or []), "origin": d.origin,
+            "contact_request_id": d.contact_request_id,
+            "last_activity_at": (R.aware(d.last_activity_at) or R.utcnow()).isoformat()}
+
+
+@router.get("/api/v1/deals")
+def api_deals(request: Request, stage: str | None = None) -> Any:
+    with exchange(request).db.transaction(write=False) as s:
+        return {"deals": [_deal_json(d) for d in DS.deals_for(s, viewer(request), stage)]}
+
+
+@router.get("/api/v1/deals/{deal_id}")
+def api_deal(request: Request, deal_id: int) -> Any:
+    with exchange(request).db.transaction(write=False) as s:
+        x = DS.deal_detail(s, deal_id, viewer(request))
+        return _deal_json(x.deal) | {
+            "next_stages": list(x.next_stages),
+            "events": [{"from": e.from_stage, "to": e.to_stage, "actor_user_id": e.actor_user_id, "actor_org_id": e.actor_org_id,
+                        "note": e.note, "at": (R.aware(e.at) or R.utcnow()).isoformat()} for e in x.events],
+            "finance": [{"id": f.id, "kind": f.kind, "status": f.status, "amount_yuan": f.amount_yuan, "provider_org_id": f.provider_org_id}
+                        for f in x.finance],
+            "agreements": [{"id": a.id, "type": a.agreement_type, "title": a.title, "effective_on": a.effective_on.isoformat(),
+                            "expires_on": a.expires_on.isoformat() if a.expires_on else None} for a in x.agreements],
+        }
+
+
+@router.post("/api/v1/deals/{deal_id}/stage")
+async def api_move(request: Request, deal_id: int) -> Any:
+    body = await request.json()
+    v = viewer(request)
+    me = getattr(request.state, "me", None)
+    with exchange(request).db.transaction() as s:
+        DS.move_deal(s, deal_id, str(body.get("stage", "")), v, getattr(me, "id", None), str(body.get("note", "")))
+    with exchange(request).db.transaction(write=False) as s:
+        return _deal_json(R.get_deal(s, deal_id))

@@ -46,10 +46,13 @@ def _is_org_table(t: Table) -> bool:
 
 
 def _table_kind(t: Table, registry: Registry) -> str | None:
+    """The kind a sheet is named after; the longest name wins (再生资源需求 is not 再生资源)."""
+    best: tuple[int, str] | None = None
     for spec in registry:
-        if spec.name in t.name.lower() or spec.zh in t.name:
-            return spec.name
-    return None
+        for name in (spec.name, spec.zh):
+            if name and (name in t.name or name in t.name.lower()) and (best is None or len(name) > best[0]):
+                best = (len(name), spec.name)
+    return best[1] if best else None
 
 
 def _records(t: Table, keys: dict[int, str]) -> list[tuple[int, dict[str, Any]]]:

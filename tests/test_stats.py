@@ -118,7 +118,10 @@ def test_every_face_agrees_with_the_database(exchange: Exchange, tmp_path, monke
     from tongxin.web.app import create_app
 
     client = TestClient(create_app(exchange))
-    assert client.get("/api/v1/stats?period=2025").json() == json.loads(json.dumps(d))
+    public = client.get("/api/v1/stats?period=2025").json()  # visitors: only what the public summary shows
+    assert public["total"] == json.loads(json.dumps(d["total"])) and public["flows"] == json.loads(json.dumps(d["flows"]))
+    assert not {"funnel", "top_sellers", "top_buyers"} & set(public)
+    assert client.get("/stats/top_sellers.csv?period=2025", follow_redirects=False).status_code in (302, 303, 401)
     got = list(csv.reader(io.StringIO(client.get("/stats/by_quarter.csv?period=2025").content.decode("utf-8-sig"))))
     assert {r[0][:4] + "Q" + r[0][6]: round(float(r[2]) * 10000) for r in got[1:]} == want["quarters"]
     assert client.get("/dashboard?period=2025", follow_redirects=False).status_code in (302, 303, 401)  # staff only
@@ -133,6 +136,7 @@ def test_every_face_agrees_with_the_database(exchange: Exchange, tmp_path, monke
         accounts_repo.get_user(s, uid).role = "operator"
     _, token = accounts.create_token(accounts.viewer(uid), "stats test")
     page = client.get("/dashboard?period=2025", headers={"Authorization": f"Bearer {token}"})
+    assert client.get("/api/v1/stats?period=2025", headers={"Authorization": f"Bearer {token}"}).json() == json.loads(json.dumps(d))
     assert page.status_code == 200 and f"{want['count']:,} 项" in page.text and "/stats/plotly.min.js" in page.text
     assert "cdn" not in page.text.lower()
     assert client.get("/summary?period=2025").status_code == 200

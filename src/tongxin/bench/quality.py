@@ -219,6 +219,13 @@ def _rounded(d: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 4) for k, v in d.items()}
 
 
+def _paired_report(p: dict[str, float | int]) -> dict[str, float | int]:
+    out: dict[str, float | int] = dict(p)
+    out["mean_diff"] = round(float(p["mean_diff"]), 4)
+    out["sign_test_p"] = float(f"{float(p['sign_test_p']):.3g}")
+    return out
+
+
 def run_quality(dataset_dir: str, advance: Advance = _noop, workdir: str | None = None) -> dict[str, Any]:
     """The whole benchmark; returns the report that `--json` prints."""
     ds = load_dataset(dataset_dir)
@@ -246,10 +253,8 @@ def run_quality(dataset_dir: str, advance: Advance = _noop, workdir: str | None 
         "tongxin": _rounded(tx_mean),
         "bm25": _rounded(bm_mean),
         "relative_gain": _rounded(gain),
-        "paired_ndcg@10": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in
-                           metrics.paired({q: s.ndcg10 for q, s in tx.items()}, {q: s.ndcg10 for q, s in bm.items()}).items()},
-        "paired_mrr@10": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in
-                          metrics.paired({q: s.mrr10 for q, s in tx.items()}, {q: s.mrr10 for q, s in bm.items()}).items()},
+        "paired_ndcg@10": _paired_report(metrics.paired({q: s.ndcg10 for q, s in tx.items()}, {q: s.ndcg10 for q, s in bm.items()})),
+        "paired_mrr@10": _paired_report(metrics.paired({q: s.mrr10 for q, s in tx.items()}, {q: s.mrr10 for q, s in bm.items()})),
         "timings": {"tongxin": tx_stats, "bm25": bm_stats},
         "per_query": per_query,
     }

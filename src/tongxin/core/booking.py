@@ -102,6 +102,8 @@ class Booking:
     voucher_amount: float = 0.0
     id: int | None = None
     created_at: dt.datetime | None = None
+    note: str = ""  # the owner's reason for a rejection or a cancellation
+    decided_at: dt.datetime | None = None
 
     @property
     def hours(self) -> float:
@@ -113,7 +115,7 @@ class Booking:
             "start": as_cst(self.slot.start).isoformat(), "end": as_cst(self.slot.end).isoformat(), "hours": round(self.hours, 2),
             "status": self.status, "status_zh": STATUS_LABELS[self.status][0], "purpose": self.purpose, "samples": self.samples,
             "fee": round(self.fee, 2), "voucher_id": self.voucher_id, "voucher_amount": round(self.voucher_amount, 2),
-            "payable": round(self.fee - self.voucher_amount, 2),
+            "payable": round(self.fee - self.voucher_amount, 2), "note": self.note,
         }
 
 
@@ -210,6 +212,40 @@ def can_manage(viewer: Viewer, owner_org_id: int | None) -> bool:
     return viewer.is_staff or (viewer.org_id is not None and viewer.org_id == owner_org_id and viewer.role != "visitor")
 
 
+def can_administer_vouchers(viewer: Viewer) -> bool:
+    """Issuing innovation vouchers and recognising labs is the regions' work, done by platform staff."""
+    return viewer.is_staff
+
+
+# statuses in which the owner sees the requester's e-mail (as with contact requests: once accepted)
+CONTACT_VISIBLE = ("approved", "used", "no_show")
+NOTE_MAX = 500
+
+
+def check_note(note: str | None, required: bool, field_name: str = "reason") -> str:
+    """The owner's reason for a decision: required for a rejection, at most 500 characters."""
+    text = " ".join(str(note or "").split())
+    if required and not text:
+        raise _invalid(field_name, "请填写拒绝原因，预约人会看到它", "give a reason; the requester will see it", note)
+    if len(text) > NOTE_MAX:
+        raise _invalid(field_name, f"原因最多 {NOTE_MAX} 字", f"the reason is at most {NOTE_MAX} characters", len(text))
+    return text
+
+
+def cancel_deadline(booking: Booking, notice_hours: int) -> dt.datetime:
+    """The last moment the requester may cancel without the manager."""
+    return as_cst(booking.slot.start) - dt.timedelta(hours=notice_hours)
+
+
+def cancel_refusal(booking: Booking, now: dt.datetime, notice_hours: int, by_manager: bool) -> Message | None:
+    """Why this person may not cancel now (None: they may) — the same rule as `check_cancel`."""
+    try:
+        check_cancel(booking, now, notice_hours, by_manager)
+    except Conflict as e:
+        return e.message
+    return None
+
+
 # -- fees and vouchers ------------------------------------------------------------------------
 
 def fee_of(attrs: Mapping[str, Any], owner_org_id: int, owner_region: str, user_org_id: int, user_region: str, hours: float, samples: int) -> float:
@@ -260,6 +296,29 @@ def check_voucher(v: Voucher, booker_org_id: int, lab_recognised: bool, fee: flo
     if amount > v.balance + 1e-9:
         raise Conflict(Message(f"创新券余额不足：余额 {v.balance:g} 元，拟抵扣 {amount:g} 元", f"voucher balance {v.balance:g} CNY is less than {amount:g}"))
     return round(amount, 2)
+
+
+VOUCHER_PROVINCES = ("BJ", "TJ", "HE")  # the regions that issue innovation vouchers
+VOUCHER_CODE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+
+
+def check_voucher_issue(code: str, province: str, amount: float, valid_from: dt.date, valid_until: dt.date, max_share: float) -> str:
+    """All problems with a voucher to issue at once; returns the normalised code."""
+    errors: list[FieldError] = []
+    norm = str(code or "").strip().upper()
+    if not norm or len(norm) > 32 or not set(norm) <= VOUCHER_CODE_CHARS:
+        errors.append(FieldError("code", Message("创新券编号为 1–32 位字母、数字或 -，如 TJ-2026-0001", "a voucher code is 1–32 letters, digits or -, e.g. TJ-2026-0001"), code))
+    if province not in VOUCHER_PROVINCES:
+        errors.append(FieldError("province", Message("发放地区应为 北京 / 天津 / 河北", "the issuing region is BJ, TJ or HE"), province))
+    if not amount > 0:
+        errors.append(FieldError("amount", Message("面额应大于 0 元", "the amount must be positive"), amount))
+    if valid_until < valid_from:
+        errors.append(FieldError("valid_until", Message(f"有效期止 {valid_until} 早于有效期起 {valid_from}", f"valid until {valid_until} is before valid from {valid_from}"), valid_until))
+    if not 0 < max_share <= 1:
+        errors.append(FieldError("max_share", Message("抵扣比例上限应在 0–100% 之间", "the maximum share is between 0 and 100 %"), max_share))
+    if errors:
+        raise ValidationError.of(errors)
+    return norm
 
 
 # -- calendars and iCalendar -----------------------------------------------------------------

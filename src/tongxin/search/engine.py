@@ -391,10 +391,18 @@ class SearchEngine:
             self._writer = self.index.writer(heap_size=heap_mb * 1_000_000, num_threads=threads)
             self._write_meta(state="building")
 
-    def end_bulk(self) -> None:
-        """After the build's commit: let merges finish, back to the small incremental writer."""
+    def end_bulk(self, committed: bool = True) -> None:
+        """After the build's commit: let merges finish, back to the small incremental writer.
+        When the build failed (committed False), its uncommitted documents are rolled back."""
         with self._lock:
-            self._drop_writer(wait=True)
+            if not committed and self._writer is not None:
+                try:
+                    self._writer.rollback()
+                except Exception:  # pragma: no cover - dropped below anyway
+                    pass
+                self._pending = 0
+                self.fresh = True
+            self._drop_writer(wait=committed)
 
     def _drop_writer(self, wait: bool = False) -> None:
         if self._writer is not None:

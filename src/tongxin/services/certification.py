@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from typing import Sequence
 
 from ..core import access as acc
 from ..core.certification import Licence, Mark, Verdict, verify
+from ..core.errors import NotFound
+from ..core.listing import Listing
 from ..core.matching.explain import Explanation, FitItem
 from ..core.matching.fit import MatchContext
 from ..core.matching.rank import Match
@@ -32,25 +36,53 @@ def licensees(ex: Exchange, mark_ref: str, day: dt.date | None = None) -> tuple[
         return mark, rr.licences(s, mark, on=day)
 
 
+def claimed_mark(query: Listing | None, cand: Listing) -> str | None:
+    """The mark a matched listing stands for: the one it claims, or (when it names none) the one the need asks for."""
+    if cand.kind != "certified_product" and not cand.attrs.get("mark_code"):
+        return None
+    code = cand.attrs.get("mark_code") or (query.attrs.get("mark_code") if query is not None else None)
+    return str(code).strip().upper() if code else None
+
+
+def check_claimed_marks(ex: Exchange, matches: Sequence[Match], day: dt.date, query: Listing | None = None) -> list[Match]:
+    """Keep a certified product only when its owner holds a licence for the mark it stands for, valid on `day`
+    (unknown marks, expired, revoked or missing licences drop it); a kept one gets the licence as a reason."""
+    wanted: dict[str, set[int]] = {}
+    for m in matches:
+        code = claimed_mark(query, m.listing)
+        if code and m.listing.owner_id is not None:
+            wanted.setdefault(code, set()).add(m.listing.owner_id)
+    if not wanted:
+        return list(matches)
+    found: dict[str, tuple[Mark, dict[int, Licence]]] = {}
+    with ex.db.transaction(write=False) as s:
+        for code, owners in wanted.items():
+            try:
+                mark = rr.find_mark(s, code)
+            except NotFound:
+                continue  # a mark nobody registered cannot be licensed
+            found[code] = (mark, {x.org_id: x for x in rr.licences(s, mark, sorted(owners), on=day)})
+    out = []
+    for m in matches:
+        code = claimed_mark(query, m.listing)
+        if not code:
+            out.append(m)
+            continue
+        mark, valid = found.get(code, (None, {}))
+        lic = valid.get(m.listing.owner_id or -1)
+        if mark is None or lic is None:
+            continue
+        item = FitItem("licence", f"{day} 持“{mark.name}”有效许可 {lic.licence_no}（{lic.valid_from}–{lic.valid_until}）",
+                       f"licensed for '{mark.name}' on {day} ({lic.licence_no}, {lic.valid_from} to {lic.valid_until})", True, 0.0)
+        out.append(dataclasses.replace(m, explanation=dataclasses.replace(m.explanation, fit=[*m.explanation.fit, item])))
+    return out
+
+
 def licensed_matches(ex: Exchange, need_id: int, viewer: acc.Viewer = acc.VISITOR, limit: int = 10,
                      ctx: MatchContext | None = None) -> list[Match]:
     """A retail need's matches, keeping only producers licensed for the mark on the day, with the licence as a reason."""
     ctx = ctx or MatchContext()
     need, res = ex.match(need_id, viewer, limit=limit * 3, ctx=ctx)
-    code = need.attrs.get("mark_code")
-    if not code:
+    if not need.attrs.get("mark_code"):
         return res[:limit]
-    with ex.db.transaction(write=False) as s:
-        mark = rr.find_mark(s, str(code))
-        owners = [m.listing.owner_id for m in res if m.listing.owner_id is not None]
-        valid = {x.org_id: x for x in rr.licences(s, mark, owners, on=ctx.today)}
-    out = []
-    for m in res:
-        lic = valid.get(m.listing.owner_id or -1)
-        if lic is None:
-            continue
-        item = FitItem("licence", f"持“{mark.name}”有效许可 {lic.licence_no}（至 {lic.valid_until}）",
-                       f"licensed for '{mark.name}' ({lic.licence_no}, until {lic.valid_until})", True, 0.0)
-        e = m.explanation
-        out.append(Match(m.listing, Explanation(e.text_points, e.terms, [*e.fit, item])))
-    return out[:limit]
+    return check_claimed_marks(ex, res, ctx.today, need)[:limit]

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from sqlalchemy.orm import Session
 
-from ..core.contracts import Section, registration_sections, validate_contract
-from ..core.errors import ValidationError
+from ..core import access as acc
+from ..core import regions
+from ..core.contracts import CONTRACT_TYPES, Section, find_type, registration_sections, validate_contract, yuan_to_wan
+from ..core.errors import Conflict, FieldError, Message, NotFound, ValidationError
 from ..fileio.contracts import resolve
 from ..storage import deals_repo as R
+from ..storage.models import ListingRow
+from ..storage.models_deals import TechContractRow
+from .deals import _visible, can_see_deal, local
 
 
 def register_contract(s: Session, raw: Mapping[str, Any], today: dt.date | None = None) -> int:
@@ -83,3 +89,179 @@ def package_pdf(sections: list[Section], contract_no: str) -> bytes:
     story.append(Paragraph("卖方（签章）：＿＿＿＿＿＿＿＿　　买方（签章）：＿＿＿＿＿＿＿＿　　日期：＿＿＿＿＿＿", st["body"]))
     d.build(story)
     return buf.getvalue()
+
+
+# -- who sees a contract, and the contract pages ---------------------------------------------------------
+def can_see_contract(viewer: acc.Viewer, c: TechContractRow) -> bool:
+    """Both parties and the platform's staff see a contract (and its registration package)."""
+    return viewer.is_staff or (viewer.org_id is not None and viewer.org_id in (c.seller_org_id, c.buyer_org_id))
+
+
+def can_import_contracts(viewer: acc.Viewer) -> bool:
+    """Importing a spreadsheet names any organisation as a party: platform staff only."""
+    return viewer.is_staff
+
+
+def require_import(viewer: acc.Viewer) -> None:
+    acc.require_signed_in(viewer)
+    if not can_import_contracts(viewer):
+        raise acc.forbidden("只有平台运营人员可以批量导入技术合同", "only platform operators may import technology contracts")
+
+
+def visible_contract(s: Session, contract_id: int, viewer: acc.Viewer) -> TechContractRow:
+    try:
+        c = R.get_contract(s, contract_id)
+    except NotFound:
+        raise acc.not_visible("技术合同", "technology contract", contract_id) from None
+    if not can_see_contract(viewer, c):
+        raise acc.not_visible("技术合同", "technology contract", contract_id)
+    return c
+
+
+@dataclass
+class ContractPage:
+    c: TechContractRow
+    seller: R.OrgBrief
+    buyer: R.OrgBrief
+    sections: list[Section]
+    deal_visible: bool  # the deal it came from, when this viewer may open it
+
+
+def contract_page(s: Session, contract_id: int, viewer: acc.Viewer) -> ContractPage:
+    c = visible_contract(s, contract_id, viewer)
+    orgs = R.orgs_by_id(s, [c.seller_org_id, c.buyer_org_id])
+    _, sections = package_sections(s, c.id)
+    deal_visible = False
+    if c.deal_id is not None:
+        try:
+            deal_visible = can_see_deal(viewer, R.get_deal(s, c.deal_id))
+        except NotFound:
+            deal_visible = False
+    return ContractPage(c, orgs[c.seller_org_id], orgs[c.buyer_org_id], sections, deal_visible)
+
+
+def region_prefix(raw: str | None) -> str | None:
+    """"BJ"/"TJ"/"HE" or a six-digit code → the prefix its districts share ("12", "1201", "120116")."""
+    r = (raw or "").strip().upper()
+    if not r:
+        return None
+    if r in ("BJ", "TJ", "HE"):
+        return {"BJ": "11", "TJ": "12", "HE": "13"}[r]
+    code = regions.normalise(r)
+    if len(code) == 6 and code.isdigit():
+        return code[:2] if code.endswith("0000") else code[:4] if code.endswith("00") else code
+    return None
+
+
+@dataclass
+class ContractList:
+    rows: list[TechContractRow]
+    orgs: dict[int, R.OrgBrief]
+    total: int
+    amount_yuan: int
+    years: list[int]
+    all_orgs: bool  # staff: every contract; otherwise the viewer's organisation's
+
+
+def contracts_for(s: Session, viewer: acc.Viewer, year: int | None = None, contract_type: str | None = None, region: str | None = None,
+                  page: int = 1, per_page: int = 50) -> ContractList:
+    """Operators see every contract; an organisation sees the contracts it is a party to."""
+    acc.require_signed_in(viewer)
+    if viewer.is_staff:
+        org_id = None
+    else:
+        org_id = acc.require_org(viewer)
+    f = R.ContractFilter(org_id, year, find_type(contract_type) if contract_type else None, region_prefix(region))
+    rows, total, amount = R.contracts_page(s, f, per_page, (max(1, page) - 1) * per_page)
+    orgs = R.orgs_by_id(s, [c.seller_org_id for c in rows] + [c.buyer_org_id for c in rows])
+    return ContractList(rows, orgs, total, amount, R.contract_years(s, org_id), org_id is None)
+
+
+# -- registering the contract of a signed deal --------------------------------------------------------------
+def can_register_from_deal(viewer: acc.Viewer, deal: Any) -> bool:
+    """A party's members and staff register the contract of a deal they see, once it is signed."""
+    return can_see_deal(viewer, deal) and (viewer.is_staff or viewer.role in acc.ORG_ROLES) and deal.stage == "signed"
+
+
+def _guess_type(s: Session, deal: Any) -> str:
+    for a in R.agreements(s, deal.id):
+        if a.agreement_type in ("licence", "development"):
+            return a.agreement_type
+    modes = {"license": "licence", "transfer": "transfer", "co_develop": "development", "service": "service", "equity": "transfer"}
+    for lid in deal.listing_ids or []:
+        row = s.get(ListingRow, int(lid))
+        if row is not None and row.kind == "technology":
+            for m in (row.attrs or {}).get("transfer_modes") or []:
+                if m in modes:
+                    return modes[m]
+    return "development"
+
+
+def _guess_amount(s: Session, deal: Any) -> float | None:
+    for lid in deal.listing_ids or []:
+        row = s.get(ListingRow, int(lid))
+        attrs = (row.attrs or {}) if row is not None else {}
+        for key in ("price_max", "price_min", "budget_max", "budget_min"):
+            v = attrs.get(key)
+            if isinstance(v, (int, float)) and v > 0:
+                return float(v)
+    return None
+
+
+def contract_draft(s: Session, deal_id: int, viewer: acc.Viewer, today: dt.date | None = None) -> dict[str, Any]:
+    """The registration form prefilled from the deal: type, parties, amounts, signing date, listings."""
+    d = _visible(s, deal_id, viewer)
+    orgs = R.orgs_by_id(s, [d.seller_org_id, d.buyer_org_id])
+    signed = local(d.closed_at) if d.stage == "signed" else None
+    signed_on = signed.date() if signed else (today or dt.date.today())
+    signed_on = min(signed_on, today or dt.date.today())
+    amount = _guess_amount(s, d)
+    titles = R.listing_titles(s, [int(i) for i in d.listing_ids or []])
+    industry = ""
+    for lid in d.listing_ids or []:
+        row = s.get(ListingRow, int(lid))
+        if row is not None and row.industry and row.industry != "Z99":
+            industry = row.industry
+            break
+    return {
+        "contract_no": f"TX-{signed_on.year}-D{d.id:05d}", "title": d.title.split("：", 1)[-1][:200] or d.title,
+        "contract_type": _guess_type(s, d), "seller": orgs[d.seller_org_id].credit_code, "buyer": orgs[d.buyer_org_id].credit_code,
+        "seller_name": orgs[d.seller_org_id].name, "buyer_name": orgs[d.buyer_org_id].name,
+        "amount": "" if amount is None else f"{amount:g}", "tech_amount": "" if amount is None else f"{amount:g}",
+        "signed_on": signed_on.isoformat(), "park": "", "industry": industry,
+        "listings": ";".join(titles[int(i)][1] or str(i) for i in d.listing_ids or [] if int(i) in titles),
+        "deal_id": str(d.id), "registration_no": "", "registered_on": "",
+    }
+
+
+EDITABLE = ("contract_no", "title", "contract_type", "amount", "tech_amount", "signed_on", "park", "industry", "registration_no", "registered_on")
+
+
+def register_from_deal(s: Session, deal_id: int, raw: Mapping[str, Any], viewer: acc.Viewer, today: dt.date | None = None) -> int:
+    """Register the technology contract of a signed deal. The parties, the deal and its listings come
+    from the deal (not from the form); a contract number already in use is refused, never overwritten."""
+    d = _visible(s, deal_id, viewer)
+    if d.stage != "signed":
+        raise Conflict(Message("洽谈签约后才能登记技术合同", "register the technology contract once the deal is signed"))
+    if not can_register_from_deal(viewer, d):
+        raise acc.forbidden("只有洽谈双方的成员或平台运营人员可以登记合同", "only members of the parties or platform operators may register the contract")
+    draft = contract_draft(s, deal_id, viewer, today)
+    rec = {k: draft[k] for k in ("seller", "buyer", "deal_id", "listings")} | {k: raw.get(k, "") for k in EDITABLE}
+    c = validate_contract(rec, today=today)
+    if R.contract_by_no(s, c.contract_no) is not None:
+        raise ValidationError.of([FieldError("contract_no", Message(f"合同编号 {c.contract_no} 已被使用，请换一个编号",
+                                                                    f"contract number {c.contract_no} is already in use; choose another"), c.contract_no)])
+    ok, errors = resolve(s, [(0, c)])
+    if errors:
+        raise ValidationError.of([FieldError(e.field, e.message, e.value, None) for e in errors])
+    _, c2, seller, buyer, lids = ok[0]
+    row, _ = R.upsert_contract(s, c2, seller, buyer, lids)
+    return row.id
+
+
+def type_choices() -> tuple[Any, ...]:
+    return CONTRACT_TYPES
+
+
+def wan(yuan: int | None) -> str:
+    return "" if yuan is None else f"{yuan_to_wan(yuan):,.2f}"

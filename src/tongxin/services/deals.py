@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ..core import access as acc
 from ..core import deals as D
 from ..core.contracts import wan_to_yuan
-from ..core.errors import Conflict, Forbidden, Message, NotFound
+from ..core.errors import Conflict, FieldError, Forbidden, Message, NotFound, ValidationError
 from ..settings import setting
 from ..storage import deals_repo as R
 from ..storage.models_deals import AgreementRow, DealFinanceRow, DealRow
@@ -173,3 +173,165 @@ def reminders(session: Session, today: dt.date, idle_days: int | None = None) ->
     states = [D.DealState(d.id, d.title, d.stage, R.aware(d.last_activity_at) or R.utcnow()) for d in R.open_deals(session)]
     ags = [D.AgreementState(a.id, a.title, a.expires_on, a.remind_days) for a in R.agreements(session)]
     return D.idle_reminders(states, today, idle) + D.expiry_reminders(ags, today)
+
+
+# -- for the deal pages (who may do what stays in can_see_deal and core.access) ------------------------
+BEIJING = dt.timezone(dt.timedelta(hours=8), "CST")
+
+
+def local(t: dt.datetime | None) -> dt.datetime | None:
+    """A stored time in Beijing time, for display."""
+    a = R.aware(t)
+    return a.astimezone(BEIJING) if a is not None else None
+
+
+def deal_for_contact(session: Session, contact_request_id: int, viewer: acc.Viewer) -> int:
+    """The deal an accepted contact request opened (same 'missing or not yours' answer for both)."""
+    d = R.deal_by_contact(session, contact_request_id)
+    if d is None or not can_see_deal(viewer, d):
+        raise acc.not_visible("联系请求的洽谈", "deal of contact request", contact_request_id)
+    return d.id
+
+
+def finance_next(status: str) -> tuple[str, ...]:
+    """Statuses a financial service may move to from `status` (the rules are core.deals')."""
+    out = []
+    for c in D.FINANCE_STATUSES:
+        try:
+            D.check_finance_transition(status, c.value)
+        except Conflict:
+            continue
+        out.append(c.value)
+    return tuple(out)
+
+
+# a financial_service listing's product type → the kind of financial service attached to a deal
+PRODUCT_KIND = {"credit_guarantee": "guarantee", "bank_loan": "loan", "ip_pledge": "loan", "angel": "investment", "venture": "investment"}
+
+
+@dataclass(frozen=True)
+class FinanceOption:
+    listing_id: int
+    title: str
+    provider_id: int
+    provider: str
+    kind: str
+
+
+def finance_options(session: Session, viewer: acc.Viewer, registry: Any) -> list[FinanceOption]:
+    """Published financial_service listings this viewer may read in full, to pick from."""
+    from ..storage import repo
+
+    rows = repo.find_listings(session, repo.ListingFilter(kind="financial_service", status="published", limit=1000), registry)
+    out = [FinanceOption(int(x.id or 0), x.title, int(x.owner_id or 0), x.owner_name, PRODUCT_KIND.get(str(x.attrs.get("product_type")), ""))
+           for x in rows if acc.access(viewer, x) == acc.Access.FULL and x.attrs.get("product_type") in PRODUCT_KIND]
+    return sorted(out, key=lambda o: ([k.value for k in D.FINANCE_KINDS].index(o.kind), o.provider, o.title))
+
+
+def attach_finance_listing(session: Session, deal_id: int, listing_id: int, viewer: acc.Viewer, registry: Any,
+                           amount_wan: float | None = None, note: str = "", at: dt.datetime | None = None) -> int:
+    """Attach a financial product published on the platform: its kind and provider come from the listing."""
+    from ..storage import repo
+
+    _visible(session, deal_id, viewer)
+    try:
+        x = repo.fetch_listing(session, listing_id, registry)
+    except NotFound:
+        raise acc.not_visible("金融服务资源", "financial service listing", listing_id) from None
+    if acc.access(viewer, x) != acc.Access.FULL:
+        raise acc.not_visible("金融服务资源", "financial service listing", listing_id)
+    kind = PRODUCT_KIND.get(str(x.attrs.get("product_type")))
+    if x.kind != "financial_service" or x.status != "published" or kind is None:
+        raise Conflict(Message(f"资源 {listing_id} 不是可选的金融服务（信用担保、银行贷款或股权投资）",
+                               f"listing {listing_id} is not a financial service that can be attached (guarantee, loan or investment)"))
+    if amount_wan is not None and not 0 < amount_wan <= 1_000_000:
+        raise ValidationError.of([FieldError("amount_wan", Message("金额应大于 0 且不超过 1000000 万元", "the amount must be above 0 and at most 1,000,000 (10,000 yuan)"),
+                                             amount_wan)])
+    text = f"{x.title}（资源 #{x.id}）" + (f"：{note.strip()}" if note.strip() else "")
+    return attach_finance(session, deal_id, kind, viewer, provider_org_id=x.owner_id, amount_wan=amount_wan, note=text[:2000], at=at)
+
+
+@dataclass(frozen=True)
+class DealLine:
+    """One row of 'my deals'."""
+
+    deal: DealRow
+    counterpart: str  # the other party (for staff: both, seller → buyer)
+    role: str  # "seller" | "buyer" | "staff"
+    listings: list[tuple[int, str]]
+    last_activity: dt.datetime | None
+    idle_days: int
+    idle: bool  # open and idle longer than the reminder setting
+
+
+def deal_lines(session: Session, viewer: acc.Viewer, today: dt.date, stage: str | None = None, limit: int = 200) -> list[DealLine]:
+    deals = deals_for(session, viewer, stage, limit)
+    orgs = R.orgs_by_id(session, [d.seller_org_id for d in deals] + [d.buyer_org_id for d in deals])
+    titles = R.listing_titles(session, sorted({int(i) for d in deals for i in (d.listing_ids or [])}))
+    idle_after = idle_days_setting()
+    out = []
+    for d in deals:
+        seller, buyer = orgs[d.seller_org_id].name, orgs[d.buyer_org_id].name
+        if viewer.org_id == d.seller_org_id:
+            role, other = "seller", buyer
+        elif viewer.org_id == d.buyer_org_id:
+            role, other = "buyer", seller
+        else:
+            role, other = "staff", f"{seller} → {buyer}"
+        last = local(d.last_activity_at)
+        days = (today - last.date()).days if last else 0
+        out.append(DealLine(d, other, role, [(int(i), titles[int(i)][0]) for i in (d.listing_ids or []) if int(i) in titles], last, days,
+                            d.stage in D.OPEN_STAGES and days > idle_after))
+    return out
+
+
+def reminders_for(session: Session, viewer: acc.Viewer, today: dt.date, deal_ids: Sequence[int] | None = None) -> list[D.Reminder]:
+    """Idle deals and agreements close to expiry among the deals this viewer sees (or just `deal_ids`)."""
+    deals = deals_for(session, viewer, None, 1000) if deal_ids is None else [_visible(session, i, viewer) for i in deal_ids]
+    states = [D.DealState(d.id, d.title, d.stage, R.aware(d.last_activity_at) or R.utcnow()) for d in deals]
+    ags = [D.AgreementState(a.id, a.title, a.expires_on, a.remind_days) for a in R.agreements_for_deals(session, [d.id for d in deals])]
+    return D.idle_reminders(states, today, idle_days_setting()) + D.expiry_reminders(ags, today)
+
+
+@dataclass(frozen=True)
+class EventLine:
+    at: dt.datetime | None
+    from_stage: str | None
+    to_stage: str
+    who: str  # user name (organisation), or "" for the system
+    note: str
+
+
+@dataclass
+class DealPage:
+    x: DealDetail
+    events: list[EventLine]
+    listings: list[tuple[int, str]]
+    providers: dict[int, str]
+    finance_next: dict[int, tuple[str, ...]]
+    reminders: list[D.Reminder]
+    stopped_at: str | None  # for a terminated deal: the stage it was terminated from
+    contracts: list[Any]
+
+
+def deal_page(session: Session, deal_id: int, viewer: acc.Viewer, today: dt.date) -> DealPage:
+    x = deal_detail(session, deal_id, viewer)
+    d = x.deal
+    names = R.user_names(session, [e.actor_user_id for e in x.events])
+    org_ids = {e.actor_org_id for e in x.events if e.actor_org_id} | {f.provider_org_id for f in x.finance if f.provider_org_id}
+    orgs = R.orgs_by_id(session, [int(i) for i in org_ids if i is not None])
+    events = []
+    for e in x.events:
+        who = names.get(int(e.actor_user_id), f"#{e.actor_user_id}") if e.actor_user_id else ""
+        if e.actor_org_id and int(e.actor_org_id) in orgs:
+            who = f"{who}（{orgs[int(e.actor_org_id)].name}）" if who else orgs[int(e.actor_org_id)].name
+        elif who:
+            who = f"{who}（平台运营 / staff）"
+        events.append(EventLine(local(e.at), e.from_stage, e.to_stage, who, e.note))
+    stopped = next((e.from_stage for e in reversed(x.events) if e.to_stage == "terminated"), None) if d.stage == "terminated" else None
+    titles = R.listing_titles(session, [int(i) for i in d.listing_ids or []])
+    ags = [D.AgreementState(a.id, a.title, a.expires_on, a.remind_days) for a in x.agreements]
+    rem = D.idle_reminders([D.DealState(d.id, d.title, d.stage, R.aware(d.last_activity_at) or R.utcnow())], today, idle_days_setting())
+    return DealPage(x, events, [(int(i), titles[int(i)][0]) for i in d.listing_ids or [] if int(i) in titles],
+                    {i: o.name for i, o in orgs.items()}, {f.id: finance_next(f.status) for f in x.finance},
+                    rem + D.expiry_reminders(ags, today), stopped, R.contracts_for_deal(session, d.id))

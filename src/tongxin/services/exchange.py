@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import multiprocessing
 import os
 import threading
 import time
@@ -251,21 +250,23 @@ class Exchange:
             if workers is None:
                 workers = min(2, os.cpu_count() or 1) if total >= PARALLEL_MIN_LISTINGS else 0
             eng.begin_bulk()
+            ok = False
             try:
                 eng.clear()
                 done = 0
                 if progress:
                     progress(0, total)
                 with self.db.transaction(write=False) as s:
-                    batches = repo.scan_listings(s, self.registry, batch=BUILD_BATCH)
+                    batches = repo.scan_listings_for_index(s, self.registry, batch=BUILD_BATCH)
                     for docs in self._analysed(self._noting(batches), workers):
                         done += eng.add_documents(docs)
                         if progress:
                             progress(done, total)
                 t2 = time.perf_counter()
                 eng.commit(last)
+                ok = True
             finally:
-                eng.end_bulk()
+                eng.end_bulk(ok)  # on failure: roll back; the index stays "building" and is rebuilt on next open
             self._seen_ready = False
             t3 = time.perf_counter()
             self.last_build = {"learn_seconds": t1 - t0, "analyse_index_seconds": t2 - t1, "commit_merge_seconds": t3 - t2,
@@ -280,7 +281,12 @@ class Exchange:
             yield batch
 
     def _analysed(self, batches: Iterator[list[Listing]], workers: int) -> Iterator[list[Any]]:
-        """tantivy documents for batches of listings, analysed here or in `workers` processes."""
+        """tantivy documents for batches of listings, analysed here or in `workers` processes.
+
+        The worker processes are plain `python -c` subprocesses fed over pipes (not a
+        multiprocessing pool, which re-imports the caller's main module under `spawn`);
+        they are checked on a probe batch and replaced by in-process analysis on any trouble.
+        """
         if workers <= 0:
             for batch in batches:
                 yield [self._document(x) for x in batch]
@@ -288,35 +294,40 @@ class Exchange:
         first = next(batches, None)
         if first is None:
             return
-        ctx = multiprocessing.get_context("spawn")
-        learned = sorted(self.analyzer.learned)
-        gen = self._generation()
-        with ctx.Pool(workers, initializer=_worker_init, initargs=(learned, self.analyzer.search_mode, gen)) as pool:
-            # the worker analyzers must segment exactly like this one: check on the first batch
+        pool = _AnalysisPool(workers, sorted(self.analyzer.learned), self.analyzer.search_mode, self._generation())
+        try:
             probe = first[:50]
-            mine = [self._fields_analysed(x) for x in probe]
-            theirs = pool.apply(_worker_analyse, ([self._fields(x) for x in probe],))
-            if mine != theirs:
-                log.warning("analysis in worker processes differs from this process; analysing in-process")
-                pool.terminate()
-                yield [self._document(x) for x in first]
-                for batch in batches:
+            if not pool.start() or pool.probe([self._fields(x) for x in probe]) != [self._fields_analysed(x) for x in probe]:
+                log.warning("analysis worker processes unavailable or different from this process; analysing in-process")
+                pool.close()
+                for batch in itertools.chain([first], batches):
                     yield [self._document(x) for x in batch]
                 return
-
             # a bounded window of batches in flight: memory stays flat however big the build
-            inflight: deque[tuple[list[Listing], Any]] = deque()
-            for batch in itertools.chain([first], batches):
-                inflight.append((batch, pool.apply_async(_worker_analyse, ([self._fields(x) for x in batch],))))
-                if len(inflight) >= 2 * workers + 2:
-                    yield self._documents(*inflight.popleft())
-            while inflight:
-                yield self._documents(*inflight.popleft())
+            inflight: deque[list[Listing]] = deque()
+            rest = itertools.chain([first], batches)
+            try:
+                for batch in rest:
+                    pool.submit([self._fields(x) for x in batch])
+                    inflight.append(batch)
+                    if len(inflight) >= 2 * workers + 1:
+                        yield self._documents(inflight[0], pool.result())
+                        inflight.popleft()
+                while inflight:
+                    yield self._documents(inflight[0], pool.result())
+                    inflight.popleft()
+            except (OSError, EOFError, RuntimeError, ValueError) as e:  # a worker died: finish here
+                log.warning("analysis worker failed (%s); analysing in-process", e)
+                pool.close()
+                for batch in itertools.chain(inflight, rest):
+                    yield [self._document(x) for x in batch]
+        finally:
+            pool.close()
 
     @staticmethod
-    def _documents(batch: list[Listing], result: Any) -> list[Any]:
+    def _documents(batch: list[Listing], result: list[tuple[str, str, bytes]]) -> list[Any]:
         return [make_document(int(x.id or 0), x.kind, x.visibility, x.valid_from, x.valid_until, t, b, e)
-                for x, (t, b, e) in zip(batch, result.get())]
+                for x, (t, b, e) in zip(batch, result)]
 
     def _fields(self, listing: Listing) -> tuple[str, str, str]:
         f = listing.search_text(self.registry.get(listing.kind))
@@ -623,9 +634,6 @@ def _poll(ref: "weakref.ReferenceType[Exchange]", stop: threading.Event, interva
 
 # -- analysis worker processes (full builds) ---------------------------------------------------
 
-_W: dict[str, Any] = {}
-
-
 class _Fields:
     """What index_terms / index_bigrams read from a listing: its searchable text per field."""
 
@@ -646,15 +654,123 @@ def _analyse(fields: dict[str, str], spec: Any, listing: Any, analyzer: Analyzer
     return t, b, encode_expl(gen, [(name, memo.terms(text)) for name, text in fields.items()])
 
 
-def _worker_init(learned: list[str], search_mode: bool, gen: int) -> None:
+class _AnalysisPool:
+    """Analysis in `n` worker processes (`python -c`, pickles over stdin/stdout).
+
+    Batches go round-robin and come back in submission order; one feeder thread per worker
+    writes jobs, so a full pipe never blocks the reading side.
+    """
+
+    def __init__(self, n: int, learned: list[str], search_mode: bool, gen: int) -> None:
+        self.n = n
+        self.init = (learned, search_mode, gen)
+        self.procs: list[Any] = []
+        self.queues: list[Any] = []
+        self.threads: list[threading.Thread] = []
+        self.sent = 0
+        self.received = 0
+
+    def start(self) -> bool:
+        import queue
+        import subprocess
+        import sys
+
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        try:
+            for _ in range(self.n):
+                p = subprocess.Popen([sys.executable, "-c", "from tongxin.services.exchange import _worker_main; _worker_main()"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+                q: queue.Queue[Any] = queue.Queue()
+                t = threading.Thread(target=_feed, args=(p.stdin, q), daemon=True)
+                t.start()
+                q.put(self.init)
+                self.procs.append(p)
+                self.queues.append(q)
+                self.threads.append(t)
+        except OSError:
+            return False
+        return True
+
+    def submit(self, rows: list[tuple[str, str, str]]) -> None:
+        self.queues[self.sent % self.n].put(rows)
+        self.sent += 1
+
+    def result(self) -> list[tuple[str, str, bytes]]:
+        import pickle
+
+        p = self.procs[self.received % self.n]
+        self.received += 1
+        out = pickle.load(p.stdout)
+        if isinstance(out, BaseException):
+            raise out
+        return out  # type: ignore[no-any-return]
+
+    def probe(self, rows: list[tuple[str, str, str]]) -> list[tuple[str, str, bytes]] | None:
+        try:
+            outs = []
+            for _ in range(self.n):  # every worker must agree
+                self.submit(rows)
+                outs.append(self.result())
+            return outs[0] if all(o == outs[0] for o in outs) else None
+        except Exception:
+            return None
+
+    def close(self) -> None:
+        for q in self.queues:
+            q.put(None)
+        for p in self.procs:
+            try:
+                p.stdout.close()
+                p.wait(timeout=10)
+            except Exception:
+                p.kill()
+        self.procs = []
+        self.queues = []
+
+
+def _feed(pipe: Any, q: Any) -> None:
+    import pickle
+
+    try:
+        while True:
+            job = q.get()
+            if job is None:
+                break
+            pickle.dump(job, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+            pipe.flush()
+    except (OSError, ValueError):  # the worker went away; the reader sees EOF
+        pass
+    finally:
+        try:
+            pipe.close()
+        except OSError:
+            pass
+
+
+def _worker_main() -> None:
+    """Entry point of an analysis worker process: init message, then batches until EOF."""
+    import pickle
+    import sys
+
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # stray prints must not corrupt the result stream
+    learned, search_mode, gen = pickle.load(inp)
     a = Analyzer(search_mode=search_mode)
     a.add_terms(learned)
-    _W["analyzer"] = a
-    _W["gen"] = gen
+    while True:
+        try:
+            rows = pickle.load(inp)
+        except EOFError:
+            return
+        try:
+            res: Any = _analyse_rows(a, gen, rows)
+        except Exception as e:  # reported to the parent, which gives up on workers
+            res = RuntimeError(repr(e))
+        pickle.dump(res, out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
 
 
-def _worker_analyse(rows: list[tuple[str, str, str]]) -> list[tuple[str, str, bytes]]:
-    a, gen = _W["analyzer"], _W["gen"]
+def _analyse_rows(a: Analyzer, gen: int, rows: list[tuple[str, str, str]]) -> list[tuple[str, str, bytes]]:
     out = []
     for title, kw, body in rows:
         f = _Fields(title, kw, body)

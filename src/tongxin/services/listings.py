@@ -19,6 +19,7 @@ from ..core.matching.fit import MatchContext
 from ..core.matching.rank import Match
 from ..storage import accounts_repo as R
 from ..storage.repo import ListingFilter
+from .certification import check_claimed_marks
 from .exchange import Exchange
 
 # Common listing fields of every form: key, zh, en, type, required, help zh, help en
@@ -212,8 +213,12 @@ class Listings:
             raise acc.not_visible("资源", "listing", listing_id)
         if x.status != "published" and not acc.owns(viewer, x) and not viewer.is_staff:
             return []
-        _, ms = self.ex.match(listing_id, viewer, limit=limit, ctx=ctx)
+        ctx = ctx or MatchContext()
+        marked = any(k == "certified_product" for k in self.ex.registry.get(x.kind).matches_with)
+        _, ms = self.ex.match(listing_id, viewer, limit=limit * 3 if marked else limit, ctx=ctx)
         ms = [m for m in ms if acc.can_match(viewer, m.listing)]
+        # certified products are shown only with a licence for their mark valid today (and say so)
+        ms = check_claimed_marks(self.ex, ms, ctx.today, x)[:limit]
         return self._shown(viewer, [m.listing for m in ms], {int(m.listing.id or 0): m for m in ms})
 
     def page(self, viewer: acc.Viewer, f: ListingFilter, cursor: int = 0, per_page: int = 20) -> tuple[list[Shown], int | None]:

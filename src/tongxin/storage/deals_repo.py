@@ -248,3 +248,63 @@ def contract_records(s: Session) -> list[st.ContractRecord]:
 
 def table_names(s: Session) -> set[str]:
     return set(inspect(s.connection()).get_table_names())
+
+
+# -- for the deal and contract pages -------------------------------------------------------------------
+def user_names(s: Session, ids: Iterable[int | None]) -> dict[int, str]:
+    """User id → display name (the accounts table; empty when it is not installed)."""
+    from .models_accounts import UserRow
+
+    wanted = sorted({int(i) for i in ids if i is not None})
+    if not wanted or "users" not in table_names(s):
+        return {}
+    return {i: n for i, n in s.execute(select(UserRow.id, UserRow.name).where(UserRow.id.in_(wanted)))}
+
+
+def contracts_for_deal(s: Session, deal_id: int) -> list[TechContractRow]:
+    return list(s.scalars(select(TechContractRow).where(TechContractRow.deal_id == deal_id).order_by(TechContractRow.id)))
+
+
+def agreements_for_deals(s: Session, deal_ids: Sequence[int]) -> list[AgreementRow]:
+    if not deal_ids:
+        return []
+    return list(s.scalars(select(AgreementRow).where(AgreementRow.deal_id.in_(list(deal_ids)))
+                          .order_by(AgreementRow.expires_on, AgreementRow.id)))
+
+
+@dataclass(frozen=True)
+class ContractFilter:
+    org_id: int | None = None  # a party (seller or buyer); None = every contract
+    year: int | None = None
+    contract_type: str | None = None
+    region_prefix: str | None = None  # "12" (Tianjin) or "120116": either party's region starts with it
+
+
+def _contract_where(q, f: ContractFilter):  # type: ignore[no-untyped-def]
+    t = TechContractRow
+    if f.org_id is not None:
+        q = q.where(or_(t.seller_org_id == f.org_id, t.buyer_org_id == f.org_id))
+    if f.year is not None:
+        q = q.where(t.signed_on >= dt.date(f.year, 1, 1), t.signed_on <= dt.date(f.year, 12, 31))
+    if f.contract_type:
+        q = q.where(t.contract_type == f.contract_type)
+    if f.region_prefix:
+        q = q.where(or_(t.seller_region.like(f.region_prefix + "%"), t.buyer_region.like(f.region_prefix + "%")))
+    return q
+
+
+def contracts_page(s: Session, f: ContractFilter, limit: int = 50, offset: int = 0) -> tuple[list[TechContractRow], int, int]:
+    """One page of contracts (newest signing first), the number matching and their total amount (元)."""
+    rows = list(s.scalars(_contract_where(select(TechContractRow), f)
+                          .order_by(TechContractRow.signed_on.desc(), TechContractRow.id.desc()).limit(limit).offset(offset)))
+    n, total = s.execute(_contract_where(select(func.count(), func.coalesce(func.sum(TechContractRow.amount_yuan), 0)), f)
+                         .select_from(TechContractRow)).one()
+    return rows, int(n or 0), int(total or 0)
+
+
+def contract_years(s: Session, org_id: int | None = None) -> list[int]:
+    q = _contract_where(select(func.min(TechContractRow.signed_on), func.max(TechContractRow.signed_on)), ContractFilter(org_id=org_id))
+    lo, hi = s.execute(q).one()
+    if lo is None or hi is None:
+        return []
+    return list(range(lo.year, hi.year + 1))

@@ -42,6 +42,7 @@ class InstrumentBookingRow(Base):
     voucher_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_note: Mapped[str | None] = mapped_column(String(500))  # why it was rejected / cancelled by the owner (0003b)
 
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ck_instrument_bookings_order"),

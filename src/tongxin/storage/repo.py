@@ -286,6 +286,9 @@ def bulk_insert_listings(s: Session, listings: Sequence[Listing], registry: Regi
         owners.update(owner_ids(s, missing))
     table = ListingRow.__table__
     ids = _reserve_ids(s, table, len(listings))
+    conn = s.connection()
+    if conn.dialect.name == "sqlite":
+        return _bulk_insert_listings_sqlite(s, listings, registry, owners, ids, record_changes)
     rows = []
     for i, x in zip(ids, listings):
         oid = x.owner_id if x.owner_id is not None else owners.get(x.owner)
@@ -302,6 +305,40 @@ def bulk_insert_listings(s: Session, listings: Sequence[Listing], registry: Regi
     s.execute(insert(table), rows)
     if record_changes:
         s.execute(insert(ListingChangeRow.__table__), [{"listing_id": i} for i in ids])
+    return ids
+
+
+def _owner_of(x: Listing, owners: dict[str, int]) -> int:
+    oid = x.owner_id if x.owner_id is not None else owners.get(x.owner)
+    if oid is None:
+        raise ValidationError.of([FieldError(
+            "owner", Message(f"发布机构 ‘{x.owner}’ 不存在，请先导入该机构或更正编号",
+                             f"owner organisation '{x.owner}' does not exist; import it first or correct the id"), x.owner, None)])
+    return oid
+
+
+_SQLITE_INSERT = ("INSERT INTO listings (id, external_id, kind, side, title, description, keywords, industry, region, owner_id, "
+                  "visibility, status, valid_from, valid_until, summary, attrs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def _bulk_insert_listings_sqlite(s: Session, listings: Sequence[Listing], registry: Registry, owners: dict[str, int],
+                                 ids: list[int], record_changes: bool) -> list[int]:
+    """SQLite: one DBAPI executemany, values encoded as SQLAlchemy stores them (JSON text, ISO dates)."""
+    dumps = json.dumps
+    rows = [
+        (i, x.external_id, x.kind, x.side, x.title, x.description, dumps(list(x.keywords)), x.industry, x.region, _owner_of(x, owners),
+         x.visibility, x.status, x.valid_from.isoformat() if x.valid_from else None, x.valid_until.isoformat() if x.valid_until else None,
+         x.summary, dumps(attrs_to_json(registry.get(x.kind), x.attrs)))
+        for i, x in zip(ids, listings)
+    ]
+    cur = s.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        # created_at / updated_at: the columns' server default, as for ORM inserts
+        cur.executemany(_SQLITE_INSERT, rows)
+        if record_changes:
+            cur.executemany("INSERT INTO listing_changes (listing_id) VALUES (?)", [(i,) for i in ids])
+    finally:
+        cur.close()
     return ids
 
 
@@ -364,17 +401,42 @@ def fetch_listings(s: Session, ids: Sequence[int], registry: Registry) -> dict[i
             chunk = ids[i : i + 900]
             cur.execute(_FETCH_SQL.format(",".join([ph] * len(chunk))), chunk)
             for r in cur.fetchall():
-                spec = registry.get(r[2])
-                out[int(r[0])] = Listing(
-                    id=r[0], external_id=r[1], kind=r[2], side=r[3], title=r[4], description=r[5],
-                    keywords=list(_json(r[6]) or []), industry=r[7], region=r[8],
-                    owner=r[18] or str(r[9]), owner_id=r[9], owner_name=r[19] or "", visibility=r[10], status=r[11],
-                    valid_from=_date(r[12]), valid_until=_date(r[13]), summary=r[14],
-                    attrs=attrs_from_json(spec, _json(r[15]) or {}), created_at=_datetime(r[16]), updated_at=_datetime(r[17]),
-                )
+                out[int(r[0])] = _listing_from_raw(r, registry, r[18], r[19])
     finally:
         cur.close()
     return out
+
+
+def _listing_from_raw(r: Sequence[Any], registry: Registry, owner_ext: str | None, owner_name: str | None) -> Listing:
+    """A Listing from a raw row of _FETCH_COLS (same values as listing_from_row)."""
+    spec = registry.get(r[2])
+    return Listing(
+        id=r[0], external_id=r[1], kind=r[2], side=r[3], title=r[4], description=r[5],
+        keywords=list(_json(r[6]) or []), industry=r[7], region=r[8],
+        owner=owner_ext or str(r[9]), owner_id=r[9], owner_name=owner_name or "", visibility=r[10], status=r[11],
+        valid_from=_date(r[12]), valid_until=_date(r[13]), summary=r[14],
+        attrs=attrs_from_json(spec, _json(r[15]) or {}), created_at=_datetime(r[16]), updated_at=_datetime(r[17]),
+    )
+
+
+def scan_listings_for_index(s: Session, registry: Registry, status: str = "published", batch: int = 5000) -> Iterator[list[Listing]]:
+    """Listings of `status` in id order, in lists of `batch`, for index builds: plain SQL on the
+    session's connection, no owner join (owner = the owner id as text, owner_name empty)."""
+    conn = s.connection()
+    ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = ("SELECT " + ", ".join(_FETCH_COLS) + f" FROM listings WHERE status = {ph} AND id > {ph} ORDER BY id LIMIT {int(batch)}")
+    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    last = 0
+    try:
+        while True:
+            cur.execute(sql, (status, last))
+            rows = cur.fetchall()
+            if not rows:
+                return
+            yield [_listing_from_raw(r, registry, None, None) for r in rows]
+            last = int(rows[-1][0])
+    finally:
+        cur.close()
 
 
 def fetch_listing(s: Session, listing_id: int, registry: Registry) -> Listing:

@@ -13,6 +13,7 @@ from ..core.booking import BLOCKING, CST, Booking, Slot, UsageRecord, Voucher, a
 from ..core.certification import Licence, Mark
 from ..core.errors import Conflict, Message, NotFound
 from .models import ListingRow, OrganisationRow
+from .models_accounts import UserRow
 from .models_resources import (
     CertificationMarkRow,
     InnovationVoucherRow,
@@ -67,6 +68,7 @@ def booking_from_row(r: InstrumentBookingRow) -> Booking:
         id=r.id, instrument_id=r.instrument_id, user_id=r.user_id, org_id=r.org_id, slot=Slot(from_db(r.starts_at), from_db(r.ends_at)),
         status=r.status, purpose=r.purpose, samples=r.samples, fee=yuan(r.fee_fen), voucher_id=r.voucher_id,
         voucher_amount=yuan(r.voucher_fen), created_at=from_db(r.created_at) if r.created_at else None,
+        note=r.decision_note or "", decided_at=from_db(r.decided_at) if r.decided_at else None,
     )
 
 
@@ -110,9 +112,12 @@ def get_booking(s: Session, booking_id: int, for_update: bool = False) -> Bookin
     return booking_from_row(r)
 
 
-def set_booking_status(s: Session, booking_id: int, status: str, at: dt.datetime) -> None:
+def set_booking_status(s: Session, booking_id: int, status: str, at: dt.datetime, note: str | None = None) -> None:
+    values: dict[str, Any] = {"status": status, "decided_at": to_db(at)}
+    if note is not None:
+        values["decision_note"] = note or None
     try:
-        s.execute(update(InstrumentBookingRow).where(InstrumentBookingRow.id == booking_id).values(status=status, decided_at=to_db(at)))
+        s.execute(update(InstrumentBookingRow).where(InstrumentBookingRow.id == booking_id).values(**values))
         s.flush()
     except IntegrityError as e:  # pragma: no cover - only reachable by reviving an overlapped booking
         if OVERLAP_CONSTRAINT in str(e.orig):
@@ -123,6 +128,50 @@ def set_booking_status(s: Session, booking_id: int, status: str, at: dt.datetime
 def bookings_of_user(s: Session, user_id: int, limit: int = 100) -> list[Booking]:
     q = select(InstrumentBookingRow).where(InstrumentBookingRow.user_id == user_id).order_by(InstrumentBookingRow.starts_at.desc()).limit(limit)
     return [booking_from_row(r) for r in s.scalars(q)]
+
+
+def instruments_of(s: Session, owner_id: int) -> list[tuple[int, str, str]]:
+    """(id, title, status) of an organisation's instruments."""
+    q = select(ListingRow.id, ListingRow.title, ListingRow.status).where(ListingRow.owner_id == owner_id, ListingRow.kind == "instrument")
+    return [(i, t, st) for i, t, st in s.execute(q.order_by(ListingRow.title, ListingRow.id))]
+
+
+def managed_bookings(s: Session, *, owner_id: int | None = None, instrument_id: int | None = None, statuses: Sequence[str] = BLOCKING,
+                     ends_after: dt.datetime | None = None, limit: int = 200, newest_first: bool = False) -> list[tuple[Booking, str, int]]:
+    """(booking, instrument title, owner id) of one organisation's instruments or of one instrument."""
+    q = (select(InstrumentBookingRow, ListingRow.title, ListingRow.owner_id).join(ListingRow, ListingRow.id == InstrumentBookingRow.instrument_id)
+         .where(InstrumentBookingRow.status.in_(list(statuses))))
+    if owner_id is not None:
+        q = q.where(ListingRow.owner_id == owner_id)
+    if instrument_id is not None:
+        q = q.where(InstrumentBookingRow.instrument_id == instrument_id)
+    if ends_after is not None:
+        q = q.where(InstrumentBookingRow.ends_at > to_db(ends_after))
+    order = (InstrumentBookingRow.decided_at.desc(), InstrumentBookingRow.id.desc()) if newest_first else (InstrumentBookingRow.starts_at, InstrumentBookingRow.id)
+    return [(booking_from_row(r), title, oid) for r, title, oid in s.execute(q.order_by(*order).limit(limit))]
+
+
+def user_bookings(s: Session, user_id: int, limit: int = 200) -> list[tuple[Booking, str, int, str, dict[str, Any]]]:
+    """(booking, instrument title, owner id, owner name, instrument attrs) of one user, latest slot first."""
+    q = (select(InstrumentBookingRow, ListingRow.title, ListingRow.owner_id, OrganisationRow.name, ListingRow.attrs)
+         .join(ListingRow, ListingRow.id == InstrumentBookingRow.instrument_id).join(OrganisationRow, OrganisationRow.id == ListingRow.owner_id)
+         .where(InstrumentBookingRow.user_id == user_id).order_by(InstrumentBookingRow.starts_at.desc(), InstrumentBookingRow.id.desc()).limit(limit))
+    return [(booking_from_row(r), title, oid, oname, dict(attrs or {})) for r, title, oid, oname, attrs in s.execute(q)]
+
+
+def people(s: Session, user_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """user id → (name, e-mail) for the ids that are accounts (demo bookings name users that are not)."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    return {i: (n, e) for i, n, e in s.execute(select(UserRow.id, UserRow.name, UserRow.email).where(UserRow.id.in_(ids)))}
+
+
+def org_names(s: Session, org_ids: Iterable[int]) -> dict[int, str]:
+    ids = sorted(set(org_ids))
+    if not ids:
+        return {}
+    return {i: n for i, n in s.execute(select(OrganisationRow.id, OrganisationRow.name).where(OrganisationRow.id.in_(ids)))}
 
 
 def add_blackout(s: Session, instrument_id: int, slot: Slot, reason: str) -> int:
@@ -136,6 +185,26 @@ def blackouts_between(s: Session, instrument_id: int, start: dt.datetime, end: d
     q = select(InstrumentBlackoutRow).where(InstrumentBlackoutRow.instrument_id == instrument_id, InstrumentBlackoutRow.starts_at < to_db(end),
                                             InstrumentBlackoutRow.ends_at > to_db(start)).order_by(InstrumentBlackoutRow.starts_at)
     return [(Slot(from_db(r.starts_at), from_db(r.ends_at)), r.reason) for r in s.scalars(q)]
+
+
+def blackout_list(s: Session, instrument_id: int, ends_after: dt.datetime) -> list[tuple[int, Slot, str]]:
+    """(id, period, reason) of an instrument's blackouts that end after the moment."""
+    q = select(InstrumentBlackoutRow).where(InstrumentBlackoutRow.instrument_id == instrument_id,
+                                            InstrumentBlackoutRow.ends_at > to_db(ends_after)).order_by(InstrumentBlackoutRow.starts_at)
+    return [(r.id, Slot(from_db(r.starts_at), from_db(r.ends_at)), r.reason) for r in s.scalars(q)]
+
+
+def remove_blackout(s: Session, instrument_id: int, blackout_id: int) -> None:
+    n = s.execute(delete(InstrumentBlackoutRow).where(InstrumentBlackoutRow.id == blackout_id,
+                                                      InstrumentBlackoutRow.instrument_id == instrument_id)).rowcount  # type: ignore[attr-defined]
+    if not n:
+        raise NotFound(Message(f"停机时段 {blackout_id} 不存在", f"blackout {blackout_id} does not exist"))
+
+
+def trainings_of(s: Session, instrument_id: int) -> list[tuple[int, dt.date, dt.date | None]]:
+    """(user id, trained on, valid until) of an instrument's training records."""
+    q = select(InstrumentTrainingRow).where(InstrumentTrainingRow.instrument_id == instrument_id).order_by(InstrumentTrainingRow.trained_on.desc())
+    return [(r.user_id, r.trained_on, r.valid_until) for r in s.scalars(q)]
 
 
 def set_training(s: Session, instrument_id: int, user_id: int, trained_on: dt.date, valid_until: dt.date | None = None) -> None:
@@ -174,6 +243,27 @@ def get_voucher(s: Session, ref: str | int, for_update: bool = False) -> Voucher
     if r is None:
         raise NotFound(Message(f"创新券 {ref} 不存在", f"voucher {ref} does not exist"))
     return _voucher(r)
+
+
+def voucher_exists(s: Session, code: str) -> bool:
+    return s.scalar(select(InnovationVoucherRow.id).where(InnovationVoucherRow.code == code)) is not None
+
+
+def all_vouchers(s: Session, province: str | None = None, limit: int = 200) -> list[tuple[Voucher, str]]:
+    """(voucher, enterprise name), newest first."""
+    q = select(InnovationVoucherRow, OrganisationRow.name).join(OrganisationRow, OrganisationRow.id == InnovationVoucherRow.org_id)
+    if province:
+        q = q.where(InnovationVoucherRow.province == province)
+    return [(_voucher(r), name) for r, name in s.execute(q.order_by(InnovationVoucherRow.id.desc()).limit(limit))]
+
+
+def providers(s: Session, province: str | None = None) -> list[tuple[str, int, str, dt.date, dt.date | None]]:
+    """(province, org id, org name, recognised on, valid until) of the recognised voucher service providers (labs)."""
+    q = (select(VoucherProviderRow.province, VoucherProviderRow.org_id, OrganisationRow.name, VoucherProviderRow.recognised_on, VoucherProviderRow.valid_until)
+         .join(OrganisationRow, OrganisationRow.id == VoucherProviderRow.org_id))
+    if province:
+        q = q.where(VoucherProviderRow.province == province)
+    return [tuple(r) for r in s.execute(q.order_by(VoucherProviderRow.province, OrganisationRow.name))]  # type: ignore[misc]
 
 
 def vouchers_of(s: Session, org_id: int) -> list[Voucher]:

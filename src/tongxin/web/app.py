@@ -45,7 +45,7 @@ def create_app(ex: Exchange, mailer: Mailer | None = None) -> FastAPI:
             return JSONResponse({"error": exc.as_dict()}, status_code=exc.status)
         if exc.status == 401:
             return redirect(login_url(request))
-        return render(request, "error.html", status=exc.status, status_code=exc.status, message=exc.message)
+        return render(request, "error.html", status=exc.status, status_code=exc.status, message=exc.message, errors=exc.errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Any:
@@ -66,7 +66,8 @@ def create_app(ex: Exchange, mailer: Mailer | None = None) -> FastAPI:
         body = {"code": "validation_error", "message_zh": "请求参数有误", "message_en": "invalid request parameters", "errors": errs}
         if wants_json(request):
             return JSONResponse({"error": body}, status_code=422)
-        return render(request, "error.html", status=422, status_code=422, message=E.Message(body["message_zh"], body["message_en"]))
+        return render(request, "error.html", status=422, status_code=422, message=E.Message(body["message_zh"], body["message_en"]),
+                      errors=[E.FieldError(e["field"], E.Message(e["message_zh"], e["message_en"])) for e in errs])
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> Any:  # no stack traces for users

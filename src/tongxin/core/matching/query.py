@@ -89,7 +89,8 @@ def weigh_terms(
     return [QueryTerm(t, round(w, 4)) for w, t in scored[:max_terms]]
 
 
-def listing_query(listing: Listing, spec: KindSpec, analyzer: Analyzer, doc_freq: Callable[[str], int], n_docs: int, max_terms: int = 32) -> list[QueryTerm]:
+def listing_query(listing: Listing, spec: KindSpec, analyzer: Analyzer, doc_freq: Callable[[str], int], n_docs: int,
+                  max_terms: int = 32) -> list[QueryTerm]:
     return weigh_terms(Counter(index_terms(listing, spec, analyzer)), doc_freq, n_docs, max_terms)
 
 

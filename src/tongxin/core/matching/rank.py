@@ -94,7 +94,8 @@ class _Fields:
         return tuple(n for n in self.NAMES if qt.term in self._text[n])
 
 
-def matched_terms(cand: Listing, registry: Registry, analyzer: Analyzer, qterms: Sequence[QueryTerm]) -> list[tuple[QueryTerm, tuple[str, ...]]]:
+def matched_terms(cand: Listing, registry: Registry, analyzer: Analyzer,
+                  qterms: Sequence[QueryTerm]) -> list[tuple[QueryTerm, tuple[str, ...]]]:
     """Every query term found in the candidate, with the fields (title, keywords, body) it is in.
 
     Word terms are looked up among the analysed terms of each field (`analyzer.terms`);
@@ -121,7 +122,8 @@ def explain_plan(qterms: Sequence[QueryTerm]) -> list[list[QueryTerm]]:
     return [sorted(g, key=_strength, reverse=True) for g in groups.values()]
 
 
-def term_hits(text_points: float, cand: Listing, registry: Registry, analyzer: Analyzer, plan: Sequence[Sequence[QueryTerm]]) -> list[TermHit]:
+def term_hits(text_points: float, cand: Listing, registry: Registry, analyzer: Analyzer,
+              plan: Sequence[Sequence[QueryTerm]]) -> list[TermHit]:
     """Share text points among the matched groups in proportion to each group's strongest
     matched member, which is shown (with `via` naming the query word it stands in for)."""
     f = _Fields(cand, registry, analyzer)

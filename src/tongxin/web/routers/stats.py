@@ -1,8 +1,10 @@
 """Statistics pages and API: the operators' dashboard, the public summary, CSV downloads of every
 chart's table, the year-end report, registration packages, and the deals API (parties and staff).
 
-Access: /dashboard, /dashboard/report and the contract packages are for operators (the accounts
-work adds the role check through core.access — see `_operator`); /summary and /api/v1/stats are public.
+Access: /dashboard and /dashboard/report are for operators (`_operator`, through core.access); a
+contract's registration package is for its two parties and staff (services.contracts.can_see_contract).
+/summary is public, and so are the CSV downloads of its own tables and the part of /api/v1/stats it
+shows (`public_stats`); the rest (funnel, top organisations, resources …) is for staff only.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import io
 import json
 import os
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
@@ -32,6 +35,16 @@ from ..deps import exchange, render, viewer
 router = APIRouter()
 
 PUBLIC_TABLES = ("by_year", "by_quarter", "by_buyer_province", "by_park", "by_type", "by_industry", "flows")
+# what /api/v1/stats shows to everybody: the figures on the public summary (its tables and key figures)
+PUBLIC_KEYS = ("period", "start", "end", "total", "previous_total", "growth", "cross_region_amount_yuan", "corridor_amount_yuan") + PUBLIC_TABLES
+
+
+def public_stats(full: dict[str, Any]) -> dict[str, Any]:
+    """The public part of the figures: the summary page's tables and key figures, nothing else."""
+    out = {k: full[k] for k in PUBLIC_KEYS if k in full}
+    out["days_to_contract"] = {"median": (full.get("days_to_contract") or {}).get("median")}
+    out["scope"] = "public"
+    return out
 
 
 def _operator(request: Request) -> acc.Viewer:
@@ -88,6 +101,8 @@ def summary(request: Request, period: str | None = None) -> Any:
 
 @router.get("/stats/{name}.csv")
 def table_csv(request: Request, name: str, period: str | None = None) -> Any:
+    if name not in PUBLIC_TABLES:
+        _operator(request)  # tables the public summary does not show are for staff
     f, _ = _figures(request, period)
     tabs = S.tables(f)
     if name not in tabs:
@@ -104,7 +119,8 @@ def table_csv(request: Request, name: str, period: str | None = None) -> Any:
 @router.get("/api/v1/stats")
 def api_stats(request: Request, period: str | None = None) -> Any:
     f, _ = _figures(request, period)
-    return JSONResponse(f.as_dict())
+    full = f.as_dict()
+    return JSONResponse(full if viewer(request).is_staff else public_stats(full))
 
 
 @router.get("/dashboard/report")
@@ -120,15 +136,19 @@ def report_download(request: Request, period: str | None = None, format: str = "
 
 @router.get("/contracts/{contract_id}/package.{fmt}")
 def contract_package(request: Request, contract_id: int, fmt: str) -> Any:
-    _operator(request)
+    v = viewer(request)
+    acc.require_signed_in(v)
     if fmt not in ("pdf", "xlsx"):
         raise NotFound(Message("只提供 PDF 或 XLSX 登记材料", "the package is available as .pdf or .xlsx only"))
     ex = exchange(request)
     with ex.db.transaction(write=False) as s:
+        C.visible_contract(s, contract_id, v)  # the two parties and staff
         no, sections = C.package_sections(s, contract_id)
     data = C.package_pdf(sections, no) if fmt == "pdf" else C.package_xlsx(sections, no)
     media = "application/pdf" if fmt == "pdf" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{no}.{fmt}"'})
+    safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_" for ch in no) or "contract"
+    return Response(data, media_type=media,
+                    headers={"Content-Disposition": f"attachment; filename=\"{safe}.{fmt}\"; filename*=UTF-8''{quote(no)}.{fmt}"})
 
 
 # -- deals API: both parties and staff --------------------------------------------------------------
@@ -164,8 +184,7 @@ def api_deal(request: Request, deal_id: int) -> Any:
 async def api_move(request: Request, deal_id: int) -> Any:
     body = await request.json()
     v = viewer(request)
-    me = getattr(request.state, "me", None)
     with exchange(request).db.transaction() as s:
-        DS.move_deal(s, deal_id, str(body.get("stage", "")), v, getattr(me, "id", None), str(body.get("note", "")))
+        DS.move_deal(s, deal_id, str(body.get("stage", "")), v, v.user_id, str(body.get("note", "")))
     with exchange(request).db.transaction(write=False) as s:
         return _deal_json(R.get_deal(s, deal_id))

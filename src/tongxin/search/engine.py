@@ -36,7 +36,9 @@ import json
 import os
 import shutil
 import threading
+import struct
 import time
+import zlib
 from dataclasses import dataclass, field
 from typing import IO, Any, Iterable, Sequence
 
@@ -50,13 +52,18 @@ except ImportError:  # pragma: no cover - not on Linux
 EPOCH = dt.date(1970, 1, 1)
 NO_END = 10**6
 NO_START = -(10**6)
-SCHEMA_VERSION = 4  # 3: stored explanation terms; 4: single characters in `bigrams` (older indexes are rebuilt on open)
+SCHEMA_VERSION = 5  # 3: stored explanation terms; 4: single characters in `bigrams`; 5: packed filter column
+# (an index of another version is rebuilt on open)
 
 META_FILE = "tongxin-meta.json"
 TERMS_FILE = "tongxin-terms.txt"
 LOCK_FILE = "tongxin-writer.lock"
 OWN_FILES = (META_FILE, TERMS_FILE, LOCK_FILE)
 
+PREFILTER_MARGIN = 10  # survivors beyond `limit` whose exact scores bound the rest
+PREFILTER_FETCH = 3  # OR hits fetched per wanted survivor at first (filters drop some)
+PREFILTER_MAX_FETCH = 4000  # beyond this (filters dropping almost everything, huge ties): exact query
+SAFE_OR_SCORE = 2.01  # see SearchEngine._settle
 WRITER_HEAP_MB = 64  # incremental updates: a few listings per commit
 BULK_HEAP_MB = 1024  # full builds: fewer, larger segments (split between the threads)
 BULK_THREADS = 2
@@ -96,7 +103,42 @@ def _schema() -> tantivy.Schema:
     sb.add_text_field("text", stored=False, tokenizer_name="whitespace", index_option="freq")
     sb.add_text_field("bigrams", stored=False, tokenizer_name="whitespace", index_option="freq")
     sb.add_bytes_field("expl", stored=True, indexed=False, fast=False)
+    sb.add_unsigned_field("flt", stored=False, indexed=False, fast=True)  # pack_filter(): the filters in one column
     return sb.build()
+
+
+_F32 = struct.Struct("<f")
+_DAY_BITS = 20
+_DAY_OFF = 1 << (_DAY_BITS - 1)
+
+
+def _h12(value: str) -> int:
+    """12-bit fingerprint of a kind or visibility (stable across processes; collisions only
+    let a document through the pre-filter, the exact query still drops it)."""
+    return zlib.crc32(value.encode("utf-8")) & 0xFFF
+
+
+def _day_code(days: int) -> int:
+    return min(max(days, -_DAY_OFF), _DAY_OFF - 1) + _DAY_OFF
+
+
+def _f32(x: float) -> float:
+    return _F32.unpack(_F32.pack(x))[0]  # type: ignore[no-any-return]
+
+
+def _plus_filters(or_score: float) -> float:
+    """The filtered query's float32 score of a document whose OR scores `or_score` (>= 2): the
+    four constant 1.0 filter clauses added one at a time (any order gives this; see _settle)."""
+    x = or_score
+    for _ in range(4):
+        x = _f32(x + 1.0)
+    return x
+
+
+def pack_filter(kind: str, visibility: str, valid_from: dt.date | None, valid_until: dt.date | None) -> int:
+    """kind, visibility and validity of a document in one u64 fast field (see SearchEngine.search)."""
+    return (_h12(visibility) | _h12(kind) << 12 | _day_code(day_number(valid_from, NO_START)) << 24
+            | _day_code(day_number(valid_until, NO_END)) << 44)
 
 
 def encode_expl(generation: int, field_terms: Sequence[tuple[str, Sequence[str]]]) -> bytes:
@@ -118,6 +160,7 @@ def make_document(id: int, kind: str, visibility: str, valid_from: dt.date | Non
     """One tantivy document; `text` and `bigrams` are space-joined, already analysed terms."""
     doc = tantivy.Document()
     doc.add_unsigned("id", id)
+    doc.add_unsigned("flt", pack_filter(kind, visibility, valid_from, valid_until))
     doc.add_text("kind", kind)
     doc.add_text("vis", visibility)
     doc.add_integer("valid_from", day_number(valid_from, NO_START))
@@ -151,6 +194,7 @@ class SearchEngine:
         self._pending = 0
         self._searcher: tantivy.Searcher | None = None
         self._df_cache: dict[tuple[str, str], int] = {}
+        self.stats = {"exact_fallbacks": 0, "spot_check_failures": 0}
         self._meta_sig: tuple[int, int, int] | None = None
         self._terms_read = 0  # bytes of the terms file already handed out (readers)
         self._broken = False  # reader: the directory could not be opened yet
@@ -543,21 +587,49 @@ class SearchEngine:
 
         Each of `groups` ((field, term, boost) triples) is one disjunction-max clause: its best
         term's score plus `tie_breaker` times the others' (a query word and its parts)."""
+        union = self.scoring_query(terms, bigrams, groups, tie_breaker)
+        if union is None:
+            return None
+        return self._filtered(union, kinds, visibilities, today, exclude_ids)
+
+    def scoring_query(
+        self,
+        terms: Sequence[tuple[str, float]],
+        bigrams: Sequence[tuple[str, float]] = (),
+        groups: Sequence[Sequence[tuple[str, str, float]]] = (),
+        tie_breaker: float = 0.0,
+    ) -> tantivy.Query | None:
+        """The scoring part of a query, without filters: the OR of the weighted terms and groups.
+        Searched alone it is the benchmark's bare-engine reference."""
+        should = self._scoring_clauses(terms, bigrams, groups, tie_breaker)
+        return tantivy.Query.boolean_query([(tantivy.Occur.Should, c) for c in should]) if should else None
+
+    def _scoring_clauses(
+        self,
+        terms: Sequence[tuple[str, float]],
+        bigrams: Sequence[tuple[str, float]] = (),
+        groups: Sequence[Sequence[tuple[str, str, float]]] = (),
+        tie_breaker: float = 0.0,
+    ) -> list[tantivy.Query]:
         s = self.schema
         tq, bq = tantivy.Query.term_query, tantivy.Query.boost_query
-        should = [(tantivy.Occur.Should, bq(tq(s, "text", t), w)) for t, w in terms]
-        should += [(tantivy.Occur.Should, bq(tq(s, "bigrams", t), w)) for t, w in bigrams]
+        should = [bq(tq(s, "text", t), w) for t, w in terms]
+        should += [bq(tq(s, "bigrams", t), w) for t, w in bigrams]
         for g in groups:
             subs = [bq(tq(s, f, t), w) for f, t, w in g]
             if len(subs) == 1:
-                should.append((tantivy.Occur.Should, subs[0]))
+                should.append(subs[0])
             elif subs:
-                should.append((tantivy.Occur.Should, tantivy.Query.disjunction_max_query(subs, tie_breaker)))
-        if not should:
-            return None
+                should.append(tantivy.Query.disjunction_max_query(subs, tie_breaker))
+        return should
+
+    def _filtered(self, union: tantivy.Query, kinds: Sequence[str], visibilities: Sequence[str], today: dt.date,
+                  exclude_ids: Sequence[int] = ()) -> tantivy.Query:
+        s = self.schema
+        tq = tantivy.Query.term_query
         day = day_number(today, 0)
         clauses = [
-            (tantivy.Occur.Must, tantivy.Query.boolean_query(should)),
+            (tantivy.Occur.Must, union),
             (tantivy.Occur.Must, self._set_filter("kind", kinds)),
             (tantivy.Occur.Must, self._set_filter("vis", visibilities)),
             (tantivy.Occur.Must, tantivy.Query.range_query(s, "valid_until", tantivy.FieldType.Integer, day, NO_END)),
@@ -594,17 +666,150 @@ class SearchEngine:
         exclude_ids: Sequence[int] = (),
         groups: Sequence[Sequence[tuple[str, str, float]]] = (),
         tie_breaker: float = 0.0,
+        exact: bool = False,
     ) -> list[SearchHit]:
-        """Ranked OR over weighted terms, filtered by kind, visibility and validity on `today`."""
-        query = self.build_query(terms, kinds, visibilities, today, bigrams, exclude_ids, groups, tie_breaker)
-        if query is None:
+        """Ranked OR over weighted terms, filtered by kind, visibility and validity on `today`:
+        the top `limit` of build_query(), same documents, scores and order.
+
+        Filter clauses make tantivy visit every document of the OR (a filter of a million
+        documents drives the intersection), so by default the OR is searched alone (cheap,
+        top-k pruning), its hits are filtered on the packed `flt` column, and the exact
+        filtered query is run on the survivors only, for their exact scores and order.
+        Filters add the same constant to every score, so the OR's order is the filtered
+        order; the survivors are taken until the last one scores strictly below the
+        `limit`-th (so no document outside can tie or beat it), else more are fetched, and in
+        the rare case that does not settle it (huge ties), the exact query runs as is.
+        `exact=True` always runs build_query() as is (the reference for tests).
+        """
+        clauses = self._scoring_clauses(terms, bigrams, groups, tie_breaker)
+        if not clauses:
             return []
+        union = tantivy.Query.boolean_query([(tantivy.Occur.Should, c) for c in clauses])
         searcher = self.searcher()
-        hits = searcher.search(query, limit, count=False).hits
+        full = self._filtered(union, kinds, visibilities, today, exclude_ids)
+        if not exact:
+            filters = (kinds, visibilities, today, exclude_ids)
+            hits = self._prefiltered(searcher, union, full, clauses, filters, limit)
+            if hits is not None:
+                return hits
+            self.stats["exact_fallbacks"] += 1
+        return self._hits(searcher, searcher.search(full, limit, count=False).hits)
+
+    @staticmethod
+    def _hits(searcher: tantivy.Searcher, hits: Sequence[tuple[float, Any]]) -> list[SearchHit]:
         if not hits:
             return []
         ids = searcher.fast_field_values("id", [addr for _, addr in hits])
         return [SearchHit(int(i), float(score), addr, searcher) for (score, addr), i in zip(hits, ids)]
+
+    def _prefiltered(self, searcher: tantivy.Searcher, union: tantivy.Query, full: tantivy.Query, clauses: list[tantivy.Query],
+                     filters: tuple[Sequence[str], Sequence[str], dt.date, Sequence[int]], limit: int) -> list[SearchHit] | None:
+        """search() without filter clauses in the big query; None when it cannot be sure."""
+        if limit <= 0:
+            return []
+        kinds, visibilities, today, exclude_ids = filters
+        if not self._fingerprints_unique(kinds, visibilities):
+            return None
+        ok_kind = {_h12(k) for k in kinds}
+        ok_vis = {_h12(v) for v in visibilities}
+        day = _day_code(day_number(today, 0))
+        excluded = {int(i) for i in exclude_ids}
+        fetch = PREFILTER_FETCH * (limit + PREFILTER_MARGIN)
+        while True:
+            raw = searcher.search(union, fetch, count=False).hits
+            exhausted = len(raw) < fetch
+            addrs = [a for _, a in raw]
+            flts = searcher.fast_field_values("flt", addrs)
+            ids = searcher.fast_field_values("id", addrs) if excluded else None
+            keep: list[tuple[float, Any]] = []
+            for j, (score, addr) in enumerate(raw):
+                f = flts[j]
+                if f is None:
+                    return None
+                if (f & 0xFFF) not in ok_vis or (f >> 12) & 0xFFF not in ok_kind:
+                    continue
+                if not ((f >> 24) & 0xFFFFF) <= day <= ((f >> 44) & 0xFFFFF):
+                    continue
+                if ids is not None and ids[j] in excluded:
+                    continue
+                keep.append((score, addr))
+            settled = self._settle(searcher, full, keep, limit, exhausted)
+            if settled is not None:
+                return settled
+            if exhausted or fetch >= PREFILTER_MAX_FETCH:
+                return None
+            fetch = min(fetch * 4, PREFILTER_MAX_FETCH)
+
+    def _fingerprints_unique(self, kinds: Sequence[str], visibilities: Sequence[str]) -> bool:
+        """The `flt` fingerprints tell the indexed kinds (visibilities) apart and from the asked ones."""
+        for field, asked in (("kind", kinds), ("vis", visibilities)):
+            present = self.present.get(field)
+            if present is None:
+                return False
+            values = present | set(asked)
+            if len({_h12(v) for v in values}) != len(values):
+                return False
+        return True
+
+    def _settle(self, searcher: tantivy.Searcher, full: tantivy.Query, keep: list[tuple[float, Any]], limit: int,
+                exhausted: bool) -> list[SearchHit] | None:
+        """The top `limit` of the filtered query among the survivors `keep` (OR hits that pass the
+        filters, in OR order), or None when that cannot be decided from them.
+
+        The filtered query scores a document as its OR score plus four constant 1.0 filter
+        clauses, added in an order tantivy picks by clause cost. For an OR score of at least 2
+        every order gives the same float32 sum (checked exhaustively: one binade crossing at
+        most), so the exact score is computed here, and checked against tantivy on the first
+        and the last returned document (two seeks). Below 2 (weak matches) the exact query is
+        run on the survivors instead. Ties are ordered by document address, as tantivy does.
+        The last survivor bounds every document not fetched (their OR scores are not higher):
+        it must score strictly below the `limit`-th, else more survivors are needed."""
+        if not keep:
+            return [] if exhausted else None
+        if not exhausted and len(keep) <= limit:
+            return None
+        top_or = keep[:limit]
+        if min(sc for sc, _ in top_or) < SAFE_OR_SCORE:
+            return self._settle_by_query(searcher, full, keep, limit, exhausted)
+        scored = sorted(((_plus_filters(sc), a) for sc, a in keep), key=lambda x: (-x[0], x[1].segment_ord, x[1].doc))
+        top = scored[:limit]
+        if not exhausted:
+            last_or = keep[-1][0]
+            kth = top[-1][0]
+            if last_or >= SAFE_OR_SCORE:
+                if not _plus_filters(last_or) < kth:
+                    return None
+            elif not last_or < top_or[-1][0] - 0.01:  # pragma: no cover - needs a limit-th at 2.01 and a last just below
+                return None
+        # spot check of the arithmetic against the engine: first and last returned document
+        probe = [top[0], top[-1]] if len(top) > 1 else top[:1]
+        ids = searcher.fast_field_values("id", [a for _, a in probe])
+        Q, O = tantivy.Query, tantivy.Occur
+        only = Q.const_score_query(Q.boolean_query([(O.Should, Q.term_query(self.schema, "id", int(i))) for i in ids]), 0.0)
+        got = {(a.segment_ord, a.doc): sc for sc, a in searcher.search(Q.boolean_query([(O.Must, full), (O.Must, only)]), 2, count=False).hits}
+        if any(got.get((a.segment_ord, a.doc)) != sc for sc, a in probe):
+            self.stats["spot_check_failures"] += 1
+            return None
+        return self._hits(searcher, top)
+
+    def _settle_by_query(self, searcher: tantivy.Searcher, full: tantivy.Query, keep: list[tuple[float, Any]], limit: int,
+                         exhausted: bool) -> list[SearchHit] | None:
+        """_settle for weak matches: the exact filtered query restricted to the survivors (slower)."""
+        cand = keep if exhausted else keep[: limit + PREFILTER_MARGIN]
+        ids = searcher.fast_field_values("id", [a for _, a in cand])
+        Q, O = tantivy.Query, tantivy.Occur
+        only = Q.const_score_query(Q.boolean_query([(O.Should, Q.term_query(self.schema, "id", int(i))) for i in ids]), 0.0)
+        exact = searcher.search(Q.boolean_query([(O.Must, full), (O.Must, only)]), len(cand), count=False).hits
+        if len(exact) != len(cand):
+            return None
+        if not exhausted:
+            by_addr = {(a.segment_ord, a.doc): sc for sc, a in exact}
+            order = [by_addr.get((a.segment_ord, a.doc)) for _, a in cand]
+            if any(x is None for x in order) or any(order[j] < order[j + 1] for j in range(len(order) - 1)):  # type: ignore[operator]
+                return None
+            if not order[-1] < exact[limit - 1][0]:  # type: ignore[operator]
+                return None
+        return self._hits(searcher, exact[:limit])
 
     @staticmethod
     def stored_terms(hit: SearchHit) -> tuple[int, dict[str, list[str]]] | None:
@@ -617,10 +822,9 @@ class SearchEngine:
             return None
         return decode_expl(bytes(vals[0])) if vals else None
 
-    def search_terms(self, terms: Sequence[tuple[str, float]], limit: int = 10) -> list[tuple[float, tantivy.DocAddress]]:
-        """Bare engine retrieval (the benchmark's reference): boosted OR of the terms, top `limit`, nothing else."""
-        s = self.schema
-        should = [(tantivy.Occur.Should, tantivy.Query.boost_query(tantivy.Query.term_query(s, "text", t), w)) for t, w in terms]
-        if not should:
+    def search_bare(self, query: tantivy.Query | None, limit: int = 10) -> list[tuple[float, tantivy.DocAddress]]:
+        """Bare engine retrieval (the benchmark's reference): a scoring_query() alone, top `limit`,
+        no filters, no ids, no stored fields."""
+        if query is None:
             return []
-        return list(self.searcher().search(tantivy.Query.boolean_query(should), limit, count=False).hits)
+        return list(self.searcher().search(query, limit, count=False).hits)

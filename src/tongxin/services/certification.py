@@ -10,7 +10,7 @@ from ..core import access as acc
 from ..core.certification import Licence, Mark, Verdict, verify
 from ..core.errors import NotFound
 from ..core.listing import Listing
-from ..core.matching.explain import Explanation, FitItem
+from ..core.matching.explain import FitItem
 from ..core.matching.fit import MatchContext
 from ..core.matching.rank import Match
 from ..storage import resources_repo as rr

@@ -125,6 +125,7 @@ class Exchange:
         self.sync_interval = sync_interval
         self.background_sync = background_sync
         self.build_workers: int | None = None  # analysis processes for full builds; None: automatic
+        self.exact = False  # True: the plain path (filters in the engine query, every candidate explained), for comparisons
         self._engine: SearchEngine | None = None
         self._lock = threading.RLock()
         self._last_check = 0.0
@@ -504,14 +505,32 @@ class Exchange:
                        depth: int, exclude: Sequence[int] = (), bigrams: Sequence[tuple[str, float]] = ()
                        ) -> tuple[list[Candidate], dict[int, SearchHit]]:
         """Candidates (engine hits with their listings, one database query) and the hits by listing id."""
-        terms, groups = engine_query(qterms)
-        hits = self.engine.search(terms, kinds, acc.visible_levels(viewer), ctx.today,
-                                  limit=depth, bigrams=bigrams, exclude_ids=exclude, groups=groups, tie_breaker=GROUP_TIE)
+        hits = self.engine.search(kinds=kinds, visibilities=acc.visible_levels(viewer), today=ctx.today, limit=depth,
+                                  exclude_ids=exclude, exact=self.exact, **self._engine_args(qterms, bigrams))
         if not hits:
             return [], {}
         with self.db.transaction(write=False) as s:
             found = repo.fetch_listings(s, [h.id for h in hits], self.registry)
         return [Candidate(found[h.id], h.score) for h in hits if h.id in found], {h.id: h for h in hits}
+
+    @staticmethod
+    def _engine_args(qterms: Sequence[QueryTerm], bigrams: Sequence[tuple[str, float]] = ()) -> dict[str, Any]:
+        """What the engine scores for these query terms (SearchEngine.search / scoring_query arguments)."""
+        terms, groups = engine_query(qterms)
+        return {"terms": terms, "bigrams": bigrams, "groups": groups, "tie_breaker": GROUP_TIE}
+
+    def scoring_query(self, qterms: Sequence[QueryTerm]) -> Any:
+        """The engine's scoring query for these terms, without filters (the benchmark's bare-engine reference)."""
+        return self.engine.scoring_query(**self._engine_args(qterms))
+
+    def text_qterms(self, text: str) -> list[QueryTerm]:
+        """The weighted query terms of free text (what `search` retrieves with)."""
+        eng = self.engine
+        return text_query(text, self.analyzer, self._df(), eng.num_docs(), ngram_freq=lambda t: eng.doc_freq("bigrams", t))
+
+    def listing_qterms(self, listing: Listing) -> list[QueryTerm]:
+        """The weighted query terms of a listing (what `match` retrieves with)."""
+        return listing_query(listing, self.registry.get(listing.kind), self.analyzer, self._df(), self.engine.num_docs())
 
     def _df(self) -> Callable[[str], int]:
         eng = self.engine
@@ -548,10 +567,10 @@ class Exchange:
         candidates.
         """
         def full() -> list[Match]:
-            an = self._explainer(cands, hits) if hits else self.analyzer
+            an = self._explainer(cands, hits) if hits and not self.exact else self.analyzer
             return rank(cands, qterms, self.registry, an, ctx, can_see, query=query, wanted_kind=wanted_kind, limit=limit)
 
-        if len(cands) <= limit + 1:
+        if self.exact or len(cands) <= limit + 1:
             return full()
         try:
             pre = rank(cands, (), self.registry, _NO_TERMS, ctx, can_see, query=query, wanted_kind=wanted_kind, limit=len(cands))
@@ -577,9 +596,7 @@ class Exchange:
         """Free text → ranked listings of `kind` (all kinds when None)."""
         ctx = ctx or MatchContext()
         self._maybe_sync()
-        n = self.engine.num_docs()
-        eng = self.engine
-        qterms = text_query(text, self.analyzer, self._df(), n, ngram_freq=lambda t: eng.doc_freq("bigrams", t))
+        qterms = self.text_qterms(text)
         kinds = allowed_kinds(self.registry, None, kind)
         cands, hits = self._retrieve_hits(qterms, kinds, viewer, ctx, depth=max(limit * 4, 40))
         return query_words(qterms), self._rank(cands, qterms, lambda x: acc.can_match(viewer, x), ctx, wanted_kind=kind, limit=limit, hits=hits)
@@ -594,8 +611,7 @@ class Exchange:
             from ..core.errors import Message, NotFound
 
             raise NotFound(Message(f"资源 {listing_id} 不存在或无权查看", f"listing {listing_id} does not exist or is not visible to you"))
-        spec = self.registry.get(listing.kind)
-        qterms = listing_query(listing, spec, self.analyzer, self._df(), self.engine.num_docs())
+        qterms = self.listing_qterms(listing)
         kinds = allowed_kinds(self.registry, listing, kind)
         if not kinds:
             return listing, []

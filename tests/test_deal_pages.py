@@ -125,7 +125,11 @@ def test_deal_page_is_for_the_parties_and_staff_only(env: Env) -> None:
                            ("contract", {"contract_no": "X-1"})):
             assert env.post(role, f"{url}/{path}", data).status_code == 404, (role, path)
     assert env.get("visitor", url, follow_redirects=False).status_code == 303
-    assert env.get("member", "/deals/999999").status_code == 404
+    missing, hidden = env.get("member", "/deals/999999"), env.get("granted", url)
+    assert missing.status_code == hidden.status_code == 404
+    assert "洽谈 999999 不存在或无权查看" in missing.text and f"洽谈 {env.deal_id} 不存在或无权查看" in hidden.text  # the same answer
+    for path in ("agreements", "finance/1/status"):
+        assert "不存在或无权查看" in env.post("granted", f"/deals/999999/{path}", {"status": "reviewing"}).text
     with env.w.ex.db.transaction(write=False) as s:
         assert R.get_deal(s, env.deal_id).stage == "contact"
 
@@ -236,9 +240,9 @@ def test_register_the_contract_from_the_signed_deal(env: Env) -> None:
     assert 'data-field="tech_amount"' in r.text and 'data-field="signed_on"' in r.text and "技术交易额 500 万元大于合同成交额 300 万元" in r.text
     assert 'value="500"' in r.text  # what was typed is kept
     # the parties always come from the deal, whatever the form says
-    good = vals | {"amount": "300", "tech_amount": "280", "park": "武清京津产业新城", "seller": TIB, "buyer": TIB, "deal_id": "1"}
+    good = vals | {"contract_type": "licence", "amount": "300", "tech_amount": "280", "park": "武清京津产业新城", "seller": TIB, "buyer": TIB, "deal_id": "1"}
     r = env.post("member", f"{url}/contract", good)
-    assert r.status_code == 303 and r.headers["location"].endswith("?registered=1")
+    assert r.status_code == 303 and r.headers["location"].endswith("?registered=1"), problem(r.text)
     cid = int(r.headers["location"].split("/")[2].split("?")[0])
     with env.w.ex.db.transaction(write=False) as s:
         c = R.get_contract(s, cid)
@@ -317,6 +321,10 @@ def test_contract_import_list_filters_and_packages(env: Env, tmp_path) -> None: 
         else:
             assert page.status_code == pdf.status_code == xlsx.status_code == 404, role
     assert env.get("visitor", f"/contracts/{c1}/package.pdf", follow_redirects=False).status_code == 303
+    for url, en in ((f"/contracts/{c1}", "Registration package (PDF)"), ("/contracts", "Technology contracts"),
+                    ("/contracts/import", "Import technology contracts")):
+        r = env.get("operator", url + "?lang=en")
+        assert r.status_code == 200 and en in r.text, url
 
 
 def test_statistics_beyond_the_public_summary_are_for_staff(env: Env) -> None:

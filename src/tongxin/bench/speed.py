@@ -174,7 +174,6 @@ def run_speed(listings: int, database_url: str | None = None, workers: int = 0, 
     from ..core.access import VISITOR
     from ..core.listing import validate_listing
     from ..core.matching.fit import MatchContext
-    from ..core.matching.query import listing_query
     from ..core.text import Analyzer
     from ..services import Exchange
     from ..storage import repo
@@ -257,13 +256,11 @@ def run_speed(listings: int, database_url: str | None = None, workers: int = 0, 
 
             advance = bar.task("检索 free-text search", len(text_qs))
             search_ms: list[float] = []
-            qterm_sets: list[list[tuple[str, float]]] = []
             empty = 0
             for j, (q, k) in enumerate(text_qs):
                 t = time.perf_counter()
-                qterms, res = ex.search(q, kind=k, viewer=VISITOR, limit=10, ctx=ctx)
+                _, res = ex.search(q, kind=k, viewer=VISITOR, limit=10, ctx=ctx)
                 search_ms.append((time.perf_counter() - t) * 1000)
-                qterm_sets.append([(x.term, x.weight) for x in qterms])
                 empty += not res
                 if j % 50 == 0:
                     advance(j + 1)
@@ -278,30 +275,33 @@ def run_speed(listings: int, database_url: str | None = None, workers: int = 0, 
                     advance(j + 1)
             advance(len(match_ids))
 
-            # the reference: the engine alone, same query terms, top 10
+            # the reference: the engine alone, the same query terms (the very scoring query the
+            # exchange searches), top 10, no filters, no ids, no database, no ranking
+            text_terms = [ex.text_qterms(q) for q, _ in text_qs]
             with ex.db.transaction(write=False) as s:
                 found = repo.fetch_listings(s, match_ids, ex.registry)
-            listing_terms = []
-            for i in match_ids:
-                x = found[i]
-                qt = listing_query(x, ex.registry.get(x.kind), analyzer, ex._df(), eng.num_docs())
-                listing_terms.append([(q.term, q.weight) for q in qt])
+            listing_terms = [ex.listing_qterms(found[i]) for i in match_ids]
+            text_refs = [ex.scoring_query(qt) for qt in text_terms]
+            listing_refs = [ex.scoring_query(qt) for qt in listing_terms]
             engine_ms: list[float] = []
             engine_listing_ms: list[float] = []
-            for terms in qterm_sets[:warm]:
-                eng.search_terms(terms, 10)
-            for terms in qterm_sets:
+            for ref in text_refs[:warm]:
+                eng.search_bare(ref, 10)
+            for ref in text_refs:
                 t = time.perf_counter()
-                eng.search_terms(terms, 10)
+                eng.search_bare(ref, 10)
                 engine_ms.append((time.perf_counter() - t) * 1000)
-            for terms in listing_terms:
+            for ref in listing_refs:
                 t = time.perf_counter()
-                eng.search_terms(terms, 10)
+                eng.search_bare(ref, 10)
                 engine_listing_ms.append((time.perf_counter() - t) * 1000)
+            qterm_sets = text_terms
             out.update(
                 queries=len(search_ms), listing_queries=len(match_ms), empty_results=empty,
                 query_terms_mean=round(statistics.mean(len(x) for x in qterm_sets), 1) if qterm_sets else 0,
                 listing_query_terms_mean=round(statistics.mean(len(x) for x in listing_terms), 1) if listing_terms else 0,
+                engine_exact_fallbacks=eng.stats["exact_fallbacks"], explained_from_index=ex.stats["explained_from_index"],
+                explained=ex.stats["explained"],
                 match_p50_ms=round(_pct(search_ms, 50), 3), match_p99_ms=round(_pct(search_ms, 99), 3),
                 match_mean_ms=round(statistics.mean(search_ms), 3),
                 listing_match_p50_ms=round(_pct(match_ms, 50), 3), listing_match_p99_ms=round(_pct(match_ms, 99), 3),
@@ -329,8 +329,14 @@ def run_speed(listings: int, database_url: str | None = None, workers: int = 0, 
 
             # 5. several worker processes -------------------------------------------------------
             if workers >= 2:
-                out["workers"] = _workers(url, index_dir, workers, text_qs, match_ids, ex, ctx, n_orgs, bar)
-            ex.close()
+                # the reference ranking of this process, then it steps aside: one worker becomes the writer
+                texts, ids = text_qs[:50], match_ids[:50]
+                single = ([[(m.listing.id, round(m.score, 6), [t.term for t in m.explanation.terms]) for m in ex.search(q, kind=kk, ctx=ctx)[1]]
+                           for q, kk in texts], [[(m.listing.id, round(m.score, 6)) for m in ex.match(i, ctx=ctx)[1]] for i in ids])
+                ex.close()
+                out["workers"] = _workers(url, index_dir, workers, text_qs, match_ids, single, n_orgs)
+            else:
+                ex.close()
             out["peak_rss_mb"] = round(peak_rss_mb(), 1)
             out["peak_rss_children_mb"] = round(peak_rss_children_mb(), 1)
     finally:
@@ -431,8 +437,8 @@ def _worker_main(url: str, index_dir: str, inbox: Any, outbox: Any) -> None:
     outbox.put(("rss", peak_rss_mb()))
 
 
-def _workers(url: str, index_dir: str, k: int, text_qs: list[Any], match_ids: list[int], ex: Any, ctx: Any, n_orgs: int,
-             bar: _Bar) -> dict[str, Any]:
+def _workers(url: str, index_dir: str, k: int, text_qs: list[Any], match_ids: list[int], single: tuple[Any, Any],
+             n_orgs: int) -> dict[str, Any]:
     mp = multiprocessing.get_context("spawn")
     procs = []
     boxes = []
@@ -447,12 +453,10 @@ def _workers(url: str, index_dir: str, k: int, text_qs: list[Any], match_ids: li
         # the benchmark process has closed its Exchange: one worker becomes the writer
         ready = [b[1].get(timeout=120) for b in boxes]
         res["writers"] = sum(1 for r in ready if r[2])
-        # the same ranking in every worker (and as in the single process before)
+        # the same ranking in every worker as in the single process before
         texts = text_qs[:50]
         ids = match_ids[:50]
-        single_a = [[(m.listing.id, round(m.score, 6), [t.term for t in m.explanation.terms]) for m in ex.search(q, kind=kk, ctx=ctx)[1]]
-                    for q, kk in texts]
-        single_b = [[(m.listing.id, round(m.score, 6)) for m in ex.match(i, ctx=ctx)[1]] for i in ids]
+        single_a, single_b = single
         for inbox, _ in boxes:
             inbox.put(("rank", (texts, ids)))
         ranks = [b[1].get(timeout=300) for b in boxes]

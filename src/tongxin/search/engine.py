@@ -42,12 +42,16 @@ import zlib
 from dataclasses import dataclass, field
 from typing import IO, Any, Iterable, Sequence
 
+import logging
+
 import tantivy
 
 try:  # POSIX; elsewhere every process is a writer (one process per index directory)
     import fcntl
 except ImportError:  # pragma: no cover - not on Linux
     fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
 
 EPOCH = dt.date(1970, 1, 1)
 NO_END = 10**6
@@ -64,6 +68,9 @@ PREFILTER_MARGIN = 10  # survivors beyond `limit` whose exact scores bound the r
 PREFILTER_FETCH = 3  # OR hits fetched per wanted survivor at first (filters drop some)
 PREFILTER_MAX_FETCH = 4000  # beyond this (filters dropping almost everything, huge ties): exact query
 SAFE_OR_SCORE = 2.01  # see SearchEngine._settle
+FILTER_CLAUSES = 4  # constant-score clauses of _filtered(): kind, visibility, valid_until, valid_from
+SPOT_CHECK_FIRST = 200  # _settle checks its arithmetic on every one of the first queries …
+SPOT_CHECK_EVERY = 16  # … then on one in this many
 WRITER_HEAP_MB = 64  # incremental updates: a few listings per commit
 BULK_HEAP_MB = 1024  # full builds: fewer, larger segments (split between the threads)
 BULK_THREADS = 2
@@ -126,11 +133,11 @@ def _f32(x: float) -> float:
     return _F32.unpack(_F32.pack(x))[0]  # type: ignore[no-any-return]
 
 
-def _plus_filters(or_score: float) -> float:
-    """The filtered query's float32 score of a document whose OR scores `or_score` (>= 2): the
-    four constant 1.0 filter clauses added one at a time (any order gives this; see _settle)."""
+def _plus_ones(or_score: float, n: int) -> float:
+    """float32 score of a document whose OR scores `or_score` (>= 2) with n constant 1.0 filter
+    clauses added one at a time (any order gives this; see SearchEngine._settle)."""
     x = or_score
-    for _ in range(4):
+    for _ in range(n):
         x = _f32(x + 1.0)
     return x
 
@@ -195,6 +202,10 @@ class SearchEngine:
         self._searcher: tantivy.Searcher | None = None
         self._df_cache: dict[tuple[str, str], int] = {}
         self.stats = {"exact_fallbacks": 0, "spot_check_failures": 0}
+        self._pass_rate: dict[tuple[tuple[str, ...], tuple[str, ...]], float] = {}
+        self._settled = 0
+        self._arithmetic = True  # _settle may compute filtered scores (turned off by a failed spot check)
+        self._consts: dict[tuple[Any, ...], dict[int, int]] = {}  # filters → segment → filter constant (see _settle)
         self._meta_sig: tuple[int, int, int] | None = None
         self._terms_read = 0  # bytes of the terms file already handed out (readers)
         self._broken = False  # reader: the directory could not be opened yet
@@ -553,6 +564,7 @@ class SearchEngine:
         s = self._searcher
         if s is None:
             s = self._searcher = self.index.searcher()
+            self._consts = {}
         return s
 
     def num_docs(self) -> int:
@@ -714,7 +726,11 @@ class SearchEngine:
         ok_vis = {_h12(v) for v in visibilities}
         day = _day_code(day_number(today, 0))
         excluded = {int(i) for i in exclude_ids}
-        fetch = PREFILTER_FETCH * (limit + PREFILTER_MARGIN)
+        # OR hits to fetch: enough for `limit` survivors at the pass rate last seen for these filters
+        key = (tuple(kinds), tuple(visibilities))
+        rate = self._pass_rate.get(key, 1.0 / PREFILTER_FETCH)
+        fetch = max(int((limit + PREFILTER_MARGIN) / max(rate, 0.02) * 1.25) + 1, limit + PREFILTER_MARGIN)
+        fetch = min(fetch, PREFILTER_MAX_FETCH)
         while True:
             raw = searcher.search(union, fetch, count=False).hits
             exhausted = len(raw) < fetch
@@ -733,7 +749,11 @@ class SearchEngine:
                 if ids is not None and ids[j] in excluded:
                     continue
                 keep.append((score, addr))
-            settled = self._settle(searcher, full, keep, limit, exhausted)
+            if raw and not exhausted:
+                if len(self._pass_rate) > 1000:
+                    self._pass_rate.clear()
+                self._pass_rate[key] = max(len(keep) / len(raw), 0.001)
+            settled = self._settle(searcher, full, keep, limit, exhausted, (key, day))
             if settled is not None:
                 return settled
             if exhausted or fetch >= PREFILTER_MAX_FETCH:
@@ -752,45 +772,79 @@ class SearchEngine:
         return True
 
     def _settle(self, searcher: tantivy.Searcher, full: tantivy.Query, keep: list[tuple[float, Any]], limit: int,
-                exhausted: bool) -> list[SearchHit] | None:
+                exhausted: bool, sig: tuple[Any, ...] = ()) -> list[SearchHit] | None:
         """The top `limit` of the filtered query among the survivors `keep` (OR hits that pass the
         filters, in OR order), or None when that cannot be decided from them.
 
-        The filtered query scores a document as its OR score plus four constant 1.0 filter
-        clauses, added in an order tantivy picks by clause cost. For an OR score of at least 2
-        every order gives the same float32 sum (checked exhaustively: one binade crossing at
-        most), so the exact score is computed here, and checked against tantivy on the first
-        and the last returned document (two seeks). Below 2 (weak matches) the exact query is
-        run on the survivors instead. Ties are ordered by document address, as tantivy does.
-        The last survivor bounds every document not fetched (their OR scores are not higher):
-        it must score strictly below the `limit`-th, else more survivors are needed."""
+        The filtered query scores a document as its OR score plus C constant 1.0 filter
+        clauses, added in an order tantivy picks by clause cost. C is 2 to 4: tantivy drops a
+        range clause that every document of a segment satisfies (and its 1.0 with it), so C
+        depends on the segment and the filters, not on the query terms; it is learned per
+        segment and filter set by running the exact query on one survivor of the segment, and
+        kept until the next reload. For an OR score of at least 2 every order of adding C ones
+        gives the same float32 sum (checked exhaustively: one binade crossing at most), so exact
+        scores are computed here; a returned document is checked against the engine on every
+        query at first, then on one in SPOT_CHECK_EVERY. Below 2 (weak matches), the exact
+        query runs on the survivors instead. Ties are ordered by document address, as tantivy
+        does. The last survivor bounds every document not fetched (their OR scores are not
+        higher, their C at most the largest): it must score strictly below the `limit`-th, else
+        more survivors are needed."""
         if not keep:
             return [] if exhausted else None
         if not exhausted and len(keep) <= limit:
             return None
         top_or = keep[:limit]
-        if min(sc for sc, _ in top_or) < SAFE_OR_SCORE:
+        if not self._arithmetic or min(sc for sc, _ in top_or) < SAFE_OR_SCORE:
             return self._settle_by_query(searcher, full, keep, limit, exhausted)
-        scored = sorted(((_plus_filters(sc), a) for sc, a in keep), key=lambda x: (-x[0], x[1].segment_ord, x[1].doc))
+        consts = self._consts.setdefault(sig, {})
+        unknown: dict[int, tuple[float, Any]] = {}
+        for sc, a in keep:
+            if a.segment_ord not in consts and a.segment_ord not in unknown and sc >= SAFE_OR_SCORE:
+                unknown[a.segment_ord] = (sc, a)
+        if unknown:
+            got = self._exact_scores(searcher, full, [a for _, a in unknown.values()])
+            for seg, (sc, a) in unknown.items():
+                e = got.get((a.segment_ord, a.doc))
+                c = next((c for c in range(FILTER_CLAUSES + 1) if e is not None and _plus_ones(sc, c) == e), None)
+                if c is None:
+                    return self._settle_by_query(searcher, full, keep, limit, exhausted)
+                consts[seg] = c
+        if any(a.segment_ord not in consts for _, a in top_or):
+            return self._settle_by_query(searcher, full, keep, limit, exhausted)
+        scored = sorted(((_plus_ones(sc, consts[a.segment_ord]), a) for sc, a in keep if a.segment_ord in consts),
+                        key=lambda x: (-x[0], x[1].segment_ord, x[1].doc))
         top = scored[:limit]
-        if not exhausted:
+        if len(top) < limit and not exhausted:
+            return None
+        if not exhausted or len(scored) < len(keep):
             last_or = keep[-1][0]
+            bound_c = max(consts.values()) if len(consts) >= searcher.num_segments else FILTER_CLAUSES
             kth = top[-1][0]
             if last_or >= SAFE_OR_SCORE:
-                if not _plus_filters(last_or) < kth:
+                if not _plus_ones(last_or, bound_c) < kth:
                     return None
-            elif not last_or < top_or[-1][0] - 0.01:  # pragma: no cover - needs a limit-th at 2.01 and a last just below
+            elif not last_or + bound_c + 0.01 < kth:
                 return None
-        # spot check of the arithmetic against the engine: first and last returned document
-        probe = [top[0], top[-1]] if len(top) > 1 else top[:1]
-        ids = searcher.fast_field_values("id", [a for _, a in probe])
+        # spot check of the arithmetic against the engine (the returned limit-th document)
+        self._settled += 1
+        if self._settled <= SPOT_CHECK_FIRST or self._settled % SPOT_CHECK_EVERY == 0:
+            sc, a = top[-1]
+            got = self._exact_scores(searcher, full, [a])
+            if got.get((a.segment_ord, a.doc)) != sc:
+                self.stats["spot_check_failures"] += 1
+                self._arithmetic = False
+                log.warning("engine scores differ from OR score + filters (%s vs %s): exact restricted queries from now on",
+                            got.get((a.segment_ord, a.doc)), sc)
+                return self._settle_by_query(searcher, full, keep, limit, exhausted)
+        return self._hits(searcher, top)
+
+    def _exact_scores(self, searcher: tantivy.Searcher, full: tantivy.Query, addrs: Sequence[Any]) -> dict[tuple[int, int], float]:
+        """The filtered query's scores of a few documents (one seek each)."""
+        ids = searcher.fast_field_values("id", list(addrs))
         Q, O = tantivy.Query, tantivy.Occur
         only = Q.const_score_query(Q.boolean_query([(O.Should, Q.term_query(self.schema, "id", int(i))) for i in ids]), 0.0)
-        got = {(a.segment_ord, a.doc): sc for sc, a in searcher.search(Q.boolean_query([(O.Must, full), (O.Must, only)]), 2, count=False).hits}
-        if any(got.get((a.segment_ord, a.doc)) != sc for sc, a in probe):
-            self.stats["spot_check_failures"] += 1
-            return None
-        return self._hits(searcher, top)
+        hits = searcher.search(Q.boolean_query([(O.Must, full), (O.Must, only)]), len(ids), count=False).hits
+        return {(a.segment_ord, a.doc): sc for sc, a in hits}
 
     def _settle_by_query(self, searcher: tantivy.Searcher, full: tantivy.Query, keep: list[tuple[float, Any]], limit: int,
                          exhausted: bool) -> list[SearchHit] | None:

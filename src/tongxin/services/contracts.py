@@ -1,5 +1,9 @@
 """Technology-contract services: register one contract, look contracts up, and export the
-registration package (the fields a 技术合同认定登记 asks for) as XLSX and PDF."""
+registration package (the fields a 技术合同认定登记 asks for) as XLSX and PDF.
+
+Who sees a contract (its two parties and staff), who registers one from a signed deal and who may
+import spreadsheets (staff) is decided here (`can_see_contract`, `can_register_from_deal`,
+`can_import_contracts`), next to `services.deals.can_see_deal`; the pages only ask."""
 
 from __future__ import annotations
 
@@ -234,7 +238,8 @@ def contract_draft(s: Session, deal_id: int, viewer: acc.Viewer, today: dt.date 
     }
 
 
-EDITABLE = ("contract_no", "title", "contract_type", "amount", "tech_amount", "signed_on", "park", "industry", "registration_no", "registered_on")
+EDITABLE = ("contract_no", "title", "contract_type", "amount", "tech_amount", "signed_on", "park", "industry", "registration_no",
+            "registered_on")
 
 
 def register_from_deal(s: Session, deal_id: int, raw: Mapping[str, Any], viewer: acc.Viewer, today: dt.date | None = None) -> int:
@@ -249,8 +254,8 @@ def register_from_deal(s: Session, deal_id: int, raw: Mapping[str, Any], viewer:
     rec = {k: draft[k] for k in ("seller", "buyer", "deal_id", "listings")} | {k: raw.get(k, "") for k in EDITABLE}
     c = validate_contract(rec, today=today)
     if R.contract_by_no(s, c.contract_no) is not None:
-        raise ValidationError.of([FieldError("contract_no", Message(f"合同编号 {c.contract_no} 已被使用，请换一个编号",
-                                                                    f"contract number {c.contract_no} is already in use; choose another"), c.contract_no)])
+        raise ValidationError.of([FieldError("contract_no", Message(
+            f"合同编号 {c.contract_no} 已被使用，请换一个编号", f"contract number {c.contract_no} is already in use; choose another"), c.contract_no)])
     ok, errors = resolve(s, [(0, c)])
     if errors:
         raise ValidationError.of([FieldError(e.field, e.message, e.value, None) for e in errors])

@@ -28,8 +28,8 @@ def can_see_deal(viewer: acc.Viewer, deal: DealRow) -> bool:
 
 
 def _visible(s: Session, deal_id: int, viewer: acc.Viewer) -> DealRow:
-    d = R.get_deal(s, deal_id)
-    if not can_see_deal(viewer, d):
+    d = s.get(DealRow, deal_id)  # missing and not yours get the same answer
+    if d is None or not can_see_deal(viewer, d):
         raise NotFound(Message(f"洽谈 {deal_id} 不存在或无权查看", f"deal {deal_id} does not exist or is not visible to you"))
     return d
 
@@ -223,7 +223,7 @@ def finance_options(session: Session, viewer: acc.Viewer, registry: Any) -> list
     from ..storage import repo
 
     rows = repo.find_listings(session, repo.ListingFilter(kind="financial_service", status="published", limit=1000), registry)
-    out = [FinanceOption(int(x.id or 0), x.title, int(x.owner_id or 0), x.owner_name, PRODUCT_KIND.get(str(x.attrs.get("product_type")), ""))
+    out = [FinanceOption(int(x.id or 0), x.title, int(x.owner_id or 0), x.owner_name, PRODUCT_KIND[str(x.attrs.get("product_type"))])
            for x in rows if acc.access(viewer, x) == acc.Access.FULL and x.attrs.get("product_type") in PRODUCT_KIND]
     return sorted(out, key=lambda o: ([k.value for k in D.FINANCE_KINDS].index(o.kind), o.provider, o.title))
 
@@ -245,8 +245,8 @@ def attach_finance_listing(session: Session, deal_id: int, listing_id: int, view
         raise Conflict(Message(f"资源 {listing_id} 不是可选的金融服务（信用担保、银行贷款或股权投资）",
                                f"listing {listing_id} is not a financial service that can be attached (guarantee, loan or investment)"))
     if amount_wan is not None and not 0 < amount_wan <= 1_000_000:
-        raise ValidationError.of([FieldError("amount_wan", Message("金额应大于 0 且不超过 1000000 万元", "the amount must be above 0 and at most 1,000,000 (10,000 yuan)"),
-                                             amount_wan)])
+        raise ValidationError.of([FieldError("amount_wan", Message(
+            "金额应大于 0 且不超过 1000000 万元", "the amount must be above 0 and at most 1,000,000 (10,000 yuan)"), amount_wan)])
     text = f"{x.title}（资源 #{x.id}）" + (f"：{note.strip()}" if note.strip() else "")
     return attach_finance(session, deal_id, kind, viewer, provider_org_id=x.owner_id, amount_wan=amount_wan, note=text[:2000], at=at)
 
@@ -279,7 +279,8 @@ def deal_lines(session: Session, viewer: acc.Viewer, today: dt.date, stage: str 
         else:
             role, other = "staff", f"{seller} → {buyer}"
         last = local(d.last_activity_at)
-        days = (today - last.date()).days if last else 0
+        stored = R.aware(d.last_activity_at)
+        days = (today - stored.date()).days if stored else 0  # counted as the reminders count them (core.deals)
         out.append(DealLine(d, other, role, [(int(i), titles[int(i)][0]) for i in (d.listing_ids or []) if int(i) in titles], last, days,
                             d.stage in D.OPEN_STAGES and days > idle_after))
     return out
@@ -322,11 +323,12 @@ def deal_page(session: Session, deal_id: int, viewer: acc.Viewer, today: dt.date
     orgs = R.orgs_by_id(session, [int(i) for i in org_ids if i is not None])
     events = []
     for e in x.events:
-        who = names.get(int(e.actor_user_id), f"#{e.actor_user_id}") if e.actor_user_id else ""
+        name, role = names.get(int(e.actor_user_id), (f"#{e.actor_user_id}", "")) if e.actor_user_id else ("", "")
+        who = name
         if e.actor_org_id and int(e.actor_org_id) in orgs:
-            who = f"{who}（{orgs[int(e.actor_org_id)].name}）" if who else orgs[int(e.actor_org_id)].name
-        elif who:
-            who = f"{who}（平台运营 / staff）"
+            who = f"{name}（{orgs[int(e.actor_org_id)].name}）" if name else orgs[int(e.actor_org_id)].name
+        elif name and role in ("operator", "admin"):
+            who = f"{name}（平台运营 / staff）"
         events.append(EventLine(local(e.at), e.from_stage, e.to_stage, who, e.note))
     stopped = next((e.from_stage for e in reversed(x.events) if e.to_stage == "terminated"), None) if d.stage == "terminated" else None
     titles = R.listing_titles(session, [int(i) for i in d.listing_ids or []])
@@ -335,3 +337,24 @@ def deal_page(session: Session, deal_id: int, viewer: acc.Viewer, today: dt.date
     return DealPage(x, events, [(int(i), titles[int(i)][0]) for i in d.listing_ids or [] if int(i) in titles],
                     {i: o.name for i, o in orgs.items()}, {f.id: finance_next(f.status) for f in x.finance},
                     rem + D.expiry_reminders(ags, today), stopped, R.contracts_for_deal(session, d.id))
+
+
+def register_deal_agreement(session: Session, deal_id: int, agreement_type: str, title: str, effective_on: dt.date | None,
+                            expires_on: dt.date | None, viewer: acc.Viewer, remind_days: int = D.DEFAULT_EXPIRY_NOTICE_DAYS,
+                            note: str = "") -> int:
+    """An agreement between the deal's two parties, registered on the deal page."""
+    d = _visible(session, deal_id, viewer)
+    return register_agreement(session, agreement_type, title, d.seller_org_id, d.buyer_org_id, effective_on, expires_on, viewer,
+                              deal_id=d.id, remind_days=remind_days, note=note)
+
+
+def set_deal_finance_status(session: Session, deal_id: int, finance_id: int, status: str, viewer: acc.Viewer) -> None:
+    """Change the status of a financial service of this deal (the deal is checked first: same answer for all)."""
+    _visible(session, deal_id, viewer)
+    try:
+        f = R.get_finance(session, finance_id)
+    except NotFound:
+        f = None
+    if f is None or f.deal_id != deal_id:
+        raise acc.not_visible("金融服务", "financial service", finance_id)
+    set_finance_status(session, finance_id, status, viewer)

@@ -115,6 +115,43 @@ class _Explainer(Analyzer):
 EXPLAIN_CACHE = 20_000  # analysed candidate texts kept for explanations (fallback path)
 
 
+class _FitMemo:
+    """A registry for `rank` whose query kind's fit function remembers its results per
+    candidate object, so the explained pass reuses the scoring pass's structured fit."""
+
+    def __init__(self, registry: Registry, kind: str) -> None:
+        import dataclasses
+
+        self._registry = registry
+        self._memo: dict[tuple[int, int], Any] = {}
+        spec = registry.get(kind)
+        fit = spec.fit
+        if fit is None:
+            self._spec = spec
+        else:
+            def memo_fit(query: Listing, cand: Listing, ctx: MatchContext) -> Any:
+                key = (id(cand), id(ctx))
+                v = self._memo.get(key)
+                if v is None:
+                    v = self._memo[key] = fit(query, cand, ctx)
+                return list(v)
+
+            self._spec = dataclasses.replace(spec, fit=memo_fit)
+        self._kind = kind
+
+    def get(self, name: str) -> Any:
+        return self._spec if name == self._kind else self._registry.get(name)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__dict__["_registry"], name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._registry
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._registry)
+
+
 class Exchange:
     def __init__(self, db: Database, index_dir: str | None, registry: Registry | None = None, analyzer: Analyzer | None = None,
                  sync_interval: float = SYNC_INTERVAL, background_sync: bool = True) -> None:
@@ -572,8 +609,9 @@ class Exchange:
 
         if self.exact or len(cands) <= limit + 1:
             return full()
+        reg: Any = _FitMemo(self.registry, query.kind) if query is not None else self.registry
         try:
-            pre = rank(cands, (), self.registry, _NO_TERMS, ctx, can_see, query=query, wanted_kind=wanted_kind, limit=len(cands))
+            pre = rank(cands, (), reg, _NO_TERMS, ctx, can_see, query=query, wanted_kind=wanted_kind, limit=len(cands))
         except Exception:  # rank asked the stand-in analyzer for something else
             return full()
         if len(pre) <= limit:
@@ -586,7 +624,7 @@ class Exchange:
         keep = {id(m.listing) for m in pre[:limit]} | {id(best.listing)}
         subset = [c for c in cands if id(c.listing) in keep]
         an = self._explainer(subset, hits) if hits else self.analyzer
-        out = rank(subset, qterms, self.registry, an, ctx, can_see, query=query, wanted_kind=wanted_kind, limit=limit)
+        out = rank(subset, qterms, reg, an, ctx, can_see, query=query, wanted_kind=wanted_kind, limit=limit)
         if [(m.listing.id, round(m.score, 9)) for m in out] != [(m.listing.id, round(m.score, 9)) for m in pre[:limit]]:
             return full()
         return out

@@ -251,14 +251,14 @@ def table_names(s: Session) -> set[str]:
 
 
 # -- for the deal and contract pages -------------------------------------------------------------------
-def user_names(s: Session, ids: Iterable[int | None]) -> dict[int, str]:
-    """User id → display name (the accounts table; empty when it is not installed)."""
+def user_names(s: Session, ids: Iterable[int | None]) -> dict[int, tuple[str, str]]:
+    """User id → (display name, platform role) from the accounts table; empty when it is not installed."""
     from .models_accounts import UserRow
 
     wanted = sorted({int(i) for i in ids if i is not None})
     if not wanted or "users" not in table_names(s):
         return {}
-    return {i: n for i, n in s.execute(select(UserRow.id, UserRow.name).where(UserRow.id.in_(wanted)))}
+    return {i: (n, r) for i, n, r in s.execute(select(UserRow.id, UserRow.name, UserRow.role).where(UserRow.id.in_(wanted)))}
 
 
 def contracts_for_deal(s: Session, deal_id: int) -> list[TechContractRow]:

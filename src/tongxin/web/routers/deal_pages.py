@@ -26,7 +26,6 @@ from ...core.errors import BadFile, Conflict, FieldError, Message, ValidationErr
 from ...core.fields import parse_date
 from ...services import contracts as C
 from ...services import deals as DS
-from ...storage import deals_repo as R
 from ..deps import exchange, form, redirect, render, viewer
 
 router = APIRouter()
@@ -186,9 +185,7 @@ async def finance_status(request: Request, deal_id: int, finance_id: int) -> Any
     v = _signed_in(request)
     try:
         with exchange(request).db.transaction() as s:
-            if R.get_finance(s, finance_id).deal_id != deal_id:
-                raise acc.not_visible("金融服务", "financial service", finance_id)
-            DS.set_finance_status(s, finance_id, str(data.get("status", "")), v)
+            DS.set_deal_finance_status(s, deal_id, finance_id, str(data.get("status", "")), v)
     except (Conflict, ValidationError) as e:
         return _refused(request, deal_id, "finance", e, data)
     return redirect(f"/deals/{deal_id}#finance")
@@ -214,10 +211,8 @@ async def agreement(request: Request, deal_id: int) -> Any:
         if errors:
             raise ValidationError.of(errors)
         with exchange(request).db.transaction() as s:
-            d = R.get_deal(s, deal_id)
-            DS.register_agreement(s, str(data.get("agreement_type", "")), str(data.get("title", "")), d.seller_org_id, d.buyer_org_id,
-                                  parsed["effective_on"], parsed["expires_on"], v, deal_id=deal_id, remind_days=parsed["remind_days"],
-                                  note=str(data.get("note", "")))
+            DS.register_deal_agreement(s, deal_id, str(data.get("agreement_type", "")), str(data.get("title", "")), parsed["effective_on"],
+                                       parsed["expires_on"], v, remind_days=parsed["remind_days"], note=str(data.get("note", "")))
     except (Conflict, ValidationError) as e:
         return _refused(request, deal_id, "agreement", e, data)
     return redirect(f"/deals/{deal_id}#agreements")
@@ -277,13 +272,19 @@ def import_form(request: Request) -> Any:
 
 @router.post("/contracts/import", response_class=HTMLResponse)
 async def import_upload(request: Request) -> Any:
-    data = await form(request)
-    v = viewer(request)
-    C.require_import(v)
-    upload = (await request.form()).get("file")
-    skip = data.get("skip_invalid") in ("1", "on", "yes")
+    posted = await request.form()  # parsed once (deps.form() reads the same); holds the uploaded file until closed
+    try:
+        data = await form(request)
+        C.require_import(viewer(request))
+        return await _import(request, posted.get("file"), data.get("skip_invalid") in ("1", "on", "yes"))
+    finally:
+        await posted.close()
+
+
+async def _import(request: Request, upload: Any, skip: bool) -> Any:
     if not isinstance(upload, UploadFile) or not upload.filename:
-        return _import_page(request, 422, problem=Message("请选择要上传的 Excel 文件（.xlsx）", "choose the Excel file (.xlsx) to upload"), skip_invalid=skip)
+        return _import_page(request, 422, problem=Message("请选择要上传的 Excel 文件（.xlsx）", "choose the Excel file (.xlsx) to upload"),
+                            skip_invalid=skip)
     name = os.path.basename(upload.filename)
     ext = os.path.splitext(name)[1].lower()
     if ext not in (".xlsx", ".csv"):
@@ -292,7 +293,8 @@ async def import_upload(request: Request) -> Any:
                             skip_invalid=skip, filename=name)
     body = await upload.read(MAX_UPLOAD + 1)
     if len(body) > MAX_UPLOAD:
-        return _import_page(request, 413, problem=Message("文件超过 10 MB，请拆分后分批上传", "the file is larger than 10 MB; split it and upload the parts"),
+        return _import_page(request, 413, problem=Message("文件超过 10 MB，请拆分后分批上传",
+                                                          "the file is larger than 10 MB; split it and upload the parts"),
                             skip_invalid=skip, filename=name)
     from ...fileio.contracts import import_contracts
 

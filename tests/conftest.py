@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from typing import Iterator
 
 import pytest
@@ -28,6 +29,32 @@ def _pg_available() -> str | None:
         return f"PostgreSQL at {PG_URL} is unreachable: {e}"
 
 
+def require_pg() -> None:
+    """Skip when PostgreSQL is not configured or unreachable; with CI=true that is a failure."""
+    why = _pg_available()
+    if why:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI: {why}")
+        pytest.skip(why)
+
+
+@contextmanager
+def pg_schema_url(prefix: str = "t_") -> Iterator[str]:
+    """A fresh schema in the PostgreSQL at TONGXIN_TEST_POSTGRES_URL (dropped afterwards); yields a URL
+    whose search_path is that schema. Call require_pg() first."""
+    import psycopg
+
+    schema = prefix + uuid.uuid4().hex[:12]
+    with psycopg.connect(PG_URL, autocommit=True) as c:
+        c.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as c:
+            c.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
 def backends() -> list[str]:
     return ["sqlite", "postgresql"]
 
@@ -37,22 +64,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: 
     if request.param == "sqlite":
         yield "sqlite:///" + str(tmp_path / "t.db")
         return
-    why = _pg_available()
-    if why:
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is required in CI: {why}")
-        pytest.skip(why)
-    import psycopg
-
-    schema = "t_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(PG_URL, autocommit=True) as c:
-        c.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as c:
-            c.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    require_pg()
+    with pg_schema_url() as url:
+        yield url
 
 
 @pytest.fixture

@@ -6,29 +6,25 @@ a researcher signs in, opens an instrument, sees the week calendar and requests 
 conflicting request for the same slot is refused with a clear message; the owner approves it in the
 bookings inbox; the researcher sees it approved on the calendar and in "my bookings"; once the slot has
 started the owner marks it used; the .ics export contains the booking.
-Screenshots go to screenshots/ (git-ignored). Skip/fail rules as in test_e2e_browser.py."""
+Screenshots go to screenshots/ (git-ignored). Skip/fail rules in e2e_support.py."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import threading
-import time
-import uuid
+from contextlib import contextmanager
 from typing import Any, Iterator
 
 import pytest
 
 import world
-from conftest import IN_CI, PG_URL, _pg_available
+from conftest import pg_schema_url, require_pg
+from e2e_support import add_person, chromium, login, serve, shot
 from factories import ORGS, load
 from resource_factories import instrument
-from test_e2e_browser import ARGS, CHROMIUM, SHOTS, _free_port, _login, _need_browser, _shot
 from tongxin.core import booking as B
 from tongxin.services import Exchange
 from tongxin.services.accounts import Accounts
-from tongxin.storage import accounts_repo as R
 from tongxin.storage import resources_repo as rr
 from tongxin.storage.db import Database
 
@@ -39,84 +35,51 @@ def _email(who: str) -> str:
     return f"{who}@booking.tongxin.cn"
 
 
+@contextmanager
 def _database(kind: str, d: Any) -> Iterator[str]:
     """A SQLite file, or a fresh PostgreSQL schema (dropped afterwards) as conftest's db_url does."""
     if kind == "sqlite":
         yield f"sqlite:///{d}/booking.db"
         return
-    why = _pg_available()
-    if why:
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is required in CI: {why}")
-        pytest.skip(why)
-    import psycopg
-
-    schema = "e2e_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(PG_URL, autocommit=True) as c:
-        c.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as c:
-            c.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    require_pg()
+    with pg_schema_url("e2e_") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    _need_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[dict[str, Any]]:
-    import uvicorn
-
     from tongxin.web.app import create_app
 
     d = tmp_path_factory.mktemp(f"booking-{request.param}")
-    gen = _database(request.param, d)
-    url = next(gen)
-    ex = Exchange(Database(url), str(d / "idx"))
-    ex.init_db()
-    ids = load(ex, ORGS, [instrument()])
-    accounts = Accounts(ex, hasher=world.fast_hasher())
-    with ex.db.transaction(write=False) as s:
-        orgs = {o: rr.resolve_org(s, o).id for _, o, _ in PEOPLE}
-    for who, org, role in PEOPLE:
-        uid = accounts.sign_up(_email(who), world.PASSWORD, {"researcher": "李研究员", "rival": "赵工程师", "owner": "王主任"}[who])
-        with ex.db.transaction() as s:
-            R.add_membership(s, uid, orgs[org], role)
-    app = create_app(ex)
-    clock: list[dt.datetime | None] = [None]  # None: real time; the test moves it to confirm use once the slot starts
-    app.state.booking_clock = lambda: clock[0] or dt.datetime.now(B.CST)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="off"))
-    t = threading.Thread(target=server.run, daemon=True)
-    t.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    os.makedirs(SHOTS, exist_ok=True)
-    try:
-        yield {"url": f"http://127.0.0.1:{port}", "iid": ids["I-MS"], "clock": clock, "db": request.param}
-    finally:
-        server.should_exit = True
-        t.join(timeout=10)
-        ex.close()
-        for _ in gen:  # drop the PostgreSQL schema
-            pass
+    with _database(request.param, d) as url:
+        ex = Exchange(Database(url), str(d / "idx"))
+        try:
+            ex.init_db()
+            ids = load(ex, ORGS, [instrument()])
+            accounts = Accounts(ex, hasher=world.fast_hasher())
+            with ex.db.transaction(write=False) as s:
+                orgs = {o: rr.resolve_org(s, o).id for _, o, _ in PEOPLE}
+            for who, org, role in PEOPLE:
+                add_person(ex, accounts, _email(who), {"researcher": "李研究员", "rival": "赵工程师", "owner": "王主任"}[who],
+                           membership=(orgs[org], role))
+            app = create_app(ex)
+            clock: list[dt.datetime | None] = [None]  # None: real time; the test moves it to confirm use once the slot starts
+            app.state.booking_clock = lambda: clock[0] or dt.datetime.now(B.CST)
+            with serve(app) as base:
+                yield {"url": base, "iid": ids["I-MS"], "clock": clock, "db": request.param}
+        finally:
+            ex.close()
 
 
 def _login_as(browser: Any, base: str, who: str) -> tuple[Any, Any]:
     ctx = browser.new_context(viewport={"width": 1200, "height": 900}, device_scale_factor=1)
-    return ctx, _login(ctx, base, _email(who))
+    return ctx, login(ctx, base, _email(who))
 
 
 def _request_slot(page: Any, day: dt.date, start: str, end: str, purpose: str) -> None:
@@ -175,7 +138,7 @@ def test_booking_workflow_in_the_browser(site: dict[str, Any], browser: Any) -> 
     row = op.locator(f"#pending tr#b{bid}")
     assert "李研究员" in row.inner_text() and "血清蛋白质组定量" in row.inner_text() and "待审批" in row.inner_text()
     if shots:
-        _shot(op, "bookings-inbox.png")
+        shot(op, "bookings-inbox.png")
     row.locator("button.approve").click()
     op.wait_for_load_state()
     assert f"已批准预约 #{bid}" in op.locator("p.flash").inner_text()
@@ -185,17 +148,17 @@ def test_booking_workflow_in_the_browser(site: dict[str, Any], browser: Any) -> 
     rp.goto(f"{base}/instruments/{iid}?view=week&date={day}")
     assert _cell_texts(rp, "mine") == ["已批准", "已批准"]
     if shots:
-        _shot(rp, "instrument-calendar-week.png")
+        shot(rp, "instrument-calendar-week.png")
     rp.goto(f"{base}/instruments/{iid}?view=day&date={day}")
     assert rp.locator("table.cal tr").first.locator("th").count() == 2 and _cell_texts(rp, "mine") == ["已批准", "已批准"]
     if shots:
-        _shot(rp, "instrument-calendar-day.png")
+        shot(rp, "instrument-calendar-day.png")
     rp.click("header nav a.bookings")
     rp.wait_for_url("**/my/bookings")
     mine = rp.locator(f"#active tr#b{bid}").inner_text()
     assert "已批准" in mine and f"{day} 09:00–11:00" in mine and "可在" in mine
     if shots:
-        _shot(rp, "my-bookings.png")
+        shot(rp, "my-bookings.png")
 
     # once the slot has started, the owner marks it used
     site["clock"][0] = dt.datetime.combine(day, dt.time(9, 30), B.CST)

@@ -6,53 +6,23 @@ Screenshots of the main pages go to screenshots/ (git-ignored)."""
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 from typing import Any, Iterator
 
 import pytest
 
 import world
+from e2e_support import add_person, chromium, login, need_browser, org_ids, serve, shot
 from factories import load
 from tongxin.core import credit_code
 from tongxin.services import Exchange
 from tongxin.services.accounts import Accounts
 from tongxin.services.listings import Listings
-from tongxin.storage import accounts_repo as R
 from tongxin.storage.db import Database
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run",
-        "--disable-component-update", "--disable-sync"]
-HOW = "browser tests need Chromium and Playwright: apt-get install -y chromium fonts-noto-cjk && .venv/bin/pip install playwright"
-SHOTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "screenshots")
-
-
-def _need_browser() -> None:
-    missing = not os.path.exists(CHROMIUM)
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing = True
-    if missing:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(HOW)
-        pytest.skip(HOW)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    _need_browser()
-    import uvicorn
-
+    need_browser()
     from tongxin.web.app import create_app
 
     d = tmp_path_factory.mktemp("e2e")
@@ -60,60 +30,22 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     ex.init_db()
     ids = load(ex)
     accounts = Accounts(ex)
+    orgs = org_ids(ex)
     people: dict[str, int] = {}
-    with ex.db.transaction(write=False) as s:
-        from sqlalchemy import select
-
-        from tongxin.storage.models import OrganisationRow
-
-        orgs = {o.external_id: o.id for o in s.scalars(select(OrganisationRow))}
     for role, org, org_role, platform in (("operator", None, None, "operator"), ("owner", "ORG-BJTU", "org_admin", "user"),
                                           ("other", "ORG-HOSP", "org_admin", "user")):
-        people[role] = accounts.sign_up(f"{role}@e2e.tongxin.cn", world.PASSWORD, f"{role}测试")
-        with ex.db.transaction() as s:
-            R.get_user(s, people[role]).role = platform
-            if org:
-                R.add_membership(s, people[role], orgs[org], org_role)
+        people[role] = add_person(ex, accounts, f"{role}@e2e.tongxin.cn", f"{role}测试", platform=platform,
+                                  membership=(orgs[org], org_role) if org and org_role else None)
     secret_id = Listings(ex).save(accounts.viewer(people["owner"]), "technology", world.tech_raw("confidential"), publish=True)
-    app = create_app(ex)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="off"))
-    t = threading.Thread(target=server.run, daemon=True)
-    t.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    os.makedirs(SHOTS, exist_ok=True)
-    yield {"url": f"http://127.0.0.1:{port}", "ids": ids, "secret_id": secret_id}
-    server.should_exit = True
-    t.join(timeout=10)
+    with serve(create_app(ex)) as url:
+        yield {"url": url, "ids": ids, "secret_id": secret_id}
     ex.close()
 
 
 @pytest.fixture(scope="module")
 def browser(site: dict[str, Any]) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    with chromium() as b:
         yield b
-        b.close()
-
-
-def _login(ctx: Any, base: str, email: str) -> Any:
-    page = ctx.new_page()
-    page.goto(base + "/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", world.PASSWORD)
-    page.click("form.stack button[type=submit]")
-    page.wait_for_load_state()
-    assert "/login" not in page.url, page.content()[:500]
-    return page
-
-
-def _shot(page: Any, name: str) -> None:
-    page.screenshot(path=os.path.join(SHOTS, name), full_page=True)
 
 
 @pytest.mark.slow
@@ -123,14 +55,14 @@ def test_the_exchange_as_people_use_it(site: dict[str, Any], browser: Any) -> No
     home = phone.new_page()
     home.goto(base + "/")
     assert "我有需求" in home.content() and "我有技术" in home.content()
-    _shot(home, "home-phone.png")
+    shot(home, "home-phone.png")
     phone.close()
 
     # a newcomer signs up and creates an organisation (pending until verified)
     alice = browser.new_context(viewport={"width": 1200, "height": 900})
     page = alice.new_page()
     page.goto(base + "/")
-    _shot(page, "home.png")
+    shot(page, "home.png")
     page.goto(base + "/signup")
     page.fill("input[name=name]", "王小明")
     page.fill("input[name=email]", "alice@e2e.tongxin.cn")
@@ -153,11 +85,11 @@ def test_the_exchange_as_people_use_it(site: dict[str, Any], browser: Any) -> No
 
     # the operator verifies it
     op = browser.new_context(viewport={"width": 1200, "height": 900})
-    console = _login(op, base, "operator@e2e.tongxin.cn")
+    console = login(op, base, "operator@e2e.tongxin.cn")
     console.goto(base + "/operator")
     row = console.locator("tr", has_text="天津滨海轨道交通运营有限公司")
     assert "校验位正确" in row.inner_text()
-    _shot(console, "operator.png")
+    shot(console, "operator.png")
     row.locator("button[type=submit]").click()
     console.wait_for_load_state()
     assert "天津滨海轨道交通运营有限公司" not in console.locator("section.panel").first.inner_text()
@@ -176,17 +108,17 @@ def test_the_exchange_as_people_use_it(site: dict[str, Any], browser: Any) -> No
     assert page.locator(".field-error[data-field=industry]").count() == 1
     assert "GB/T 4754" in page.locator(".field-error[data-field=industry]").inner_text()
     page.fill("input[name=industry]", "C37")
-    _shot(page, "publish-form.png")
+    shot(page, "publish-form.png")
     page.click("button[value=publish]")
     page.wait_for_selector("text=最佳匹配")
     content = page.content()
     assert "基于通信的列车控制系统" in content and "得分构成" in content and "列车控制系统" in content
-    _shot(page, "listing-with-matches.png")
+    shot(page, "listing-with-matches.png")
 
     # search with filters and facets
     page.goto(base + "/search?q=列车控制系统&mode=need")
     assert page.locator(".facet").count() >= 1
-    _shot(page, "search.png")
+    shot(page, "search.png")
 
     # alice expresses interest in the CBTC technology
     page.goto(f"{base}/listings/{ids['T-CBTC']}")
@@ -197,13 +129,13 @@ def test_the_exchange_as_people_use_it(site: dict[str, Any], browser: Any) -> No
 
     # the owner accepts; both see each other's contact details
     owner = browser.new_context(viewport={"width": 1200, "height": 900})
-    inbox = _login(owner, base, "owner@e2e.tongxin.cn")
+    inbox = login(owner, base, "owner@e2e.tongxin.cn")
     inbox.goto(base + "/my/contacts")
     card = inbox.locator("article.contact", has_text="基于通信的列车控制系统")
     card.locator(".answer button[type=submit]").first.click()
     inbox.wait_for_load_state()
     assert "已接受" in inbox.content() and "022-88886666" in inbox.content()
-    _shot(inbox, "contacts.png")
+    shot(inbox, "contacts.png")
     page.goto(base + "/my/contacts")
     assert "已接受" in page.content() and "owner@e2e.tongxin.cn" in page.content()
 
@@ -214,12 +146,12 @@ def test_the_exchange_as_people_use_it(site: dict[str, Any], browser: Any) -> No
     resp = v.goto(secret_url)
     assert resp is not None and resp.status == 404
     assert "不存在或无权查看" in v.content() and world.secret("confidential") not in v.content() and "Traceback" not in v.content()
-    _shot(v, "not-found.png")
+    shot(v, "not-found.png")
     other = browser.new_context()
-    o = _login(other, base, "other@e2e.tongxin.cn")
+    o = login(other, base, "other@e2e.tongxin.cn")
     o.goto(secret_url)
     assert world.summary("confidential") in o.content()
     assert world.secret("confidential") not in o.content()
-    _shot(o, "confidential-summary.png")
+    shot(o, "confidential-summary.png")
     for ctx in (alice, op, owner, visitor, other):
         ctx.close()

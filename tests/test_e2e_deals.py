@@ -4,27 +4,23 @@ open the deal it started (from 合作意向 and from 我的对接), move it thro
 notes (a skipped stage is refused with a bilingual message), attach a loan from a financial_service
 listing and register an NDA; the contract is registered from the deal and its registration package
 PDF downloads; an operator uploads a contract spreadsheet with mistakes and sees every row's error.
-Same skip/fail rules as test_e2e_browser.py. Screenshots go to screenshots/ (git-ignored)."""
+Skip/fail rules in e2e_support.py. Screenshots go to screenshots/ (git-ignored)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import threading
-import time
 from typing import Any, Iterator
 
 import pytest
 
 import world
+from e2e_support import add_person, chromium, login, need_browser, org_ids, serve, shot
 from factories import ORGS, load
-from test_e2e_browser import ARGS, CHROMIUM, SHOTS, _free_port, _login, _need_browser, _shot
 from tongxin.fileio.contracts import contract_columns, write_contracts_xlsx
 from tongxin.services import Exchange
 from tongxin.services.accounts import Accounts
 from tongxin.services.contacts import Contacts
 from tongxin.services.listings import Listings
-from tongxin.storage import accounts_repo as R
 from tongxin.storage.db import Database
 
 BJTU, WQ = ORGS[0]["credit_code"], ORGS[1]["credit_code"]
@@ -32,9 +28,7 @@ BJTU, WQ = ORGS[0]["credit_code"], ORGS[1]["credit_code"]
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    _need_browser()
-    import uvicorn
-
+    need_browser()
     from tongxin.web.app import create_app
 
     d = tmp_path_factory.mktemp("e2e-deals")
@@ -42,20 +36,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     ex.init_db()
     ids = load(ex)
     accounts = Accounts(ex, hasher=world.fast_hasher())
-    with ex.db.transaction(write=False) as s:
-        from sqlalchemy import select
-
-        from tongxin.storage.models import OrganisationRow
-
-        orgs = {o.external_id: o.id for o in s.scalars(select(OrganisationRow))}
+    orgs = org_ids(ex)
     people: dict[str, int] = {}
     for role, org, platform in (("operator", None, "operator"), ("seller", "ORG-BJTU", "user"), ("buyer", "ORG-WQ", "user"),
                                 ("bank", "ORG-TIB", "user")):
-        people[role] = accounts.sign_up(f"{role}@deals.tongxin.cn", world.PASSWORD, {"seller": "李工", "buyer": "王经理"}.get(role, f"{role}测试"))
-        with ex.db.transaction() as s:
-            R.get_user(s, people[role]).role = platform
-            if org:
-                R.add_membership(s, people[role], orgs[org], "org_admin")
+        people[role] = add_person(ex, accounts, f"{role}@deals.tongxin.cn", {"seller": "李工", "buyer": "王经理"}.get(role, f"{role}测试"),
+                                  platform=platform, membership=(orgs[org], "org_admin") if org else None)
     Listings(ex).save(accounts.viewer(people["bank"]), "financial_service", {
         "title": "科技信用贷（滨海科技支行）", "description": "面向京津冀科技型企业的信用贷款，审批快、额度灵活。", "keywords": "科技信用贷;银行贷款",
         "industry": "J66", "region": "120116", "visibility": "public", "product_type": "bank_loan", "amount_min": "50", "amount_max": "2000"},
@@ -71,30 +57,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
              "amount": "八十", "signed_on": "2025-13-01"},
             {"contract_no": "IMP-001", "title": "重复的合同", "contract_type": "技术咨询", "seller": BJTU, "buyer": WQ, "amount": 20, "signed_on": "2025-08-01"}]
     write_contracts_xlsx(bad, [[r.get(k, "") for k in keys] for r in rows])
-    app = create_app(ex)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="off"))
-    t = threading.Thread(target=server.run, daemon=True)
-    t.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    os.makedirs(SHOTS, exist_ok=True)
-    yield {"url": f"http://127.0.0.1:{port}", "ids": ids, "bad_xlsx": bad}
-    server.should_exit = True
-    t.join(timeout=10)
+    with serve(create_app(ex)) as url:
+        yield {"url": url, "ids": ids, "bad_xlsx": bad}
     ex.close()
 
 
 @pytest.fixture(scope="module")
 def browser(site: dict[str, Any]) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _move(page: Any, stage: str, note: str) -> None:
@@ -112,7 +83,7 @@ def test_a_deal_from_contact_to_registered_contract(site: dict[str, Any], browse
     buyer_ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1, is_mobile=True, locale="zh-CN")  # on a phone
 
     # the technology's owner accepts the contact request, then opens the deal from 合作意向
-    seller = _login(seller_ctx, base, "seller@deals.tongxin.cn")
+    seller = login(seller_ctx, base, "seller@deals.tongxin.cn")
     seller.goto(base + "/my/contacts")
     card = seller.locator("article.contact", has_text="基于通信的列车控制系统")
     card.locator(".answer button[type=submit]").first.click()
@@ -126,7 +97,7 @@ def test_a_deal_from_contact_to_registered_contract(site: dict[str, Any], browse
     assert "交控技术装备有限公司" in seller.content()
 
     # the buyer, on a phone, opens it from 我的对接 (the navigation link) and confirms the needs
-    buyer = _login(buyer_ctx, base, "buyer@deals.tongxin.cn")
+    buyer = login(buyer_ctx, base, "buyer@deals.tongxin.cn")
     buyer.goto(base + "/")
     buyer.click("header nav a[href='/my/deals']")
     buyer.wait_for_url("**/my/deals")
@@ -168,14 +139,14 @@ def test_a_deal_from_contact_to_registered_contract(site: dict[str, Any], browse
     for who, note in (("王经理（交控技术装备有限公司）", "已确认需求"), ("李工（北京交通大学）", "已发送技术方案与报价"),
                       ("王经理（交控技术装备有限公司）", "进入合同条款谈判"), ("李工（北京交通大学）", "双方已签署技术许可合同")):
         assert who in history and note in history
-    _shot(seller, "deal-detail.png")
+    shot(seller, "deal-detail.png")
 
     buyer.goto(deal_url)
     assert "签约" in buyer.locator("ol.stagebar li.current").inner_text()
-    _shot(buyer, "deal-detail-phone.png")
+    shot(buyer, "deal-detail-phone.png")
     buyer.goto(base + "/my/deals")
     assert "签约" in buyer.locator("tr.deal-row").first.inner_text()
-    _shot(buyer, "my-deals.png")
+    shot(buyer, "my-deals.png")
 
     # the contract is registered from the deal, prefilled; the registration package downloads
     seller.goto(deal_url + "#contract")
@@ -189,7 +160,7 @@ def test_a_deal_from_contact_to_registered_contract(site: dict[str, Any], browse
     form.locator("button[type=submit]").click()
     seller.wait_for_url("**/contracts/*")
     assert "技术合同已登记" in seller.content() and "300.00" in seller.content() and "280.00" in seller.content()
-    _shot(seller, "contract.png")
+    shot(seller, "contract.png")
     with seller.expect_download() as dl:
         seller.click("a.package-pdf")
     pdf = dl.value
@@ -203,7 +174,7 @@ def test_a_deal_from_contact_to_registered_contract(site: dict[str, Any], browse
 
     # an operator uploads a spreadsheet with mistakes: nothing is imported, every row's problem is listed
     op_ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    op = _login(op_ctx, base, "operator@deals.tongxin.cn")
+    op = login(op_ctx, base, "operator@deals.tongxin.cn")
     op.goto(base + "/contracts")
     op.click("a[href='/contracts/import']")
     op.set_input_files("form.upload-form input[type=file]", site["bad_xlsx"])
@@ -214,7 +185,7 @@ def test_a_deal_from_contact_to_registered_contract(site: dict[str, Any], browse
     assert rows.count() >= 5
     text = op.locator("table.errors-table").inner_text()
     assert "技术交易额 450 万元大于合同成交额 300 万元" in text and "合同类型 ‘技术买卖’ 无效" in text and "与第 2 行重复" in text
-    _shot(op, "contracts-upload-errors.png")
+    shot(op, "contracts-upload-errors.png")
     op.goto(base + "/contracts")
     assert op.locator("tr[data-contract]").count() == 1  # only the one registered from the deal
     for ctx in (seller_ctx, buyer_ctx, op_ctx):

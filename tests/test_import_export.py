@@ -10,6 +10,7 @@ import os
 import re
 import uuid
 import zipfile
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -19,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select
 
-from conftest import PG_URL
+from conftest import pg_schema_url
 from factories import LISTINGS, ORGS, scen, tech
 from tongxin.core import credit_code, industries, regions
 from tongxin.core.errors import BadFile, ValidationError
@@ -434,25 +435,12 @@ def round_trip(a: Exchange, b: Exchange, d: Path) -> None:
 @pytest.fixture
 def second(db_url: str, tmp_path: Path) -> Iterator[Exchange]:
     """A second, empty database on the same backend."""
-    schema = None
-    if db_url.startswith("sqlite"):
-        url = "sqlite:///" + str(tmp_path / "second.db")
-    else:
-        import psycopg
-
-        schema = "t_" + uuid.uuid4().hex[:12]
-        with psycopg.connect(PG_URL, autocommit=True) as c:
-            c.execute(f'CREATE SCHEMA "{schema}"')
-        url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
-    ex = Exchange(Database(url), str(tmp_path / "index2"))
-    ex.init_db()
-    yield ex
-    ex.close()
-    if schema:
-        import psycopg
-
-        with psycopg.connect(PG_URL, autocommit=True) as c:
-            c.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with ExitStack() as stack:
+        url = "sqlite:///" + str(tmp_path / "second.db") if db_url.startswith("sqlite") else stack.enter_context(pg_schema_url())
+        ex = Exchange(Database(url), str(tmp_path / "index2"))
+        ex.init_db()
+        yield ex
+        ex.close()
 
 
 def test_round_trip_fixture_data(exchange: Exchange, second: Exchange, tmp_path: Path) -> None:

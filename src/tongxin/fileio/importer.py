@@ -21,6 +21,7 @@ from .columns import header_map, listing_columns, organisation_columns
 from .readers import Table, read_tables
 
 Progress = Callable[[int, int], None]
+BULK_CHUNK = 2000
 
 
 @dataclass
@@ -130,7 +131,28 @@ def import_file(db: Database, registry: Registry, path: str, skip_invalid: bool 
             done += 1
             if progress and done % 500 == 0:
                 progress(done, total)
+        # New listings (unknown external ids, first time in the file, owner known) go in with one
+        # bulk insert; updates, repeats within the file and numeric owner references row by row.
+        owners = repo.owner_ids(s, {x.owner for _, x in listings})
+        known = repo.ids_with_external(s, [x.external_id for _, x in listings if x.external_id])
+        fresh: list[tuple[int, Listing]] = []
+        one_by_one: list[tuple[int, Listing]] = []
+        seen: set[str] = set()
         for rownum, x in listings:
+            if x.owner not in owners or (x.external_id and (x.external_id in known or x.external_id in seen)):
+                one_by_one.append((rownum, x))
+            else:
+                fresh.append((rownum, x))
+            if x.external_id:
+                seen.add(x.external_id)
+        for i in range(0, len(fresh), BULK_CHUNK):
+            chunk = fresh[i : i + BULK_CHUNK]
+            repo.bulk_insert_listings(s, [x for _, x in chunk], registry, owners=owners)
+            rep.listings_created += len(chunk)
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+        for rownum, x in one_by_one:
             try:
                 with s.begin_nested():
                     _, created = repo.upsert_listing(s, x, registry, row=rownum)

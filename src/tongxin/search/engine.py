@@ -207,7 +207,8 @@ class SearchEngine:
         self._arithmetic = True  # _settle may compute filtered scores (turned off by a failed spot check)
         self._consts: dict[tuple[Any, ...], dict[int, int]] = {}  # filters → segment → filter constant (see _settle)
         self._meta_sig: tuple[int, int, int] | None = None
-        self._terms_read = 0  # bytes of the terms file already handed out (readers)
+        self._terms_read = 0  # bytes of the terms file already handed out (readers) …
+        self._terms_ino = -1  # … of this file (inode)
         self._broken = False  # reader: the directory could not be opened yet
         # kinds / visibilities of the indexed documents (None: unknown); filters that every one passes are free
         self.present: dict[str, set[str] | None] = {"kind": set(), "vis": set()}
@@ -251,6 +252,14 @@ class SearchEngine:
             finally:
                 self._lease.close()
                 self._lease = None
+
+    def __del__(self) -> None:  # an engine dropped without close(): let the lock go quietly
+        lease = getattr(self, "_lease", None)
+        if lease is not None:
+            try:
+                lease.close()
+            except Exception:  # pragma: no cover - interpreter shutdown
+                pass
 
     def writer_pid(self) -> int | None:
         """The pid recorded by the process holding the writer lock (informational)."""
@@ -416,14 +425,17 @@ class SearchEngine:
         p = os.path.join(self.path, TERMS_FILE)
         try:
             with open(p, "rb") as fh:
-                size = os.fstat(fh.fileno()).st_size
-                start = 0 if all_terms or size < self._terms_read else self._terms_read
+                st = os.fstat(fh.fileno())
+                # a full build replaces the file (new inode): read it from the start
+                same = st.st_ino == self._terms_ino and st.st_size >= self._terms_read
+                start = self._terms_read if same and not all_terms else 0
                 fh.seek(start)
                 data = fh.read()
         except OSError:
             return []
         end = data.rfind(b"\n") + 1  # whole lines only (the writer may be appending)
         self._terms_read = start + end
+        self._terms_ino = st.st_ino
         return [t for t in data[:end].decode("utf-8", errors="ignore").split("\n") if t]
 
     # -- writing -----------------------------------------------------------------------------

@@ -10,10 +10,15 @@ processes share one index directory. One process holds the writer lock (see
 search.engine) and applies the change log: before answering a query when the last check is
 older than `sync_interval`, and from a background thread every `sync_interval`, so changes
 made through any process are indexed within `sync_interval` plus the time to apply them.
-The other processes reload when the writer commits (one stat per query, at most every
-`sync_interval`), take over the lock when the writer process ends, and wait for the writer
-after their own writes, so a listing saved through any worker is matchable through it at
-once and through every worker within about a second.
+The other processes reload when the writer commits (one stat of its metadata file per
+query), take over the lock when the writer process ends (checked every `sync_interval`),
+and wait for the writer after their own writes, so a listing saved through any worker is
+matchable through it at once and through every worker within `sync_interval` plus the
+writer's commit (measured: tens of milliseconds).
+
+Query path (see search.engine for the engine side): one database query per search or
+match (the candidates' rows, plain SQL); explanations only for the listings returned, from
+analysed terms stored in the index; structured fit computed once per candidate.
 """
 
 from __future__ import annotations
@@ -117,26 +122,28 @@ EXPLAIN_CACHE = 20_000  # analysed candidate texts kept for explanations (fallba
 
 class _FitMemo:
     """A registry for `rank` whose query kind's fit function remembers its results per
-    candidate object, so the explained pass reuses the scoring pass's structured fit."""
+    candidate object, so the explained pass reuses the scoring pass's structured fit.
+    (No reference cycles: a query's garbage is freed at once, not by the cyclic collector.)"""
 
     def __init__(self, registry: Registry, kind: str) -> None:
         import dataclasses
 
         self._registry = registry
-        self._memo: dict[tuple[int, int], Any] = {}
         spec = registry.get(kind)
         fit = spec.fit
-        if fit is None:
-            self._spec = spec
-        else:
-            def memo_fit(query: Listing, cand: Listing, ctx: MatchContext) -> Any:
+        if fit is not None:
+            memo: dict[tuple[int, int], Any] = {}
+
+            def memo_fit(query: Listing, cand: Listing, ctx: MatchContext, _memo: dict[tuple[int, int], Any] = memo,
+                         _fit: Any = fit) -> Any:
                 key = (id(cand), id(ctx))
-                v = self._memo.get(key)
+                v = _memo.get(key)
                 if v is None:
-                    v = self._memo[key] = fit(query, cand, ctx)
+                    v = _memo[key] = _fit(query, cand, ctx)
                 return list(v)
 
-            self._spec = dataclasses.replace(spec, fit=memo_fit)
+            spec = dataclasses.replace(spec, fit=memo_fit)
+        self._spec = spec
         self._kind = kind
 
     def get(self, name: str) -> Any:
@@ -172,6 +179,7 @@ class Exchange:
         self._poller: threading.Thread | None = None
         self.last_build: dict[str, float] = {}  # timings of the last full build (benchmarks)
         self._explain_cache: dict[tuple[int, str], list[str]] = {}
+        self._pool: _AnalysisPool | None = None
         self.stats = {"explained": 0, "explained_from_index": 0}
 
     @classmethod
@@ -278,7 +286,7 @@ class Exchange:
             t0 = time.perf_counter()
             with self.db.transaction(write=False) as s:
                 last = repo.last_change_id(s)
-                total = repo.count_listings(s, repo.ListingFilter(status="published"))
+                total = repo.count_status(s, "published")
                 keywords = repo.distinct_keywords(s)
             # learned terms first, so every document is segmented with the same dictionary
             self._learn(sorted(keywords))
@@ -308,7 +316,9 @@ class Exchange:
             self._seen_ready = False
             t3 = time.perf_counter()
             self.last_build = {"learn_seconds": t1 - t0, "analyse_index_seconds": t2 - t1, "commit_merge_seconds": t3 - t2,
-                               "workers": float(workers), "segments": float(eng.num_segments())}
+                               "workers": float(workers), "segments": float(eng.num_segments()),
+                               "worker_peak_rss_mb": self._pool.peak_rss_mb if self._pool is not None else 0.0}
+            self._pool = None
             return done
 
     def _noting(self, batches: Iterator[list[Listing]]) -> Iterator[list[Listing]]:
@@ -333,6 +343,7 @@ class Exchange:
         if first is None:
             return
         pool = _AnalysisPool(workers, sorted(self.analyzer.learned), self.analyzer.search_mode, self._generation())
+        self._pool = pool
         try:
             probe = first[:50]
             if not pool.start() or pool.probe([self._fields(x) for x in probe]) != [self._fields_analysed(x) for x in probe]:
@@ -539,15 +550,19 @@ class Exchange:
         return self._retrieve_hits(qterms, kinds, viewer, ctx, depth, exclude, bigrams)[0]
 
     def _retrieve_hits(self, qterms: Sequence[QueryTerm], kinds: Sequence[str], viewer: acc.Viewer, ctx: MatchContext,
-                       depth: int, exclude: Sequence[int] = (), bigrams: Sequence[tuple[str, float]] = ()
+                       depth: int, exclude: Sequence[int] = (), bigrams: Sequence[tuple[str, float]] = (), session: Any = None
                        ) -> tuple[list[Candidate], dict[int, SearchHit]]:
-        """Candidates (engine hits with their listings, one database query) and the hits by listing id."""
+        """Candidates (engine hits with their listings, one database query, in `session` if given)
+        and the hits by listing id."""
         hits = self.engine.search(kinds=kinds, visibilities=acc.visible_levels(viewer), today=ctx.today, limit=depth,
                                   exclude_ids=exclude, exact=self.exact, **self._engine_args(qterms, bigrams))
         if not hits:
             return [], {}
-        with self.db.transaction(write=False) as s:
-            found = repo.fetch_listings(s, [h.id for h in hits], self.registry)
+        if session is not None:
+            found = repo.fetch_listings(session, [h.id for h in hits], self.registry)
+        else:
+            with self.db.transaction(write=False) as s:
+                found = repo.fetch_listings(s, [h.id for h in hits], self.registry)
         return [Candidate(found[h.id], h.score) for h in hits if h.id in found], {h.id: h for h in hits}
 
     @staticmethod
@@ -644,16 +659,17 @@ class Exchange:
         """A listing → ranked counterparts (scenario → technologies, technology → scenarios)."""
         ctx = ctx or MatchContext()
         self._maybe_sync()
-        listing, level = self.get(listing_id, viewer)
-        if level < acc.Access.FULL:
-            from ..core.errors import Message, NotFound
+        with self.db.transaction(write=False) as s:  # one transaction (one round of BEGIN/COMMIT) per match
+            listing = repo.fetch_listing(s, listing_id, self.registry)
+            if acc.access(viewer, listing) < acc.Access.FULL:
+                from ..core.errors import Message, NotFound
 
-            raise NotFound(Message(f"资源 {listing_id} 不存在或无权查看", f"listing {listing_id} does not exist or is not visible to you"))
-        qterms = self.listing_qterms(listing)
-        kinds = allowed_kinds(self.registry, listing, kind)
-        if not kinds:
-            return listing, []
-        cands, hits = self._retrieve_hits(qterms, kinds, viewer, ctx, depth=max(limit * 5, 50), exclude=[listing_id])
+                raise NotFound(Message(f"资源 {listing_id} 不存在或无权查看", f"listing {listing_id} does not exist or is not visible to you"))
+            qterms = self.listing_qterms(listing)
+            kinds = allowed_kinds(self.registry, listing, kind)
+            if not kinds:
+                return listing, []
+            cands, hits = self._retrieve_hits(qterms, kinds, viewer, ctx, depth=max(limit * 5, 50), exclude=[listing_id], session=s)
         return listing, self._rank(cands, qterms, lambda x: acc.can_match(viewer, x), ctx, query=listing, wanted_kind=kind,
                                    limit=limit, hits=hits)
 
@@ -723,6 +739,7 @@ class _AnalysisPool:
         self.threads: list[threading.Thread] = []
         self.sent = 0
         self.received = 0
+        self.peak_rss_mb = 0.0
 
     def start(self) -> bool:
         import queue
@@ -770,6 +787,14 @@ class _AnalysisPool:
             return None
 
     def close(self) -> None:
+        for p in self.procs:  # peak memory of each worker (VmHWM: getrusage would count the parent's pages at fork)
+            try:
+                with open(f"/proc/{p.pid}/status", encoding="ascii") as fh:
+                    for line in fh:
+                        if line.startswith("VmHWM:"):
+                            self.peak_rss_mb = max(self.peak_rss_mb, int(line.split()[1]) / 1024)
+            except (OSError, ValueError):
+                pass
         for q in self.queues:
             q.put(None)
         for p in self.procs:

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from ..core.errors import FieldError, Message, NotFound, ValidationError
@@ -332,14 +332,21 @@ def _bulk_insert_listings_sqlite(s: Session, listings: Sequence[Listing], regist
         for i, x in zip(ids, listings)
     ]
     cur = s.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cache = cur.execute("PRAGMA cache_size").fetchone()[0]
     try:
+        # unique and secondary indexes take random inserts: a big page cache for the load only
+        cur.execute(f"PRAGMA cache_size = {-BULK_CACHE_KB}")
         # created_at / updated_at: the columns' server default, as for ORM inserts
         cur.executemany(_SQLITE_INSERT, rows)
         if record_changes:
             cur.executemany("INSERT INTO listing_changes (listing_id) VALUES (?)", [(i,) for i in ids])
     finally:
+        cur.execute(f"PRAGMA cache_size = {int(cache)}")
         cur.close()
     return ids
+
+
+BULK_CACHE_KB = 512 * 1024
 
 
 _LISTING_COLS = tuple(c for c in ListingRow.__table__.c)
@@ -399,7 +406,10 @@ def fetch_listings(s: Session, ids: Sequence[int], registry: Registry) -> dict[i
     try:
         for i in range(0, len(ids), 900):
             chunk = ids[i : i + 900]
-            cur.execute(_FETCH_SQL.format(",".join([ph] * len(chunk))), chunk)
+            if ph == "?":
+                cur.execute(_FETCH_SQL.format(",".join([ph] * len(chunk))), chunk)
+            else:  # one statement text whatever the count: PostgreSQL plans it once (prepared)
+                cur.execute(_FETCH_SQL.replace("IN ({})", "= ANY(%s)"), [chunk])
             for r in cur.fetchall():
                 out[int(r[0])] = _listing_from_raw(r, registry, r[18], r[19])
     finally:
@@ -463,7 +473,18 @@ def scan_listings(s: Session, registry: Registry, status: str | None = "publishe
 
 
 def distinct_keywords(s: Session, status: str | None = "published", batch: int = 20000) -> set[str]:
-    """Every keyword of the listings (of `status`), deduplicated: what the analyzer learns before a build."""
+    """Every keyword of the listings (of `status`), deduplicated: what the analyzer learns before a build.
+    The database unpacks the JSON lists (SQLite json_each, PostgreSQL json_array_elements_text)."""
+    conn = s.connection()
+    where = " WHERE l.status = :status" if status is not None else ""
+    sql = {"sqlite": "SELECT DISTINCT j.value FROM listings l, json_each(l.keywords) j" + where,
+           "postgresql": "SELECT DISTINCT json_array_elements_text(l.keywords) FROM listings l" + where}.get(conn.dialect.name)
+    if sql is not None:
+        try:
+            with s.begin_nested():
+                return {str(v) for (v,) in conn.execute(text(sql), {"status": status}) if v is not None}
+        except Exception:  # no JSON functions in this database build: unpack here
+            pass
     out: set[str] = set()
     last = 0
     while True:
@@ -477,6 +498,11 @@ def distinct_keywords(s: Session, status: str | None = "published", batch: int =
             if kws:
                 out.update(kws)
         last = rows[-1][0]
+
+
+def count_status(s: Session, status: str) -> int:
+    """Listings with this status (no join: the size of an index build)."""
+    return int(s.scalar(select(func.count()).select_from(ListingRow).where(ListingRow.status == status)) or 0)
 
 
 def newest_change(conn: Any) -> int:

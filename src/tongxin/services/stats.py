@@ -7,9 +7,8 @@ Figures owned by other parts of the exchange are read defensively, by table name
 module works before (and without) them:
 - contact requests: table `contact_requests` (columns `status`, `created_at`; accepted = status 'accepted');
   when absent, `interests` is unknown and `accepted` counts deals opened from a contact request.
-- instrument hours: tables `instruments` (`id`, `owner_id` → organisations) and `bookings`
-  (`instrument_id`, `starts_at`, `ends_at`, optional `status`); cancelled/declined/rejected bookings are ignored.
-- policies qualifying: tables `policies` (`id`, `title`) and `policy_qualifications` (`policy_id`, `org_id`).
+- instrument hours: `instrument_bookings` marked used, by the instrument owner's province.
+- policies qualifying: each live policy listing's eligibility rules evaluated for every verified organisation.
 Any of these missing (or shaped differently) gives zeros / empty lists, never an error.
 """
 
@@ -19,7 +18,6 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import DateTime, String, column, func, select, table
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ..core import regions
@@ -66,40 +64,36 @@ def funnel_counts(s: Session, p: st.Period) -> st.FunnelCounts:
 
 
 def resource_figures(s: Session, p: st.Period) -> st.ResourceFigures:
-    tables = R.table_names(s)
+    """Instrument hours actually used (bookings marked used, by the owner's province) and, per live
+    policy, how many organisations qualify today (the core rule engine over each organisation's facts)."""
+    from ..core import policy as rules
+    from ..core.kinds import default_registry
+    from ..storage import repo
+    from ..storage import resources_repo as rr
+    from ..storage.models_resources import InstrumentBookingRow
+
     hours: dict[str, float] = {}
+    lo, hi = _bounds(p)
+    b = InstrumentBookingRow
+    q = (select(OrganisationRow.region, b.starts_at, b.ends_at)
+         .select_from(b).join(ListingRow, ListingRow.id == b.instrument_id).join(OrganisationRow, OrganisationRow.id == ListingRow.owner_id)
+         .where(b.starts_at >= lo, b.starts_at < hi, b.status == "used"))
+    for region, start, end in s.execute(q):
+        prov = st.province_label(regions.province_of(region))
+        hours[prov] = round(hours.get(prov, 0.0) + max(0.0, (end - start).total_seconds() / 3600), 1)
+    today = min(dt.date.today(), p.end)
+    policies_live = [x for x in repo.find_listings(s, repo.ListingFilter(kind="policy", status="published", limit=100000), default_registry())
+                     if x.is_live(today)]
     policies: list[tuple[str, int]] = []
-    available = False
-    if {"instruments", "bookings"} <= tables:
-        try:
-            i = table("instruments", column("id"), column("owner_id"))
-            b = table("bookings", column("instrument_id"), column("starts_at", DateTime(timezone=True)), column("ends_at", DateTime(timezone=True)),
-                      column("status", String()))
-            o = OrganisationRow.__table__
-            lo, hi = _bounds(p)
-            q = (select(o.c.region, b.c.starts_at, b.c.ends_at, b.c.status).select_from(b.join(i, i.c.id == b.c.instrument_id)
-                 .join(o, o.c.id == i.c.owner_id)).where(b.c.starts_at >= lo, b.c.starts_at < hi))
-            with s.begin_nested():
-                for region, start, end, status in s.execute(q):
-                    if status in INACTIVE_BOOKINGS or start is None or end is None:
-                        continue
-                    prov = st.province_label(regions.province_of(region))
-                    hours[prov] = round(hours.get(prov, 0.0) + max(0.0, (end - start).total_seconds() / 3600), 1)
-            available = True
-        except SQLAlchemyError:
-            hours = {}
-    if {"policies", "policy_qualifications"} <= tables:
-        try:
-            pol = table("policies", column("id"), column("title"))
-            q2 = table("policy_qualifications", column("policy_id"), column("org_id"))
-            with s.begin_nested():
-                rows = s.execute(select(pol.c.title, func.count(func.distinct(q2.c.org_id))).select_from(pol.join(q2, q2.c.policy_id == pol.c.id))
-                                 .group_by(pol.c.title).order_by(func.count(func.distinct(q2.c.org_id)).desc(), pol.c.title))
-                policies = [(str(t), int(n)) for t, n in rows]
-            available = True
-        except SQLAlchemyError:
-            policies = []
-    return st.ResourceFigures(hours, policies, available)
+    if policies_live:
+        org_ids = list(s.scalars(select(OrganisationRow.id).where(OrganisationRow.verified.is_(True))))
+        facts = [rr.facts_for(s, oid, today) for oid in org_ids]
+        for x in policies_live:
+            conds = rules.parse_rules(x.attrs.get("eligibility"))
+            n = sum(1 for f in facts if rules.qualifies(rules.evaluate(conds, f)))
+            policies.append((x.title, n))
+        policies.sort(key=lambda t: (-t[1], t[0]))
+    return st.ResourceFigures(hours, policies, True)
 
 
 def figures(s: Session, period: st.Period | str) -> st.Figures:

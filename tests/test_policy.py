@@ -74,3 +74,20 @@ def test_eligible_policies_for_an_organisation(exchange: Exchange) -> None:
     with exchange.db.transaction() as s:
         rr.set_facts(s, wq, dt.date(2015, 5, 1), 120, 8000.0, ["高新技术企业"])
     assert eligible(exchange, "ORG-WQ", today)[1] == []
+
+
+def test_new_policy_notifies_qualifying_organisations(exchange: Exchange) -> None:
+    from tongxin.services.policy import notify_qualifying
+    from tongxin.storage import accounts_repo as AR
+
+    ids = load(exchange, ORGS, [row("PL-HE2", "policy", "河北研发后补助", "河北科技型中小企业后补助。", "后补助", "ORG-HOSP", "120000", "S92",
+                                    issuing_body="河北省科学技术厅", benefit_type="subsidy", benefit="按研发增量 10% 补助",
+                                    eligibility="region in 130000")])
+    with exchange.db.transaction(write=False) as s:
+        sjz = rr.resolve_org(s, "ORG-SJZ").id  # Shijiazhuang: the only Hebei organisation in the fixtures
+        wq = rr.resolve_org(s, "ORG-WQ").id
+    notified = notify_qualifying(exchange, ids["PL-HE2"], dt.date(2026, 6, 1))
+    assert notified == [sjz]
+    with exchange.db.transaction(write=False) as s:
+        assert "河北研发后补助" in AR.notifications(s, sjz)[0].text_zh
+        assert AR.notifications(s, wq) == []

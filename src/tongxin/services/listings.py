@@ -314,6 +314,10 @@ class Listings:
         with self.db.transaction() as s:
             m = R.moderation(s, lid)
             m.publish_on_verify = bool(publish and not viewer.org_verified)
+        if spec.name == "policy" and status == "published" and (existing is None or existing.status != "published"):
+            from .policy import notify_qualifying
+
+            notify_qualifying(self.ex, lid)  # organisations that qualify hear about a new policy at once
         return lid
 
     def set_open(self, viewer: acc.Viewer, listing_id: int, open_: bool) -> str:

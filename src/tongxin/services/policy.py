@@ -56,3 +56,28 @@ def evaluate_all(ex: Exchange, org_ref: str, today: dt.date, viewer: acc.Viewer 
 def eligible(ex: Exchange, org_ref: str, today: dt.date, viewer: acc.Viewer = acc.VISITOR) -> tuple[str, list[Eligibility]]:
     name, all_ = evaluate_all(ex, org_ref, today, viewer)
     return name, [e for e in all_ if e.qualifies]
+
+
+def notify_qualifying(ex: Exchange, policy_id: int, today: dt.date | None = None) -> list[int]:
+    """A newly published policy: tell every verified organisation that qualifies (免申即享).
+    Returns the notified organisation ids. One transaction."""
+    from sqlalchemy import select
+
+    from ..storage import accounts_repo as AR
+    from ..storage.models import OrganisationRow
+
+    today = today or dt.date.today()
+    with ex.db.transaction() as s:
+        p = repo.get_listing(s, policy_id, ex.registry)
+        if p.kind != "policy" or not p.is_live(today) or p.visibility != "public":
+            return []
+        conds = engine.parse_rules(p.attrs.get("eligibility"))
+        notified = []
+        for oid in s.scalars(select(OrganisationRow.id).where(OrganisationRow.verified.is_(True)).order_by(OrganisationRow.id)):
+            if oid == p.owner_id:
+                continue
+            if engine.qualifies(engine.evaluate(conds, rr.facts_for(s, oid, today))):
+                AR.notify(s, oid, f"新政策“{p.title}”：贵单位符合全部条件，可免申即享", f"new policy '{p.title}': your organisation meets every condition",
+                          f"/policies/eligible?org={oid}")
+                notified.append(oid)
+        return notified

@@ -133,7 +133,12 @@ def _serve(ex: Any, host: str | None = None, port: int | None = None) -> None:
     host = host or cfg.host
     port = port or cfg.port
     console.print(f"\n[bold green]同心 tongxin 已启动 / is running: http://{host}:{port}[/bold green]  (Ctrl+C 退出 / to stop)\n")
-    uvicorn.run(create_app(ex), host=host, port=port, log_level="warning")
+    app_ = create_app(ex)
+    import gc
+
+    gc.collect()
+    gc.freeze()  # start-up objects leave the collector's view: no ~40 ms full collections while serving
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
 
 
 @app.command()

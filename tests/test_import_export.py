@@ -572,3 +572,26 @@ def test_round_trip_property(exchange: Exchange, second: Exchange, tmp_path: Pat
     assert sorted(json.dumps(r, ensure_ascii=False, sort_keys=True, default=str) for r in got_listings) == want
     assert got_orgs == sorted((org_record(validate_organisation(o)) for o in orgs), key=lambda r: r["credit_code"])
     round_trip(exchange, second, d)
+
+
+def test_credit_code_of_another_organisation_is_a_row_error(exchange, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Re-importing org A with org B's credit code is refused with the row, not a database crash."""
+    import json as _json
+
+    from factories import ORGS
+    from tongxin.core.errors import ValidationError as _VE
+    from tongxin.fileio.importer import import_file as _import
+
+    path = str(tmp_path / "clash.json")
+    with open(path, "w", encoding="utf-8") as fh:
+        _json.dump({"organisations": ORGS[:2]}, fh, ensure_ascii=False)
+    _import(exchange.db, exchange.registry, path)
+    clash = dict(ORGS[0], credit_code=ORGS[1]["credit_code"])
+    with open(path, "w", encoding="utf-8") as fh:
+        _json.dump({"organisations": [clash]}, fh, ensure_ascii=False)
+    with pytest.raises(_VE) as e:
+        _import(exchange.db, exchange.registry, path)
+    assert e.value.errors[0].row == 1 and e.value.errors[0].field == "credit_code"
+    assert "ORG-WQ" in e.value.errors[0].message.zh and "already belongs" in e.value.errors[0].message.en
+    rep = _import(exchange.db, exchange.registry, path, skip_invalid=True)
+    assert rep.organisations_updated == 0 and len(rep.errors) == 1

@@ -44,14 +44,18 @@ def upsert_organisation(s: Session, org: Organisation, row: int | None = None) -
     existing = None
     if org.external_id:
         existing = s.scalar(select(OrganisationRow).where(OrganisationRow.external_id == org.external_id))
+    holder = s.scalar(select(OrganisationRow).where(OrganisationRow.credit_code == org.credit_code))
     if existing is None:
-        existing = s.scalar(select(OrganisationRow).where(OrganisationRow.credit_code == org.credit_code))
-        if existing is not None and org.external_id and existing.external_id and existing.external_id != org.external_id:
-            raise ValidationError.of([FieldError(
-                "credit_code",
-                Message(f"统一社会信用代码 {org.credit_code} 已属于机构 {existing.external_id}（{existing.name}）",
-                        f"credit code {org.credit_code} already belongs to organisation {existing.external_id} ({existing.name})"),
-                org.credit_code, row)])
+        existing = holder
+    # a credit code identifies one organisation: never move it onto another record
+    if holder is not None and holder is not existing or (
+            existing is not None and org.external_id and existing.external_id and existing.external_id != org.external_id):
+        other = holder if holder is not None else existing
+        raise ValidationError.of([FieldError(
+            "credit_code",
+            Message(f"统一社会信用代码 {org.credit_code} 已属于机构 {other.external_id or other.id}（{other.name}），请核对编号或代码",
+                    f"credit code {org.credit_code} already belongs to organisation {other.external_id or other.id} ({other.name}); check the id or the code"),
+            org.credit_code, row)])
     created = existing is None
     r = existing or OrganisationRow()
     for key in ("name", "credit_code", "org_type", "region", "industry", "description", "contact_name", "contact_phone", "website", "verified"):

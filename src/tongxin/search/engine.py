@@ -15,54 +15,52 @@ tantivy scores its term-set and range queries; a filter that every indexed docum
 a one-value filter is a single term, because term sets materialise a bitset of every
 matching document per query, which dominates at a million documents.
 
-One index directory can be shared by several processes (web workers, a CLI import next to
-a running server). Exactly one of them is the *writer*: it holds an advisory lock on
-`tongxin-writer.lock` (fcntl.flock, released by the kernel when the process ends, even on a
-crash) and is the only one that changes the index. The others are *readers*: they reload
-when the writer's `tongxin-meta.json` changes, and take over the lock when the writer goes
-away. Beside the tantivy files the directory holds:
-
-* `tongxin-meta.json`: schema version, the last change-log id applied, and `state`
-  ("ok", or "building" while a full build is in progress: an interrupted build is redone);
-* `tongxin-terms.txt`: the terms the analyzer learned from listings' keywords, one per
-  line, so a restarted process and every reader segment text with the same dictionary as
-  the index was built with.
+The on-disk index lifecycle (writer lock and takeover, metadata, learned terms, crash-safe
+builds) is search.store; the documents and schema are search.documents.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import shutil
-import threading
-import struct
-import time
-import zlib
-from dataclasses import dataclass, field
-from typing import IO, Any, Iterable, Sequence
-
 import logging
+import os
+import struct
+import threading
+from typing import IO, Any, Sequence
 
 import tantivy
 
-try:  # POSIX; elsewhere every process is a writer (one process per index directory)
-    import fcntl
-except ImportError:  # pragma: no cover - not on Linux
-    fcntl = None  # type: ignore[assignment]
+from .documents import (  # noqa: F401 - re-exported: callers import these from search.engine
+    EPOCH,
+    NO_END,
+    NO_START,
+    SCHEMA_VERSION,
+    IndexDoc,
+    SearchHit,
+    _DAY_BITS,
+    _DAY_OFF,
+    _day_code,
+    _h12,
+    _schema,
+    day_number,
+    decode_expl,
+    encode_expl,
+    make_document,
+    pack_filter,
+)
+from .store import (  # noqa: F401 - re-exported
+    BULK_HEAP_MB,
+    BULK_THREADS,
+    LOCK_FILE,
+    META_FILE,
+    OWN_FILES,
+    TERMS_FILE,
+    WRITER_HEAP_MB,
+    IndexStore,
+    fcntl,
+)
 
 log = logging.getLogger(__name__)
-
-EPOCH = dt.date(1970, 1, 1)
-NO_END = 10**6
-NO_START = -(10**6)
-SCHEMA_VERSION = 5  # 3: stored explanation terms; 4: single characters in `bigrams`; 5: packed filter column
-# (an index of another version is rebuilt on open)
-
-META_FILE = "tongxin-meta.json"
-TERMS_FILE = "tongxin-terms.txt"
-LOCK_FILE = "tongxin-writer.lock"
-OWN_FILES = (META_FILE, TERMS_FILE, LOCK_FILE)
 
 PREFILTER_MARGIN = 10  # survivors beyond `limit` whose exact scores bound the rest
 PREFILTER_FETCH = 3  # OR hits fetched per wanted survivor at first (filters drop some)
@@ -71,62 +69,8 @@ SAFE_OR_SCORE = 2.01  # see SearchEngine._settle
 FILTER_CLAUSES = 4  # constant-score clauses of _filtered(): kind, visibility, valid_until, valid_from
 SPOT_CHECK_FIRST = 200  # _settle checks its arithmetic on every one of the first queries …
 SPOT_CHECK_EVERY = 16  # … then on one in this many
-WRITER_HEAP_MB = 64  # incremental updates: a few listings per commit
-BULK_HEAP_MB = 1024  # full builds: fewer, larger segments (split between the threads)
-BULK_THREADS = 2
-
-
-def day_number(d: dt.date | None, default: int) -> int:
-    return default if d is None else (d - EPOCH).days
-
-
-@dataclass(frozen=True)
-class IndexDoc:
-    id: int
-    kind: str
-    visibility: str
-    valid_from: dt.date | None
-    valid_until: dt.date | None
-    text_terms: Sequence[str]
-    bigrams: Sequence[str]
-    expl: bytes = b""  # encode_expl(...): stored analysed terms for explanations
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    id: int
-    score: float
-    addr: Any = field(default=None, compare=False, repr=False)  # tantivy DocAddress (valid for `searcher`)
-    searcher: Any = field(default=None, compare=False, repr=False)
-
-
-def _schema() -> tantivy.Schema:
-    sb = tantivy.SchemaBuilder()
-    sb.add_unsigned_field("id", stored=True, indexed=True, fast=True)
-    sb.add_text_field("kind", stored=False, tokenizer_name="raw", index_option="basic")
-    sb.add_text_field("vis", stored=False, tokenizer_name="raw", index_option="basic")
-    sb.add_integer_field("valid_from", stored=False, indexed=True, fast=True)
-    sb.add_integer_field("valid_until", stored=False, indexed=True, fast=True)
-    sb.add_text_field("text", stored=False, tokenizer_name="whitespace", index_option="freq")
-    sb.add_text_field("bigrams", stored=False, tokenizer_name="whitespace", index_option="freq")
-    sb.add_bytes_field("expl", stored=True, indexed=False, fast=False)
-    sb.add_unsigned_field("flt", stored=False, indexed=False, fast=True)  # pack_filter(): the filters in one column
-    return sb.build()
-
 
 _F32 = struct.Struct("<f")
-_DAY_BITS = 20
-_DAY_OFF = 1 << (_DAY_BITS - 1)
-
-
-def _h12(value: str) -> int:
-    """12-bit fingerprint of a kind or visibility (stable across processes; collisions only
-    let a document through the pre-filter, the exact query still drops it)."""
-    return zlib.crc32(value.encode("utf-8")) & 0xFFF
-
-
-def _day_code(days: int) -> int:
-    return min(max(days, -_DAY_OFF), _DAY_OFF - 1) + _DAY_OFF
 
 
 def _f32(x: float) -> float:
@@ -142,44 +86,8 @@ def _plus_ones(or_score: float, n: int) -> float:
     return x
 
 
-def pack_filter(kind: str, visibility: str, valid_from: dt.date | None, valid_until: dt.date | None) -> int:
-    """kind, visibility and validity of a document in one u64 fast field (see SearchEngine.search)."""
-    return (_h12(visibility) | _h12(kind) << 12 | _day_code(day_number(valid_from, NO_START)) << 24
-            | _day_code(day_number(valid_until, NO_END)) << 44)
 
-
-def encode_expl(generation: int, field_terms: Sequence[tuple[str, Sequence[str]]]) -> bytes:
-    """The stored explanation terms: generation, then one line per field (name, then terms)."""
-    return "\n".join([str(generation)] + [name + " " + " ".join(terms) for name, terms in field_terms]).encode("utf-8")
-
-
-def decode_expl(data: bytes) -> tuple[int, dict[str, list[str]]]:
-    lines = data.decode("utf-8").split("\n")
-    out: dict[str, list[str]] = {}
-    for line in lines[1:]:
-        name, _, rest = line.partition(" ")
-        out[name] = rest.split(" ") if rest else []
-    return int(lines[0] or -1), out
-
-
-def make_document(id: int, kind: str, visibility: str, valid_from: dt.date | None, valid_until: dt.date | None,
-                  text: str, bigrams: str, expl: bytes = b"") -> tantivy.Document:
-    """One tantivy document; `text` and `bigrams` are space-joined, already analysed terms."""
-    doc = tantivy.Document()
-    doc.add_unsigned("id", id)
-    doc.add_unsigned("flt", pack_filter(kind, visibility, valid_from, valid_until))
-    doc.add_text("kind", kind)
-    doc.add_text("vis", visibility)
-    doc.add_integer("valid_from", day_number(valid_from, NO_START))
-    doc.add_integer("valid_until", day_number(valid_until, NO_END))
-    doc.add_text("text", text)
-    doc.add_text("bigrams", bigrams)
-    if expl:
-        doc.add_bytes("expl", expl)
-    return doc
-
-
-class SearchEngine:
+class SearchEngine(IndexStore):
     """One index directory (or RAM when path is None), one writer process, many searches.
 
     `last_change` is the last change-log id the index reflects; `fresh` is True when the
@@ -225,350 +133,6 @@ class SearchEngine:
             else:
                 self._open_reader(path)
 
-    # -- the writer lock ---------------------------------------------------------------------
-    def _take_lease(self) -> bool:
-        if fcntl is None or self.path is None:
-            return True
-        if self._lease is None:
-            self._lease = open(os.path.join(self.path, LOCK_FILE), "a+b")  # noqa: SIM115 - held while we write
-        try:
-            fcntl.flock(self._lease.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return False
-        try:  # who holds it (for messages); the content is informational only
-            self._lease.seek(0)
-            self._lease.truncate()
-            self._lease.write(str(os.getpid()).encode())
-            self._lease.flush()
-        except OSError:
-            pass
-        return True
-
-    def _release_lease(self) -> None:
-        if self._lease is not None:
-            try:
-                if fcntl is not None:
-                    fcntl.flock(self._lease.fileno(), fcntl.LOCK_UN)
-            finally:
-                self._lease.close()
-                self._lease = None
-
-    def __del__(self) -> None:  # an engine dropped without close(): let the lock go quietly
-        lease = getattr(self, "_lease", None)
-        if lease is not None:
-            try:
-                lease.close()
-            except Exception:  # pragma: no cover - interpreter shutdown
-                pass
-
-    def writer_pid(self) -> int | None:
-        """The pid recorded by the process holding the writer lock (informational)."""
-        if self.path is None:
-            return os.getpid()
-        try:
-            with open(os.path.join(self.path, LOCK_FILE), "rb") as fh:
-                return int(fh.read().strip() or 0) or None
-        except (OSError, ValueError):
-            return None
-
-    def try_promote(self) -> bool:
-        """Reader: become the writer if the writer went away. True if this process now writes."""
-        with self._lock:
-            if self.writable:
-                return True
-            if not self._take_lease():
-                return False
-            assert self.path is not None
-            self.writable = True
-            self._broken = False
-            self._open_writable(self.path)
-            return True
-
-    # -- opening -----------------------------------------------------------------------------
-    def _wipe(self, path: str) -> None:
-        """Remove everything but the lock file (which we hold)."""
-        for name in os.listdir(path):
-            if name == LOCK_FILE:
-                continue
-            p = os.path.join(path, name)
-            if os.path.isdir(p) and not os.path.islink(p):
-                shutil.rmtree(p, ignore_errors=True)
-            else:
-                try:
-                    os.remove(p)
-                except OSError:
-                    pass
-
-    def _open_writable(self, path: str) -> None:
-        meta = self._read_meta(path)
-        try:
-            if meta is None or meta.get("schema") != SCHEMA_VERSION:
-                raise ValueError("no or old metadata")
-            self.index = tantivy.Index(self.schema, path=path, reuse=True)
-            int(self.index.searcher().num_docs)  # opens every segment: corrupt files fail here
-            self.last_change = int(meta.get("last_change", 0))  # type: ignore[call-overload]
-            self.fresh = meta.get("state", "ok") != "ok"  # a build was interrupted: redo it
-            self._load_present(meta)
-        except Exception:  # missing, corrupt or outdated index: start afresh, caller reloads
-            self._wipe(path)
-            self.index = tantivy.Index(self.schema, path=path, reuse=False)
-            self.last_change = 0
-            self.fresh = True
-            self.present = {"kind": set(), "vis": set()}
-            self._write_meta(state="building")
-        self._searcher = None
-        self._df_cache.clear()
-        self._meta_sig = self._stat_meta()
-
-    def _open_reader(self, path: str) -> None:
-        meta = self._read_meta(path)
-        try:
-            if meta is None or meta.get("schema") != SCHEMA_VERSION:
-                raise ValueError("no or old metadata")
-            self.index = tantivy.Index(self.schema, path=path, reuse=True)
-            self.last_change = int(meta.get("last_change", 0))  # type: ignore[call-overload]
-            self._load_present(meta)
-            self._broken = False
-        except Exception:  # the writer is (re)creating it: serve nothing until it is there
-            self.index = tantivy.Index(self.schema)
-            self.last_change = 0
-            self._broken = True
-        self._searcher = None
-        self._df_cache.clear()
-        self._meta_sig = self._stat_meta()
-
-    # -- metadata ----------------------------------------------------------------------------
-    def _load_present(self, meta: dict[str, object]) -> None:
-        for key in ("kind", "vis"):
-            v = meta.get("present_" + key)
-            self.present[key] = set(v) if isinstance(v, list) else None  # type: ignore[arg-type]
-
-    @staticmethod
-    def _read_meta(path: str) -> dict[str, object] | None:
-        try:
-            with open(os.path.join(path, META_FILE), encoding="utf-8") as fh:
-                data = json.load(fh)
-                return data if isinstance(data, dict) else None
-        except (OSError, ValueError):
-            return None
-
-    def _write_meta(self, state: str = "ok") -> None:
-        self._state = state
-        self._present_dirty = False
-        if self.path is None:
-            return
-        tmp = os.path.join(self.path, META_FILE + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump({"schema": SCHEMA_VERSION, "last_change": self.last_change, "state": state, "at": time.time(),
-                       **{"present_" + k: sorted(v) for k, v in self.present.items() if v is not None}}, fh)
-        os.replace(tmp, os.path.join(self.path, META_FILE))
-        self._meta_sig = self._stat_meta()
-
-    def _stat_meta(self) -> tuple[int, int, int] | None:
-        if self.path is None:
-            return None
-        try:
-            st = os.stat(os.path.join(self.path, META_FILE))
-        except OSError:
-            return None
-        return (st.st_mtime_ns, st.st_size, st.st_ino)
-
-    def refresh(self) -> bool:
-        """Reader: pick up the writer's newest commit if its metadata changed. Cheap (one stat)."""
-        if self.writable or self.path is None:
-            return False
-        sig = self._stat_meta()
-        if sig == self._meta_sig and not self._broken:
-            return False
-        with self._lock:
-            if self._broken:
-                self._open_reader(self.path)
-                if self._broken:
-                    return False
-            # the writer commits, then records last_change: read it before reloading (never ahead
-            # of what we load); it records new kinds/visibilities before committing: read them after
-            before = self._read_meta(self.path) or {}
-            for attempt in range(5):
-                try:
-                    self.index.reload()
-                    break
-                except Exception:  # a merge removed a file between meta and open: retry
-                    time.sleep(0.01 * (attempt + 1))
-            after = self._read_meta(self.path) or before
-            self._meta_sig = sig
-            self.last_change = int(before.get("last_change", self.last_change))  # type: ignore[call-overload]
-            self._load_present(after)
-            self._searcher = None
-            self._df_cache.clear()
-            return True
-
-    # -- learned terms -----------------------------------------------------------------------
-    def save_terms(self, terms: Iterable[str], replace: bool = False) -> None:
-        """Writer: persist learned terms (appended; `replace` rewrites the file for a full build)."""
-        if self.path is None:
-            return
-        terms = [t for t in terms if t and "\n" not in t]
-        p = os.path.join(self.path, TERMS_FILE)
-        if replace:
-            tmp = p + ".tmp"
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.write("".join(t + "\n" for t in terms))
-            os.replace(tmp, p)
-        elif terms:
-            with open(p, "a", encoding="utf-8") as fh:
-                fh.write("".join(t + "\n" for t in terms))
-
-    def load_terms(self, all_terms: bool = False) -> list[str]:
-        """Terms learned by the writer (all of them, or those added since the last call)."""
-        if self.path is None:
-            return []
-        p = os.path.join(self.path, TERMS_FILE)
-        try:
-            with open(p, "rb") as fh:
-                st = os.fstat(fh.fileno())
-                # a full build replaces the file (new inode): read it from the start
-                same = st.st_ino == self._terms_ino and st.st_size >= self._terms_read
-                start = self._terms_read if same and not all_terms else 0
-                fh.seek(start)
-                data = fh.read()
-        except OSError:
-            return []
-        end = data.rfind(b"\n") + 1  # whole lines only (the writer may be appending)
-        self._terms_read = start + end
-        self._terms_ino = st.st_ino
-        return [t for t in data[:end].decode("utf-8", errors="ignore").split("\n") if t]
-
-    # -- writing -----------------------------------------------------------------------------
-    def _check_writable(self) -> None:
-        if not self.writable:
-            pid = self.writer_pid()
-            raise RuntimeError(f"the search index {self.path} is written by another process (pid {pid})")
-
-    def _w(self) -> tantivy.IndexWriter:
-        self._check_writable()
-        if self._writer is None:
-            self._writer = self.index.writer(heap_size=self._heap, num_threads=self._threads)
-        return self._writer
-
-    def begin_bulk(self, heap_mb: int = BULK_HEAP_MB, threads: int = BULK_THREADS) -> None:
-        """Switch to a big multi-threaded writer for a full build (until end_bulk)."""
-        with self._lock:
-            self._check_writable()
-            self._drop_writer()
-            self._writer = self.index.writer(heap_size=heap_mb * 1_000_000, num_threads=threads)
-            self._write_meta(state="building")
-
-    def end_bulk(self, committed: bool = True) -> None:
-        """After the build's commit: let merges finish, back to the small incremental writer.
-        When the build failed (committed False), its uncommitted documents are rolled back."""
-        with self._lock:
-            if not committed and self._writer is not None:
-                try:
-                    self._writer.rollback()
-                except Exception:  # pragma: no cover - dropped below anyway
-                    pass
-                self._pending = 0
-                self.fresh = True
-            self._drop_writer(wait=committed)
-
-    def _drop_writer(self, wait: bool = False) -> None:
-        if self._writer is not None:
-            if self._pending:
-                self._writer.commit()
-                self._pending = 0
-            if wait:
-                self._writer.wait_merging_threads()
-            self._writer = None
-
-    def upsert(self, docs: Iterable[IndexDoc]) -> int:
-        n = 0
-        with self._lock:
-            w = self._w()
-            for d in docs:
-                w.delete_documents_by_query(tantivy.Query.term_query(self.schema, "id", d.id))
-                w.add_document(self._doc(d))
-                self.note_present(d.kind, d.visibility)
-                n += 1
-            self._pending += n
-        return n
-
-    def add_new(self, docs: Iterable[IndexDoc]) -> int:
-        """Bulk load of documents known to be absent (no delete per document)."""
-        n = 0
-        with self._lock:
-            w = self._w()
-            for d in docs:
-                w.add_document(self._doc(d))
-                self.note_present(d.kind, d.visibility)
-                n += 1
-            self._pending += n
-        return n
-
-    def note_present(self, kind: str, visibility: str) -> None:
-        """Record a kind and a visibility held by the index (add_documents callers do this themselves)."""
-        for key, v in (("kind", kind), ("vis", visibility)):
-            p = self.present[key]
-            if p is not None and v not in p:
-                p.add(v)
-                self._present_dirty = True
-
-    def add_documents(self, docs: Iterable[tantivy.Document]) -> int:
-        """Bulk load of ready-made documents (make_document) known to be absent; see note_present."""
-        n = 0
-        with self._lock:
-            w = self._w()
-            add = w.add_document
-            for d in docs:
-                add(d)
-                n += 1
-            self._pending += n
-        return n
-
-    def delete(self, ids: Iterable[int]) -> None:
-        with self._lock:
-            w = self._w()
-            for i in ids:
-                # by query: delete_documents_by_term would take the id as i64 and match nothing
-                w.delete_documents_by_query(tantivy.Query.term_query(self.schema, "id", i))
-                self._pending += 1
-
-    def clear(self) -> None:
-        with self._lock:
-            self._w().delete_all_documents()  # `present` stays a superset: readers may still search the old documents
-            self._pending += 1
-
-    def commit(self, last_change: int | None = None) -> None:
-        with self._lock:
-            self._check_writable()
-            if self._pending and self._writer is not None:
-                if self._present_dirty:  # readers must know the new kinds/visibilities before they see them
-                    self._write_meta(state=self._state)
-                self._writer.commit()
-                self._pending = 0
-            if last_change is not None:
-                self.last_change = last_change
-            self._write_meta(state="ok")
-            self.fresh = False
-            self.index.reload()
-            self._searcher = None
-            self._df_cache.clear()
-
-    def close(self) -> None:
-        with self._lock:
-            if self._writer is not None:
-                if self._pending:
-                    self._writer.commit()
-                    self._pending = 0
-                self._writer.wait_merging_threads()
-                self._writer = None
-            self._searcher = None
-            self._release_lease()
-            self.writable = self.path is None
-
-    @staticmethod
-    def _doc(d: IndexDoc) -> tantivy.Document:
-        return make_document(d.id, d.kind, d.visibility, d.valid_from, d.valid_until, " ".join(d.text_terms), " ".join(d.bigrams),
-                             getattr(d, "expl", b""))
 
     # -- reading -----------------------------------------------------------------------------
     def searcher(self) -> tantivy.Searcher:

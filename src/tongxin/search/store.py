@@ -1,0 +1,395 @@
+"""The on-disk life of an index directory: writer lock, metadata, learned terms, writing.
+
+One index directory can be shared by several processes (web workers, a CLI import next to
+a running server). Exactly one of them is the *writer*: it holds an advisory lock on
+`tongxin-writer.lock` (fcntl.flock, released by the kernel when the process ends, even on a
+crash) and is the only one that changes the index. The others are *readers*: they reload
+when the writer's `tongxin-meta.json` changes, and take over the lock when the writer goes
+away. Beside the tantivy files the directory holds:
+
+* `tongxin-meta.json`: schema version, the last change-log id applied, and `state`
+  ("ok", or "building" while a full build is in progress: an interrupted build is redone);
+* `tongxin-terms.txt`: the terms the analyzer learned from listings' keywords, one per
+  line, so a restarted process and every reader segment text with the same dictionary as
+  the index was built with.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from typing import Iterable
+
+import tantivy
+
+from .documents import SCHEMA_VERSION, IndexDoc, make_document
+
+try:  # POSIX; elsewhere every process is a writer (one process per index directory)
+    import fcntl
+except ImportError:  # pragma: no cover - not on Linux
+    fcntl = None  # type: ignore[assignment]
+
+META_FILE = "tongxin-meta.json"
+TERMS_FILE = "tongxin-terms.txt"
+LOCK_FILE = "tongxin-writer.lock"
+OWN_FILES = (META_FILE, TERMS_FILE, LOCK_FILE)
+
+WRITER_HEAP_MB = 64  # incremental updates: a few listings per commit
+BULK_HEAP_MB = 1024  # full builds: fewer, larger segments (split between the threads)
+BULK_THREADS = 2
+
+
+class IndexStore:
+    """SearchEngine's index directory side (a mixin: SearchEngine.__init__ sets the state).
+
+    Opening (a missing, corrupt, outdated or half-built index is started afresh), the
+    writer lock and its takeover, the metadata file, the learned-terms file, and the
+    writer: incremental updates, bulk builds (marked "building" until committed), commits.
+    """
+
+    # -- the writer lock ---------------------------------------------------------------------
+    def _take_lease(self) -> bool:
+        if fcntl is None or self.path is None:
+            return True
+        if self._lease is None:
+            self._lease = open(os.path.join(self.path, LOCK_FILE), "a+b")  # noqa: SIM115 - held while we write
+        try:
+            fcntl.flock(self._lease.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False
+        try:  # who holds it (for messages); the content is informational only
+            self._lease.seek(0)
+            self._lease.truncate()
+            self._lease.write(str(os.getpid()).encode())
+            self._lease.flush()
+        except OSError:
+            pass
+        return True
+
+    def _release_lease(self) -> None:
+        if self._lease is not None:
+            try:
+                if fcntl is not None:
+                    fcntl.flock(self._lease.fileno(), fcntl.LOCK_UN)
+            finally:
+                self._lease.close()
+                self._lease = None
+
+    def __del__(self) -> None:  # an engine dropped without close(): let the lock go quietly
+        lease = getattr(self, "_lease", None)
+        if lease is not None:
+            try:
+                lease.close()
+            except Exception:  # pragma: no cover - interpreter shutdown
+                pass
+
+    def writer_pid(self) -> int | None:
+        """The pid recorded by the process holding the writer lock (informational)."""
+        if self.path is None:
+            return os.getpid()
+        try:
+            with open(os.path.join(self.path, LOCK_FILE), "rb") as fh:
+                return int(fh.read().strip() or 0) or None
+        except (OSError, ValueError):
+            return None
+
+    def try_promote(self) -> bool:
+        """Reader: become the writer if the writer went away. True if this process now writes."""
+        with self._lock:
+            if self.writable:
+                return True
+            if not self._take_lease():
+                return False
+            assert self.path is not None
+            self.writable = True
+            self._broken = False
+            self._open_writable(self.path)
+            return True
+
+    # -- opening -----------------------------------------------------------------------------
+    def _wipe(self, path: str) -> None:
+        """Remove everything but the lock file (which we hold)."""
+        for name in os.listdir(path):
+            if name == LOCK_FILE:
+                continue
+            p = os.path.join(path, name)
+            if os.path.isdir(p) and not os.path.islink(p):
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                try:
+                    os.remove(p)
+                except OSError:
+                    pass
+
+    def _open_writable(self, path: str) -> None:
+        meta = self._read_meta(path)
+        try:
+            if meta is None or meta.get("schema") != SCHEMA_VERSION:
+                raise ValueError("no or old metadata")
+            self.index = tantivy.Index(self.schema, path=path, reuse=True)
+            int(self.index.searcher().num_docs)  # opens every segment: corrupt files fail here
+            self.last_change = int(meta.get("last_change", 0))  # type: ignore[call-overload]
+            self.fresh = meta.get("state", "ok") != "ok"  # a build was interrupted: redo it
+            self._load_present(meta)
+        except Exception:  # missing, corrupt or outdated index: start afresh, caller reloads
+            self._wipe(path)
+            self.index = tantivy.Index(self.schema, path=path, reuse=False)
+            self.last_change = 0
+            self.fresh = True
+            self.present = {"kind": set(), "vis": set()}
+            self._write_meta(state="building")
+        self._searcher = None
+        self._df_cache.clear()
+        self._meta_sig = self._stat_meta()
+
+    def _open_reader(self, path: str) -> None:
+        meta = self._read_meta(path)
+        try:
+            if meta is None or meta.get("schema") != SCHEMA_VERSION:
+                raise ValueError("no or old metadata")
+            self.index = tantivy.Index(self.schema, path=path, reuse=True)
+            self.last_change = int(meta.get("last_change", 0))  # type: ignore[call-overload]
+            self._load_present(meta)
+            self._broken = False
+        except Exception:  # the writer is (re)creating it: serve nothing until it is there
+            self.index = tantivy.Index(self.schema)
+            self.last_change = 0
+            self._broken = True
+        self._searcher = None
+        self._df_cache.clear()
+        self._meta_sig = self._stat_meta()
+
+    # -- metadata ----------------------------------------------------------------------------
+    def _load_present(self, meta: dict[str, object]) -> None:
+        for key in ("kind", "vis"):
+            v = meta.get("present_" + key)
+            self.present[key] = set(v) if isinstance(v, list) else None  # type: ignore[arg-type]
+
+    @staticmethod
+    def _read_meta(path: str) -> dict[str, object] | None:
+        try:
+            with open(os.path.join(path, META_FILE), encoding="utf-8") as fh:
+                data = json.load(fh)
+                return data if isinstance(data, dict) else None
+        except (OSError, ValueError):
+            return None
+
+    def _write_meta(self, state: str = "ok") -> None:
+        self._state = state
+        self._present_dirty = False
+        if self.path is None:
+            return
+        tmp = os.path.join(self.path, META_FILE + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump({"schema": SCHEMA_VERSION, "last_change": self.last_change, "state": state, "at": time.time(),
+                       **{"present_" + k: sorted(v) for k, v in self.present.items() if v is not None}}, fh)
+        os.replace(tmp, os.path.join(self.path, META_FILE))
+        self._meta_sig = self._stat_meta()
+
+    def _stat_meta(self) -> tuple[int, int, int] | None:
+        if self.path is None:
+            return None
+        try:
+            st = os.stat(os.path.join(self.path, META_FILE))
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def refresh(self) -> bool:
+        """Reader: pick up the writer's newest commit if its metadata changed. Cheap (one stat)."""
+        if self.writable or self.path is None:
+            return False
+        sig = self._stat_meta()
+        if sig == self._meta_sig and not self._broken:
+            return False
+        with self._lock:
+            if self._broken:
+                self._open_reader(self.path)
+                if self._broken:
+                    return False
+            # the writer commits, then records last_change: read it before reloading (never ahead
+            # of what we load); it records new kinds/visibilities before committing: read them after
+            before = self._read_meta(self.path) or {}
+            for attempt in range(5):
+                try:
+                    self.index.reload()
+                    break
+                except Exception:  # a merge removed a file between meta and open: retry
+                    time.sleep(0.01 * (attempt + 1))
+            after = self._read_meta(self.path) or before
+            self._meta_sig = sig
+            self.last_change = int(before.get("last_change", self.last_change))  # type: ignore[call-overload]
+            self._load_present(after)
+            self._searcher = None
+            self._df_cache.clear()
+            return True
+
+    # -- learned terms -----------------------------------------------------------------------
+    def save_terms(self, terms: Iterable[str], replace: bool = False) -> None:
+        """Writer: persist learned terms (appended; `replace` rewrites the file for a full build)."""
+        if self.path is None:
+            return
+        terms = [t for t in terms if t and "\n" not in t]
+        p = os.path.join(self.path, TERMS_FILE)
+        if replace:
+            tmp = p + ".tmp"
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write("".join(t + "\n" for t in terms))
+            os.replace(tmp, p)
+        elif terms:
+            with open(p, "a", encoding="utf-8") as fh:
+                fh.write("".join(t + "\n" for t in terms))
+
+    def load_terms(self, all_terms: bool = False) -> list[str]:
+        """Terms learned by the writer (all of them, or those added since the last call)."""
+        if self.path is None:
+            return []
+        p = os.path.join(self.path, TERMS_FILE)
+        try:
+            with open(p, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                # a full build replaces the file (new inode): read it from the start
+                same = st.st_ino == self._terms_ino and st.st_size >= self._terms_read
+                start = self._terms_read if same and not all_terms else 0
+                fh.seek(start)
+                data = fh.read()
+        except OSError:
+            return []
+        end = data.rfind(b"\n") + 1  # whole lines only (the writer may be appending)
+        self._terms_read = start + end
+        self._terms_ino = st.st_ino
+        return [t for t in data[:end].decode("utf-8", errors="ignore").split("\n") if t]
+
+    # -- writing -----------------------------------------------------------------------------
+    def _check_writable(self) -> None:
+        if not self.writable:
+            pid = self.writer_pid()
+            raise RuntimeError(f"the search index {self.path} is written by another process (pid {pid})")
+
+    def _w(self) -> tantivy.IndexWriter:
+        self._check_writable()
+        if self._writer is None:
+            self._writer = self.index.writer(heap_size=self._heap, num_threads=self._threads)
+        return self._writer
+
+    def begin_bulk(self, heap_mb: int = BULK_HEAP_MB, threads: int = BULK_THREADS) -> None:
+        """Switch to a big multi-threaded writer for a full build (until end_bulk)."""
+        with self._lock:
+            self._check_writable()
+            self._drop_writer()
+            self._writer = self.index.writer(heap_size=heap_mb * 1_000_000, num_threads=threads)
+            self._write_meta(state="building")
+
+    def end_bulk(self, committed: bool = True) -> None:
+        """After the build's commit: let merges finish, back to the small incremental writer.
+        When the build failed (committed False), its uncommitted documents are rolled back."""
+        with self._lock:
+            if not committed and self._writer is not None:
+                try:
+                    self._writer.rollback()
+                except Exception:  # pragma: no cover - dropped below anyway
+                    pass
+                self._pending = 0
+                self.fresh = True
+            self._drop_writer(wait=committed)
+
+    def _drop_writer(self, wait: bool = False) -> None:
+        if self._writer is not None:
+            if self._pending:
+                self._writer.commit()
+                self._pending = 0
+            if wait:
+                self._writer.wait_merging_threads()
+            self._writer = None
+
+    def upsert(self, docs: Iterable[IndexDoc]) -> int:
+        n = 0
+        with self._lock:
+            w = self._w()
+            for d in docs:
+                w.delete_documents_by_query(tantivy.Query.term_query(self.schema, "id", d.id))
+                w.add_document(self._doc(d))
+                self.note_present(d.kind, d.visibility)
+                n += 1
+            self._pending += n
+        return n
+
+    def add_new(self, docs: Iterable[IndexDoc]) -> int:
+        """Bulk load of documents known to be absent (no delete per document)."""
+        n = 0
+        with self._lock:
+            w = self._w()
+            for d in docs:
+                w.add_document(self._doc(d))
+                self.note_present(d.kind, d.visibility)
+                n += 1
+            self._pending += n
+        return n
+
+    def note_present(self, kind: str, visibility: str) -> None:
+        """Record a kind and a visibility held by the index (add_documents callers do this themselves)."""
+        for key, v in (("kind", kind), ("vis", visibility)):
+            p = self.present[key]
+            if p is not None and v not in p:
+                p.add(v)
+                self._present_dirty = True
+
+    def add_documents(self, docs: Iterable[tantivy.Document]) -> int:
+        """Bulk load of ready-made documents (make_document) known to be absent; see note_present."""
+        n = 0
+        with self._lock:
+            w = self._w()
+            add = w.add_document
+            for d in docs:
+                add(d)
+                n += 1
+            self._pending += n
+        return n
+
+    def delete(self, ids: Iterable[int]) -> None:
+        with self._lock:
+            w = self._w()
+            for i in ids:
+                # by query: delete_documents_by_term would take the id as i64 and match nothing
+                w.delete_documents_by_query(tantivy.Query.term_query(self.schema, "id", i))
+                self._pending += 1
+
+    def clear(self) -> None:
+        with self._lock:
+            self._w().delete_all_documents()  # `present` stays a superset: readers may still search the old documents
+            self._pending += 1
+
+    def commit(self, last_change: int | None = None) -> None:
+        with self._lock:
+            self._check_writable()
+            if self._pending and self._writer is not None:
+                if self._present_dirty:  # readers must know the new kinds/visibilities before they see them
+                    self._write_meta(state=self._state)
+                self._writer.commit()
+                self._pending = 0
+            if last_change is not None:
+                self.last_change = last_change
+            self._write_meta(state="ok")
+            self.fresh = False
+            self.index.reload()
+            self._searcher = None
+            self._df_cache.clear()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._writer is not None:
+                if self._pending:
+                    self._writer.commit()
+                    self._pending = 0
+                self._writer.wait_merging_threads()
+                self._writer = None
+            self._searcher = None
+            self._release_lease()
+            self.writable = self.path is None
+
+    @staticmethod
+    def _doc(d: IndexDoc) -> tantivy.Document:
+        return make_document(d.id, d.kind, d.visibility, d.valid_from, d.valid_until, " ".join(d.text_terms), " ".join(d.bigrams),
+                             getattr(d, "expl", b""))

@@ -1,0 +1,356 @@
+"""Keeping the search index in step with the database (Exchange's index maintenance).
+
+Every write goes through the database (one transaction) and appends to the change log;
+the index applies the log (`sync`), so a change is visible to the next query of the
+process that made it, survives restarts (the index remembers the last change it applied)
+and a lost, corrupt or half-built index is rebuilt from the database (`rebuild_index`).
+
+Freshness across processes (several web workers, a CLI import next to a server): the
+processes share one index directory. One process holds the writer lock (see
+search.engine) and applies the change log: before answering a query when the last check is
+older than `sync_interval`, and from a background thread every `sync_interval`, so changes
+made through any process are indexed within `sync_interval` plus the time to apply them.
+The other processes reload when the writer commits (one stat of its metadata file per
+query), take over the lock when the writer process ends (checked every `sync_interval`),
+and wait for the writer after their own writes, so a listing saved through any worker is
+matchable through it at once and through every worker within `sync_interval` plus the
+writer's commit (measured: tens of milliseconds).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import threading
+import time
+import weakref
+from collections import deque
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+
+from ..core.listing import Listing
+from ..core.text.analyzer import normalise
+from ..search import IndexDoc, SearchEngine
+from ..search.engine import make_document
+from ..storage import repo
+from .analysis_workers import _AnalysisPool, _analyse
+
+if TYPE_CHECKING:
+    from .exchange import Exchange
+
+Progress = Callable[[int, int], None]
+log = logging.getLogger("tongxin.services.exchange")  # the logger these messages have always used
+
+SYNC_INTERVAL = 0.2  # seconds between change-log checks (query path and background thread)
+WRITER_WAIT = 5.0  # a reader waits at most this long for the writer to index its own write
+LOOKBACK = 1000  # change ids re-checked below the newest applied one (late commits on PostgreSQL)
+REBUILD_MIN_CHANGES = 50_000  # sync: a backlog larger than this and than …
+REBUILD_FRACTION = 0.25  # … this share of the index is applied by a full build instead
+BUILD_BATCH = 2000
+PARALLEL_MIN_LISTINGS = 20_000  # full builds analyse text in worker processes above this size
+
+
+class IndexMaintenance:
+    """Exchange's index side (a mixin: Exchange.__init__ sets the state): full builds, the
+    change-log catch-up, the query-path freshness check and the background poller."""
+
+    def _start_poller(self) -> None:
+        eng = self._engine
+        if (self._poller is not None or not self.background_sync or eng is None or not eng.writable
+                or self.index_dir is None or self._stop.is_set()):
+            return
+        self._poller = threading.Thread(target=_poll, args=(weakref.ref(self), self._stop, self.sync_interval),
+                                        name="tongxin-index-sync", daemon=True)
+        self._poller.start()
+
+    def _learn_keywords(self, listings: Iterable[Listing]) -> None:
+        """Learn the listings' keywords (before indexing them) and record the new terms for readers."""
+        learned = self.analyzer.learned
+        cand = []
+        for x in listings:
+            for k in x.keywords:
+                w = normalise(k).strip()
+                if w not in learned:
+                    cand.append(w)
+        if not cand:
+            return
+        self._learn(cand)
+        new = [w for w in dict.fromkeys(cand) if w in learned]
+        if new and self._engine is not None and self._engine.writable:
+            self._engine.save_terms(new)
+
+    def _doc(self, listing: Listing) -> IndexDoc:
+        t, b, e = _analyse(listing.search_text(self.registry.get(listing.kind)), self.registry.get(listing.kind), listing,
+                           self.analyzer, self._generation())
+        return IndexDoc(
+            id=int(listing.id or 0), kind=listing.kind, visibility=listing.visibility,
+            valid_from=listing.valid_from, valid_until=listing.valid_until,
+            text_terms=t, bigrams=b, expl=e,
+        )
+
+    # -- full build -------------------------------------------------------------------------
+    def rebuild_index(self, progress: Progress | None = None) -> int:
+        """Full rebuild from the database (first start, lost or corrupt index, `tongxin index --rebuild`).
+
+        Streams the published listings in id order (Core queries, no ORM objects), analyses
+        them (in worker processes for big builds), and indexes them with a large
+        multi-threaded writer, in one commit: readers see the old index until it is done.
+        """
+        with self._lock:
+            eng = self.engine
+            if not eng.writable and not eng.try_promote():
+                raise RuntimeError(f"the search index {self.index_dir} is maintained by another process (pid {eng.writer_pid()}); "
+                                   "rebuild it there, or stop that process first")
+            self._start_poller()
+            t0 = time.perf_counter()
+            with self.db.transaction(write=False) as s:
+                last = repo.last_change_id(s)
+                total = repo.count_status(s, "published")
+                keywords = repo.distinct_keywords(s)
+            # learned terms first, so every document is segmented with the same dictionary
+            self._learn(sorted(keywords))
+            eng.save_terms(sorted(self.analyzer.learned), replace=True)
+            t1 = time.perf_counter()
+            workers = self.build_workers
+            if workers is None:
+                workers = min(2, os.cpu_count() or 1) if total >= PARALLEL_MIN_LISTINGS else 0
+            eng.begin_bulk()
+            ok = False
+            try:
+                eng.clear()
+                done = 0
+                if progress:
+                    progress(0, total)
+                with self.db.transaction(write=False) as s:
+                    batches = repo.scan_listings_for_index(s, self.registry, batch=BUILD_BATCH)
+                    for docs in self._analysed(self._noting(batches), workers):
+                        done += eng.add_documents(docs)
+                        if progress:
+                            progress(done, total)
+                t2 = time.perf_counter()
+                eng.commit(last)
+                ok = True
+            finally:
+                eng.end_bulk(ok)  # on failure: roll back; the index stays "building" and is rebuilt on next open
+            self._seen_ready = False
+            t3 = time.perf_counter()
+            self.last_build = {"learn_seconds": t1 - t0, "analyse_index_seconds": t2 - t1, "commit_merge_seconds": t3 - t2,
+                               "workers": float(workers), "segments": float(eng.num_segments()),
+                               "worker_peak_rss_mb": self._pool.peak_rss_mb if self._pool is not None else 0.0}
+            self._pool = None
+            return done
+
+    def _noting(self, batches: Iterator[list[Listing]]) -> Iterator[list[Listing]]:
+        eng = self.engine
+        for batch in batches:
+            for x in batch:
+                eng.note_present(x.kind, x.visibility)
+            yield batch
+
+    def _analysed(self, batches: Iterator[list[Listing]], workers: int) -> Iterator[list[Any]]:
+        """tantivy documents for batches of listings, analysed here or in `workers` processes.
+
+        The worker processes are plain `python -c` subprocesses fed over pipes (not a
+        multiprocessing pool, which re-imports the caller's main module under `spawn`);
+        they are checked on a probe batch and replaced by in-process analysis on any trouble.
+        """
+        if workers <= 0:
+            for batch in batches:
+                yield [self._document(x) for x in batch]
+            return
+        first = next(batches, None)
+        if first is None:
+            return
+        pool = _AnalysisPool(workers, sorted(self.analyzer.learned), self.analyzer.search_mode, self._generation())
+        self._pool = pool
+        try:
+            probe = first[:50]
+            if not pool.start() or pool.probe([self._fields(x) for x in probe]) != [self._fields_analysed(x) for x in probe]:
+                log.warning("analysis worker processes unavailable or different from this process; analysing in-process")
+                pool.close()
+                for batch in itertools.chain([first], batches):
+                    yield [self._document(x) for x in batch]
+                return
+            # a bounded window of batches in flight: memory stays flat however big the build
+            inflight: deque[list[Listing]] = deque()
+            rest = itertools.chain([first], batches)
+            try:
+                for batch in rest:
+                    pool.submit([self._fields(x) for x in batch])
+                    inflight.append(batch)
+                    if len(inflight) >= 2 * workers + 1:
+                        yield self._documents(inflight[0], pool.result())
+                        inflight.popleft()
+                while inflight:
+                    yield self._documents(inflight[0], pool.result())
+                    inflight.popleft()
+            except (OSError, EOFError, RuntimeError, ValueError) as e:  # a worker died: finish here
+                log.warning("analysis worker failed (%s); analysing in-process", e)
+                pool.close()
+                for batch in itertools.chain(inflight, rest):
+                    yield [self._document(x) for x in batch]
+        finally:
+            pool.close()
+
+    @staticmethod
+    def _documents(batch: list[Listing], result: list[tuple[str, str, bytes]]) -> list[Any]:
+        return [make_document(int(x.id or 0), x.kind, x.visibility, x.valid_from, x.valid_until, t, b, e)
+                for x, (t, b, e) in zip(batch, result)]
+
+    def _fields(self, listing: Listing) -> tuple[str, str, str]:
+        f = listing.search_text(self.registry.get(listing.kind))
+        return f["title"], f["keywords"], f["body"]
+
+    def _fields_analysed(self, listing: Listing) -> tuple[str, str, bytes]:
+        spec = self.registry.get(listing.kind)
+        t, b, e = _analyse(listing.search_text(spec), spec, listing, self.analyzer, self._generation())
+        return " ".join(t), " ".join(b), e
+
+    def _document(self, listing: Listing) -> Any:
+        t, b, e = self._fields_analysed(listing)
+        return make_document(int(listing.id or 0), listing.kind, listing.visibility, listing.valid_from, listing.valid_until, t, b, e)
+
+    # -- incremental sync -------------------------------------------------------------------
+    def sync(self) -> int:
+        """Bring the index up to date with the database as of now.
+
+        The writer applies the changes it has not seen (cheap when there are none); a reader
+        waits (at most WRITER_WAIT seconds) until the writer has applied them, taking over
+        when the writer process is gone. Returns the number of listings (re)indexed here.
+        """
+        with self._lock:
+            eng = self.engine
+            self._last_check = time.monotonic()
+            if not eng.writable and not eng.try_promote():
+                return self._wait_for_writer()
+            self._start_poller()
+            if eng.fresh:
+                return self.rebuild_index()
+            return self._apply_changes()
+
+    def _window(self, eng: SearchEngine) -> int:
+        return max(eng.last_change - LOOKBACK, 0)
+
+    def _pending_changes(self) -> bool:
+        """Writer: are there changes the index has not applied? One small indexed query."""
+        eng = self.engine
+        low = self._window(eng)
+        with self.db.engine.connect() as c:
+            n, newest = repo.count_changes_above(c, low)
+        if newest > eng.last_change:
+            return True
+        if not self._seen_ready:
+            self._init_seen()
+        return n != sum(1 for i in self._seen if i > low)
+
+    def _init_seen(self) -> None:
+        """After a start or a build: the changes in the look-back window the index already reflects."""
+        eng = self.engine
+        with self.db.transaction(write=False) as s:
+            rows = repo.change_rows_above(s, self._window(eng))
+        self._seen = {cid for cid, _ in rows if cid <= eng.last_change}
+        self._seen_ready = True
+
+    def _apply_changes(self) -> int:
+        eng = self.engine
+        low = self._window(eng)
+        with self.db.transaction(write=False) as s:
+            rows = repo.change_rows_above(s, low)  # (change id, listing id), id order
+            if not self._seen_ready:  # after a start or a build: what the index already reflects
+                self._seen = {cid for cid, _ in rows if cid <= eng.last_change}
+                self._seen_ready = True
+            todo = [(cid, lid) for cid, lid in rows if cid not in self._seen]
+            if not todo:
+                return 0
+            newest = max(eng.last_change, rows[-1][0])
+            ids = sorted({lid for _, lid in todo})
+            if len(ids) > REBUILD_MIN_CHANGES and len(ids) > REBUILD_FRACTION * max(eng.num_docs(), 1):
+                big = True
+                current: dict[int, Listing] = {}
+            else:
+                big = False
+                current = repo.fetch_listings(s, ids, self.registry)
+        if big:
+            return self.rebuild_index()
+        live = [current[i] for i in ids if i in current and current[i].status == "published"]
+        gone = [i for i in ids if i not in current or current[i].status != "published"]
+        self._learn_keywords(live)
+        eng.delete(gone)
+        eng.upsert(self._doc(x) for x in live)
+        eng.commit(newest)
+        self._seen.update(cid for cid, _ in todo)
+        low = self._window(eng)
+        self._seen = {i for i in self._seen if i > low}
+        return len(ids)
+
+    def _wait_for_writer(self, timeout: float = WRITER_WAIT) -> int:
+        """Reader: wait until the writer has applied every change made so far."""
+        eng = self.engine
+        with self.db.engine.connect() as c:
+            target = repo.newest_change(c)
+        deadline = time.monotonic() + timeout
+        while True:
+            self._refresh_reader()
+            if eng.last_change >= target:
+                return 0
+            if eng.try_promote():
+                self._start_poller()
+                return self.sync()
+            if time.monotonic() > deadline:
+                log.warning("the index writer (pid %s) has not applied change %s after %.1f s", eng.writer_pid(), target, timeout)
+                return 0
+            time.sleep(0.01)
+
+    def _refresh_reader(self) -> None:
+        eng = self.engine
+        if eng.refresh():
+            self._learn(eng.load_terms())
+
+    def _maybe_sync(self) -> None:
+        """Query path: at most one freshness check per `sync_interval` (cheap), applying changes if any;
+        a reader also picks up the writer's newest commit (one stat per query)."""
+        eng = self.engine
+        if not eng.writable and eng.refresh():
+            self._learn(eng.load_terms())
+        now = time.monotonic()
+        if now - self._last_check < self.sync_interval:
+            return
+        self._last_check = now
+        self._check()
+
+    def _check(self) -> None:
+        with self._lock:
+            eng = self.engine
+            if not eng.writable:
+                if not eng.try_promote():
+                    self._refresh_reader()
+                    return
+                self._start_poller()
+            if eng.fresh or self._pending_changes():
+                self.sync()
+
+    def _background_check(self) -> None:
+        if not self._lock.acquire(blocking=False):
+            return  # a sync or build is running
+        try:
+            if self._engine is not None and self._engine.writable:
+                self._last_check = time.monotonic()
+                if self._engine.fresh or self._pending_changes():
+                    self.sync()
+        finally:
+            self._lock.release()
+
+
+# -- background freshness thread (writer process) ----------------------------------------------
+
+def _poll(ref: "weakref.ReferenceType[Exchange]", stop: threading.Event, interval: float) -> None:
+    while not stop.wait(interval):
+        ex = ref()
+        if ex is None:  # the Exchange was dropped without close()
+            return
+        try:
+            ex._background_check()
+        except Exception:  # the database may be briefly unavailable: try again next tick
+            log.debug("background index sync failed", exc_info=True)
+        finally:
+            del ex

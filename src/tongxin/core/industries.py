@@ -7,9 +7,26 @@ spreadsheet never drops the leading zero.
 
 from __future__ import annotations
 
+import functools
+
 import re
 import unicodedata
 from dataclasses import dataclass
+
+def _memo(fn):  # type: ignore[no-untyped-def]
+    """Cache a pure lookup of hashable arguments (matching asks the same few codes thousands of times)."""
+    cached = functools.lru_cache(maxsize=8192, typed=True)(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return cached(*args, **kwargs)
+        except TypeError:  # an unhashable argument
+            return fn(*args, **kwargs)
+
+    wrapper.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    return wrapper
+
 
 
 @dataclass(frozen=True)
@@ -199,6 +216,7 @@ def _key(text: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text).strip()).casefold()
 
 
+@_memo
 def label(code: object, lang: str = "zh") -> str:
     """Display label with the code: "C37 铁路、船舶、…" (zh), "C37 Manufacture of …" (en) or both.
 
@@ -235,6 +253,7 @@ _CODE_RE = re.compile(r"^([A-Za-z])?[\s\-_.]*(\d{1,4})(?:\.0+)?$")
 _NAME_INDEX: dict[str, str] = {}
 
 
+@_memo
 def normalise(value: object) -> str:
     """Canonical code ("C37", "A01", "C") for a code in any common spelling or an exact name.
 
@@ -267,6 +286,8 @@ def normalise(value: object) -> str:
 
 
 _NAME_INDEX.update(_build_name_index())
+normalise.cache_clear()  # type: ignore[attr-defined] # nothing cached from before the name index existed
+label.cache_clear()  # type: ignore[attr-defined]
 
 
 def get(code: object) -> Industry | None:

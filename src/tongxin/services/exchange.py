@@ -45,18 +45,6 @@ from .indexing import (  # noqa: F401 - re-exported: callers import these from s
 log = logging.getLogger(__name__)
 
 
-class _NoTerms(Analyzer):
-    """Analyzer stand-in for a ranking pass that needs scores, not explanations."""
-
-    def __init__(self) -> None:  # noqa: D107 - nothing to load
-        pass
-
-    def terms(self, text: str) -> list[str]:
-        return []
-
-
-_NO_TERMS = _NoTerms()
-
 class _Explainer(Analyzer):
     """Explaining: terms() from the analysed fields stored in the index when they were analysed
     with the current dictionary (same generation), else analysed now (and cached)."""
@@ -84,46 +72,10 @@ class _Explainer(Analyzer):
         return v
 
 
+SEARCH_MARGIN = 5  # free-text search: candidates fetched beyond the results asked for
+SEARCH_MAX_DEPTH = 2000  # … and at most this many (hard rules dropping almost every candidate)
 EXPLAIN_CACHE = 20_000  # analysed candidate texts kept for explanations (fallback path)
 
-
-class _FitMemo:
-    """A registry for `rank` whose query kind's fit function remembers its results per
-    candidate object, so the explained pass reuses the scoring pass's structured fit.
-    (No reference cycles: a query's garbage is freed at once, not by the cyclic collector.)"""
-
-    def __init__(self, registry: Registry, kind: str) -> None:
-        import dataclasses
-
-        self._registry = registry
-        spec = registry.get(kind)
-        fit = spec.fit
-        if fit is not None:
-            memo: dict[tuple[int, int], Any] = {}
-
-            def memo_fit(query: Listing, cand: Listing, ctx: MatchContext, _memo: dict[tuple[int, int], Any] = memo,
-                         _fit: Any = fit) -> Any:
-                key = (id(cand), id(ctx))
-                v = _memo.get(key)
-                if v is None:
-                    v = _memo[key] = _fit(query, cand, ctx)
-                return list(v)
-
-            spec = dataclasses.replace(spec, fit=memo_fit)
-        self._spec = spec
-        self._kind = kind
-
-    def get(self, name: str) -> Any:
-        return self._spec if name == self._kind else self._registry.get(name)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.__dict__["_registry"], name)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._registry
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(self._registry)
 
 class Exchange(IndexMaintenance):
     def __init__(self, db: Database, index_dir: str | None, registry: Registry | None = None, analyzer: Analyzer | None = None,
@@ -289,40 +241,11 @@ class Exchange(IndexMaintenance):
     def _rank(self, cands: Sequence[Candidate], qterms: Sequence[QueryTerm], can_see: Callable[[Listing], bool],
               ctx: MatchContext, query: Listing | None = None, wanted_kind: str | None = None, limit: int = 10,
               hits: dict[int, SearchHit] | None = None) -> list[Match]:
-        """`rank`, explaining only the listings it returns.
-
-        Explanations (matched_terms) analyse every candidate's text, while the score does not
-        depend on them. So a first pass ranks without query terms (scores and order only), and
-        the explained pass runs on its top `limit` plus the best text score (which sets the
-        text-points scale). If the two passes ever disagree (rank changed so that terms move
-        scores), the full ranking is used: results are always those of `rank` over all
-        candidates.
-        """
-        def full() -> list[Match]:
-            an = self._explainer(cands, hits) if hits and not self.exact else self.analyzer
-            return rank(cands, qterms, self.registry, an, ctx, can_see, query=query, wanted_kind=wanted_kind, limit=limit)
-
-        if self.exact or len(cands) <= limit + 1:
-            return full()
-        reg: Any = _FitMemo(self.registry, query.kind) if query is not None else self.registry
-        try:
-            pre = rank(cands, (), reg, _NO_TERMS, ctx, can_see, query=query, wanted_kind=wanted_kind, limit=len(cands))
-        except Exception:  # rank asked the stand-in analyzer for something else
-            return full()
-        if len(pre) <= limit:
-            return full()
-        by_obj = {id(c.listing): c for c in cands}
-        live = [by_obj[id(m.listing)] for m in pre if id(m.listing) in by_obj]
-        if len(live) != len(pre):
-            return full()
-        best = max(live, key=lambda c: c.text_score)
-        keep = {id(m.listing) for m in pre[:limit]} | {id(best.listing)}
-        subset = [c for c in cands if id(c.listing) in keep]
-        an = self._explainer(subset, hits) if hits else self.analyzer
-        out = rank(subset, qterms, reg, an, ctx, can_see, query=query, wanted_kind=wanted_kind, limit=limit)
-        if [(m.listing.id, round(m.score, 9)) for m in out] != [(m.listing.id, round(m.score, 9)) for m in pre[:limit]]:
-            return full()
-        return out
+        """`rank`, explaining the listings it returns from the terms stored in the index (see
+        _explainer); `exact` analyses their text afresh instead (the reference for tests)."""
+        explainer = None if self.exact or not hits else (lambda top: self._explainer(top, hits))
+        return rank(cands, qterms, self.registry, self.analyzer, ctx, can_see, query=query, wanted_kind=wanted_kind,
+                    limit=limit, explainer=explainer)
 
     def search(self, text: str, kind: str | None = None, viewer: acc.Viewer = acc.VISITOR, limit: int = 10,
                ctx: MatchContext | None = None) -> tuple[list[QueryTerm], list[Match]]:
@@ -331,8 +254,22 @@ class Exchange(IndexMaintenance):
         self._maybe_sync()
         qterms = self.text_qterms(text)
         kinds = allowed_kinds(self.registry, None, kind)
-        cands, hits = self._retrieve_hits(qterms, kinds, viewer, ctx, depth=max(limit * 4, 40))
-        return query_words(qterms), self._rank(cands, qterms, lambda x: acc.can_match(viewer, x), ctx, wanted_kind=kind, limit=limit, hits=hits)
+        can_see = lambda x: acc.can_match(viewer, x)  # noqa: E731
+        # Free text has no structured fit: the score is the text score, so the top `limit` are
+        # the engine's first candidates that pass the hard rules. Fetch a few more than asked;
+        # fetch more only when too few pass, or when the last one fetched ties the last one
+        # returned (then a candidate not fetched could tie it too, and ties go by listing id).
+        depth = limit + SEARCH_MARGIN
+        while True:
+            cands, hits = self._retrieve_hits(qterms, kinds, viewer, ctx, depth=depth)
+            out = self._rank(cands, qterms, can_see, ctx, wanted_kind=kind, limit=limit, hits=hits)
+            if len(hits) < depth or depth >= SEARCH_MAX_DEPTH:
+                return query_words(qterms), out
+            if len(out) == limit:
+                last = next(c.text_score for c in cands if c.listing is out[-1].listing)
+                if last > cands[-1].text_score:
+                    return query_words(qterms), out
+            depth = min(depth * 4, SEARCH_MAX_DEPTH)
 
     def match(self, listing_id: int, viewer: acc.Viewer = acc.VISITOR, limit: int = 10, kind: str | None = None,
               ctx: MatchContext | None = None) -> tuple[Listing, list[Match]]:

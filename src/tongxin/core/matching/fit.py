@@ -7,6 +7,7 @@ matches, they never rescue an unrelated one. Cross-region matches are never pena
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
 from .. import industries, regions
@@ -30,17 +31,24 @@ class MatchContext:
 
 
 def industry_fit(a: Listing, b: Listing) -> FitItem:
-    rel = industries.relation(a.industry, b.industry)
+    return _industry_item(a.industry, b.industry)
+
+
+# Fit items depend on a few codes and numbers only, and matching asks the same pairs for
+# every candidate: each is built once (FitItem is frozen, so sharing it is safe).
+@functools.lru_cache(maxsize=8192)
+def _industry_item(a_code: str, b_code: str) -> FitItem:
+    rel = industries.relation(a_code, b_code)
     if rel == "same_division":
-        name = industries.label(b.industry)
-        return FitItem("industry", f"同一行业大类：{name}", f"same industry division: {industries.label(b.industry, 'en')}", True, INDUSTRY_DIVISION_POINTS)
+        name = industries.label(b_code)
+        return FitItem("industry", f"同一行业大类：{name}", f"same industry division: {industries.label(b_code, 'en')}", True, INDUSTRY_DIVISION_POINTS)
     if rel == "same_section":
-        sec = industries.section_of(b.industry) or ""
+        sec = industries.section_of(b_code) or ""
         return FitItem("industry", f"同一行业门类：{industries.label(sec)}", f"same industry section: {industries.label(sec, 'en')}", True, INDUSTRY_SECTION_POINTS)
     return FitItem(
         "industry",
-        f"行业不同：{industries.label(a.industry)} / {industries.label(b.industry)}",
-        f"different industries: {industries.label(a.industry, 'en')} / {industries.label(b.industry, 'en')}",
+        f"行业不同：{industries.label(a_code)} / {industries.label(b_code)}",
+        f"different industries: {industries.label(a_code, 'en')} / {industries.label(b_code, 'en')}",
         False,
         0.0,
     )
@@ -51,6 +59,11 @@ def trl_fit(tech: Listing, scen: Listing) -> FitItem | None:
     need = scen.attrs.get("required_trl")
     if trl is None or need is None:
         return None
+    return _trl_item(trl, need)
+
+
+@functools.lru_cache(maxsize=1024)
+def _trl_item(trl: int, need: int) -> FitItem:
     if trl >= need:
         return FitItem("trl", f"技术成熟度 TRL {trl} ≥ 要求 {need}", f"TRL {trl} meets the required {need}", True, TRL_MET_POINTS)
     if trl == need - 1:
@@ -66,6 +79,11 @@ def budget_fit(tech: Listing, scen: Listing) -> FitItem | None:
     low = pmin if pmin is not None else pmax
     top = bmax if bmax is not None else bmin
     assert low is not None and top is not None
+    return _budget_item(low, top)
+
+
+@functools.lru_cache(maxsize=8192)
+def _budget_item(low: float, top: float) -> FitItem:
     if low <= top:
         return FitItem("budget", f"报价 {low:g} 万元起，在预算 {top:g} 万元以内", f"asking price from {low:g} (10k CNY) fits the budget of {top:g}", True, BUDGET_MET_POINTS)
     if low <= top * 1.5:
@@ -74,12 +92,17 @@ def budget_fit(tech: Listing, scen: Listing) -> FitItem | None:
 
 
 def region_fit(tech: Listing, scen: Listing, ctx: MatchContext) -> FitItem:
-    pt, ps = regions.province_of(tech.region), regions.province_of(scen.region)
-    lt, ls = regions.label(tech.region), regions.label(scen.region)
-    lte, lse = regions.label(tech.region, "en"), regions.label(scen.region, "en")
+    return _region_item(tech.region, scen.region, ctx.prefer_corridor)
+
+
+@functools.lru_cache(maxsize=8192)
+def _region_item(tech_region: str, scen_region: str, prefer_corridor: bool) -> FitItem:
+    pt, ps = regions.province_of(tech_region), regions.province_of(scen_region)
+    lt, ls = regions.label(tech_region), regions.label(scen_region)
+    lte, lse = regions.label(tech_region, "en"), regions.label(scen_region, "en")
     if pt != ps:
         corridor = pt == "BJ" and ps in ("TJ", "HE")
-        pts = CORRIDOR_POINTS if (corridor and ctx.prefer_corridor) else 0.0
+        pts = CORRIDOR_POINTS if (corridor and prefer_corridor) else 0.0
         zh = f"跨区域协同：{lt} → {ls}" + ("（北京研发、津冀转化）" if corridor else "")
         en = f"cross-region: {lte} → {lse}" + (" (Beijing R&D, Tianjin/Hebei industrialisation)" if corridor else "")
         return FitItem("region", zh, en, True, pts)

@@ -12,6 +12,11 @@ a document that has the whole word does not earn it three times over (word, sub-
 n-grams) and crowd out documents that cover more of the query. Members other than the word
 itself carry `via` = the word, and explanations show them that way.
 
+Members other than the word itself that are in more than MEMBER_MAX_DF of the documents
+(and more than MEMBER_MIN_CUTOFF documents) are left out (their long postings are most of the engine's work at a million listings,
+and they tell documents apart least), and so is a bigram that is the word or one of its
+sub-words (the same characters twice).
+
 Chosen on the dev splits of the CSL benchmark (docs/quality.md): every member weighs 1
 except single characters (CHAR_WEIGHT); the engine's BM25 supplies the idf.
 """
@@ -34,7 +39,8 @@ TEXT_FIELD = "text"  # engine field of words (title ×3, keywords ×2, body)
 NGRAM_FIELD = "bigrams"  # engine field of character n-grams (single characters and bigrams)
 GROUP_TIE = 0.1  # a group scores max(member) + GROUP_TIE × the other members' scores
 CHAR_WEIGHT = 0.4  # boost of a single character against 1.0 for words, sub-words and bigrams
-CHAR_MAX_DF = 0.2  # a character in more than this share of documents is no evidence
+MEMBER_MAX_DF = 0.05  # a sub-word, bigram or character in more than this share of documents is no evidence …
+MEMBER_MIN_CUTOFF = 50  # … once that share is more than this many documents (small indexes keep every member)
 MAX_GROUPS = 32  # query words kept (the most informative) for long texts
 
 
@@ -113,6 +119,7 @@ def text_query(text: str, analyzer: Analyzer, doc_freq: Callable[[str], int], n_
     its count in the text; long texts keep their `max_terms` most informative words.
     """
     n = max(n_docs, 1)
+    member_cutoff = max(MEMBER_MAX_DF * n, MEMBER_MIN_CUTOFF)
     groups: list[tuple[float, int, list[QueryTerm]]] = []
     for pos, word in enumerate(dict.fromkeys(analyzer.words(text))):
         members: list[QueryTerm] = []
@@ -121,22 +128,25 @@ def text_query(text: str, analyzer: Analyzer, doc_freq: Callable[[str], int], n_
         def add(term: str, field: str, weight: float, df: int) -> None:
             if df <= 0 or (field, term) in seen:
                 return
+            if df > member_cutoff and not (term == word and field == TEXT_FIELD):
+                return  # common parts cost the engine most (long postings) and separate documents least
             seen.add((field, term))
             members.append(QueryTerm(term, weight, field, None if (term == word and field == TEXT_FIELD) else word, round(idf(df, n), 4)))
 
         add(word, TEXT_FIELD, 1.0, doc_freq(word))
-        for p in analyzer.parts(word):
+        parts = analyzer.parts(word)
+        for p in parts:
             add(p, TEXT_FIELD, 1.0, doc_freq(p))
         if ngram_freq is not None:
             bigrams, chars = word_ngrams(word)
             for b in bigrams:
+                if b == word or b in parts:
+                    continue  # the word or a sub-word already stands for these characters
                 add(b, NGRAM_FIELD, 1.0, ngram_freq(b))
             for c in chars:
                 if c in analyzer.stop:
                     continue
-                df = ngram_freq(c)
-                if df <= CHAR_MAX_DF * n:
-                    add(c, NGRAM_FIELD, CHAR_WEIGHT, df)
+                add(c, NGRAM_FIELD, CHAR_WEIGHT, ngram_freq(c))
         if members:
             groups.append((max(m.weight * m.idf for m in members), pos, members))
     if len(groups) > max_terms:

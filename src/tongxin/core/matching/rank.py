@@ -148,29 +148,33 @@ def rank(
     query: Listing | None = None,
     wanted_kind: str | None = None,
     limit: int = 10,
+    explainer: Callable[[Sequence[Candidate]], Analyzer] | None = None,
 ) -> list[Match]:
+    """The top `limit` candidates that pass the hard rules, scored and explained.
+
+    The score never depends on the explanation, so only the listings returned are explained,
+    with `explainer(returned candidates)` when given (e.g. terms stored in the index), else
+    with `analyzer`."""
     kinds = allowed_kinds(registry, query, wanted_kind)
     hard = registry.get(query.kind).hard if query is not None else None
     live = [c for c in candidates if passes_hard_rules(c.listing, query, kinds, ctx, can_see, hard)]
     if not live:
         return []
     best = max(c.text_score for c in live) or 1.0
+    fit_fn = registry.get(query.kind).fit if query is not None else None
     scored: list[tuple[float, int, Candidate, float, list[FitItem]]] = []
     for c in live:
         text_points = TEXT_MAX * max(c.text_score, 0.0) / best
-        fit: list[FitItem] = []
-        if query is not None:
-            spec = registry.get(query.kind)
-            if spec.fit is not None:
-                fit = spec.fit(query, c.listing, ctx)
+        fit: list[FitItem] = fit_fn(query, c.listing, ctx) if fit_fn is not None else []
         score = text_points + sum(f.points for f in fit)
         scored.append((score, c.listing.id or 0, c, text_points, fit))
-    # deterministic: score desc, then id asc; the score never depends on the explanation,
-    # so only the listings returned are explained
+    # deterministic: score desc, then id asc
     scored.sort(key=lambda x: (-round(x[0], 9), x[1]))
-    out = []
+    top = scored[:limit]
+    an = explainer([c for _, _, c, _, _ in top]) if explainer is not None else analyzer
     plan = explain_plan(qterms)
-    for _, _, c, text_points, fit in scored[:limit]:
-        terms = term_hits(text_points, c.listing, registry, analyzer, plan)
+    out = []
+    for _, _, c, text_points, fit in top:
+        terms = term_hits(text_points, c.listing, registry, an, plan)
         out.append(Match(c.listing, Explanation(text_points=text_points, terms=terms, fit=fit)))
     return out

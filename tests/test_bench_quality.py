@@ -190,3 +190,45 @@ def test_search_is_deterministic(exchange: Exchange) -> None:
     b = [(m.listing.id, round(m.score, 6)) for m in exchange.search("列车 控制 信号", kind="technology", ctx=CTX)[1]]
     assert a == b and a
     assert [s for _, s in a] == sorted((s for _, s in a), reverse=True)
+
+
+def test_common_members_are_left_out_at_scale_but_not_in_small_indexes() -> None:
+    """A sub-word, bigram or character in more than MEMBER_MAX_DF of a large index is dropped
+    (long postings, little evidence); the query word itself always stays; a bigram that repeats
+    the word or a sub-word is never added twice."""
+    from tongxin.core.matching.query import MEMBER_MAX_DF, MEMBER_MIN_CUTOFF
+
+    a = Analyzer()
+    n = 1_000_000
+    common = int(MEMBER_MAX_DF * n) + 1
+    df = {"列车控制系统": common, "列车": 1000, "控制": common, "系统": common}
+    qt = text_query("列车控制系统", a, lambda t: df.get(t, 0), n, ngram_freq=lambda t: common if len(t) == 1 else 500)
+    terms = {(q.field, q.term) for q in qt}
+    assert ("text", "列车控制系统") in terms  # the word, however common
+    assert ("text", "列车") in terms and ("text", "控制") not in terms and ("text", "系统") not in terms
+    assert not any(f == NGRAM_FIELD and len(t) == 1 for f, t in terms)  # every character is common here
+    assert (NGRAM_FIELD, "车控") in terms  # a rare bigram across two sub-words stays
+    assert (NGRAM_FIELD, "列车") not in terms  # the sub-word 列车 already stands for it
+    # a small index keeps members up to MEMBER_MIN_CUTOFF documents whatever their share
+    small = text_query("列车控制系统", a, lambda t: 3, 10, ngram_freq=lambda t: MEMBER_MIN_CUTOFF)
+    assert any(q.field == NGRAM_FIELD and len(q.term) == 1 for q in small)
+    assert {q.term for q in small if q.field == "text"} >= {"列车控制系统", "控制", "系统"}
+
+
+def test_free_text_fetches_more_when_hard_rules_drop_the_first_candidates(exchange: Exchange) -> None:
+    """Free text reads only a few candidates beyond the results asked for; when the viewer may
+    not match most of them (confidential listings of another organisation), it reads more,
+    and the results are those of ranking a deep candidate list (the `exact` path)."""
+    from tongxin.core.access import Viewer
+
+    rows = [tech(f"T-C{i:02d}", f"储能电池热管理系统{i}", "储能电池热管理系统，液冷板与相变材料，储能电池热管理。", "储能;电池;热管理",
+                 visibility="confidential") for i in range(20)]
+    rows += [tech(f"T-P{i}", f"电池热管理方案{i}", "电池热管理，风冷方案。", "", visibility="public") for i in range(4)]
+    ids = load(exchange, listings=rows)
+    org = exchange.get(ids["T-P0"], Viewer(role="operator"))[0].owner_id
+    viewer = Viewer(org_id=(org or 0) + 999, org_verified=True, role="member")  # another verified organisation
+    _, res = exchange.search("储能电池热管理", kind="technology", viewer=viewer, limit=3, ctx=CTX)
+    assert [m.listing.external_id[:3] for m in res] == ["T-P"] * 3
+    exchange.exact = True
+    _, ref = exchange.search("储能电池热管理", kind="technology", viewer=viewer, limit=3, ctx=CTX)
+    assert [(m.listing.id, round(m.score, 6)) for m in res] == [(m.listing.id, round(m.score, 6)) for m in ref]

@@ -64,10 +64,10 @@ log = logging.getLogger(__name__)
 
 PREFILTER_MARGIN = 10  # survivors beyond `limit` whose exact scores bound the rest
 PREFILTER_FETCH = 3  # OR hits fetched per wanted survivor at first (filters drop some)
-PREFILTER_MAX_FETCH = 4000  # beyond this (filters dropping almost everything, huge ties): exact query
+PREFILTER_MAX_FETCH = 20000  # beyond this (filters dropping almost everything, huge ties): exact query
 SAFE_OR_SCORE = 2.01  # see SearchEngine._settle
 FILTER_CLAUSES = 4  # constant-score clauses of _filtered(): kind, visibility, valid_until, valid_from
-SPOT_CHECK_FIRST = 200  # _settle checks its arithmetic on every one of the first queries …
+SPOT_CHECK_FIRST = 20  # _settle checks its arithmetic on every one of the first queries …
 SPOT_CHECK_EVERY = 16  # … then on one in this many
 
 _F32 = struct.Struct("<f")
@@ -334,7 +334,9 @@ class SearchEngine(IndexStore):
                 return settled
             if exhausted or fetch >= PREFILTER_MAX_FETCH:
                 return None
-            fetch = min(fetch * 4, PREFILTER_MAX_FETCH)
+            # next: enough OR hits for the survivors wanted at this query's own pass rate
+            want = (limit + PREFILTER_MARGIN) * len(raw) / max(len(keep), 1) * 1.5
+            fetch = int(min(max(fetch * 4, want), PREFILTER_MAX_FETCH))
 
     def _fingerprints_unique(self, kinds: Sequence[str], visibilities: Sequence[str]) -> bool:
         """The `flt` fingerprints tell the indexed kinds (visibilities) apart and from the asked ones."""

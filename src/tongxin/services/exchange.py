@@ -177,10 +177,6 @@ class Exchange(IndexMaintenance):
             rows = repo.find_listings(s, f, self.registry)
         return [x for x in rows if acc.access(viewer, x) > acc.Access.NONE]
 
-    def _retrieve(self, qterms: Sequence[QueryTerm], kinds: Sequence[str], viewer: acc.Viewer, ctx: MatchContext,
-                  depth: int, exclude: Sequence[int] = (), bigrams: Sequence[tuple[str, float]] = ()) -> list[Candidate]:
-        return self._retrieve_hits(qterms, kinds, viewer, ctx, depth, exclude, bigrams)[0]
-
     def _retrieve_hits(self, qterms: Sequence[QueryTerm], kinds: Sequence[str], viewer: acc.Viewer, ctx: MatchContext,
                        depth: int, exclude: Sequence[int] = (), bigrams: Sequence[tuple[str, float]] = (), session: Any = None
                        ) -> tuple[list[Candidate], dict[int, SearchHit]]:
@@ -259,11 +255,12 @@ class Exchange(IndexMaintenance):
         # the engine's first candidates that pass the hard rules. Fetch a few more than asked;
         # fetch more only when too few pass, or when the last one fetched ties the last one
         # returned (then a candidate not fetched could tie it too, and ties go by listing id).
-        depth = limit + SEARCH_MARGIN
+        # (`exact`, the reference for tests: one deep fetch, every candidate ranked)
+        depth = max(limit * 20, 200) if self.exact else limit + SEARCH_MARGIN
         while True:
             cands, hits = self._retrieve_hits(qterms, kinds, viewer, ctx, depth=depth)
             out = self._rank(cands, qterms, can_see, ctx, wanted_kind=kind, limit=limit, hits=hits)
-            if len(hits) < depth or depth >= SEARCH_MAX_DEPTH:
+            if self.exact or len(hits) < depth or depth >= SEARCH_MAX_DEPTH:
                 return query_words(qterms), out
             if len(out) == limit:
                 last = next(c.text_score for c in cands if c.listing is out[-1].listing)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import os
 import struct
 import threading
@@ -79,7 +80,18 @@ def _f32(x: float) -> float:
 
 def _plus_ones(or_score: float, n: int) -> float:
     """float32 score of a document whose OR scores `or_score` (>= 2) with n constant 1.0 filter
-    clauses added one at a time (any order gives this; see SearchEngine._settle)."""
+    clauses added one at a time (any order gives this; see SearchEngine._settle).
+
+    A float32 x in [2^e, 2^(e+1)) with e < 24 is a multiple of its ulp (at most 1), so while
+    x + k stays in that binade every sum is exact: no rounding to do. Only a sum that crosses
+    into the next binade is rounded, step by step as the engine does."""
+    y = or_score + n
+    if math.frexp(y)[1] == math.frexp(or_score)[1] and 1.0 <= or_score < 16_777_216.0:
+        return y
+    return _plus_ones_stepwise(or_score, n)
+
+
+def _plus_ones_stepwise(or_score: float, n: int) -> float:
     x = or_score
     for _ in range(n):
         x = _f32(x + 1.0)

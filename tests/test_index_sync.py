@@ -89,6 +89,53 @@ def test_fast_paths_give_the_exact_results(corpus: Exchange) -> None:
     assert ex.engine.stats["spot_check_failures"] == 0
 
 
+def test_kind_boosted_path_gives_the_exact_results(corpus: Exchange, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the filters drop most OR hits because of their kind, the engine lets the kind's
+    boosted term do the filtering (SearchEngine._kind_boosted): forced here on every query
+    (the first survivors never settle), it must give what the filtered query gives."""
+    from tongxin.search import engine as E
+
+    ex = corpus
+    eng = ex.engine
+    real_settle = eng._settle
+    calls = {"n": 0}
+
+    def first_round_unsettled(*a: Any, **k: Any) -> Any:
+        calls["n"] += 1
+        return None if calls["n"] == 1 else real_settle(*a, **k)
+
+    monkeypatch.setattr(E, "KIND_BOOST_ABOVE", 0)
+    ids = random.Random(5).sample(range(1, 1500), 50)
+    differ = cases = 0
+    for i, lid in enumerate(ids):
+        viewer = VIEWERS[i % 3]
+        if ex.get(lid, viewer)[1] < 2:
+            continue
+        ex.exact = True
+        a = _sig(ex.match(lid, viewer, ctx=CTX)[1])
+        ex.exact = False
+        calls["n"] = 0
+        monkeypatch.setattr(eng, "_settle", first_round_unsettled)
+        b = _sig(ex.match(lid, viewer, ctx=CTX)[1])
+        monkeypatch.setattr(eng, "_settle", real_settle)
+        cases += 1
+        differ += a != b
+    for q, k in Generator(12).text_queries(40):
+        if k is None:
+            continue
+        ex.exact = True
+        a = _sig(ex.search(q, kind=k, ctx=CTX)[1])
+        ex.exact = False
+        calls["n"] = 0
+        monkeypatch.setattr(eng, "_settle", first_round_unsettled)
+        b = _sig(ex.search(q, kind=k, ctx=CTX)[1])
+        monkeypatch.setattr(eng, "_settle", real_settle)
+        cases += 1
+        differ += a != b
+    assert cases > 40 and differ == 0
+    assert eng.stats["kind_boosted"] > 5  # the path answered some of them itself (others fell back safely)
+
+
 def test_explanations_fall_back_when_the_dictionary_changed(corpus: Exchange) -> None:
     ex = corpus
     q, k = Generator(11).text_queries(1)[0]

@@ -27,7 +27,7 @@ import math
 import os
 import struct
 import threading
-from typing import IO, Any, Sequence
+from typing import IO, Any, Callable, Sequence
 
 import tantivy
 
@@ -66,6 +66,8 @@ log = logging.getLogger(__name__)
 PREFILTER_MARGIN = 10  # survivors beyond `limit` whose exact scores bound the rest
 PREFILTER_FETCH = 3  # OR hits fetched per wanted survivor at first (filters drop some)
 PREFILTER_MAX_FETCH = 20000  # beyond this (filters dropping almost everything, huge ties): exact query
+KIND_BOOST = 4096.0  # boost of the kind clause in _kind_boosted (above any OR score)
+KIND_BOOST_ABOVE = 2000  # OR hits needed for the survivors wanted beyond which _kind_boosted is tried
 SAFE_OR_SCORE = 2.01  # see SearchEngine._settle
 FILTER_CLAUSES = 4  # constant-score clauses of _filtered(): kind, visibility, valid_until, valid_from
 SPOT_CHECK_FIRST = 20  # _settle checks its arithmetic on every one of the first queries …
@@ -76,6 +78,11 @@ _F32 = struct.Struct("<f")
 
 def _f32(x: float) -> float:
     return _F32.unpack(_F32.pack(x))[0]  # type: ignore[no-any-return]
+
+
+def _ulp(x: float) -> float:
+    """Spacing of float32 values at x (x > 0)."""
+    return 2.0 ** (math.frexp(x)[1] - 24)
 
 
 def _plus_ones(or_score: float, n: int) -> float:
@@ -121,7 +128,7 @@ class SearchEngine(IndexStore):
         self._pending = 0
         self._searcher: tantivy.Searcher | None = None
         self._df_cache: dict[tuple[str, str], int] = {}
-        self.stats = {"exact_fallbacks": 0, "spot_check_failures": 0}
+        self.stats = {"exact_fallbacks": 0, "spot_check_failures": 0, "kind_boosted": 0}
         self._pass_rate: dict[tuple[tuple[str, ...], tuple[str, ...]], float] = {}
         self._settled = 0
         self._arithmetic = True  # _settle may compute filtered scores (turned off by a failed spot check)
@@ -319,9 +326,8 @@ class SearchEngine(IndexStore):
         rate = self._pass_rate.get(key, 1.0 / PREFILTER_FETCH)
         fetch = max(int((limit + PREFILTER_MARGIN) / max(rate, 0.02) * 1.25) + 1, limit + PREFILTER_MARGIN)
         fetch = min(fetch, PREFILTER_MAX_FETCH)
-        while True:
-            raw = searcher.search(union, fetch, count=False).hits
-            exhausted = len(raw) < fetch
+        def survivors(raw: Sequence[tuple[float, Any]]) -> list[tuple[float, Any]] | None:
+            """The hits that pass the filters, in order (None: a document without its filter column)."""
             addrs = [a for _, a in raw]
             flts = searcher.fast_field_values("flt", addrs)
             ids = searcher.fast_field_values("id", addrs) if excluded else None
@@ -337,6 +343,16 @@ class SearchEngine(IndexStore):
                 if ids is not None and ids[j] in excluded:
                     continue
                 keep.append((score, addr))
+            return keep
+
+        first = True
+        while True:
+            raw = searcher.search(union, fetch, count=False).hits
+            exhausted = len(raw) < fetch
+            got = survivors(raw)
+            if got is None:
+                return None
+            keep = got
             if raw and not exhausted:
                 if len(self._pass_rate) > 1000:
                     self._pass_rate.clear()
@@ -348,7 +364,61 @@ class SearchEngine(IndexStore):
                 return None
             # next: enough OR hits for the survivors wanted at this query's own pass rate
             want = (limit + PREFILTER_MARGIN) * len(raw) / max(len(keep), 1) * 1.5
+            if first and len(kinds) == 1 and want > KIND_BOOST_ABOVE:
+                # few hits of the OR are of the kind asked for: let the engine find that kind itself
+                boosted = self._kind_boosted(searcher, full, clauses, kinds[0], survivors, limit)
+                if boosted is not None:
+                    self.stats["kind_boosted"] += 1
+                    return boosted
+            first = False
             fetch = int(min(max(fetch * 4, want), PREFILTER_MAX_FETCH))
+
+    def _kind_boosted(self, searcher: tantivy.Searcher, full: tantivy.Query, clauses: list[tantivy.Query], kind: str,
+                      survivors: Callable[[Sequence[tuple[float, Any]]], list[tuple[float, Any]] | None],
+                      limit: int) -> list[SearchHit] | None:
+        """The top `limit` of the filtered query `full` when the filters drop most OR hits
+        because of their kind; None when that cannot be decided here.
+
+        The OR gets one more clause, the kind's term with a boost that lifts every document
+        of that kind (score K, the same for all: one raw token per document) above every
+        other. The engine's top-k pruning then works for the kind: its top n are the n
+        documents of that kind with the highest OR score, give or take float32 rounding of
+        the sums (DELTA). Their exact filtered scores come from the filtered query itself.
+        A document not fetched has OR score at most s_n - K + DELTA, so when the `limit`-th
+        exact score beats that plus the filters' constants, nothing outside can enter."""
+        Q, O = tantivy.Query, tantivy.Occur
+        kind_q = Q.boost_query(Q.term_query(self.schema, "kind", kind), KIND_BOOST)
+        alone = searcher.search(kind_q, 1, count=False).hits
+        if not alone:
+            return []
+        k_score = alone[0][0]
+        boosted = Q.boolean_query([(O.Should, c) for c in clauses] + [(O.Should, kind_q)])
+        n = (limit + PREFILTER_MARGIN) * 2
+        for _ in range(3):
+            raw = searcher.search(boosted, n, count=False).hits
+            if not raw or raw[0][0] < k_score:
+                return None  # the kind is not first: do not guess
+            # float32 sums at the magnitude of K: one rounding per clause at most, plus the OR's own
+            delta = (len(clauses) + 4) * _ulp(raw[0][0]) + 1e-4 * (raw[0][0] - k_score) + 1e-3
+            text = [(sc, a) for sc, a in raw if sc > k_score + delta]  # hits with some OR score
+            if len(text) < len(raw) and len(raw) == n:
+                return None  # kind-only hits before the n-th: OR scores too small to tell apart
+            keep = survivors(text)
+            if keep is None:
+                return None
+            exact = self._exact_scores(searcher, full, [a for _, a in keep]) if keep else {}
+            if len(exact) != len(keep):
+                return None
+            ranked = sorted(((exact[(a.segment_ord, a.doc)], a) for _, a in keep), key=lambda x: (-x[0], x[1].segment_ord, x[1].doc))
+            if len(raw) < n:  # every document of the kind was fetched
+                if len(ranked) < limit and len(text) < len(raw):
+                    return None  # some OR scores too small to tell from none
+                return self._hits(searcher, ranked[:limit])
+            bound = raw[-1][0] - k_score + delta + FILTER_CLAUSES + 1e-3
+            if len(ranked) >= limit and ranked[limit - 1][0] > bound:
+                return self._hits(searcher, ranked[:limit])
+            n *= 4
+        return None
 
     def _fingerprints_unique(self, kinds: Sequence[str], visibilities: Sequence[str]) -> bool:
         """The `flt` fingerprints tell the indexed kinds (visibilities) apart and from the asked ones."""

@@ -7,26 +7,11 @@ spreadsheet never drops the leading zero.
 
 from __future__ import annotations
 
-import functools
-
 import re
 import unicodedata
 from dataclasses import dataclass
 
-def _memo(fn):  # type: ignore[no-untyped-def]
-    """Cache a pure lookup of hashable arguments (matching asks the same few codes thousands of times)."""
-    cached = functools.lru_cache(maxsize=8192, typed=True)(fn)
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
-        try:
-            return cached(*args, **kwargs)
-        except TypeError:  # an unhashable argument
-            return fn(*args, **kwargs)
-
-    wrapper.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
-    return wrapper
-
+from .memo import memo
 
 
 @dataclass(frozen=True)
@@ -216,7 +201,7 @@ def _key(text: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text).strip()).casefold()
 
 
-@_memo
+@memo
 def label(code: object, lang: str = "zh") -> str:
     """Display label with the code: "C37 铁路、船舶、…" (zh), "C37 Manufacture of …" (en) or both.
 
@@ -253,7 +238,7 @@ _CODE_RE = re.compile(r"^([A-Za-z])?[\s\-_.]*(\d{1,4})(?:\.0+)?$")
 _NAME_INDEX: dict[str, str] = {}
 
 
-@_memo
+@memo
 def normalise(value: object) -> str:
     """Canonical code ("C37", "A01", "C") for a code in any common spelling or an exact name.
 

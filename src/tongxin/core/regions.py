@@ -12,25 +12,11 @@ for rough distance scoring, never for mapping.
 
 from __future__ import annotations
 
-import functools
-
 import math
 import re
 from dataclasses import dataclass
 
-def _memo(fn):  # type: ignore[no-untyped-def]
-    """Cache a pure lookup of hashable arguments (matching asks the same few codes thousands of times)."""
-    cached = functools.lru_cache(maxsize=8192, typed=True)(fn)
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
-        try:
-            return cached(*args, **kwargs)
-        except TypeError:  # an unhashable argument
-            return fn(*args, **kwargs)
-
-    wrapper.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
-    return wrapper
+from .memo import memo
 
 
 PROVINCES = ("BJ", "TJ", "HE", "OTHER")
@@ -182,7 +168,7 @@ _CODE_RE = re.compile(r"^\d{6}$")
 _FLOATISH_RE = re.compile(r"^(\d{6})\.0*$")
 
 
-@_memo
+@memo
 def normalise(value: object) -> str:
     """Canonical 6-digit code for an int, a code string or an exact Chinese/English name.
 
@@ -218,7 +204,7 @@ def get(code: object) -> Region | None:
     return REGIONS.get(normalise(code))
 
 
-@_memo
+@memo
 def province_of(code: object) -> str:
     """"BJ", "TJ", "HE" or "OTHER"; codes not in the table are classified by prefix."""
     c = normalise(code)
@@ -230,7 +216,7 @@ def province_of(code: object) -> str:
     return "OTHER"
 
 
-@_memo
+@memo
 def label(code: object, lang: str = "zh") -> str:
     """Display label: "北京市海淀区" (zh), "Haidian District, Beijing" (en), or both.
 

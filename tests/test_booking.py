@@ -151,9 +151,11 @@ def test_workflow_training_quota_cancel_and_voucher(exchange: Exchange) -> None:
     with pytest.raises(Conflict):
         svc.request(user, iid, at(11, 9), at(11, 11), voucher="HE-2026-0001", voucher_amount=400)
     svc.recognise_lab(SYSTEM, "HE", "ORG-TIB", dt.date(2025, 1, 1))
-    b2 = svc.request(user, iid, at(11, 9), at(11, 11), voucher="HE-2026-0001", voucher_amount=400)
+    b2 = svc.request(user, iid, at(11, 9), at(11, 11), voucher=" he-2026-0001 ", voucher_amount=400)  # as typed
     assert b2.voucher_amount == 400 and b2.as_dict()["payable"] == 600
-    v, uses = svc.voucher("HE-2026-0001")
+    with pytest.raises(Conflict):  # the same code in another spelling is the same voucher
+        svc.issue_voucher(SYSTEM, "ＨＥ－２０２６－０００１", "HE", "ORG-SJZ", 100, dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+    v, uses = svc.voucher("he-2026-0001")
     assert v.balance == 1600 and uses == [(b2.id, 400.0)]
     # cancel: own booking, with notice; the voucher is refunded
     with pytest.raises(Forbidden):
@@ -284,3 +286,34 @@ def test_concurrent_raw_inserts_database_alone_keeps_one_per_slot(exchange: Exch
 
     results, secs = _fire(SLOTS * PER_SLOT, work)
     _check_and_report("raw inserts", exchange, iid, results, secs)
+
+
+def test_a_deadlock_between_overlapping_inserts_is_a_taken_slot() -> None:
+    """PostgreSQL may abort one of two transactions that insert overlapping slots at the same
+    moment (deadlock_detected, 40P01) instead of reporting the exclusion violation: for the
+    user it is the same answer, the slot was just taken."""
+    from sqlalchemy.exc import OperationalError
+
+    class Orig(Exception):
+        sqlstate = "40P01"
+
+    class Session:
+        def add(self, row: Any) -> None:
+            pass
+
+        def flush(self) -> None:
+            raise OperationalError("INSERT INTO instrument_bookings …", {}, Orig("deadlock detected"))
+
+    with pytest.raises(Conflict) as e:
+        rr.insert_booking(Session(), B.Booking(1, 1, 1, slot(10, 9, 11), "approved"))  # type: ignore[arg-type]
+    assert "已被预约" in e.value.message.zh and "already booked" in e.value.message.en
+
+    class Other(Exception):
+        sqlstate = "57014"  # query_canceled: not a competing booking, not hidden
+
+    class Session2(Session):
+        def flush(self) -> None:
+            raise OperationalError("INSERT …", {}, Other("canceled"))
+
+    with pytest.raises(OperationalError):
+        rr.insert_booking(Session2(), B.Booking(1, 1, 1, slot(10, 9, 11), "approved"))  # type: ignore[arg-type]

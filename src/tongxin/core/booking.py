@@ -9,6 +9,7 @@ overlap (see storage/migrations/versions/0003_resources.py). These rules give th
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -302,10 +303,16 @@ VOUCHER_PROVINCES = ("BJ", "TJ", "HE")  # the regions that issue innovation vouc
 VOUCHER_CODE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 
 
+def voucher_code(code: object) -> str:
+    """A voucher code as stored: full-width forms folded (ＴＪ－２０２６ → TJ-2026), trimmed, upper case.
+    Issuing and every lookup go through it, so "tj-2026-0001" finds TJ-2026-0001."""
+    return unicodedata.normalize("NFKC", str(code or "")).strip().upper()
+
+
 def check_voucher_issue(code: str, province: str, amount: float, valid_from: dt.date, valid_until: dt.date, max_share: float) -> str:
     """All problems with a voucher to issue at once; returns the normalised code."""
     errors: list[FieldError] = []
-    norm = str(code or "").strip().upper()
+    norm = voucher_code(code)
     if not norm or len(norm) > 32 or not set(norm) <= VOUCHER_CODE_CHARS:
         errors.append(FieldError("code", Message("创新券编号为 1–32 位字母、数字或 -，如 TJ-2026-0001", "a voucher code is 1–32 letters, digits or -, e.g. TJ-2026-0001"), code))
     if province not in VOUCHER_PROVINCES:

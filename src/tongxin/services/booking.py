@@ -252,7 +252,7 @@ class Bookings:
             b = B.Booking(instrument_id, actor.user_id, actor.org_id, slot, status, purpose.strip()[:2000], max(samples, 0), fee)
             v = None
             if voucher:
-                v = rr.get_voucher(s, voucher.strip(), for_update=True)
+                v = rr.get_voucher(s, B.voucher_code(voucher), for_update=True)
                 recognised = rr.is_recognised(s, v.province, row.owner_id, now.date())
                 amount = voucher_amount if voucher_amount is not None else min(v.balance, round(fee * v.max_share, 2))
                 b.voucher_id, b.voucher_amount = v.id, B.check_voucher(v, actor.org_id, recognised, fee, amount, now.date())
@@ -405,7 +405,7 @@ class Bookings:
 
     def voucher(self, code: str) -> tuple[B.Voucher, list[tuple[int, float]]]:
         with self.ex.db.transaction(write=False) as s:
-            v = rr.get_voucher(s, code)
+            v = rr.get_voucher(s, B.voucher_code(code))
             return v, rr.voucher_usages(s, v.id)
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import and_, delete, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, aliased
 
 from ..core.booking import BLOCKING, CST, Booking, Slot, UsageRecord, Voucher, as_utc, slot_taken
@@ -88,6 +88,9 @@ def user_hours_between(s: Session, instrument_id: int, user_id: int, window: Slo
     return sum(Slot(from_db(a), from_db(b)).hours for a, b in rows)
 
 
+DEADLOCK_DETECTED = "40P01"  # PostgreSQL SQLSTATE
+
+
 def insert_booking(s: Session, b: Booking) -> int:
     """Insert; the database refuses an overlap (exclusion constraint / trigger) and that becomes a Conflict."""
     r = InstrumentBookingRow(
@@ -99,6 +102,13 @@ def insert_booking(s: Session, b: Booking) -> int:
         s.flush()
     except IntegrityError as e:
         if OVERLAP_CONSTRAINT in str(e.orig):
+            raise slot_taken(b.slot) from None
+        raise
+    except OperationalError as e:
+        # PostgreSQL: two transactions inserting overlapping slots at once can each wait for the
+        # other's row under the exclusion constraint; it aborts one (deadlock_detected), whose
+        # slot the other one takes
+        if getattr(e.orig, "sqlstate", None) == DEADLOCK_DETECTED:
             raise slot_taken(b.slot) from None
         raise
     return r.id

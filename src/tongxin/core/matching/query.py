@@ -85,12 +85,14 @@ def weigh_terms(
 ) -> list[QueryTerm]:
     """Keep the `max_terms` most informative terms: tf-saturated count × idf, unknown terms dropped."""
     scored: list[tuple[float, str]] = []
+    n = max(n_docs, 1)
+    log = math.log
     for term, c in counts.items():
         df = doc_freq(term)
         if df == 0:
             continue
-        w = (c / (c + 1.0)) * idf(df, max(n_docs, 1))
-        scored.append((w, term))
+        # (c / (c + 1)) × idf(df, n), idf inlined: one call fewer for each of a listing's ~80 terms
+        scored.append(((c / (c + 1.0)) * log(1.0 + (n - df + 0.5) / (df + 0.5)), term))
     scored.sort(key=lambda x: (-x[0], x[1]))
     return [QueryTerm(t, round(w, 4)) for w, t in scored[:max_terms]]
 

@@ -71,17 +71,25 @@ class _Fields:
     def __init__(self, cand: Listing, registry: Registry, analyzer: Analyzer) -> None:
         self.raw = cand.search_text(registry.get(cand.kind))
         self.analyzer = analyzer
-        self._terms: dict[str, set[str]] | None = None
+        self._terms: dict[str, tuple[str, ...]] | None = None
         self._text: dict[str, str] | None = None
         self._all = ""
         self._ascii: dict[str, set[str]] = {}
 
+    def word_fields(self) -> dict[str, tuple[str, ...]]:
+        """Each word term of the candidate → the fields that hold it, in NAMES order."""
+        if self._terms is None:
+            found: dict[str, tuple[str, ...]] = {}
+            for n in self.NAMES:
+                for t in set(self.analyzer.terms(self.raw[n])):
+                    found[t] = found.get(t, ()) + (n,)
+            self._terms = found
+        return self._terms
+
     def where(self, qt: QueryTerm) -> tuple[str, ...]:
         """The fields (title, keywords, body) that hold the term."""
         if qt.field != NGRAM_FIELD:
-            if self._terms is None:
-                self._terms = {n: set(self.analyzer.terms(self.raw[n])) for n in self.NAMES}
-            return tuple(n for n in self.NAMES if qt.term in self._terms[n])
+            return self.word_fields().get(qt.term, ())
         if self._text is None:
             self._text = {n: normalise(self.raw[n]) for n in self.NAMES}
             self._all = "\n".join(self._text.values())
@@ -127,10 +135,11 @@ def term_hits(text_points: float, cand: Listing, registry: Registry, analyzer: A
     """Share text points among the matched groups in proportion to each group's strongest
     matched member, which is shown (with `via` naming the query word it stands in for)."""
     f = _Fields(cand, registry, analyzer)
+    words = f.word_fields()
     best: list[tuple[float, QueryTerm, tuple[str, ...]]] = []
     for members in plan:
         for q in members:
-            where = f.where(q)
+            where = f.where(q) if q.field == NGRAM_FIELD else words.get(q.term, ())
             if where:
                 best.append((_strength(q), q, where))
                 break

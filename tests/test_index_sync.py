@@ -136,6 +136,110 @@ def test_kind_boosted_path_gives_the_exact_results(corpus: Exchange, monkeypatch
     assert eng.stats["kind_boosted"] > 5  # the path answered some of them itself (others fell back safely)
 
 
+def test_terms_no_wanted_kind_holds_are_left_out_and_results_stay_the_same(corpus: Exchange) -> None:
+    """A need's place names, which no technology holds, score nothing on any technology: the
+    engine leaves them out of a search for technologies (SearchEngine.known). Every match,
+    score and explanation is what the whole query gives."""
+    from tongxin.core.matching.rank import allowed_kinds
+
+    ex = corpus
+    eng = ex.engine
+    table = eng.kind_terms
+    assert table is not None and {"technology", "scenario"} <= set(table)
+    assert table["scenario"] - table["technology"]  # terms only needs hold (places, sites)
+    cases = dropped = differ = 0
+
+    def whole(f: Any) -> Any:
+        eng.kind_terms = None  # unknown: nothing is left out
+        try:
+            return f()
+        finally:
+            eng.kind_terms = table
+
+    for i, lid in enumerate(random.Random(9).sample(range(1, 1500), 80)):
+        viewer = VIEWERS[i % 3]
+        listing, acc_level = ex.get(lid, viewer)
+        if acc_level < 2:
+            continue
+        qterms = ex.listing_qterms(listing)
+        kept, _ = eng.known([(q.term, q.weight) for q in qterms], [], allowed_kinds(ex.registry, listing, None))
+        dropped += len(kept) < len(qterms)
+        for exact in (False, True):
+            ex.exact = exact
+            a = _sig(ex.match(lid, viewer, ctx=CTX)[1])
+            b = _sig(whole(lambda: ex.match(lid, viewer, ctx=CTX)[1]))
+            cases += 1
+            differ += a != b
+    ex.exact = False
+    for q, k in Generator(13).text_queries(40):
+        a = ex.search(q, kind=k, ctx=CTX)
+        b = whole(lambda: ex.search(q, kind=k, ctx=CTX))
+        cases += 1
+        differ += a[0] != b[0] or _sig(a[1]) != _sig(b[1])
+    assert cases > 100 and differ == 0
+    assert dropped > 5  # the rule was exercised
+
+
+def test_kind_terms_follow_new_listings_readers_and_restarts(corpus: Exchange) -> None:
+    """The terms of each kind are recorded as listings are indexed, reach reader processes
+    before the listings do, survive a restart, and an index without them leaves nothing out."""
+    ex = corpus
+    eng = ex.engine
+    table = eng.kind_terms
+    assert table is not None
+    word = sorted(table["scenario"] - table["technology"], key=lambda t: (-len(t), t))[0]  # no technology holds it yet
+    reader = Exchange(Database(ex.db.url), ex.index_dir)
+    try:
+        assert not reader.is_writer
+        assert reader.engine.kind_terms == table
+        assert word not in reader.engine.kind_terms["technology"]
+        rec = tech("T-KT-1", f"{word}智能运维平台", f"面向{word}的智能运维平台。", word, owner="SYN-ORG-1")
+        lid = ex.save_listing(validate_listing(rec, ex.registry))
+        assert word in eng.kind_terms["technology"]
+        assert lid in [m.listing.id for m in ex.search(word, kind="technology", ctx=CTX)[1]]
+        reader.sync()  # a reader waits for the writer, then loads its commit and the new terms
+        assert word in reader.engine.kind_terms["technology"]
+        assert reader.engine.kind_terms == eng.kind_terms
+        assert lid in [m.listing.id for m in reader.search(word, kind="technology", ctx=CTX)[1]]
+    finally:
+        reader.close()
+    before = {k: set(v) for k, v in eng.kind_terms.items()}
+    ex.close()
+    again = Exchange(Database(ex.db.url), ex.index_dir)
+    try:
+        assert not again.engine.fresh and again.engine.kind_terms == before
+    finally:
+        again.close()
+    # an index written before kind terms were recorded: unknown, the whole query is searched
+    meta_path = os.path.join(ex.index_dir, "tongxin-meta.json")
+    with open(meta_path, encoding="utf-8") as fh:
+        meta = json.load(fh)
+    del meta["kind_terms"]
+    with open(meta_path, "w", encoding="utf-8") as fh:
+        json.dump(meta, fh)
+    old = Exchange(Database(ex.db.url), ex.index_dir)
+    try:
+        assert not old.engine.fresh and old.engine.kind_terms is None
+        assert lid in [m.listing.id for m in old.search(word, kind="technology", ctx=CTX)[1]]
+        assert old.engine.kind_terms is None  # an incremental update does not make a partial table look complete
+    finally:
+        old.close()
+
+
+def test_a_build_in_worker_processes_indexes_and_records_the_same(corpus: Exchange) -> None:
+    """A full build analysing in worker processes (as big builds do) gives the same kind terms
+    and the same results as the in-process build of the fixture."""
+    ex = corpus
+    before = {k: set(v) for k, v in (ex.engine.kind_terms or {}).items()}
+    queries = Generator(14).text_queries(15)
+    results = [_sig(ex.search(q, kind=k, ctx=CTX)[1]) for q, k in queries]
+    ex.build_workers = 2
+    ex.rebuild_index()
+    assert ex.last_build["workers"] == 2.0 and ex.last_build["worker_peak_rss_mb"] > 0  # the workers did the analysis
+    assert before and ex.engine.kind_terms == before
+    assert [_sig(ex.search(q, kind=k, ctx=CTX)[1]) for q, k in queries] == results
+
+
 def test_explanations_fall_back_when_the_dictionary_changed(corpus: Exchange) -> None:
     ex = corpus
     q, k = Generator(11).text_queries(1)[0]

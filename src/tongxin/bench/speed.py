@@ -219,6 +219,7 @@ def run_speed(listings: int, database_url: str | None = None, workers: int = 0, 
     """Run the whole benchmark; returns the figures (see the module docstring)."""
     from ..core.access import VISITOR
     from ..core.matching.fit import MatchContext
+    from ..core.matching.rank import allowed_kinds
     from ..core.text import Analyzer
     from ..services import Exchange
     from ..storage import repo
@@ -308,8 +309,9 @@ def run_speed(listings: int, database_url: str | None = None, workers: int = 0, 
             with ex.db.transaction(write=False) as s:
                 found = repo.fetch_listings(s, match_ids, ex.registry)
             listing_terms = [ex.listing_qterms(found[i]) for i in match_ids]
-            text_refs = [ex.scoring_query(qt) for qt in text_terms]
-            listing_refs = [ex.scoring_query(qt) for qt in listing_terms]
+            # (as searched: less the terms that no document of the kinds asked for holds)
+            text_refs = [ex.scoring_query(qt, allowed_kinds(ex.registry, None, k)) for qt, (_, k) in zip(text_terms, text_qs)]
+            listing_refs = [ex.scoring_query(qt, allowed_kinds(ex.registry, found[i], None)) for qt, i in zip(listing_terms, match_ids)]
             engine_ms: list[float] = []
             engine_listing_ms: list[float] = []
             for ref in text_refs[:warm]:

@@ -140,6 +140,12 @@ class SearchEngine(IndexStore):
         self._broken = False  # reader: the directory could not be opened yet
         # kinds / visibilities of the indexed documents (None: unknown); filters that every one passes are free
         self.present: dict[str, set[str] | None] = {"kind": set(), "vis": set()}
+        # kind → the word terms its documents hold (None: unknown); see _known and search.store
+        self.kind_terms: dict[str, set[str]] | None = {} if path is None else None
+        self._kind_terms_building: dict[str, set[str]] | None = None  # a full build's, swapped in at its commit
+        self._kind_terms_new: list[tuple[str, str]] = []  # noted since the last commit (appended then)
+        self._kind_terms_read = 0  # bytes of the kind-terms file already read …
+        self._kind_terms_ino = -1  # … of this file (inode)
         self._present_dirty = False
         self._state = "ok"
         if path is None:
@@ -224,6 +230,31 @@ class SearchEngine(IndexStore):
         should = self._scoring_clauses(terms, bigrams, groups, tie_breaker)
         return tantivy.Query.boolean_query([(tantivy.Occur.Should, c) for c in should]) if should else None
 
+    def known(self, terms: Sequence[tuple[str, float]], groups: Sequence[Sequence[tuple[str, str, float]]], kinds: Sequence[str]
+              ) -> tuple[list[tuple[str, float]], list[list[tuple[str, str, float]]]]:
+        """The query without the word terms that no document of `kinds` holds (kind_terms):
+        they score nothing on any document the filters keep, so every result and score stays
+        the same, but they no longer pull documents of other kinds to the top of the unfiltered
+        OR (a need's place names, say, which no technology mentions). Unknown kind terms
+        (an index built before they were recorded): the query as it is."""
+        table = self.kind_terms
+        if table is None or not kinds:
+            return list(terms), [list(g) for g in groups]
+        sets = [table.get(k) or set() for k in dict.fromkeys(kinds)]
+
+        def held(t: str) -> bool:
+            for v in sets:
+                if t in v:
+                    return True
+            return False
+
+        out_groups = []
+        for g in groups:
+            kept = [m for m in g if m[0] != "text" or held(m[1])]
+            if kept:
+                out_groups.append(kept)
+        return [(t, w) for t, w in terms if held(t)], out_groups
+
     def _scoring_clauses(
         self,
         terms: Sequence[tuple[str, float]],
@@ -301,6 +332,7 @@ class SearchEngine(IndexStore):
         the rare case that does not settle it (huge ties), the exact query runs as is.
         `exact=True` always runs build_query() as is (the reference for tests).
         """
+        terms, groups = self.known(terms, groups, kinds)
         clauses = self._scoring_clauses(terms, bigrams, groups, tie_breaker)
         if not clauses:
             return []

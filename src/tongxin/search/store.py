@@ -11,7 +11,13 @@ away. Beside the tantivy files the directory holds:
   ("ok", or "building" while a full build is in progress: an interrupted build is redone);
 * `tongxin-terms.txt`: the terms the analyzer learned from listings' keywords, one per
   line, so a restarted process and every reader segment text with the same dictionary as
-  the index was built with.
+  the index was built with;
+* `tongxin-kind-terms.txt`: the word terms each kind's documents hold ("kind<TAB>term" per
+  line; a superset: terms of deleted documents stay until the next full build). A query
+  term that no document of the wanted kinds holds scores nothing there, so the engine
+  leaves it out (search.engine). Written before the commit that adds the documents, so a
+  reader that loads a commit finds its terms; the metadata's `kind_terms` says the file is
+  complete (an index built before it existed has none: nothing is left out).
 """
 
 from __future__ import annotations
@@ -33,8 +39,9 @@ except ImportError:  # pragma: no cover - not on Linux
 
 META_FILE = "tongxin-meta.json"
 TERMS_FILE = "tongxin-terms.txt"
+KIND_TERMS_FILE = "tongxin-kind-terms.txt"
 LOCK_FILE = "tongxin-writer.lock"
-OWN_FILES = (META_FILE, TERMS_FILE, LOCK_FILE)
+OWN_FILES = (META_FILE, TERMS_FILE, KIND_TERMS_FILE, LOCK_FILE)
 
 WRITER_HEAP_MB = 64  # incremental updates: a few listings per commit
 BULK_HEAP_MB = 1024  # full builds: fewer, larger segments (split between the threads)
@@ -133,12 +140,14 @@ class IndexStore:
             self.last_change = int(meta.get("last_change", 0))  # type: ignore[call-overload]
             self.fresh = meta.get("state", "ok") != "ok"  # a build was interrupted: redo it
             self._load_present(meta)
+            self._load_kind_terms(meta, from_start=True)
         except Exception:  # missing, corrupt or outdated index: start afresh, caller reloads
             self._wipe(path)
             self.index = tantivy.Index(self.schema, path=path, reuse=False)
             self.last_change = 0
             self.fresh = True
             self.present = {"kind": set(), "vis": set()}
+            self.kind_terms = {}
             self._write_meta(state="building")
         self._searcher = None
         self._df_cache.clear()
@@ -152,6 +161,7 @@ class IndexStore:
             self.index = tantivy.Index(self.schema, path=path, reuse=True)
             self.last_change = int(meta.get("last_change", 0))  # type: ignore[call-overload]
             self._load_present(meta)
+            self._load_kind_terms(meta, from_start=True)
             self._broken = False
         except Exception:  # the writer is (re)creating it: serve nothing until it is there
             self.index = tantivy.Index(self.schema)
@@ -184,6 +194,7 @@ class IndexStore:
         tmp = os.path.join(self.path, META_FILE + ".tmp")
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump({"schema": SCHEMA_VERSION, "last_change": self.last_change, "state": state, "at": time.time(),
+                       "kind_terms": self.kind_terms is not None,
                        **{"present_" + k: sorted(v) for k, v in self.present.items() if v is not None}}, fh)
         os.replace(tmp, os.path.join(self.path, META_FILE))
         self._meta_sig = self._stat_meta()
@@ -222,6 +233,7 @@ class IndexStore:
             self._meta_sig = sig
             self.last_change = int(before.get("last_change", self.last_change))  # type: ignore[call-overload]
             self._load_present(after)
+            self._load_kind_terms(after)
             self._searcher = None
             self._df_cache.clear()
             return True
@@ -262,6 +274,75 @@ class IndexStore:
         self._terms_ino = st.st_ino
         return [t for t in data[:end].decode("utf-8", errors="ignore").split("\n") if t]
 
+    # -- the word terms of each kind ----------------------------------------------------------
+    def note_terms(self, kind: str, terms: str | Iterable[str]) -> None:
+        """Writer: record the word terms of a document of `kind` being added (a space-joined
+        string or a list); written to the file at the next commit, before the documents."""
+        if isinstance(terms, str):
+            terms = terms.split(" ")
+        if self._kind_terms_building is not None:  # a full build collects afresh, swapped in at its commit
+            self._kind_terms_building.setdefault(kind, set()).update(terms)
+            return
+        if self.kind_terms is None:
+            return
+        have = self.kind_terms.setdefault(kind, set())
+        new = [t for t in set(terms) if t and t not in have]
+        if new:
+            have.update(new)
+            self._kind_terms_new.extend((kind, t) for t in new)
+
+    def _save_kind_terms(self) -> None:
+        """Writer, before a commit: the whole file after a full build, else the new lines."""
+        if self.path is None:
+            if self._kind_terms_building is not None:
+                self.kind_terms, self._kind_terms_building = self._kind_terms_building, None
+            self._kind_terms_new = []
+            return
+        p = os.path.join(self.path, KIND_TERMS_FILE)
+        if self._kind_terms_building is not None:
+            self.kind_terms, self._kind_terms_building = self._kind_terms_building, None
+            tmp = p + ".tmp"
+            with open(tmp, "w", encoding="utf-8") as fh:
+                for kind in sorted(self.kind_terms):
+                    fh.write("".join(f"{kind}\t{t}\n" for t in sorted(self.kind_terms[kind]) if _clean(t)))
+            os.replace(tmp, p)
+            self._kind_terms_new = []
+            st = os.stat(p)
+            self._kind_terms_ino, self._kind_terms_read = st.st_ino, st.st_size
+        elif self._kind_terms_new:
+            with open(p, "a", encoding="utf-8") as fh:
+                fh.write("".join(f"{kind}\t{t}\n" for kind, t in self._kind_terms_new if _clean(t)))
+                self._kind_terms_read = fh.tell()
+            self._kind_terms_new = []
+
+    def _load_kind_terms(self, meta: dict[str, object], from_start: bool = False) -> None:
+        """The kinds' terms as the metadata and file say (None: unknown, nothing left out);
+        a reader reads the lines added since its last call unless the file was replaced."""
+        if self.path is None or not meta.get("kind_terms"):
+            self.kind_terms = None
+            return
+        p = os.path.join(self.path, KIND_TERMS_FILE)
+        try:
+            with open(p, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                same = (not from_start and self.kind_terms is not None and st.st_ino == self._kind_terms_ino
+                        and st.st_size >= self._kind_terms_read)
+                start = self._kind_terms_read if same else 0
+                fh.seek(start)
+                data = fh.read()
+        except OSError:
+            self.kind_terms = None
+            return
+        end = data.rfind(b"\n") + 1  # whole lines only
+        table: dict[str, set[str]] = self.kind_terms if same and self.kind_terms is not None else {}
+        for line in data[:end].decode("utf-8", errors="ignore").split("\n"):
+            kind, sep, term = line.partition("\t")
+            if sep:
+                table.setdefault(kind, set()).add(term)
+        self.kind_terms = table
+        self._kind_terms_read = start + end
+        self._kind_terms_ino = st.st_ino
+
     # -- writing -----------------------------------------------------------------------------
     def _check_writable(self) -> None:
         if not self.writable:
@@ -280,6 +361,7 @@ class IndexStore:
             self._check_writable()
             self._drop_writer()
             self._writer = self.index.writer(heap_size=heap_mb * 1_000_000, num_threads=threads)
+            self._kind_terms_building = {}
             self._write_meta(state="building")
 
     def end_bulk(self, committed: bool = True) -> None:
@@ -293,6 +375,7 @@ class IndexStore:
                     pass
                 self._pending = 0
                 self.fresh = True
+            self._kind_terms_building = None
             self._drop_writer(wait=committed)
 
     def _drop_writer(self, wait: bool = False) -> None:
@@ -312,6 +395,7 @@ class IndexStore:
                 w.delete_documents_by_query(tantivy.Query.term_query(self.schema, "id", d.id))
                 w.add_document(self._doc(d))
                 self.note_present(d.kind, d.visibility)
+                self.note_terms(d.kind, d.text_terms)
                 n += 1
             self._pending += n
         return n
@@ -324,6 +408,7 @@ class IndexStore:
             for d in docs:
                 w.add_document(self._doc(d))
                 self.note_present(d.kind, d.visibility)
+                self.note_terms(d.kind, d.text_terms)
                 n += 1
             self._pending += n
         return n
@@ -337,7 +422,7 @@ class IndexStore:
                 self._present_dirty = True
 
     def add_documents(self, docs: Iterable[tantivy.Document]) -> int:
-        """Bulk load of ready-made documents (make_document) known to be absent; see note_present."""
+        """Bulk load of ready-made documents (make_document) known to be absent; see note_present, note_terms."""
         n = 0
         with self._lock:
             w = self._w()
@@ -365,7 +450,9 @@ class IndexStore:
         with self._lock:
             self._check_writable()
             if self._pending and self._writer is not None:
-                if self._present_dirty:  # readers must know the new kinds/visibilities before they see them
+                # readers must know the new kinds/visibilities and terms before they see the documents
+                self._save_kind_terms()
+                if self._present_dirty:
                     self._write_meta(state=self._state)
                 self._writer.commit()
                 self._pending = 0
@@ -393,3 +480,8 @@ class IndexStore:
     def _doc(d: IndexDoc) -> tantivy.Document:
         return make_document(d.id, d.kind, d.visibility, d.valid_from, d.valid_until, " ".join(d.text_terms), " ".join(d.bigrams),
                              getattr(d, "expl", b""))
+
+
+def _clean(term: str) -> bool:
+    """A term the kind-terms file can hold (one per line, tab-separated)."""
+    return bool(term) and "\n" not in term and "\t" not in term

@@ -199,9 +199,13 @@ class Exchange(IndexMaintenance):
         terms, groups = engine_query(qterms)
         return {"terms": terms, "bigrams": bigrams, "groups": groups, "tie_breaker": GROUP_TIE}
 
-    def scoring_query(self, qterms: Sequence[QueryTerm]) -> Any:
-        """The engine's scoring query for these terms, without filters (the benchmark's bare-engine reference)."""
-        return self.engine.scoring_query(**self._engine_args(qterms))
+    def scoring_query(self, qterms: Sequence[QueryTerm], kinds: Sequence[str] = ()) -> Any:
+        """The engine's scoring query for these terms, without filters (the benchmark's bare-engine
+        reference); with `kinds`, less the terms no document of those kinds holds, as searched."""
+        args = self._engine_args(qterms)
+        if kinds:
+            args["terms"], args["groups"] = self.engine.known(args["terms"], args["groups"], kinds)
+        return self.engine.scoring_query(**args)
 
     def text_qterms(self, text: str) -> list[QueryTerm]:
         """The weighted query terms of free text (what `search` retrieves with)."""

@@ -192,10 +192,13 @@ class IndexMaintenance:
         finally:
             pool.close()
 
-    @staticmethod
-    def _documents(batch: list[Listing], result: list[tuple[str, str, bytes]]) -> list[Any]:
-        return [make_document(int(x.id or 0), x.kind, x.visibility, x.valid_from, x.valid_until, t, b, e)
-                for x, (t, b, e) in zip(batch, result)]
+    def _documents(self, batch: list[Listing], result: list[tuple[str, str, bytes]]) -> list[Any]:
+        note = self.engine.note_terms
+        out = []
+        for x, (t, b, e) in zip(batch, result):
+            note(x.kind, t)
+            out.append(make_document(int(x.id or 0), x.kind, x.visibility, x.valid_from, x.valid_until, t, b, e))
+        return out
 
     def _fields(self, listing: Listing) -> tuple[str, str, str]:
         f = listing.search_text(self.registry.get(listing.kind))
@@ -208,6 +211,7 @@ class IndexMaintenance:
 
     def _document(self, listing: Listing) -> Any:
         t, b, e = self._fields_analysed(listing)
+        self.engine.note_terms(listing.kind, t)
         return make_document(int(listing.id or 0), listing.kind, listing.visibility, listing.valid_from, listing.valid_until, t, b, e)
 
     # -- incremental sync -------------------------------------------------------------------

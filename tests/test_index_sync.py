@@ -226,16 +226,20 @@ def test_kind_terms_follow_new_listings_readers_and_restarts(corpus: Exchange) -
         old.close()
 
 
-def test_a_build_in_worker_processes_indexes_and_records_the_same(corpus: Exchange) -> None:
+def test_a_build_in_worker_processes_indexes_and_records_the_same(corpus: Exchange, caplog: pytest.LogCaptureFixture) -> None:
     """A full build analysing in worker processes (as big builds do) gives the same kind terms
     and the same results as the in-process build of the fixture."""
+    import logging
+
     ex = corpus
     before = {k: set(v) for k, v in (ex.engine.kind_terms or {}).items()}
     queries = Generator(14).text_queries(15)
     results = [_sig(ex.search(q, kind=k, ctx=CTX)[1]) for q, k in queries]
     ex.build_workers = 2
-    ex.rebuild_index()
-    assert ex.last_build["workers"] == 2.0 and ex.last_build["worker_peak_rss_mb"] > 0  # the workers did the analysis
+    with caplog.at_level(logging.WARNING):
+        ex.rebuild_index()
+    assert ex.last_build["workers"] == 2.0 and ex.last_build["worker_peak_rss_mb"] > 0
+    assert not [r for r in caplog.records if "in-process" in r.getMessage()]  # the workers did the analysis
     assert before and ex.engine.kind_terms == before
     assert [_sig(ex.search(q, kind=k, ctx=CTX)[1]) for q, k in queries] == results
 

@@ -279,7 +279,7 @@ class IndexStore:
         """Writer: record the word terms of a document of `kind` being added (a space-joined
         string or a list); written to the file at the next commit, before the documents."""
         if isinstance(terms, str):
-            terms = terms.split(" ")
+            terms = terms.split(" ") if terms else ()
         if self._kind_terms_building is not None:  # a full build collects afresh, swapped in at its commit
             self._kind_terms_building.setdefault(kind, set()).update(terms)
             return

@@ -92,11 +92,11 @@ class _AnalysisPool:
             return False
         return True
 
-    def submit(self, rows: list[tuple[str, str, str]]) -> None:
+    def submit(self, rows: list[tuple[str, str, str, str]]) -> None:
         self.queues[self.sent % self.n].put(rows)
         self.sent += 1
 
-    def result(self) -> list[tuple[str, str, bytes]]:
+    def result(self) -> "Analysed":
         import pickle
 
         p = self.procs[self.received % self.n]
@@ -106,7 +106,7 @@ class _AnalysisPool:
             raise out
         return out  # type: ignore[no-any-return]
 
-    def probe(self, rows: list[tuple[str, str, str]]) -> list[tuple[str, str, bytes]] | None:
+    def probe(self, rows: list[tuple[str, str, str, str]]) -> "Analysed | None":
         try:
             outs = []
             for _ in range(self.n):  # every worker must agree
@@ -179,10 +179,20 @@ def _worker_main() -> None:
         out.flush()
 
 
-def _analyse_rows(a: Analyzer, gen: int, rows: list[tuple[str, str, str]]) -> list[tuple[str, str, bytes]]:
+Analysed = tuple[list[tuple[str, str, bytes]], dict[str, set[str]]]
+
+
+def _analyse_rows(a: Analyzer, gen: int, rows: list[tuple[str, str, str, str]]) -> Analysed:
+    """(index terms, bigrams, stored terms) per (title, keywords, body, kind) row, and the
+    word terms of the batch per kind (SearchEngine.note_terms), collected here in parallel."""
     out = []
-    for title, kw, body in rows:
+    kinds: dict[str, set[str]] = {}
+    for title, kw, body, kind in rows:
         f = _Fields(title, kw, body)
         t, b, e = _analyse(f.f, None, f, a, gen)
+        seen = kinds.get(kind)
+        if seen is None:
+            seen = kinds[kind] = set()
+        seen.update(t)
         out.append((" ".join(t), " ".join(b), e))
-    return out
+    return out, kinds

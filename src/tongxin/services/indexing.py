@@ -165,7 +165,11 @@ class IndexMaintenance:
         self._pool = pool
         try:
             probe = first[:50]
-            if not pool.start() or pool.probe([self._fields(x) for x in probe]) != [self._fields_analysed(x) for x in probe]:
+            here = [self._fields_analysed(x) for x in probe]
+            kinds_here: dict[str, set[str]] = {}
+            for x, (t, _, _) in zip(probe, here):
+                kinds_here.setdefault(x.kind, set()).update(t.split(" ") if t else ())
+            if not pool.start() or pool.probe([self._fields(x) for x in probe]) != (here, kinds_here):
                 log.warning("analysis worker processes unavailable or different from this process; analysing in-process")
                 pool.close()
                 for batch in itertools.chain([first], batches):
@@ -192,17 +196,16 @@ class IndexMaintenance:
         finally:
             pool.close()
 
-    def _documents(self, batch: list[Listing], result: list[tuple[str, str, bytes]]) -> list[Any]:
-        note = self.engine.note_terms
-        out = []
-        for x, (t, b, e) in zip(batch, result):
-            note(x.kind, t)
-            out.append(make_document(int(x.id or 0), x.kind, x.visibility, x.valid_from, x.valid_until, t, b, e))
-        return out
+    def _documents(self, batch: list[Listing], result: tuple[list[tuple[str, str, bytes]], dict[str, set[str]]]) -> list[Any]:
+        rows, kinds = result
+        for kind, terms in kinds.items():
+            self.engine.note_terms(kind, terms)
+        return [make_document(int(x.id or 0), x.kind, x.visibility, x.valid_from, x.valid_until, t, b, e)
+                for x, (t, b, e) in zip(batch, rows)]
 
-    def _fields(self, listing: Listing) -> tuple[str, str, str]:
+    def _fields(self, listing: Listing) -> tuple[str, str, str, str]:
         f = listing.search_text(self.registry.get(listing.kind))
-        return f["title"], f["keywords"], f["body"]
+        return f["title"], f["keywords"], f["body"], listing.kind
 
     def _fields_analysed(self, listing: Listing) -> tuple[str, str, bytes]:
         spec = self.registry.get(listing.kind)

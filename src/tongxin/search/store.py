@@ -22,11 +22,12 @@ away. Beside the tantivy files the directory holds:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 import tantivy
 
@@ -87,7 +88,7 @@ class IndexStore:
     def __del__(self) -> None:  # an engine dropped without close(): let the lock go quietly
         lease = getattr(self, "_lease", None)
         if lease is not None:
-            try:
+            try:  # noqa: SIM105
                 lease.close()
             except Exception:  # pragma: no cover - interpreter shutdown
                 pass
@@ -125,10 +126,8 @@ class IndexStore:
             if os.path.isdir(p) and not os.path.islink(p):
                 shutil.rmtree(p, ignore_errors=True)
             else:
-                try:
+                with contextlib.suppress(OSError):
                     os.remove(p)
-                except OSError:
-                    pass
 
     def _open_writable(self, path: str) -> None:
         meta = self._read_meta(path)
@@ -258,21 +257,11 @@ class IndexStore:
         """Terms learned by the writer (all of them, or those added since the last call)."""
         if self.path is None:
             return []
-        p = os.path.join(self.path, TERMS_FILE)
-        try:
-            with open(p, "rb") as fh:
-                st = os.fstat(fh.fileno())
-                # a full build replaces the file (new inode): read it from the start
-                same = st.st_ino == self._terms_ino and st.st_size >= self._terms_read
-                start = self._terms_read if same and not all_terms else 0
-                fh.seek(start)
-                data = fh.read()
-        except OSError:
+        got = _read_lines(os.path.join(self.path, TERMS_FILE), self._terms_read, self._terms_ino, all_terms)
+        if got is None:
             return []
-        end = data.rfind(b"\n") + 1  # whole lines only (the writer may be appending)
-        self._terms_read = start + end
-        self._terms_ino = st.st_ino
-        return [t for t in data[:end].decode("utf-8", errors="ignore").split("\n") if t]
+        lines, _, self._terms_read, self._terms_ino = got
+        return [t for t in lines if t]
 
     # -- the word terms of each kind ----------------------------------------------------------
     def note_terms(self, kind: str, terms: str | Iterable[str]) -> None:
@@ -321,27 +310,18 @@ class IndexStore:
         if self.path is None or not meta.get("kind_terms"):
             self.kind_terms = None
             return
-        p = os.path.join(self.path, KIND_TERMS_FILE)
-        try:
-            with open(p, "rb") as fh:
-                st = os.fstat(fh.fileno())
-                same = (not from_start and self.kind_terms is not None and st.st_ino == self._kind_terms_ino
-                        and st.st_size >= self._kind_terms_read)
-                start = self._kind_terms_read if same else 0
-                fh.seek(start)
-                data = fh.read()
-        except OSError:
+        got = _read_lines(os.path.join(self.path, KIND_TERMS_FILE), self._kind_terms_read, self._kind_terms_ino,
+                          from_start or self.kind_terms is None)
+        if got is None:
             self.kind_terms = None
             return
-        end = data.rfind(b"\n") + 1  # whole lines only
-        table: dict[str, set[str]] = self.kind_terms if same and self.kind_terms is not None else {}
-        for line in data[:end].decode("utf-8", errors="ignore").split("\n"):
+        lines, appended, self._kind_terms_read, self._kind_terms_ino = got
+        table: dict[str, set[str]] = self.kind_terms if appended and self.kind_terms is not None else {}
+        for line in lines:
             kind, sep, term = line.partition("\t")
             if sep:
                 table.setdefault(kind, set()).add(term)
         self.kind_terms = table
-        self._kind_terms_read = start + end
-        self._kind_terms_ino = st.st_ino
 
     # -- writing -----------------------------------------------------------------------------
     def _check_writable(self) -> None:
@@ -369,7 +349,7 @@ class IndexStore:
         When the build failed (committed False), its uncommitted documents are rolled back."""
         with self._lock:
             if not committed and self._writer is not None:
-                try:
+                try:  # noqa: SIM105
                     self._writer.rollback()
                 except Exception:  # pragma: no cover - dropped below anyway
                     pass
@@ -485,3 +465,21 @@ class IndexStore:
 def _clean(term: str) -> bool:
     """A term the kind-terms file can hold (one per line, tab-separated)."""
     return bool(term) and "\n" not in term and "\t" not in term
+
+
+def _read_lines(path: str, read: int, ino: int, from_start: bool) -> tuple[list[str], bool, int, int] | None:
+    """The whole lines of an append-only file added since `read` bytes of the file `ino` were
+    read (all of them when `from_start`, or when a full build replaced the file: a new inode):
+    (lines, whether they were appended to what was read before, bytes read now, inode).
+    None when the file cannot be read. A line still being written is left for next time."""
+    try:
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            appended = not from_start and st.st_ino == ino and st.st_size >= read
+            start = read if appended else 0
+            fh.seek(start)
+            data = fh.read()
+    except OSError:
+        return None
+    end = data.rfind(b"\n") + 1
+    return data[:end].decode("utf-8", errors="ignore").split("\n")[:-1] if end else [], appended, start + end, st.st_ino

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install serve bench clean
+.PHONY: demo test check install serve bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -20,8 +20,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/tongxin demo --serve
 
-## make test: set up and run the whole suite
-test: $(STAMP)
+## make check: lint (ruff)
+check: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+## make test: set up, lint and run the whole suite
+test: check
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -80,8 +80,8 @@ def main() -> None:
                 cands = [Candidate(found[h.id], h.score) for h in hits if h.id in found]
 
                 def top(d: int) -> list[int | None]:
-                    return [m.listing.id for m in rank(cands[:d], [], ex.registry, ex.analyzer, ctx,
-                                                       lambda x: acc.can_match(acc.VISITOR, x), query=listing, limit=10)]
+                    return [m.listing.id for m in rank(cands[:d], [], ex.registry, ex.analyzer, ctx,  # noqa: B023
+                                                       lambda x: acc.can_match(acc.VISITOR, x), query=listing, limit=10)]  # noqa: B023
                 truth = top(500)
                 for d in depths:
                     same[d] += top(d) == truth

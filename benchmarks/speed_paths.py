@@ -72,7 +72,7 @@ def main() -> None:
             results: dict[str, list] = {}  # type: ignore[type-arg]
             for name in ("engine", "plain", "fast", "engine", "plain", "fast"):  # twice: the second round is measured
                 ex.exact = name == "plain"
-                for what, items in (("free text", list(zip(texts, refs_t))), ("listing", list(zip(ids, refs_l)))):
+                for what, items in (("free text", list(zip(texts, refs_t, strict=False))), ("listing", list(zip(ids, refs_l, strict=False)))):
                     xs: list[float] = []
                     outs = []
                     for item, ref in items:
@@ -92,7 +92,7 @@ def main() -> None:
                 for name in ("engine", "plain", "fast"):
                     xs = lat[(name, what)]
                     print(f"{name:8s} {what:10s} {pct(xs, 50):8.3f} {pct(xs, 99):8.3f} {statistics.mean(xs):8.3f} {pct(xs, 50) / e50:12.1f}x")
-            same = sum(a == b for w in ("free text", "listing") for a, b in zip(results["plain" + w], results["fast" + w]))
+            same = sum(a == b for w in ("free text", "listing") for a, b in zip(results["plain" + w], results["fast" + w], strict=False))
             total = sum(len(results["plain" + w]) for w in ("free text", "listing"))
             print(f"\nfast == plain (matches, scores, explanations): {same}/{total}; "
                   f"engine fallbacks {eng.stats}, explained from the index {ex.stats}")

@@ -10,11 +10,11 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-
 import world
 
 CHROMIUM = "/usr/bin/chromium"

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
-from fastapi.testclient import TestClient
-
 import world
+from fastapi.testclient import TestClient
+from world import SmtpSink
+
 from tongxin.core import access as acc
 from tongxin.core.accounts import Policy, RateLimited, Unauthorized
 from tongxin.core.errors import Conflict, Forbidden, ValidationError
@@ -20,7 +21,6 @@ from tongxin.services.accounts import Accounts, create_demo_accounts
 from tongxin.services.listings import Listings
 from tongxin.services.mail import SmtpMailer
 from tongxin.storage import accounts_repo as R
-from world import SmtpSink
 
 
 @pytest.fixture

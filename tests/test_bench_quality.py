@@ -10,8 +10,8 @@ import math
 import os
 
 import pytest
-
 from factories import load, tech
+
 from tongxin.bench import metrics
 from tongxin.core.access import VISITOR
 from tongxin.core.errors import BadFile

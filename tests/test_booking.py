@@ -10,8 +10,8 @@ from collections import Counter
 from typing import Any
 
 import pytest
-
 from resource_factories import load_instrument, org_ids
+
 from tongxin.core import booking as B
 from tongxin.core.access import SYSTEM, Viewer
 from tongxin.core.errors import Conflict, Forbidden, ValidationError
@@ -204,9 +204,8 @@ def test_database_refuses_overlap_on_its_own(exchange: Exchange) -> None:
     orgs = org_ids(exchange)
     with exchange.db.transaction() as s:
         rr.insert_booking(s, B.Booking(iid, 1, orgs["ORG-WQ"], slot(10, 9, 11), "approved"))
-    with pytest.raises(Conflict):
-        with exchange.db.transaction() as s:  # no service checks: the database itself says no
-            rr.insert_booking(s, B.Booking(iid, 2, orgs["ORG-WQ"], slot(10, 10, 12), "pending"))
+    with pytest.raises(Conflict), exchange.db.transaction() as s:  # no service checks: the database itself says no
+        rr.insert_booking(s, B.Booking(iid, 2, orgs["ORG-WQ"], slot(10, 10, 12), "pending"))
     with exchange.db.transaction() as s:  # cancelled bookings and back-to-back slots do not block
         rr.insert_booking(s, B.Booking(iid, 3, orgs["ORG-WQ"], slot(10, 10, 12), "cancelled"))
         rr.insert_booking(s, B.Booking(iid, 4, orgs["ORG-WQ"], slot(10, 11, 12), "pending"))

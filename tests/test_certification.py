@@ -6,6 +6,7 @@ import datetime as dt
 
 from factories import ORGS, load
 from test_kinds_resources import VALID, row
+
 from tongxin.core.certification import Licence, Mark, verify
 from tongxin.core.matching.fit import MatchContext
 from tongxin.services import Exchange

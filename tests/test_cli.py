@@ -10,9 +10,9 @@ from typing import Any
 
 import openpyxl
 import pytest
+from factories import LISTINGS, ORGS
 from typer.testing import CliRunner
 
-from factories import LISTINGS, ORGS
 from tongxin.cli.main import app
 
 COMMANDS = ("init", "demo", "import", "export", "listings", "show", "match", "serve", "template", "index")

@@ -5,8 +5,8 @@ sides see the history; nobody else sees anything. Runs on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import pytest
-
 import world
+
 from tongxin.core import access as acc
 from tongxin.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from tongxin.services import Exchange

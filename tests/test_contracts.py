@@ -9,8 +9,8 @@ import subprocess
 
 import openpyxl
 import pytest
-
 from factories import ORGS, load
+
 from tongxin.core.contracts import validate_contract
 from tongxin.core.errors import ValidationError
 from tongxin.fileio.contracts import contract_columns, contract_rows, import_contracts, write_contracts_xlsx

@@ -9,15 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import openpyxl
 import pytest
-from fastapi.testclient import TestClient
-
 import world
 from factories import ORGS
+from fastapi.testclient import TestClient
+
 from tongxin.fileio.contracts import contract_columns, write_contracts_xlsx
 from tongxin.services import Exchange
 from tongxin.services.contacts import Contacts

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from factories import load
+
 from tongxin.core import deals as D
 from tongxin.core.access import SYSTEM, Viewer
 from tongxin.core.errors import Conflict, NotFound, ValidationError
@@ -14,7 +14,7 @@ from tongxin.services import Exchange
 from tongxin.services import deals as S
 from tongxin.storage import deals_repo as R
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def test_stage_rules() -> None:

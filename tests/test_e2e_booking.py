@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-
 import world
 from conftest import pg_schema_url, require_pg
 from e2e_support import add_person, chromium, login, serve, shot
 from factories import ORGS, load
 from resource_factories import instrument
+
 from tongxin.core import booking as B
 from tongxin.services import Exchange
 from tongxin.services.accounts import Accounts
@@ -174,7 +175,7 @@ def test_booking_workflow_in_the_browser(site: dict[str, Any], browser: Any) -> 
     resp = rp.request.get(f"{base}/instruments/{iid}/calendar.ics")
     assert resp.ok and resp.headers["content-type"].startswith("text/calendar")
     ics = resp.text().replace("\r\n ", "")  # unfold (RFC 5545 §3.1)
-    start_utc = dt.datetime.combine(day, dt.time(9), B.CST).astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    start_utc = dt.datetime.combine(day, dt.time(9), B.CST).astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     assert f"UID:booking-{bid}@tongxin" in ics and f"DTSTART:{start_utc}" in ics and "已使用" in ics
     rctx.close()
     octx.close()

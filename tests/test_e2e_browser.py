@@ -6,13 +6,14 @@ Screenshots of the main pages go to screenshots/ (git-ignored)."""
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
-
 import world
 from e2e_support import add_person, chromium, login, need_browser, org_ids, serve, shot
 from factories import load
+
 from tongxin.core import credit_code
 from tongxin.services import Exchange
 from tongxin.services.accounts import Accounts

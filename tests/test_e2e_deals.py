@@ -9,13 +9,14 @@ Skip/fail rules in e2e_support.py. Screenshots go to screenshots/ (git-ignored).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
-
 import world
 from e2e_support import add_person, chromium, login, need_browser, org_ids, serve, shot
 from factories import ORGS, load
+
 from tongxin.fileio.contracts import contract_columns, write_contracts_xlsx
 from tongxin.services import Exchange
 from tongxin.services.accounts import Accounts

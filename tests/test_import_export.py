@@ -10,18 +10,19 @@ import os
 import re
 import uuid
 import zipfile
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import openpyxl
 import pytest
+from conftest import pg_schema_url
+from factories import LISTINGS, ORGS, scen, tech
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select
 
-from conftest import pg_schema_url
-from factories import LISTINGS, ORGS, scen, tech
 from tongxin.core import credit_code, industries, regions
 from tongxin.core.errors import BadFile, ValidationError
 from tongxin.core.fields import PATENT_STATUSES, clean_text, patent_check_digit
@@ -395,7 +396,7 @@ def snapshot(ex: Exchange) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 
 
 def file_data(path: str) -> list[tuple[str, list[dict[str, Any]]]]:
-    return [(t.name, [dict(zip(t.headers, cells)) for _, cells in t.rows]) for t in read_tables(path)]
+    return [(t.name, [dict(zip(t.headers, cells, strict=False)) for _, cells in t.rows]) for t in read_tables(path)]
 
 
 def export_all(ex: Exchange, path: str, what: str = "all") -> None:
@@ -566,8 +567,8 @@ def test_round_trip_property(exchange: Exchange, second: Exchange, tmp_path: Pat
     assert (rep.organisations_created, rep.listings_created) == (len(orgs), len(listings))
     # what landed in the database is what was generated, after validation
     want = sorted(
-        (json.dumps(listing_record(validate_listing(x, exchange.registry), exchange.registry, listing_columns(None, exchange.registry)),
-                    ensure_ascii=False, sort_keys=True, default=str) for x in listings))
+        json.dumps(listing_record(validate_listing(x, exchange.registry), exchange.registry, listing_columns(None, exchange.registry)),
+                    ensure_ascii=False, sort_keys=True, default=str) for x in listings)
     got_orgs, got_listings = snapshot(exchange)
     assert sorted(json.dumps(r, ensure_ascii=False, sort_keys=True, default=str) for r in got_listings) == want
     assert got_orgs == sorted((org_record(validate_organisation(o)) for o in orgs), key=lambda r: r["credit_code"])
@@ -579,6 +580,7 @@ def test_credit_code_of_another_organisation_is_a_row_error(exchange, tmp_path) 
     import json as _json
 
     from factories import ORGS
+
     from tongxin.core.errors import ValidationError as _VE
     from tongxin.fileio.importer import import_file as _import
 

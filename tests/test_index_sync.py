@@ -4,6 +4,7 @@ database's change log)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -12,11 +13,12 @@ import subprocess
 import sys
 import textwrap
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
-
 from factories import LISTINGS, load, tech
+
 from tongxin.bench.synthetic import TODAY, Generator, listing_record
 from tongxin.core.access import SYSTEM, VISITOR, Viewer
 from tongxin.core.listing import validate_listing
@@ -36,7 +38,7 @@ def _synthetic(ex: Exchange, n: int, seed: int = 11) -> None:
     with ex.db.transaction() as s:
         orgs = list(gen.organisations(n_orgs))
         ids = repo.bulk_insert_organisations(s, orgs)
-        repo.bulk_insert_listings(s, list(gen.listings(n, n_orgs)), ex.registry, {o.external_id: i for o, i in zip(orgs, ids)})
+        repo.bulk_insert_listings(s, list(gen.listings(n, n_orgs)), ex.registry, {o.external_id: i for o, i in zip(orgs, ids, strict=False)})
 
 
 def _sig(res: list[Any]) -> list[Any]:
@@ -73,7 +75,7 @@ def test_fast_paths_give_the_exact_results(corpus: Exchange) -> None:
 
     for i, (q, k) in enumerate(gen.text_queries(60)):
         for limit in (10, 3):
-            a, b = both(lambda: ex.search(q, kind=k, viewer=VIEWERS[i % 3], limit=limit, ctx=CTX))
+            a, b = both(lambda: ex.search(q, kind=k, viewer=VIEWERS[i % 3], limit=limit, ctx=CTX))  # noqa: B023
             cases += 1
             differ += a[0] != b[0] or _sig(a[1]) != _sig(b[1])
     ids = random.Random(3).sample(range(1, 1500), 60)
@@ -81,7 +83,7 @@ def test_fast_paths_give_the_exact_results(corpus: Exchange) -> None:
         viewer = VIEWERS[i % 3]
         if ex.get(lid, viewer)[1] < 2:
             continue
-        a, b = both(lambda: ex.match(lid, viewer, ctx=CTX))
+        a, b = both(lambda: ex.match(lid, viewer, ctx=CTX))  # noqa: B023
         cases += 1
         differ += _sig(a[1]) != _sig(b[1])
     assert cases > 100 and differ == 0
@@ -167,13 +169,13 @@ def test_terms_no_wanted_kind_holds_are_left_out_and_results_stay_the_same(corpu
         for exact in (False, True):
             ex.exact = exact
             a = _sig(ex.match(lid, viewer, ctx=CTX)[1])
-            b = _sig(whole(lambda: ex.match(lid, viewer, ctx=CTX)[1]))
+            b = _sig(whole(lambda: ex.match(lid, viewer, ctx=CTX)[1]))  # noqa: B023
             cases += 1
             differ += a != b
     ex.exact = False
     for q, k in Generator(13).text_queries(40):
         a = ex.search(q, kind=k, ctx=CTX)
-        b = whole(lambda: ex.search(q, kind=k, ctx=CTX))
+        b = whole(lambda: ex.search(q, kind=k, ctx=CTX))  # noqa: B023
         cases += 1
         differ += a[0] != b[0] or _sig(a[1]) != _sig(b[1])
     assert cases > 100 and differ == 0
@@ -445,10 +447,8 @@ class Worker:
     def _close(self) -> None:
         for f in (self.p.stdin, self.p.stdout):
             if f is not None and not f.closed:
-                try:
+                with contextlib.suppress(OSError):
                     f.close()
-                except OSError:
-                    pass
 
 
 @pytest.mark.slow

@@ -8,9 +8,9 @@ import datetime as dt
 from typing import Any
 
 import pytest
-
 from factories import ORGS, load
 from resource_factories import instrument
+
 from tongxin.core.access import VISITOR
 from tongxin.core.errors import ValidationError
 from tongxin.core.kinds import default_registry

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from factories import load
+
 from tongxin.core.access import SYSTEM, VISITOR, Viewer
 from tongxin.core.matching.fit import MatchContext
 from tongxin.services import Exchange
@@ -87,6 +87,7 @@ def test_deterministic_order(exchange: Exchange) -> None:
 
 def test_update_visible_without_rebuild_and_survives_restart(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from factories import tech
+
     from tongxin.core.listing import validate_listing
 
     ex = Exchange(Database(db_url), str(tmp_path / "idx"))

@@ -7,18 +7,19 @@ The expectations are written out here independently of core/access.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
-
 import world
+from fastapi.testclient import TestClient
+from world import ROLES, VISIBILITIES
+
 from tongxin.core import access as acc
 from tongxin.services import Exchange
 from tongxin.storage.db import Database
 from tongxin.web.app import create_app
-from world import ROLES, VISIBILITIES
 
 STAFF = {"operator", "admin"}
 OWNER = {"owner_member", "owner_admin"}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from factories import ORGS, load
 from test_kinds_resources import row
+
 from tongxin.core import policy as P
 from tongxin.services import Exchange
 from tongxin.services.policy import eligible, evaluate_all

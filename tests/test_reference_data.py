@@ -339,7 +339,7 @@ def _dict_entries() -> list[tuple[str, int, str | None]]:
 def test_domain_dict_parses_and_is_big_enough():
     entries = _dict_entries()
     assert len(entries) >= 600
-    for word, freq, pos in entries:
+    for word, freq, _pos in entries:
         assert freq > 0
         assert word == word.lower(), word  # ASCII entries are lower-cased
 

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
-
 import world
 from factories import ORGS, load
+from fastapi.testclient import TestClient
 from resource_factories import instrument
 from test_kinds_resources import VALID, row
+
 from tongxin.core import booking as B
 from tongxin.core.certification import Mark
 from tongxin.services import Exchange

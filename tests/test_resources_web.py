@@ -4,14 +4,16 @@ token, HTML form with session + CSRF), iCalendar, statistics, verification and p
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
-
 from factories import ORGS, load
+from fastapi.testclient import TestClient
 from resource_factories import instrument
 from test_kinds_resources import VALID
+from world import org_raw
+
 from tongxin.core import booking as B
 from tongxin.core.certification import Mark
 from tongxin.services import Exchange
@@ -19,7 +21,6 @@ from tongxin.storage import resources_repo as rr
 from tongxin.storage.db import Database
 from tongxin.web.app import create_app
 from tongxin.web.auth import SESSION_COOKIE
-from world import org_raw
 
 
 @pytest.fixture

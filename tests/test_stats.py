@@ -15,11 +15,11 @@ from collections import defaultdict
 import openpyxl
 import pytest
 import typer
+from factories import ORGS, load
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from factories import ORGS, load
 from tongxin.core import stats as st
 from tongxin.core.errors import ValidationError
 from tongxin.services import Exchange, reports
@@ -85,6 +85,7 @@ def _independent(ex: Exchange, year: int) -> dict[str, object]:
 
 def test_every_face_agrees_with_the_database(exchange: Exchange, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from factories import LISTINGS
+
     from tongxin.core import credit_code
 
     binhai = {"external_id": "ORG-BH", "name": "天津滨海智能装备有限公司", "credit_code": credit_code.make("91120116MA07BH0T1"),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from factories import ORGS, load, tech
 from sqlalchemy import func, inspect, select
 
-from factories import ORGS, load, tech
 from tongxin.core.listing import validate_listing
 from tongxin.core.organisation import validate_organisation
 from tongxin.services import Exchange
@@ -35,10 +35,9 @@ def test_downgrade_and_upgrade_again(db: Database) -> None:
 
 
 def test_transaction_rolls_back_everything(exchange: Exchange) -> None:
-    with pytest.raises(RuntimeError):
-        with exchange.db.transaction() as s:
-            repo.upsert_organisation(s, validate_organisation(ORGS[0]))
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), exchange.db.transaction() as s:
+        repo.upsert_organisation(s, validate_organisation(ORGS[0]))
+        raise RuntimeError("boom")
     with exchange.db.transaction(write=False) as s:
         assert s.scalar(select(func.count()).select_from(OrganisationRow)) == 0
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
+from factories import load
 from fastapi.testclient import TestClient
 
-from factories import load
 from tongxin.services import Exchange
 from tongxin.storage.db import Database
 from tongxin.web.app import create_app

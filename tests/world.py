@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from factories import load
+
 from tongxin.core import access as acc
 from tongxin.core import credit_code
 from tongxin.services import Exchange

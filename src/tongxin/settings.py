@@ -45,7 +45,7 @@ class Config:
     lang: str
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides: str) -> "Config":
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: str) -> Config:
         e = dict(os.environ if env is None else env)
         get = lambda n: overrides.get(n) or e.get(n) or next(s.default for s in SETTINGS if s.name == n)  # noqa: E731
         data_dir = os.path.abspath(get("TONGXIN_DATA_DIR"))

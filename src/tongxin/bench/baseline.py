@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 Progress = Callable[[int], None]
 
@@ -55,4 +55,4 @@ class BM25Baseline:
             return []
         k = min(k, len(self.ids))
         docs, scores = self.model.retrieve([q], k=k, show_progress=False, n_threads=0)
-        return [self.ids[int(d)] for d, s in zip(docs[0], scores[0]) if s > 0]
+        return [self.ids[int(d)] for d, s in zip(docs[0], scores[0], strict=False) if s > 0]

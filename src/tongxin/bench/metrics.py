@@ -7,8 +7,8 @@ Queries without any relevant document are left out of the averages (as in BEIR).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 NDCG_K = 10
 MRR_K = 10

@@ -26,8 +26,9 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from ..core.errors import BadFile, FieldError, Message, TongxinError
 from . import metrics

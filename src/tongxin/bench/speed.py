@@ -38,8 +38,9 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
 
 from .synthetic import TODAY, Generator, listing_record
 
@@ -120,10 +121,8 @@ def _dir_mb(path: str) -> float:
     total = 0
     for root, _, files in os.walk(path):
         for f in files:
-            try:
+            with suppress(OSError):
                 total += os.path.getsize(os.path.join(root, f))
-            except OSError:
-                pass
     return total / 1e6
 
 
@@ -134,7 +133,7 @@ class _Bar:
         self.quiet = quiet
         self.p: Any = None
 
-    def __enter__(self) -> "_Bar":
+    def __enter__(self) -> _Bar:
         if not self.quiet:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -197,7 +196,7 @@ def load_corpus(ex: Any, gen: Generator, n: int, bar: _Bar | None = None) -> tup
         t_gen += time.perf_counter() - t
         t = time.perf_counter()
         ids = repo.bulk_insert_organisations(s, orgs)
-        owners = {o.external_id: i for o, i in zip(orgs, ids) if o.external_id}
+        owners = {o.external_id: i for o, i in zip(orgs, ids, strict=False) if o.external_id}
         t_db += time.perf_counter() - t
         done = 0
         while done < n:
@@ -310,8 +309,8 @@ def run_speed(listings: int, database_url: str | None = None, workers: int = 0, 
                 found = repo.fetch_listings(s, match_ids, ex.registry)
             listing_terms = [ex.listing_qterms(found[i]) for i in match_ids]
             # (as searched: less the terms that no document of the kinds asked for holds)
-            text_refs = [ex.scoring_query(qt, allowed_kinds(ex.registry, None, k)) for qt, (_, k) in zip(text_terms, text_qs)]
-            listing_refs = [ex.scoring_query(qt, allowed_kinds(ex.registry, found[i], None)) for qt, i in zip(listing_terms, match_ids)]
+            text_refs = [ex.scoring_query(qt, allowed_kinds(ex.registry, None, k)) for qt, (_, k) in zip(text_terms, text_qs, strict=False)]
+            listing_refs = [ex.scoring_query(qt, allowed_kinds(ex.registry, found[i], None)) for qt, i in zip(listing_terms, match_ids, strict=False)]
             engine_ms: list[float] = []
             engine_listing_ms: list[float] = []
             for ref in text_refs[:warm]:
@@ -546,9 +545,9 @@ def _workers(url: str, index_dir: str, k: int, text_qs: list[Any], match_ids: li
         res["p99_ms"] = round(_pct(lats, 99), 3)
     finally:
         rss = []
-        for inbox, outbox in boxes:
+        for inbox, outbox in boxes:  # noqa: B007
             inbox.put(("stop", None))
-        for (inbox, outbox), p in zip(boxes, procs):
+        for (inbox, outbox), p in zip(boxes, procs, strict=False):  # noqa: B007
             try:
                 while True:
                     m = outbox.get(timeout=30)

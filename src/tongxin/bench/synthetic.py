@@ -23,9 +23,10 @@ import datetime as dt
 import itertools
 import os
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import Any
 
 from ..core import credit_code, industries, regions
 from ..core.listing import Listing
@@ -35,12 +36,7 @@ from ..core.text.analyzer import _CJK_RE, domain_dictionary, stopwords
 TOPIC_SIZE = 24
 TODAY = dt.date(2026, 6, 1)  # the benchmark's "today": some listings are expired or not yet valid on it
 
-_FALLBACK_GENERAL = (
-    "系统 技术 方法 平台 装置 设备 工艺 材料 数据 模型 算法 控制 监测 检测 分析 设计 制造 生产 应用 研发 优化 "
-    "集成 测试 验证 运行 管理 服务 网络 传感 信号 结构 性能 效率 成本 能耗 精度 安全 可靠性 质量 标准 产品 "
-    "项目 企业 产业 示范 推广 改造 升级 智能 自动化 数字化 信息化 模块 接口 软件 硬件 终端 平台化 协同 调度 "
-    "评估 预测 识别 定位 处理 存储 传输 计算 仿真 试验 工程 产线 工况 参数 指标 方案 流程 环节 部件 组件"
-).split()
+_FALLBACK_GENERAL = ["系统", "技术", "方法", "平台", "装置", "设备", "工艺", "材料", "数据", "模型", "算法", "控制", "监测", "检测", "分析", "设计", "制造", "生产", "应用", "研发", "优化", "集成", "测试", "验证", "运行", "管理", "服务", "网络", "传感", "信号", "结构", "性能", "效率", "成本", "能耗", "精度", "安全", "可靠性", "质量", "标准", "产品", "项目", "企业", "产业", "示范", "推广", "改造", "升级", "智能", "自动化", "数字化", "信息化", "模块", "接口", "软件", "硬件", "终端", "平台化", "协同", "调度", "评估", "预测", "识别", "定位", "处理", "存储", "传输", "计算", "仿真", "试验", "工程", "产线", "工况", "参数", "指标", "方案", "流程", "环节", "部件", "组件"]
 _CONNECTIVES = ("基于", "通过", "采用", "实现", "提高", "降低", "用于", "面向", "结合", "支持", "提升", "形成", "完成", "开展", "构建")
 _JOIN = ("的", "和", "与", "及", "中", "")
 _TECH_SUFFIX = ("系统", "技术", "平台", "装置", "方法", "工艺", "设备", "解决方案", "关键技术", "集成应用")

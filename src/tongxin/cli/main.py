@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sys
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -29,7 +29,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-from .bench import bench_app
+from .bench import bench_app  # noqa: E402
 
 app.add_typer(bench_app, name="bench")
 from .resources import resources_app  # noqa: E402
@@ -142,7 +142,7 @@ def _serve(ex: Any, host: str | None = None, port: int | None = None) -> None:
 
 
 @app.command()
-def serve(host: Optional[str] = typer.Option(None, help="监听地址 / host"), port: Optional[int] = typer.Option(None, help="端口 / port")) -> None:
+def serve(host: str | None = typer.Option(None, help="监听地址 / host"), port: int | None = typer.Option(None, help="端口 / port")) -> None:
     """启动网页服务 / start the web app."""
     ex = _exchange()
     try:
@@ -156,7 +156,7 @@ def serve(host: Optional[str] = typer.Option(None, help="监听地址 / host"), 
 def import_(
     file: str = typer.Argument(..., help="CSV / XLSX / JSON 文件 / file"),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="只导入有效行，错误写入报告 / import valid rows, write an error report"),
-    report: Optional[str] = typer.Option(None, help="错误报告路径 / error report path"),
+    report: str | None = typer.Option(None, help="错误报告路径 / error report path"),
 ) -> None:
     """导入机构和资源（默认全部成功才写入）/ import organisations and listings (all or nothing by default)."""
     from ..fileio.importer import import_file
@@ -204,7 +204,7 @@ def export(
 def template(
     kind: str = typer.Argument(..., help="资源类型（technology / scenario …）或 organisation"),
     format: str = typer.Option("xlsx", "--format", help="xlsx 或 csv"),
-    output: Optional[str] = typer.Option(None, "--output", "-o", help="输出文件 / output file"),
+    output: str | None = typer.Option(None, "--output", "-o", help="输出文件 / output file"),
 ) -> None:
     """生成导入模板 / write an import template."""
     from ..core.kinds import default_registry
@@ -223,11 +223,11 @@ def template(
 
 @app.command()
 def listings(
-    kind: Optional[str] = typer.Option(None, help="资源类型 / kind"),
-    side: Optional[str] = typer.Option(None, help="offer / need"),
-    region: Optional[str] = typer.Option(None, help="地区代码 / region code (110000 = 全北京)"),
-    industry: Optional[str] = typer.Option(None, help="行业代码 / industry (C37 or C)"),
-    status: Optional[str] = typer.Option("published", help="draft / published / closed"),
+    kind: str | None = typer.Option(None, help="资源类型 / kind"),
+    side: str | None = typer.Option(None, help="offer / need"),
+    region: str | None = typer.Option(None, help="地区代码 / region code (110000 = 全北京)"),
+    industry: str | None = typer.Option(None, help="行业代码 / industry (C37 or C)"),
+    status: str | None = typer.Option("published", help="draft / published / closed"),
     limit: int = typer.Option(20, help="条数 / how many"),
     as_json: bool = typer.Option(False, "--json", help="输出 JSON / print JSON"),
 ) -> None:
@@ -287,9 +287,9 @@ def show(listing_id: int = typer.Argument(..., help="资源 ID / listing id"), a
 
 @app.command()
 def match(
-    listing_id: Optional[int] = typer.Argument(None, help="资源 ID / listing id"),
-    text: Optional[str] = typer.Option(None, "--text", "-t", help="自由文本 / free text"),
-    kind: Optional[str] = typer.Option(None, "--kind", "-k", help="想要的资源类型 / wanted kind"),
+    listing_id: int | None = typer.Argument(None, help="资源 ID / listing id"),
+    text: str | None = typer.Option(None, "--text", "-t", help="自由文本 / free text"),
+    kind: str | None = typer.Option(None, "--kind", "-k", help="想要的资源类型 / wanted kind"),
     limit: int = typer.Option(10, help="条数 / how many"),
     corridor: bool = typer.Option(False, "--corridor", help="优先北京研发、津冀转化 / prefer Beijing→Tianjin/Hebei"),
     lang: str = typer.Option("zh", help="zh / en"),

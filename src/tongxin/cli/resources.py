@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import typer
 
@@ -66,7 +67,7 @@ def instruments(q: str = typer.Argument("", help="检索词 / search words"), li
 @resources_app.command("book")
 def book(instrument_id: int, start: str, end: str, user_id: int = typer.Option(..., "--user", help="用户 ID / user id"),
          org: str = typer.Option(..., "--org", help="用户所属机构 / the user's organisation"), purpose: str = "", samples: int = 0,
-         voucher: Optional[str] = None, voucher_amount: Optional[float] = None) -> None:
+         voucher: str | None = None, voucher_amount: float | None = None) -> None:
     """代用户预约（运营人员） / book on a user's behalf (operator)."""
     from ..services.booking import Actor, Bookings
     from ..storage import resources_repo as rr
@@ -99,7 +100,7 @@ def blackout(instrument_id: int, start: str, end: str, reason: str = typer.Optio
 
 
 @resources_app.command("train")
-def train(instrument_id: int, user_id: int, until: Optional[str] = typer.Option(None, help="有效期至 / valid until")) -> None:
+def train(instrument_id: int, user_id: int, until: str | None = typer.Option(None, help="有效期至 / valid until")) -> None:
     """登记用户已完成上机培训 / record that a user is trained on an instrument."""
     from ..services.booking import Actor, Bookings
 
@@ -153,7 +154,7 @@ def recognise(province: str, org: str) -> None:
 
 
 @resources_app.command("verify")
-def verify(mark: str, org: str, date: Optional[str] = None) -> None:
+def verify(mark: str, org: str, date: str | None = None) -> None:
     """查验机构是否获得认证标志许可 / is ORG licensed for MARK on DATE?"""
     from ..services.certification import verify_licence
 
@@ -161,7 +162,7 @@ def verify(mark: str, org: str, date: Optional[str] = None) -> None:
 
 
 @resources_app.command("policies")
-def policies(org: str, date: Optional[str] = None, all_: bool = typer.Option(False, "--all", help="含不符合的 / include the rest")) -> None:
+def policies(org: str, date: str | None = None, all_: bool = typer.Option(False, "--all", help="含不符合的 / include the rest")) -> None:
     """机构符合条件的政策（免申即享） / policies an organisation qualifies for."""
     from ..services.policy import evaluate_all
 

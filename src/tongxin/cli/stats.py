@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -38,7 +38,7 @@ def _bad_format(fmt: str, allowed: tuple[str, ...]) -> None:
 
 
 def stats(
-    period: Optional[str] = typer.Option(None, "--period", help="统计期：2025、2023-2025 或 2025Q3；默认最近完整年度 / period"),
+    period: str | None = typer.Option(None, "--period", help="统计期：2025、2023-2025 或 2025Q3；默认最近完整年度 / period"),
     as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象 / print one JSON object"),
 ) -> None:
     """技术合同成交额、跨地区流向、对接漏斗等统计 / the region's figures: turnover, flows, funnel."""
@@ -56,7 +56,7 @@ def stats(
         for lab, v, note in S.key_figures(f):
             kt.add_row(lab, v, note)
         console.print(kt)
-        for name, (title, headers, rows) in S.tables(f).items():
+        for _name, (title, headers, rows) in S.tables(f).items():
             if not rows:
                 continue
             t = Table(*headers, title=title, title_justify="left")
@@ -69,9 +69,9 @@ def stats(
 
 
 def report(
-    period: Optional[str] = typer.Option(None, "--period", help="统计期，如 2025 / period, e.g. 2025"),
+    period: str | None = typer.Option(None, "--period", help="统计期，如 2025 / period, e.g. 2025"),
     format: str = typer.Option("pdf", "--format", help="pdf 或 xlsx"),
-    output: Optional[str] = typer.Option(None, "--output", "-o", help="输出文件 / output file"),
+    output: str | None = typer.Option(None, "--output", "-o", help="输出文件 / output file"),
 ) -> None:
     """生成年度报告（PDF 或 XLSX，中文）/ write the year-end report (PDF or XLSX, in Chinese)."""
     from ..services import reports
@@ -92,7 +92,7 @@ def report(
 def contracts_import(
     file: str = typer.Argument(..., help="XLSX / CSV 文件 / file"),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="只导入有效行，错误写入报告 / import valid rows, write an error report"),
-    report_path: Optional[str] = typer.Option(None, "--report", help="错误报告路径 / error report path"),
+    report_path: str | None = typer.Option(None, "--report", help="错误报告路径 / error report path"),
 ) -> None:
     """导入技术合同（默认全部成功才写入）/ import technology contracts (all or nothing by default)."""
     from ..fileio.contracts import import_contracts
@@ -109,7 +109,7 @@ def contracts_import(
 @contracts_app.command("export")
 def contracts_export(
     file: str = typer.Argument(..., help="输出 .xlsx 文件 / output .xlsx"),
-    year: Optional[int] = typer.Option(None, help="只导出某年签订的合同 / only contracts signed in this year"),
+    year: int | None = typer.Option(None, help="只导出某年签订的合同 / only contracts signed in this year"),
 ) -> None:
     """导出技术合同（可再导入）/ export technology contracts (re-importable)."""
     from ..fileio.contracts import contract_rows, write_contracts_xlsx
@@ -137,7 +137,7 @@ def contracts_template(output: str = typer.Option("tongxin-template-contracts.xl
 def contracts_package(
     contract: str = typer.Argument(..., help="合同 ID 或合同编号 / contract id or number"),
     format: str = typer.Option("pdf", "--format", help="pdf 或 xlsx"),
-    output: Optional[str] = typer.Option(None, "--output", "-o"),
+    output: str | None = typer.Option(None, "--output", "-o"),
 ) -> None:
     """导出技术合同登记材料 / export the registration package of one contract."""
     from ..core.errors import Message, NotFound
@@ -161,7 +161,7 @@ def contracts_package(
 
 
 @deals_app.command("reminders")
-def deals_reminders(idle_days: Optional[int] = typer.Option(None, help="无进展天数（默认取 TONGXIN_DEAL_IDLE_DAYS）/ idle days")) -> None:
+def deals_reminders(idle_days: int | None = typer.Option(None, help="无进展天数（默认取 TONGXIN_DEAL_IDLE_DAYS）/ idle days")) -> None:
     """列出久未推进的洽谈和即将到期的协议 / idle deals and agreements about to expire."""
     from ..services import deals as D
 

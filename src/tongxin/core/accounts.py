@@ -91,7 +91,7 @@ BAD_TOKEN = Message("链接无效或已过期，请重新申请", "the link is i
 
 def expired(expires_at: dt.datetime, now: dt.datetime) -> bool:
     if expires_at.tzinfo is None:
-        expires_at = expires_at.replace(tzinfo=dt.timezone.utc)
+        expires_at = expires_at.replace(tzinfo=dt.UTC)
     return expires_at <= now
 
 

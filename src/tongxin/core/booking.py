@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from . import regions
 from .access import Viewer
@@ -36,7 +37,7 @@ def as_cst(t: dt.datetime) -> dt.datetime:
 
 
 def as_utc(t: dt.datetime) -> dt.datetime:
-    return as_cst(t).astimezone(dt.timezone.utc)
+    return as_cst(t).astimezone(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -45,14 +46,14 @@ class Slot:
     end: dt.datetime
 
     @classmethod
-    def of(cls, start: dt.datetime, end: dt.datetime) -> "Slot":
+    def of(cls, start: dt.datetime, end: dt.datetime) -> Slot:
         return cls(as_cst(start), as_cst(end))
 
     @property
     def hours(self) -> float:
         return (self.end - self.start).total_seconds() / 3600.0
 
-    def overlaps(self, other: "Slot") -> bool:
+    def overlaps(self, other: Slot) -> bool:
         """Half-open intervals [start, end): back-to-back slots do not overlap."""
         return self.start < other.end and other.start < self.end
 
@@ -76,7 +77,7 @@ class InstrumentRules:
     status: str = "available"
 
     @classmethod
-    def of(cls, attrs: Mapping[str, Any]) -> "InstrumentRules":
+    def of(cls, attrs: Mapping[str, Any]) -> InstrumentRules:
         return cls(
             service_mode=attrs.get("service_mode") or "operator",
             training_required=bool(attrs.get("training_required")),

@@ -17,7 +17,7 @@ def check_character(first17: str) -> str:
     """The check character for the first 17 characters of a code."""
     if len(first17) != 17:
         raise ValueError("need exactly 17 characters")
-    total = sum(_VALUE[c] * w for c, w in zip(first17, WEIGHTS))
+    total = sum(_VALUE[c] * w for c, w in zip(first17, WEIGHTS, strict=False))
     return CHARSET[(31 - total % 31) % 31]
 
 

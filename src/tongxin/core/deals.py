@@ -8,8 +8,9 @@ about to expire). Storage and faces call these; nothing here touches SQL or the 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, cast
+from typing import cast
 
 from .errors import Conflict, ErrorCollector, Message
 from .fields import Choice, clean_text

@@ -72,7 +72,7 @@ class ValidationError(TongxinError):
     status = 422
 
     @classmethod
-    def of(cls, errors: list[FieldError]) -> "ValidationError":
+    def of(cls, errors: list[FieldError]) -> ValidationError:
         n = len(errors)
         return cls(Message(f"共 {n} 处输入有误", f"{n} invalid field(s)"), errors)
 

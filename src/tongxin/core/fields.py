@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from .errors import Message
 
@@ -103,7 +104,7 @@ PATENT_STATUSES = (
 def patent_check_digit(digits12: str) -> str:
     """Check digit of a 12-digit Chinese patent application number (weights 2..9 cycling, mod 11)."""
     weights = [2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5]
-    total = sum(int(d) * w for d, w in zip(digits12, weights))
+    total = sum(int(d) * w for d, w in zip(digits12, weights, strict=False))
     r = total % 11
     return "X" if r == 10 else str(r)
 

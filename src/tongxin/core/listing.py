@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from . import industries, regions
 from .errors import ErrorCollector
@@ -42,9 +43,7 @@ class Listing:
             return False
         if self.valid_from is not None and self.valid_from > today:
             return False
-        if self.valid_until is not None and self.valid_until < today:
-            return False
-        return True
+        return not (self.valid_until is not None and self.valid_until < today)
 
     def search_text(self, spec: KindSpec) -> dict[str, str]:
         """Text per index field: title, keywords, body (description + searchable attributes)."""

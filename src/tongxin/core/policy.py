@@ -17,8 +17,9 @@ is missing). An organisation qualifies when every condition is met.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from . import industries, regions
 from .errors import Message

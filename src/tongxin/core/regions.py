@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 from .memo import memo
 
-
 PROVINCES = ("BJ", "TJ", "HE", "OTHER")
 
 PROVINCE_LABELS: dict[str, tuple[str, str]] = {

@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import statistics
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from . import industries, regions
 from .contracts import CONTRACT_TYPES, type_label, yuan_to_wan, yuan_to_yi
@@ -28,7 +29,7 @@ class Period:
     def contains(self, d: dt.date) -> bool:
         return self.start <= d <= self.end
 
-    def previous(self) -> "Period":
+    def previous(self) -> Period:
         """The period of the same length just before (a year → the year before)."""
         if self.start.month == 1 and self.start.day == 1 and self.end.month == 12 and self.end.day == 31:
             years = self.end.year - self.start.year + 1
@@ -229,7 +230,7 @@ def funnel(c: FunnelCounts) -> list[FunnelStage]:
     counts = [c.listings, c.interests, c.accepted, c.deals, c.contracts]
     out = []
     prev: int | None = None
-    for i, ((key, lab), n) in enumerate(zip(FUNNEL_LABELS, counts)):
+    for i, ((key, lab), n) in enumerate(zip(FUNNEL_LABELS, counts, strict=False)):
         out.append(FunnelStage(key, lab, n, None if i == 0 else rate(prev, n)))
         prev = n  # a stage whose count is unknown leaves the next stage's rate unknown too
     return out

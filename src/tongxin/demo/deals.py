@@ -185,7 +185,7 @@ def plan(orgs: list[Org], listings: list[ListingRef], seed: int = 20251225, toda
     contract_deal: dict[str, int] = {}
     extra: list[tuple[int, int, int, str, dt.datetime]] = []
     fin = [o for o in orgs if o.org_type == "financial_institution"]
-    now = dt.datetime.combine(today, dt.time(10, 0), dt.timezone.utc)
+    now = dt.datetime.combine(today, dt.time(10, 0), dt.UTC)
     order = ["contact", "confirm", "proposal", "negotiation"]
     for final, count in STAGE_PLAN.items():
         for _ in range(count):
@@ -248,7 +248,7 @@ def plan(orgs: list[Org], listings: list[ListingRef], seed: int = 20251225, toda
                 contracts.append(row)
                 contract_deal[row["contract_no"]] = len(deals)
             deals.append(dp)
-            for k in range(dp.contact_status_extra):
+            for _k in range(dp.contact_status_extra):
                 extra.append((lids[0], buyer.id, seller.id, rng.choice(["pending", "declined", "declined"]),
                               start - dt.timedelta(days=rng.randint(1, 90))))
 
@@ -258,12 +258,12 @@ def plan(orgs: list[Org], listings: list[ListingRef], seed: int = 20251225, toda
     for d in deals:
         for lid in d.listing_ids:
             first_deal[lid] = min(first_deal.get(lid, d.events[0][1]), d.events[0][1])
-    lo = dt.datetime(2022, 6, 1, tzinfo=dt.timezone.utc)
-    span_days = (dt.datetime(2025, 12, 31, tzinfo=dt.timezone.utc) - lo).days
+    lo = dt.datetime(2022, 6, 1, tzinfo=dt.UTC)
+    span_days = (dt.datetime(2025, 12, 31, tzinfo=dt.UTC) - lo).days
     for x in listings:
         t = lo + dt.timedelta(days=rng.randint(0, span_days), hours=rng.randint(8, 18))
         if x.id in links:
-            t = dt.datetime.combine(links[x.id], dt.time(9), dt.timezone.utc) - dt.timedelta(days=int(rng.triangular(45, 600, 180)))
+            t = dt.datetime.combine(links[x.id], dt.time(9), dt.UTC) - dt.timedelta(days=int(rng.triangular(45, 600, 180)))
         if x.id in first_deal:
             t = min(t, first_deal[x.id] - dt.timedelta(days=rng.randint(3, 60)))
         created[x.id] = t

@@ -67,7 +67,7 @@ def _patent_number(rng: random.Random) -> tuple[str, str]:
     year = rng.randint(2014, 2025)
     kind = rng.choices((1, 2, 3), weights=(70, 25, 5))[0]
     digits = f"{year}{kind}{rng.randint(0, 9999999):07d}"
-    total = sum(int(d) * w for d, w in zip(digits, (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)))
+    total = sum(int(d) * w for d, w in zip(digits, (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5), strict=False))
     check = "X" if total % 11 == 10 else str(total % 11)
     if kind != 1 and year <= 2015:
         status = "expired"
@@ -90,10 +90,7 @@ def _patents(rng: random.Random, trl: int) -> list[dict]:
 
 
 def _modes(rng: random.Random, org_type: str) -> list[str]:
-    if org_type in ("university", "research_institute", "school", "hospital"):
-        weights = (30, 30, 10, 25, 5)
-    else:
-        weights = (10, 25, 15, 20, 30)
+    weights = (30, 30, 10, 25, 5) if org_type in ("university", "research_institute", "school", "hospital") else (10, 25, 15, 20, 30)
     k = rng.choices((1, 2, 3), weights=(35, 45, 20))[0]
     chosen: list[str] = []
     while len(chosen) < k:
@@ -226,7 +223,7 @@ def generate(seed: int = 20251225, n_orgs: int = 320, n_technologies: int = 1300
     # generated technologies -----------------------------------------------------------------
     titles = {t["title"] for t in techs}
     topic_techs: dict[str, list[tuple[TechSpec, int]]] = {t.key: [] for t in TOPICS}
-    for topic, k in zip(TOPICS, _spread(n_technologies - len(techs), len(TOPICS), rng)):
+    for topic, k in zip(TOPICS, _spread(n_technologies - len(techs), len(TOPICS), rng), strict=False):
         dom = DOMAIN_BY_KEY[topic.domain]
         products = list(topic.products)
         rng.shuffle(products)
@@ -255,7 +252,7 @@ def generate(seed: int = 20251225, n_orgs: int = 320, n_technologies: int = 1300
                                        _money(rng, dom.scale, bases), patents, modes))
 
     # generated scenarios ------------------------------------------------------------------
-    for topic, k in zip(TOPICS, _spread(n_scenarios - len(scens), len(TOPICS), rng)):
+    for topic, k in zip(TOPICS, _spread(n_scenarios - len(scens), len(TOPICS), rng), strict=False):
         dom = DOMAIN_BY_KEY[topic.domain]
         cands = topic_techs[topic.key]
         eligible = [c for c in cands if is_pickable(techs[c[1]])] or cands

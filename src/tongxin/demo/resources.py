@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from tongxin.core import credit_code, regions
 
@@ -99,10 +100,7 @@ def _instruments(rng: random.Random, orgs: _Orgs, out: dict[str, Any]) -> list[d
         for _ in range(count):
             n += 1
             name, category, models, specs, caps, samples, kws, industry, fee, unit, value = rng.choice(cat)
-            if category == "medical":
-                owner = rng.choice(orgs.pick(prov, ("hospital", "university"), k=3))
-            else:
-                owner = rng.choice(owners)
+            owner = rng.choice(orgs.pick(prov, ("hospital", "university"), k=3)) if category == "medical" else rng.choice(owners)
             model = rng.choice(models.split(";"))
             base = float(fee) * rng.choice((0.8, 1.0, 1.0, 1.2, 1.5))
             mode = "self" if category in ("microscopy", "analytical", "testing", "computing") and rng.random() < 0.45 else "operator"
@@ -210,7 +208,7 @@ def _talent(rng: random.Random, orgs: _Orgs) -> list[dict[str, Any]]:
     hospitals = [orgs.ensure("RES-ORG-XA-H1", "雄安新区容城县人民医院", "hospital", "133100", "Q84"),
                  orgs.ensure("RES-ORG-XA-H2", "雄安新区安新县医院", "hospital", "133100", "Q84"),
                  orgs.ensure("RES-ORG-XA-H3", "雄安新区雄县医院", "hospital", "133100", "Q84")]
-    for k, (field, title, modes) in enumerate(_rows(EXPERT_FIELDS)):
+    for k, (field, title, modes) in enumerate(_rows(EXPERT_FIELDS)):  # noqa: B007
         owner = hospitals[k % 3]
         rows.append(_listing(f"RES-PST-{k + 1:03d}", "post", f"{_get(owner, 'name')}招募{field}驻点专家", f"雄安新区医疗帮扶：需要{field}副高级以上专家驻点半年，开展带教、手术与门诊。",
                              [field, "驻点帮扶", "雄安"], "Q84", owner, fields=field, title_level="associate", available_from="2026-03-01",
@@ -236,7 +234,7 @@ def _finance(rng: random.Random, orgs: _Orgs) -> list[dict[str, Any]]:
     for i in range(24):
         owner = orgs.pick(rng.choice(("BJ", "TJ", "HE")), ("enterprise",))[0]
         amt = rng.choice((80, 200, 500, 1000, 3000))
-        rows.append(_listing(f"RES-FND-{i + 1:03d}", "financing_need", f"{_get(owner, 'name')}融资 {amt} 万元", f"用于扩大产能与研发投入，企业拥有多项发明专利。",
+        rows.append(_listing(f"RES-FND-{i + 1:03d}", "financing_need", f"{_get(owner, 'name')}融资 {amt} 万元", "用于扩大产能与研发投入，企业拥有多项发明专利。",
                              ["融资", "科技型企业"], _get(owner, "industry") or "C39", owner,
                              product_types=rng.choice(("bank_loan;ip_pledge", "angel;venture", "credit_guarantee;bank_loan")), amount=amt,
                              stage=rng.choice(("startup", "growth", "mature")), has_ip=rng.choice(("yes", "no")), purpose="扩产、研发与流动资金"))
@@ -260,7 +258,7 @@ def _certification(rng: random.Random, orgs: _Orgs, out: dict[str, Any]) -> list
                      "description": "天津小站稻地理标志证明商标：限定产区内按生产技术规程种植加工的稻米，经许可方可使用。"}]
     districts = ("120112", "120117", "120115", "120118", "120116")
     kinds = ("农民专业合作社", "米业有限公司", "农业科技有限公司", "家庭农场")
-    words = "稻香 津沽 小站 海河 金穗 丰年 玉粒 沽上 芦台 七里海 津南 宝坻 静海 渤海 新农 鑫禾 禾润 田园".split()
+    words = ["稻香", "津沽", "小站", "海河", "金穗", "丰年", "玉粒", "沽上", "芦台", "七里海", "津南", "宝坻", "静海", "渤海", "新农", "鑫禾", "禾润", "田园"]
     licences, rows = [], []
     for i in range(38):
         d = districts[i % len(districts)]

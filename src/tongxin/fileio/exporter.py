@@ -6,7 +6,8 @@ import csv
 import datetime as dt
 import json
 import os
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..core.errors import BadFile, Message
 from ..core.fields import export_value

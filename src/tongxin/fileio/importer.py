@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..core.errors import BadFile, FieldError, Message, TongxinError, ValidationError
 from ..core.kinds.registry import Registry

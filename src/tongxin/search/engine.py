@@ -27,19 +27,20 @@ import math
 import os
 import struct
 import threading
-from typing import IO, Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import IO, Any
 
 import tantivy
 
 from .documents import (  # noqa: F401 - re-exported: callers import these from search.engine
+    _DAY_BITS,
+    _DAY_OFF,
     EPOCH,
     NO_END,
     NO_START,
     SCHEMA_VERSION,
     IndexDoc,
     SearchHit,
-    _DAY_BITS,
-    _DAY_OFF,
     _day_code,
     _h12,
     _schema,
@@ -243,10 +244,7 @@ class SearchEngine(IndexStore):
         sets = [table.get(k) or set() for k in dict.fromkeys(kinds)]
 
         def held(t: str) -> bool:
-            for v in sets:
-                if t in v:
-                    return True
-            return False
+            return any(t in v for v in sets)
 
         out_groups = []
         for g in groups:
@@ -352,7 +350,7 @@ class SearchEngine(IndexStore):
         if not hits:
             return []
         ids = searcher.fast_field_values("id", [addr for _, addr in hits])
-        return [SearchHit(int(i), float(score), addr, searcher) for (score, addr), i in zip(hits, ids)]
+        return [SearchHit(int(i), float(score), addr, searcher) for (score, addr), i in zip(hits, ids, strict=False)]
 
     def _prefiltered(self, searcher: tantivy.Searcher, union: tantivy.Query, full: tantivy.Query, clauses: list[tantivy.Query],
                      filters: tuple[Sequence[str], Sequence[str], dt.date, Sequence[int]], limit: int) -> list[SearchHit] | None:
@@ -432,7 +430,7 @@ class SearchEngine(IndexStore):
         the sums (DELTA). Their exact filtered scores come from the filtered query itself.
         A document not fetched has OR score at most s_n - K + DELTA, so when the `limit`-th
         exact score beats that plus the filters' constants, nothing outside can enter."""
-        Q, O = tantivy.Query, tantivy.Occur
+        Q, O = tantivy.Query, tantivy.Occur  # noqa: E741
         kind_q = Q.boost_query(Q.term_query(self.schema, "kind", kind), KIND_BOOST)
         k_score = self._kind_scores.get(kind)
         if k_score is None:  # K for this searcher (a single-term search must score every document: once)
@@ -549,7 +547,7 @@ class SearchEngine(IndexStore):
     def _exact_scores(self, searcher: tantivy.Searcher, full: tantivy.Query, addrs: Sequence[Any]) -> dict[tuple[int, int], float]:
         """The filtered query's scores of a few documents (one seek each)."""
         ids = searcher.fast_field_values("id", list(addrs))
-        Q, O = tantivy.Query, tantivy.Occur
+        Q, O = tantivy.Query, tantivy.Occur  # noqa: E741
         only = Q.const_score_query(Q.boolean_query([(O.Should, Q.term_query(self.schema, "id", int(i))) for i in ids]), 0.0)
         hits = searcher.search(Q.boolean_query([(O.Must, full), (O.Must, only)]), len(ids), count=False).hits
         return {(a.segment_ord, a.doc): sc for sc, a in hits}
@@ -559,7 +557,7 @@ class SearchEngine(IndexStore):
         """_settle for weak matches: the exact filtered query restricted to the survivors (slower)."""
         cand = keep if exhausted else keep[: limit + PREFILTER_MARGIN]
         ids = searcher.fast_field_values("id", [a for _, a in cand])
-        Q, O = tantivy.Query, tantivy.Occur
+        Q, O = tantivy.Query, tantivy.Occur  # noqa: E741
         only = Q.const_score_query(Q.boolean_query([(O.Should, Q.term_query(self.schema, "id", int(i))) for i in ids]), 0.0)
         exact = searcher.search(Q.boolean_query([(O.Must, full), (O.Must, only)]), len(cand), count=False).hits
         if len(exact) != len(cand):

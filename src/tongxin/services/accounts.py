@@ -7,15 +7,28 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from ..core import access as acc
 from ..core import credit_code
-from ..core.accounts import BAD_LOGIN, BAD_TOKEN, DEFAULT_POLICY, Policy, Unauthorized, check_email, check_password, check_signup, expired, login_blocked, normalise_email
+from ..core.accounts import (
+    BAD_LOGIN,
+    BAD_TOKEN,
+    DEFAULT_POLICY,
+    Policy,
+    Unauthorized,
+    check_email,
+    check_password,
+    check_signup,
+    expired,
+    login_blocked,
+    normalise_email,
+)
 from ..core.errors import Conflict, ErrorCollector, FieldError, Message, NotFound, ValidationError
 from ..core.organisation import Organisation, validate_organisation
 from ..storage import accounts_repo as R

@@ -7,6 +7,7 @@ plain `python -c` worker processes over pipes (`_AnalysisPool`, `_worker_main`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from typing import Any
@@ -96,7 +97,7 @@ class _AnalysisPool:
         self.queues[self.sent % self.n].put(rows)
         self.sent += 1
 
-    def result(self) -> "Analysed":
+    def result(self) -> Analysed:
         import pickle
 
         p = self.procs[self.received % self.n]
@@ -106,7 +107,7 @@ class _AnalysisPool:
             raise out
         return out  # type: ignore[no-any-return]
 
-    def probe(self, rows: list[tuple[str, str, str, str]]) -> "Analysed | None":
+    def probe(self, rows: list[tuple[str, str, str, str]]) -> Analysed | None:
         try:
             outs = []
             for _ in range(self.n):  # every worker must agree
@@ -150,10 +151,8 @@ def _feed(pipe: Any, q: Any) -> None:
     except (OSError, ValueError):  # the worker went away; the reader sees EOF
         pass
     finally:
-        try:
+        with contextlib.suppress(OSError):
             pipe.close()
-        except OSError:
-            pass
 
 
 def _worker_main() -> None:

@@ -7,8 +7,8 @@ Whoever acts is an `Actor`: the signed-in user's id, their organisation and thei
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from sqlalchemy.orm import Session
 

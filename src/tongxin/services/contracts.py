@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -171,10 +172,7 @@ def contracts_for(s: Session, viewer: acc.Viewer, year: int | None = None, contr
                   page: int = 1, per_page: int = 50) -> ContractList:
     """Operators see every contract; an organisation sees the contracts it is a party to."""
     acc.require_signed_in(viewer)
-    if viewer.is_staff:
-        org_id = None
-    else:
-        org_id = acc.require_org(viewer)
+    org_id = None if viewer.is_staff else acc.require_org(viewer)
     f = R.ContractFilter(org_id, year, find_type(contract_type) if contract_type else None, region_prefix(region))
     rows, total, amount = R.contracts_page(s, f, per_page, (max(1, page) - 1) * per_page)
     orgs = R.orgs_by_id(s, [c.seller_org_id for c in rows] + [c.buyer_org_id for c in rows])

@@ -8,8 +8,9 @@ transaction. Who may see or change a deal is decided in `can_see_deal` (parties 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..core.errors import Message, ValidationError
 from ..core.listing import validate_listing

@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from ..core import access as acc
 from ..core.kinds import Registry, default_registry
@@ -101,7 +102,7 @@ class Exchange(IndexMaintenance):
         self.stats = {"explained": 0, "explained_from_index": 0}
 
     @classmethod
-    def from_config(cls, config: Config) -> "Exchange":
+    def from_config(cls, config: Config) -> Exchange:
         return cls(Database(config.database_url), config.index_dir)
 
     # -- lifecycle --------------------------------------------------------------------------

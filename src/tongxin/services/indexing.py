@@ -26,14 +26,15 @@ import threading
 import time
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from ..core.listing import Listing
 from ..core.text.analyzer import normalise
 from ..search import IndexDoc, SearchEngine
 from ..search.engine import make_document
 from ..storage import repo
-from .analysis_workers import _AnalysisPool, _analyse
+from .analysis_workers import _analyse, _AnalysisPool
 
 if TYPE_CHECKING:
     from .exchange import Exchange
@@ -167,7 +168,7 @@ class IndexMaintenance:
             probe = first[:50]
             here = [self._fields_analysed(x) for x in probe]
             kinds_here: dict[str, set[str]] = {}
-            for x, (t, _, _) in zip(probe, here):
+            for x, (t, _, _) in zip(probe, here, strict=False):
                 kinds_here.setdefault(x.kind, set()).update(t.split(" ") if t else ())
             if not pool.start() or pool.probe([self._fields(x) for x in probe]) != (here, kinds_here):
                 log.warning("analysis worker processes unavailable or different from this process; analysing in-process")
@@ -201,7 +202,7 @@ class IndexMaintenance:
         for kind, terms in kinds.items():
             self.engine.note_terms(kind, terms)
         return [make_document(int(x.id or 0), x.kind, x.visibility, x.valid_from, x.valid_until, t, b, e)
-                for x, (t, b, e) in zip(batch, rows)]
+                for x, (t, b, e) in zip(batch, rows, strict=False)]
 
     def _fields(self, listing: Listing) -> tuple[str, str, str, str]:
         f = listing.search_text(self.registry.get(listing.kind))
@@ -350,7 +351,7 @@ class IndexMaintenance:
 
 # -- background freshness thread (writer process) ----------------------------------------------
 
-def _poll(ref: "weakref.ReferenceType[Exchange]", stop: threading.Event, interval: float) -> None:
+def _poll(ref: weakref.ReferenceType[Exchange], stop: threading.Event, interval: float) -> None:
     while not stop.wait(interval):
         ex = ref()
         if ex is None:  # the Exchange was dropped without close()

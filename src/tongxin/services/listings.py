@@ -5,8 +5,9 @@ and exports. Reads go through `Exchange` with the viewer and are redacted by `co
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..core import access as acc
 from ..core import industries, regions
@@ -302,10 +303,7 @@ class Listings:
                 m = R.moderation_of(s, [int(existing.id or 0)]).get(int(existing.id or 0))
                 hidden = bool(m and m.hidden)
         go_live = publish and viewer.org_verified and not hidden
-        if existing is not None and not publish:
-            status = existing.status
-        else:
-            status = "published" if go_live else ("closed" if hidden else "draft")
+        status = existing.status if existing is not None and not publish else "published" if go_live else "closed" if hidden else "draft"
         data |= {"kind": spec.name, "owner": str(org_id), "status": status}
         x = validate_listing(data, self.ex.registry)
         if existing is not None:

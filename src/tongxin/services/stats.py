@@ -31,7 +31,7 @@ INACTIVE_BOOKINGS = ("cancelled", "canceled", "declined", "rejected")
 
 
 def _bounds(p: st.Period) -> tuple[dt.datetime, dt.datetime]:
-    tz = dt.timezone.utc
+    tz = dt.UTC
     return (dt.datetime.combine(p.start, dt.time.min, tz), dt.datetime.combine(p.end + dt.timedelta(days=1), dt.time.min, tz))
 
 

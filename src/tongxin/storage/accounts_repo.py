@@ -4,8 +4,8 @@ They flush, never commit (the service's transaction is the boundary)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -31,7 +31,7 @@ from .models_accounts import (
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ def recent_failures(s: Session, email: str, ip: str, since: dt.datetime) -> tupl
     last_ok = s.scalar(select(func.max(LoginAttemptRow.at)).where(LoginAttemptRow.email == email, LoginAttemptRow.success.is_(True)))
     start = since
     if last_ok is not None:
-        last_ok = last_ok if last_ok.tzinfo else last_ok.replace(tzinfo=dt.timezone.utc)
+        last_ok = last_ok if last_ok.tzinfo else last_ok.replace(tzinfo=dt.UTC)
         start = max(since, last_ok)
     by_email = s.scalar(select(func.count()).select_from(LoginAttemptRow).where(
         LoginAttemptRow.email == email, LoginAttemptRow.success.is_(False), LoginAttemptRow.at > start))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from sqlalchemy import func, inspect, or_, select
 from sqlalchemy.orm import Session
@@ -17,14 +17,14 @@ from .models_deals import AgreementRow, DealEventRow, DealFinanceRow, DealRow, T
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def aware(t: dt.datetime | None) -> dt.datetime | None:
     """SQLite hands back naive datetimes (stored as UTC); PostgreSQL aware ones. Make both aware."""
     if t is None:
         return None
-    return t if t.tzinfo is not None else t.replace(tzinfo=dt.timezone.utc)
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
 
 
 # -- organisations --------------------------------------------------------------------------------

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 import orjson
 from sqlalchemy import func, insert, select, text
@@ -171,15 +172,9 @@ def _filtered(f: ListingFilter):  # type: ignore[no-untyped-def]
     if f.owner_id:
         q = q.where(ListingRow.owner_id == f.owner_id)
     if f.region:
-        if f.region.endswith("0000"):
-            q = q.where(ListingRow.region.like(f.region[:2] + "%"))
-        else:
-            q = q.where(ListingRow.region == f.region)
+        q = q.where(ListingRow.region.like(f.region[:2] + "%")) if f.region.endswith("0000") else q.where(ListingRow.region == f.region)
     if f.industry:
-        if len(f.industry) == 1:
-            q = q.where(ListingRow.industry.like(f.industry + "%"))
-        else:
-            q = q.where(ListingRow.industry == f.industry)
+        q = q.where(ListingRow.industry.like(f.industry + "%")) if len(f.industry) == 1 else q.where(ListingRow.industry == f.industry)
     if f.q:
         q = q.where(ListingRow.title.contains(f.q))
     return q
@@ -259,7 +254,7 @@ def bulk_insert_organisations(s: Session, orgs: Sequence[Organisation]) -> list[
         {"id": i, "external_id": o.external_id, "name": o.name, "credit_code": o.credit_code, "org_type": o.org_type,
          "region": o.region, "industry": o.industry, "description": o.description, "contact_name": o.contact_name,
          "contact_phone": o.contact_phone, "website": o.website, "verified": o.verified}
-        for i, o in zip(ids, orgs)
+        for i, o in zip(ids, orgs, strict=False)
     ]
     if rows:
         s.execute(insert(table), rows)
@@ -295,7 +290,7 @@ def bulk_insert_listings(s: Session, listings: Sequence[Listing], registry: Regi
     if conn.dialect.name == "sqlite":
         return _bulk_insert_listings_sqlite(s, listings, registry, owners, ids, record_changes)
     rows = []
-    for i, x in zip(ids, listings):
+    for i, x in zip(ids, listings, strict=False):
         oid = x.owner_id if x.owner_id is not None else owners.get(x.owner)
         if oid is None:
             raise ValidationError.of([FieldError(
@@ -334,7 +329,7 @@ def _bulk_insert_listings_sqlite(s: Session, listings: Sequence[Listing], regist
         (i, x.external_id, x.kind, x.side, x.title, x.description, dumps(list(x.keywords)), x.industry, x.region, _owner_of(x, owners),
          x.visibility, x.status, x.valid_from.isoformat() if x.valid_from else None, x.valid_until.isoformat() if x.valid_until else None,
          x.summary, dumps(attrs_to_json(registry.get(x.kind), x.attrs)))
-        for i, x in zip(ids, listings)
+        for i, x in zip(ids, listings, strict=False)
     ]
     cur = s.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     cache = cur.execute("PRAGMA cache_size").fetchone()[0]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -34,7 +35,7 @@ def to_db(t: dt.datetime) -> dt.datetime:
 
 
 def from_db(t: dt.datetime) -> dt.datetime:
-    return (t.replace(tzinfo=dt.timezone.utc) if t.tzinfo is None else t).astimezone(CST)
+    return (t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t).astimezone(CST)
 
 
 def fen(yuan: float) -> int:

@@ -4,7 +4,8 @@ on `request.state`, issues the CSRF cookie, and checks CSRF on cookie-authentica
 from __future__ import annotations
 
 import secrets
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -55,7 +56,7 @@ def install(app: FastAPI) -> None:
         request.state.auth_via = via
         csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
         request.state.csrf = csrf
-        if request.url.path.startswith("/api/") and request.method not in SAFE and via == "session":
+        if request.url.path.startswith("/api/") and request.method not in SAFE and via == "session":  # noqa: SIM102
             if request.headers.get(CSRF_HEADER, "") != request.cookies.get(CSRF_COOKIE, "-"):
                 return _error(403, "csrf_failed", "缺少或错误的 X-CSRF-Token 请求头（使用登录 Cookie 调用接口时必需）",
                               "missing or wrong X-CSRF-Token header (required when calling the API with the session cookie)")

@@ -72,7 +72,7 @@ async def form(request: Request) -> dict[str, Any]:
     if not cookie or not sent or sent != cookie:
         raise CsrfFailed(Message("表单已过期或来源不明，请刷新页面后重试", "the form expired or did not come from this site; reload the page and try again"))
     out: dict[str, Any] = {}
-    for k in data.keys():
+    for k in data:
         vals = [v for v in data.getlist(k) if isinstance(v, str)]
         out[k] = vals if len(vals) > 1 else (vals[0] if vals else "")
     return out

@@ -68,9 +68,7 @@ def respects_grade_and_quantity(query: Listing, cand: Listing, ctx: MatchContext
     if grades and lot.attrs.get("grade") not in grades:
         return False
     tmin, have = need.attrs.get("tonnage_min"), lot.attrs.get("tonnage")
-    if tmin is not None and have is not None and have < tmin:
-        return False
-    return True
+    return not (tmin is not None and have is not None and have < tmin)
 
 
 def _pair(lot: Listing, need: Listing, ctx: MatchContext) -> list[FitItem]:

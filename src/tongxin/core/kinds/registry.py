@@ -7,8 +7,9 @@ structured-fit rules. Nothing else in the code base lists kinds by name.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from ..errors import Message, NotFound
 from ..fields import AttrField, Rules

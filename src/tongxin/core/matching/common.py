@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 from .. import industries, regions
 from ..listing import Listing

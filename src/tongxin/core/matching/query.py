@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from ..kinds.registry import KindSpec
 from ..listing import Listing
@@ -128,12 +128,12 @@ def text_query(text: str, analyzer: Analyzer, doc_freq: Callable[[str], int], n_
         seen: set[tuple[str, str]] = set()
 
         def add(term: str, field: str, weight: float, df: int) -> None:
-            if df <= 0 or (field, term) in seen:
+            if df <= 0 or (field, term) in seen:  # noqa: B023
                 return
-            if df > member_cutoff and not (term == word and field == TEXT_FIELD):
+            if df > member_cutoff and not (term == word and field == TEXT_FIELD):  # noqa: B023
                 return  # common parts cost the engine most (long postings) and separate documents least
-            seen.add((field, term))
-            members.append(QueryTerm(term, weight, field, None if (term == word and field == TEXT_FIELD) else word, round(idf(df, n), 4)))
+            seen.add((field, term))  # noqa: B023
+            members.append(QueryTerm(term, weight, field, None if (term == word and field == TEXT_FIELD) else word, round(idf(df, n), 4)))  # noqa: B023
 
         add(word, TEXT_FIELD, 1.0, doc_freq(word))
         parts = analyzer.parts(word)

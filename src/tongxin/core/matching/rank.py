@@ -13,8 +13,8 @@ The score never depends on the explanation.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from ..kinds.registry import HardFn, Registry
 from ..listing import Listing
@@ -57,9 +57,7 @@ def passes_hard_rules(
         return False
     if query is not None and (cand.id == query.id and cand.id is not None):
         return False
-    if query is not None and hard is not None and not hard(query, cand, ctx):
-        return False
-    return True
+    return not (query is not None and hard is not None and not hard(query, cand, ctx))
 
 
 class _Fields:

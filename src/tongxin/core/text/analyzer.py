@@ -17,8 +17,8 @@ import importlib.resources
 import os
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
 
 import rjieba
 

@@ -10,6 +10,6 @@ def all_routers() -> list[APIRouter]:
 
     routers: list[APIRouter] = [pages.router, account_pages.router, my_pages.router, operator_pages.router, api.router,
                                stats.router, resources.router]
-    from . import deal_pages; routers.append(deal_pages.router)  # noqa: E702 - deal and contract pages
-    from . import resources_owner; routers.append(resources_owner.router)  # noqa: E702 - booking screens (owners, requesters, voucher desk)
+    from . import deal_pages; routers.append(deal_pages.router)  # noqa: E702, I001
+    from . import resources_owner; routers.append(resources_owner.router)  # noqa: E702, I001
     return routers

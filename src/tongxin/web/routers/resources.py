@@ -195,7 +195,7 @@ def policies_page(request: Request, org: str = "", date: str | None = None) -> A
 def api_instruments(request: Request, q: str = "", province: str = "", category: str = "", limit: int = 20) -> Any:
     items, matches = _catalogue(request, q, province, category, max(1, min(limit, 100)))
     out = []
-    for x, m in zip(items, matches):
+    for x, m in zip(items, matches, strict=False):
         d = _instrument_json(x)
         if m is not None:
             d |= {"score": round(m.score, 2), "explanation": m.explanation.as_dict()}

@@ -9,15 +9,10 @@ from tongxin.core.access import Viewer
 from tongxin.core.matching.fit import MatchContext
 from tongxin.demo import generate
 from tongxin.services import Exchange
-from tongxin.services.demo_loader import load_demo
-from tongxin.storage.db import Database
 
 
-def test_expert_picks_in_top5(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    ex = Exchange(Database("sqlite:///" + str(tmp_path / "demo.db")), str(tmp_path / "idx"))
-    ex.init_db()
-    load_demo(ex)
-    ex.rebuild_index()
+def test_expert_picks_in_top5(demo_exchange: Exchange) -> None:
+    ex = demo_exchange
     picks = generate().expert_picks
     ids = ex.ids_by_external(list(picks) + list(picks.values()))
     ctx = MatchContext(today=dt.date(2026, 6, 1))
@@ -29,7 +24,6 @@ def test_expert_picks_in_top5(tmp_path) -> None:  # type: ignore[no-untyped-def]
         got = [m.listing.id for m in res]
         top5 += ids[tech] in got
         top1 += bool(got) and got[0] == ids[tech]
-    ex.close()
     rate5 = top5 / len(picks)
     print(f"expert picks: {len(picks)}, top-1 {top1 / len(picks):.3f}, top-5 {rate5:.3f}")
     assert len(picks) >= 500

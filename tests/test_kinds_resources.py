@@ -133,6 +133,13 @@ EXPECT = {
 def test_matching_with_explanations_and_hard_rules(exchange: Exchange) -> None:
     rows = _pair_listings()
     ids = load(exchange, ORGS, rows)
+    # the certified product is matched only because its owner holds a licence for the mark (the one match path checks it)
+    from tongxin.core.certification import Mark
+    from tongxin.storage import resources_repo as rr
+
+    with exchange.db.transaction() as s:
+        mid = rr.upsert_mark(s, Mark(code="XZD-GI", name="小站稻地理标志证明商标", holder="天津市小站稻产业协会", mark_type="gi_certification"))
+        rr.add_licence(s, mid, rr.resolve_org(s, "ORG-WQ").id, "XZD-2025-001", dt.date(2025, 1, 1), dt.date(2030, 12, 31), "小站稻大米")
     for q, (best, keys, never) in EXPECT.items():
         _, res = exchange.match(ids[q], VISITOR, limit=10, ctx=CTX)
         got = [m.listing.external_id for m in res]

@@ -305,22 +305,34 @@ def match(
     ctx = MatchContext(today=dt.date.today(), prefer_corridor=corridor)
 
     def go() -> None:
+        # the same service functions as the API and the pages (one match path), as the system viewer
+        from ..services.listings import Listings, SearchFilters
+
+        svc = Listings(ex)
         if listing_id is not None:
-            q, res = ex.match(listing_id, SYSTEM, limit=limit, kind=kind, ctx=ctx)
+            q, _ = ex.get(listing_id, SYSTEM)
+            res = [s.match for s in svc.matches(SYSTEM, listing_id, limit=limit, ctx=ctx, kind=kind) if s.match is not None]
             head = f"#{q.id} {q.title}"
         else:
-            _, res = ex.search(text or "", kind=kind, viewer=SYSTEM, limit=limit, ctx=ctx)
+            found = svc.search(SYSTEM, text or "", SearchFilters(kind=kind), limit=limit, ctx=ctx)
+            res = [s.match for s in found.items if s.match is not None]
             head = text or ""
         if as_json:
             print(json.dumps({"query": head, "results": [{"id": m.listing.id, "title": m.listing.title, "kind": m.listing.kind,
-                                                          "explanation": m.explanation.as_dict()} for m in res]}, ensure_ascii=False, indent=1))
+                                                          "score": round(m.score, 2), "explanation": m.explanation.as_dict()}
+                                                         for m in res]}, ensure_ascii=False, indent=1))
             return
         console.print(f"[bold]匹配 / matches for: {head}[/bold]")
         if not res:
-            console.print("没有找到匹配 / no matches found")
+            console.print("暂无合适匹配 / no good match yet")
         for i, m in enumerate(res, 1):
-            console.print(f"{i:>2}. [bold]{m.score:5.1f}[/bold]  #{m.listing.id} {m.listing.title}  [dim]{m.listing.owner_name}[/dim]")
+            b = m.explanation.band
+            band = (b.en if lang == "en" else b.zh) if b else ""
+            console.print(f"{i:>2}. [bold]{m.score:5.1f}[/bold] {band}  #{m.listing.id} {m.listing.title}  [dim]{m.listing.owner_name}[/dim]")
             console.print(f"     {m.explanation.summary(lang)}", highlight=False)
+            for f in m.explanation.fit:
+                if f.met is False:  # failed conditions too, as the API shows them
+                    console.print(f"     ✗ {f.en if lang == 'en' else f.zh}", highlight=False)
 
     _run(go, ex)
 

@@ -20,8 +20,9 @@ from ..core import access as acc
 from ..core.kinds import Registry, default_registry
 from ..core.listing import Listing
 from ..core.matching.fit import MatchContext
-from ..core.matching.query import GROUP_TIE, QueryTerm, engine_query, listing_query, query_words, text_query
+from ..core.matching.query import GROUP_TIE, MAX_GROUPS, QueryTerm, engine_query, listing_query, query_words, text_query
 from ..core.matching.rank import Candidate, Match, allowed_kinds, rank
+from ..core.matching.relevance import lexical_ceiling
 from ..core.text import Analyzer, default_analyzer
 from ..search import IndexDoc, SearchEngine, SearchHit  # noqa: F401 - IndexDoc re-exported
 from ..search.engine import encode_expl, make_document  # noqa: F401 - re-exported
@@ -30,6 +31,7 @@ from ..storage import repo
 from ..storage.db import Database
 from ..storage.migrate import upgrade
 from .analysis_workers import _analyse, _analyse_rows, _AnalysisPool, _feed, _Fields, _Memo, _worker_main  # noqa: F401 - re-exported
+from .hybrid import SEMANTIC_DEPTH, NoSemantic, SemanticSource
 from .indexing import (  # noqa: F401 - re-exported: callers import these from services.exchange
     BUILD_BATCH,
     LOOKBACK,
@@ -80,8 +82,9 @@ EXPLAIN_CACHE = 20_000  # analysed candidate texts kept for explanations (fallba
 
 class Exchange(IndexMaintenance):
     def __init__(self, db: Database, index_dir: str | None, registry: Registry | None = None, analyzer: Analyzer | None = None,
-                 sync_interval: float = SYNC_INTERVAL, background_sync: bool = True) -> None:
+                 sync_interval: float = SYNC_INTERVAL, background_sync: bool = True, semantic: SemanticSource | None = None) -> None:
         self.db = db
+        self.semantic: SemanticSource = semantic or NoSemantic()
         self.registry = registry or default_registry()
         self.analyzer = analyzer or default_analyzer()
         self.index_dir = index_dir
@@ -240,30 +243,87 @@ class Exchange(IndexMaintenance):
 
     def _rank(self, cands: Sequence[Candidate], qterms: Sequence[QueryTerm], can_see: Callable[[Listing], bool],
               ctx: MatchContext, query: Listing | None = None, wanted_kind: str | None = None, limit: int = 10,
-              hits: dict[int, SearchHit] | None = None) -> list[Match]:
+              hits: dict[int, SearchHit] | None = None, ceiling: float | None = None) -> list[Match]:
         """`rank`, explaining the listings it returns from the terms stored in the index (see
-        _explainer); `exact` analyses their text afresh instead (the reference for tests)."""
+        _explainer); `exact` analyses their text afresh instead (the reference for tests).
+        Then the checks the candidates' kinds declare (KindSpec.checks) drop what fails them;
+        when a kind has checks, more are ranked so that `limit` can still be filled."""
         explainer = None if self.exact or not hits else (lambda top: self._explainer(top, hits))
-        return rank(cands, qterms, self.registry, self.analyzer, ctx, can_see, query=query, wanted_kind=wanted_kind,
-                    limit=limit, explainer=explainer)
+        kinds = allowed_kinds(self.registry, query, wanted_kind)
+        checked = any(self.registry.get(k).checks for k in kinds)
+        out = rank(cands, qterms, self.registry, self.analyzer, ctx, can_see, query=query, wanted_kind=wanted_kind,
+                   limit=limit * 3 if checked else limit, explainer=explainer, ceiling=ceiling)
+        return self._checked(out, ctx, query)[:limit] if checked else out
+
+    def _checked(self, matches: list[Match], ctx: MatchContext, query: Listing | None) -> list[Match]:
+        """Matches that pass every check their kind declares (KindSpec.checks), in order."""
+        from .certification import check_claimed_marks
+
+        providers: dict[str, Callable[[list[Match]], list[Match]]] = {
+            "licence": lambda ms: check_claimed_marks(self, ms, ctx.today, query),
+        }
+        names = {n for m in matches for n in self.registry.get(m.listing.kind).checks}
+        unknown = names - providers.keys()
+        if unknown:
+            raise RuntimeError(f"no provider for the checks {sorted(unknown)} declared by a kind")
+        for name in sorted(names):
+            declared = lambda m, name=name: name in self.registry.get(m.listing.kind).checks  # noqa: E731
+            passed = {int(m.listing.id or 0): m for m in providers[name]([m for m in matches if declared(m)])}
+            # a passing match may come back with a reason added (e.g. the licence it holds)
+            matches = [passed.get(int(m.listing.id or 0), m) for m in matches if not declared(m) or int(m.listing.id or 0) in passed]
+        return matches
+
+    def text_ceiling(self, text: str, qterms: Sequence[QueryTerm]) -> float:
+        """The word-evidence scale of free text, counting its words that no document holds."""
+        words = set(self.analyzer.words(text))
+        known = {q.group for q in qterms}
+        unknown = len(words - known) if len(words) <= MAX_GROUPS else 0
+        return lexical_ceiling(qterms, unknown, self.engine.num_docs())
+
+    def _with_meaning(self, cands: list[Candidate], qvec: Any, kinds: Sequence[str], exclude: Sequence[int],
+                      session: Any) -> list[Candidate]:
+        """The word candidates with their cosines, plus the nearest listings by meaning that the
+        words did not find (word score 0); see services.hybrid."""
+        if qvec is None:
+            return cands
+        sem = self.semantic.candidates(qvec, kinds, SEMANTIC_DEPTH + len(exclude))
+        cos = dict(sem)
+        have = {int(c.listing.id or 0) for c in cands}
+        missing = [i for i in have if i not in cos]
+        if missing:
+            cos.update(self.semantic.cosines(qvec, missing))
+        skip = set(exclude) | have
+        extra = [i for i, _ in sem if i not in skip]
+        found = repo.fetch_listings(session, extra, self.registry) if extra else {}
+        out = [Candidate(c.listing, c.text_score, cos.get(int(c.listing.id or 0))) for c in cands]
+        out += [Candidate(found[i], 0.0, cos[i]) for i in extra if i in found]
+        return out
 
     def search(self, text: str, kind: str | None = None, viewer: acc.Viewer = acc.VISITOR, limit: int = 10,
                ctx: MatchContext | None = None) -> tuple[list[QueryTerm], list[Match]]:
-        """Free text → ranked listings of `kind` (all kinds when None)."""
+        """Free text → ranked listings of `kind` (all kinds when None): word and meaning candidates fused."""
         ctx = ctx or MatchContext()
         self._maybe_sync()
         qterms = self.text_qterms(text)
         kinds = allowed_kinds(self.registry, None, kind)
         can_see = lambda x: acc.can_match(viewer, x)  # noqa: E731
-        # Free text has no structured fit: the score is the text score, so the top `limit` are
-        # the engine's first candidates that pass the hard rules. Fetch a few more than asked;
-        # fetch more only when too few pass, or when the last one fetched ties the last one
-        # returned (then a candidate not fetched could tie it too, and ties go by listing id).
+        qvec = self.semantic.encode_query(text) if text.strip() else None
+        ceiling = self.text_ceiling(text, qterms)
+        if qvec is not None:
+            with self.db.transaction(write=False) as s:
+                cands, hits = self._retrieve_hits(qterms, kinds, viewer, ctx, depth=max(limit * 5, 50), session=s)
+                cands = self._with_meaning(cands, qvec, kinds, (), s)
+            return query_words(qterms), self._rank(cands, qterms, can_see, ctx, wanted_kind=kind, limit=limit, hits=hits,
+                                                   ceiling=ceiling)
+        # Words only: there is no structured fit, so the order is the engine's and the top
+        # `limit` are the engine's first candidates that pass the hard rules. Fetch a few more
+        # than asked; fetch more only when too few pass, or when the last one fetched ties the
+        # last one returned (then a candidate not fetched could tie it too, and ties go by id).
         # (`exact`, the reference for tests: one deep fetch, every candidate ranked)
         depth = max(limit * 20, 200) if self.exact else limit + SEARCH_MARGIN
         while True:
             cands, hits = self._retrieve_hits(qterms, kinds, viewer, ctx, depth=depth)
-            out = self._rank(cands, qterms, can_see, ctx, wanted_kind=kind, limit=limit, hits=hits)
+            out = self._rank(cands, qterms, can_see, ctx, wanted_kind=kind, limit=limit, hits=hits, ceiling=ceiling)
             if self.exact or len(hits) < depth or depth >= SEARCH_MAX_DEPTH:
                 return query_words(qterms), out
             if len(out) == limit:
@@ -288,6 +348,7 @@ class Exchange(IndexMaintenance):
             if not kinds:
                 return listing, []
             cands, hits = self._retrieve_hits(qterms, kinds, viewer, ctx, depth=max(limit * 5, 50), exclude=[listing_id], session=s)
+            cands = self._with_meaning(cands, self.semantic.vector_of(listing_id), kinds, [listing_id], s)
         return listing, self._rank(cands, qterms, lambda x: acc.can_match(viewer, x), ctx, query=listing, wanted_kind=kind,
                                    limit=limit, hits=hits)
 

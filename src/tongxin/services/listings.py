@@ -18,9 +18,9 @@ from ..core.kinds import KindSpec
 from ..core.listing import Listing, validate_listing
 from ..core.matching.fit import MatchContext
 from ..core.matching.rank import Match
+from ..core.matching.relevance import SHOW_FLOOR
 from ..storage import accounts_repo as R
 from ..storage.repo import ListingFilter
-from .certification import check_claimed_marks
 from .exchange import Exchange
 
 # Common listing fields of every form: key, zh, en, type, required, help zh, help en
@@ -206,7 +206,8 @@ class Listings:
             raise acc.not_visible("资源", "listing", listing_id)
         return self._shown(viewer, [x])[0]
 
-    def matches(self, viewer: acc.Viewer, listing_id: int, limit: int = 10, ctx: MatchContext | None = None) -> list[Shown]:
+    def matches(self, viewer: acc.Viewer, listing_id: int, limit: int = 10, ctx: MatchContext | None = None,
+                kind: str | None = None) -> list[Shown]:
         """Counterparts with explanations. Only listings the viewer can read in full are matched
         (and explained); a summary-only listing is not matched at all."""
         x, level = fetch(self.ex, viewer, listing_id)
@@ -214,12 +215,8 @@ class Listings:
             raise acc.not_visible("资源", "listing", listing_id)
         if x.status != "published" and not acc.owns(viewer, x) and not viewer.is_staff:
             return []
-        ctx = ctx or MatchContext()
-        marked = any(k == "certified_product" for k in self.ex.registry.get(x.kind).matches_with)
-        _, ms = self.ex.match(listing_id, viewer, limit=limit * 3 if marked else limit, ctx=ctx)
-        ms = [m for m in ms if acc.can_match(viewer, m.listing)]
-        # certified products are shown only with a licence for their mark valid today (and say so)
-        ms = check_claimed_marks(self.ex, ms, ctx.today, x)[:limit]
+        _, ms = self.ex.match(listing_id, viewer, limit=limit, kind=kind, ctx=ctx or MatchContext())
+        ms = [m for m in ms if m.explanation.relevance >= SHOW_FLOOR]  # not worth showing: the page says so instead
         return self._shown(viewer, [m.listing for m in ms], {int(m.listing.id or 0): m for m in ms})
 
     def page(self, viewer: acc.Viewer, f: ListingFilter, cursor: int = 0, per_page: int = 20) -> tuple[list[Shown], int | None]:
@@ -254,7 +251,7 @@ class Listings:
         if q.strip():
             qterms, ms = self.ex.search(q, kind=f.kind, viewer=viewer, limit=200, ctx=ctx)
             terms = [t.term for t in qterms]
-            ms = [m for m in ms if acc.can_match(viewer, m.listing)]
+            ms = [m for m in ms if acc.can_match(viewer, m.listing) and m.explanation.relevance >= SHOW_FLOOR]
             shown = self._shown(viewer, [m.listing for m in ms], {int(m.listing.id or 0): m for m in ms})
         else:
             lf = ListingFilter(kind=f.kind, side=f.side, status="published", limit=500)

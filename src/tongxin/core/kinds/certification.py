@@ -82,6 +82,7 @@ CERTIFIED_PRODUCT = KindSpec(
     rules=Rules(extra=(_mark_code,)),
     fit=product_vs_need,
     hard=same_mark,
+    checks=("licence",),
 )
 
 RETAIL_NEED = KindSpec(

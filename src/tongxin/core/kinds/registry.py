@@ -39,6 +39,10 @@ class KindSpec:
     rules: Rules = Rules()
     fit: FitFn | None = None
     hard: HardFn | None = None
+    # Checks that need stored facts (e.g. "licence": the owner holds a licence for the mark the
+    # listing claims, on the day). The services provide them by name and run them in the one
+    # match path, so CLI, API and pages can never disagree.
+    checks: tuple[str, ...] = ()
     icon: str = ""
     description_zh: str = ""
     description_en: str = ""

@@ -1,14 +1,15 @@
 """Ranking: hard rules first, then text relevance plus structured fit, with explanations.
 
-Given candidates retrieved by a text engine (with raw engine scores), `rank` drops every
-candidate that breaks a hard rule (wrong kind pair, not live on the day, not visible to the
-viewer, the query itself), then scores the rest:
+Given candidates retrieved by the text engine and by meaning (with raw engine scores and
+cosines), `rank` drops every candidate that breaks a hard rule (wrong kind pair, not live on
+the day, not visible to the viewer, the query itself), then scores the rest:
 
-    score = text points (0..TEXT_MAX, relative to the best text score) + structured fit points
+    score = relevance points (0..TEXT_MAX: words + meaning, absolute, see relevance.py)
+            + structured fit points
 
-and explains every point: text points are shared among the matched query words in
-proportion to their weights (see `term_hits`), so the explanation adds up to the score shown.
-The score never depends on the explanation.
+and explains every point: the words' points are shared among the matched query words in
+proportion to their weights (see `term_hits`), the meaning's points are one row, so the
+explanation adds up to the score shown. The score never depends on the explanation.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..text.analyzer import _ASCII_RE, Analyzer, normalise
 from .explain import Explanation, FitItem, TermHit
 from .fit import MatchContext
 from .query import NGRAM_FIELD, QueryTerm
+from .relevance import DEFAULT_FUSION, Fusion, lexical_ceiling
 
 TEXT_MAX = 80.0
 
@@ -29,7 +31,8 @@ TEXT_MAX = 80.0
 @dataclass(frozen=True)
 class Candidate:
     listing: Listing
-    text_score: float
+    text_score: float  # the engine's BM25 score (0: not among the word hits)
+    cosine: float | None = None  # of the query's and the candidate's vectors (None: no vector)
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,8 @@ def term_hits(text_points: float, cand: Listing, registry: Registry, analyzer: A
                 best.append((_strength(q), q, where))
                 break
     total = sum(b[0] for b in best)
-    return [TermHit(q.term, where, text_points * st / total if total else 0.0, q.via) for st, q, where in best]
+    return [TermHit(q.term, where, text_points * st / total if total else 0.0, q.via, q.field == NGRAM_FIELD)
+            for st, q, where in best]
 
 
 def rank(
@@ -156,32 +160,38 @@ def rank(
     wanted_kind: str | None = None,
     limit: int = 10,
     explainer: Callable[[Sequence[Candidate]], Analyzer] | None = None,
+    fusion: Fusion = DEFAULT_FUSION,
+    ceiling: float | None = None,
 ) -> list[Match]:
     """The top `limit` candidates that pass the hard rules, scored and explained.
 
     The score never depends on the explanation, so only the listings returned are explained,
     with `explainer(returned candidates)` when given (e.g. terms stored in the index), else
-    with `analyzer`."""
+    with `analyzer`. `ceiling` scales the word evidence (relevance.lexical_ceiling of the
+    query terms when None)."""
     kinds = allowed_kinds(registry, query, wanted_kind)
     hard = registry.get(query.kind).hard if query is not None else None
     live = [c for c in candidates if passes_hard_rules(c.listing, query, kinds, ctx, can_see, hard)]
     if not live:
         return []
-    best = max(c.text_score for c in live) or 1.0
+    if ceiling is None:
+        ceiling = lexical_ceiling(qterms)
     fit_fn = registry.get(query.kind).fit if query is not None else None
-    scored: list[tuple[float, int, Candidate, float, list[FitItem]]] = []
+    scored: list[tuple[float, int, Candidate, float, float, list[FitItem]]] = []
     for c in live:
-        text_points = TEXT_MAX * max(c.text_score, 0.0) / best
+        words, meaning = fusion.fuse(fusion.lexical(c.text_score, ceiling, query is not None), c.cosine)
         fit: list[FitItem] = fit_fn(query, c.listing, ctx) if fit_fn is not None else []
-        score = text_points + sum(f.points for f in fit)
-        scored.append((score, c.listing.id or 0, c, text_points, fit))
+        score = TEXT_MAX * (words + meaning) + sum(f.points for f in fit)
+        scored.append((score, c.listing.id or 0, c, words, meaning, fit))
     # deterministic: score desc, then id asc
     scored.sort(key=lambda x: (-round(x[0], 9), x[1]))
     top = scored[:limit]
-    an = explainer([c for _, _, c, _, _ in top]) if explainer is not None else analyzer
+    an = explainer([c for _, _, c, _, _, _ in top]) if explainer is not None else analyzer
     plan = explain_plan(qterms)
     out = []
-    for _, _, c, text_points, fit in top:
+    for _, _, c, words, meaning, fit in top:
+        text_points = TEXT_MAX * words
         terms = term_hits(text_points, c.listing, registry, an, plan)
-        out.append(Match(c.listing, Explanation(text_points=text_points, terms=terms, fit=fit)))
+        out.append(Match(c.listing, Explanation(text_points=text_points, terms=terms, fit=fit, semantic_points=TEXT_MAX * meaning,
+                                                relevance=words + meaning, cosine=c.cosine)))
     return out

@@ -57,7 +57,7 @@ VALID: dict[str, tuple[dict[str, Any], tuple[str, Any, str]]] = {
     "financing_need": (row("FN-1", "financing_need", "药企融资 500 万元", "用于扩建生产线，拥有发明专利可质押。", "融资;知识产权质押", "ORG-SJZ", "130100", "C27",
                            product_types="知识产权质押融资;银行贷款", amount=500, stage="growth", has_ip="是", purpose="扩建生产线"),
                        ("amount", "", "‘融资金额’为必填项，请填写")),
-    "policy": (row("PL-1", "policy", "河北省知识产权质押融资贴息", "知识产权质押贷款按实际利息的 50% 给予贴息。", "贴息;知识产权", "ORG-SJZ", "130000", "S92",
+    "policy": (row("PL-1", "policy", "河北省知识产权质押融资贴息", "知识产权质押贷款按实际利息的 50% 给予贴息。", "贴息;知识产权", "ORG-HOSP", "130000", "S92",
                    issuing_body="河北省市场监督管理局", benefit_type="interest", benefit="按实际利息的 50% 给予贴息", eligibility="region in 130000; org_type in enterprise"),
                ("eligibility", "size < 3", "‘资格条件’条件字段 ‘size’ 无效，可选：region, industry, org_type, age_years, employees, revenue, certifications")),
     "certified_product": (row("CP-1", "certified_product", "小站稻大米", "持小站稻地理标志证明商标许可的大米。", "小站稻;大米", "ORG-WQ", "120114", "A01",

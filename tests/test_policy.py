@@ -8,6 +8,7 @@ import pytest
 from factories import ORGS, load
 from test_kinds_resources import row
 
+from tongxin.core import access as acc
 from tongxin.core import policy as P
 from tongxin.services import Exchange
 from tongxin.services.policy import eligible, evaluate_all
@@ -67,7 +68,7 @@ def test_eligible_policies_for_an_organisation(exchange: Exchange) -> None:
     name, rows = eligible(exchange, "ORG-WQ", today)
     assert name == "交控技术装备有限公司" and [e.policy.external_id for e in rows] == ["PL-TJ"]
     assert all(r.met for r in rows[0].results) and len(rows[0].results) == 6
-    _, every = evaluate_all(exchange, "ORG-WQ", today)
+    _, every = evaluate_all(exchange, "ORG-WQ", today, acc.SYSTEM)  # staff see the figures
     assert [e.policy.external_id for e in every] == ["PL-TJ", "PL-HE"]  # expired never shown
     assert every[1].failed[0].zh == "地区 in 河北省：天津市武清区，不满足"
     # the same organisation, older than five years: no longer qualifies, and the page says why
@@ -91,3 +92,27 @@ def test_new_policy_notifies_qualifying_organisations(exchange: Exchange) -> Non
     with exchange.db.transaction(write=False) as s:
         assert "河北研发后补助" in AR.notifications(s, sjz)[0].text_zh
         assert AR.notifications(s, wq) == []
+
+
+def test_private_figures_only_for_own_people_and_staff(exchange: Exchange) -> None:
+    """Headcount, revenue, age and certifications show as values only to the organisation's own
+    people and staff; everyone else sees met / not met per condition."""
+    rules = "employees <= 500; revenue >= 1000; certifications has 高新技术企业; age_years <= 9"
+    load(exchange, ORGS, [row("PL-X", "policy", "天津研发奖励", "奖励。", "奖励", "ORG-HOSP", "120000", "S92", issuing_body="天津市科学技术局",
+                              benefit_type="subsidy", benefit="奖励 10 万元", eligibility=rules)])
+    with exchange.db.transaction() as s:
+        wq, tib = rr.resolve_org(s, "ORG-WQ").id, rr.resolve_org(s, "ORG-TIB").id
+        rr.set_facts(s, wq, dt.date(2022, 5, 1), 87, 8123.0, ["高新技术企业"])
+    today = dt.date(2026, 6, 1)
+
+    def texts(viewer: acc.Viewer) -> str:
+        _, rows = evaluate_all(exchange, "ORG-WQ", today, viewer)
+        return " ".join(r.zh + r.en for e in rows for r in e.results)
+
+    other = acc.Viewer(org_id=tib, org_verified=True, role="org_admin", user_id=9)
+    for v in (acc.VISITOR, other, acc.Viewer(user_id=8, role="user")):
+        t = texts(v)
+        assert "87" not in t and "8123" not in t and "4.08" not in t and "：满足" in t and ": met" in t
+    own = texts(acc.Viewer(org_id=wq, org_verified=True, role="member", user_id=7))
+    assert "员工人数 <= 500：87，满足" in own and "8123" in own
+    assert "8123" in texts(acc.Viewer(role="operator", user_id=6))

@@ -129,8 +129,8 @@ def stats(group: str = typer.Option("region", help="instrument / owner / region"
     """仪器共享统计 / usage statistics."""
     from ..services.booking import Bookings
 
-    end = dt.datetime.now(B.CST)
-    _echo(_go(lambda ex: [r.as_dict() for r in Bookings(ex).stats(group, end - dt.timedelta(days=days), end)[:50]]))
+    start, end = B.last_days(dt.datetime.now(B.CST), days)
+    _echo(_go(lambda ex: [r.as_dict() for r in Bookings(ex).stats(group, start, end, viewer=SYSTEM)[:50]]))
 
 
 @resources_app.command("voucher")

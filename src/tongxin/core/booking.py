@@ -462,6 +462,12 @@ class UsageStats:
 GROUPS = ("instrument", "owner", "region")
 
 
+def last_days(now: dt.datetime, days: int) -> tuple[dt.datetime, dt.datetime]:
+    """"The last N days" of usage statistics, the same window on every face (page, API, CLI):
+    from N × 24 hours before `now` up to `now` (bookings later today are not usage yet)."""
+    return now - dt.timedelta(days=max(1, days)), now
+
+
 def usage_stats(records: Iterable[UsageRecord], group: str = "instrument") -> list[UsageStats]:
     if group not in GROUPS:
         raise _invalid("group", f"分组应为 {' / '.join(GROUPS)}", f"group must be one of {', '.join(GROUPS)}", group)

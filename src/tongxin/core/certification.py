@@ -75,3 +75,33 @@ def verify(mark: Mark, licences: Sequence[Licence], org_id: int | None, day: dt.
     else:
         why = Message(f"许可 {x.licence_no} 已于 {x.valid_until} 到期", f"licence {x.licence_no} expired on {x.valid_until}")
     return Verdict(False, mark, org_id, day, x, why)
+
+
+def claim_problems(code: str, mark: Mark | None, licences: Sequence[Licence], org_id: int, licence_no: str | None,
+                   start: dt.date, end: dt.date) -> list[tuple[str, Message]]:
+    """Why a listing of organisation `org_id` may not claim mark `code` for [start, end]: the
+    mark must be registered, and one unrevoked licence of the organisation (the one named by
+    `licence_no`, when given) must cover every day of the period. Empty: the claim holds."""
+    if mark is None:
+        return [("mark_code", Message(f"‘认证标志编码’{code} 不在认证标志目录中，请从目录中选择（/certifications）或清空此项",
+                                      f"mark_code {code} is not in the mark registry; pick one from /certifications or leave it empty"))]
+    mine = [x for x in licences if x.org_id == org_id and x.mark_code == mark.code and not x.revoked]
+    if licence_no:
+        named = [x for x in licences if x.org_id == org_id and x.mark_code == mark.code and x.licence_no.upper() == licence_no.strip().upper()]
+        if not named:
+            return [("licence_no", Message(f"‘许可编号’{licence_no} 不是本机构“{mark.name}”的使用许可，请填写有效许可编号，或先向 {mark.holder} 申请许可",
+                                           f"licence_no {licence_no} is not your organisation's licence for '{mark.name}'; "
+                                           f"give a valid licence number or apply to {mark.holder} first"))]
+        mine = [x for x in named if not x.revoked]
+        if not mine:
+            return [("licence_no", Message(f"‘许可编号’{licence_no} 已被撤销，不能再使用“{mark.name}”", f"licence_no {licence_no} has been revoked; '{mark.name}' may not be used"))]
+    if not mine:
+        return [("mark_code", Message(f"本机构未获得“{mark.name}”（{mark.code}）使用许可，不能声明该标志；请先向 {mark.holder} 申请许可，或清空‘认证标志编码’",
+                                      f"your organisation holds no licence for '{mark.name}' ({mark.code}); apply to {mark.holder} first or leave mark_code empty"))]
+    if any(x.valid_from <= start and end <= x.valid_until for x in mine):
+        return []
+    x = max(mine, key=lambda x: x.valid_until)
+    return [("valid_until" if x.valid_from <= start else "valid_from",
+             Message(f"许可 {x.licence_no} 有效期为 {x.valid_from}–{x.valid_until}，未覆盖资源有效期 {start}–{end}；请把‘有效期’限定在许可期内或先续期许可",
+                     f"licence {x.licence_no} runs {x.valid_from} to {x.valid_until} and does not cover the listing's {start} to {end}; "
+                     "keep the listing's dates within the licence or renew it first"))]

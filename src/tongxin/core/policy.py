@@ -182,7 +182,9 @@ def _fact_text(field: str, fact: Any, lang: str) -> str:
     return str(fact)
 
 
-def evaluate(conditions: Sequence[Condition], facts: Mapping[str, Any]) -> list[ConditionResult]:
+def evaluate(conditions: Sequence[Condition], facts: Mapping[str, Any], reveal: bool = True) -> list[ConditionResult]:
+    """Explain every condition. `reveal=False` (anyone but the organisation's own people and staff)
+    says only met / not met / unknown, never the organisation's value (headcount, revenue, …)."""
     out = []
     for c in conditions:
         fact = facts.get(c.field)
@@ -191,6 +193,9 @@ def evaluate(conditions: Sequence[Condition], facts: Mapping[str, Any]) -> list[
             continue
         ok = _check(c, fact)
         mark_zh, mark_en = ("满足", "met") if ok else ("不满足", "not met")
+        if not reveal:
+            out.append(ConditionResult(c, ok, f"{c.text()}：{mark_zh}", f"{c.text('en')}: {mark_en}"))
+            continue
         out.append(ConditionResult(c, ok, f"{c.text()}：{_fact_text(c.field, fact, 'zh')}，{mark_zh}",
                                    f"{c.text('en')}: {_fact_text(c.field, fact, 'en')}, {mark_en}"))
     return out

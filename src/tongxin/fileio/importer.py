@@ -132,6 +132,7 @@ def import_file(db: Database, registry: Registry, path: str, skip_invalid: bool 
             done += 1
             if progress and done % 500 == 0:
                 progress(done, total)
+        listings = _licensed_claims(s, listings, errors)
         # New listings (unknown external ids, first time in the file, owner known) go in with one
         # bulk insert; updates, repeats within the file and numeric owner references row by row.
         owners = repo.owner_ids(s, {x.owner for _, x in listings})
@@ -173,6 +174,22 @@ def import_file(db: Database, registry: Registry, path: str, skip_invalid: bool 
         rep.error_report = report_path or (os.path.splitext(path)[0] + ".errors.csv")
         write_error_report(errors, rep.error_report)
     return rep
+
+
+def _licensed_claims(s: Any, listings: list[tuple[int, Listing]], errors: list[FieldError]) -> list[tuple[int, Listing]]:
+    """The rows whose mark claims hold (certified products need a valid licence); the others' errors go to `errors`."""
+    import datetime as dt
+
+    from ..services.certification import claim_errors
+
+    today = dt.date.today()
+    out = []
+    for rownum, x in listings:
+        bad = claim_errors(s, x, today, rownum)
+        errors.extend(bad)
+        if not bad:
+            out.append((rownum, x))
+    return out
 
 
 def write_error_report(errors: list[FieldError], path: str) -> None:

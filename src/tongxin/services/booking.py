@@ -148,10 +148,15 @@ class Bookings:
         loc = " ".join(p for p in (x.owner_name, x.attrs.get("location", "")) if p)
         return B.to_ics(instrument_id, x.title, loc, bookings, blackouts, now)
 
-    def stats(self, group: str, start: dt.datetime, end: dt.datetime, owner_id: int | None = None) -> list[B.UsageStats]:
+    def stats(self, group: str, start: dt.datetime, end: dt.datetime, owner_id: int | None = None,
+              viewer: Viewer = acc.VISITOR) -> list[B.UsageStats]:
+        """Usage of the instruments `viewer` may read in full (members-only and confidential
+        instruments' titles and hours are not for everyone)."""
         with self.ex.db.transaction(write=False) as s:
             records = rr.usage_records(s, start, end, owner_id)
-        return B.usage_stats(records, group)
+            ids = {r.instrument_id for r in records}
+            seen = {i for i in ids if acc.access(viewer, repo.get_listing(s, i, self.ex.registry)) == acc.Access.FULL}
+        return B.usage_stats([r for r in records if r.instrument_id in seen], group)
 
     # -- screens: the requester's bookings, the owner's inbox and administration ---------------------
     def _lines(self, s: Session, viewer: Viewer, rows: list[tuple[B.Booking, str, int]], now: dt.datetime,
@@ -238,6 +243,8 @@ class Bookings:
         now = self.clock()
         with self.ex.db.transaction() as s:
             row = rr.lock_instrument(s, instrument_id)
+            if acc.access(actor.viewer, repo.get_listing(s, instrument_id, self.ex.registry)) < acc.Access.FULL:
+                raise acc.not_visible("仪器", "instrument", instrument_id)  # summary-only (confidential) or hidden: no booking
             if row.status != "published":
                 raise Conflict(Message("该仪器未发布，不接受预约", "the instrument is not published"))
             rules = B.InstrumentRules.of(row.attrs or {})

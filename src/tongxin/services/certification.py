@@ -6,13 +6,16 @@ import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 
+from sqlalchemy.orm import Session
+
 from ..core import access as acc
-from ..core.certification import Licence, Mark, Verdict, verify
-from ..core.errors import NotFound
+from ..core.certification import Licence, Mark, Verdict, claim_problems, verify
+from ..core.errors import FieldError, Message, NotFound, ValidationError
 from ..core.listing import Listing
 from ..core.matching.explain import FitItem
 from ..core.matching.fit import MatchContext
 from ..core.matching.rank import Match
+from ..storage import repo
 from ..storage import resources_repo as rr
 from .exchange import Exchange
 
@@ -23,6 +26,53 @@ def verify_licence(ex: Exchange, mark_ref: str, org_ref: str, day: dt.date) -> V
         org = rr.resolve_org(s, org_ref)
         lics = rr.licences(s, mark, [org.id])
     return verify(mark, lics, org.id, day)
+
+
+def claim_errors(s: Session, listing: Listing, today: dt.date, row: int | None = None) -> list[FieldError]:
+    """A listing that claims a certification mark (certified products, or any listing naming a
+    `mark_code`) must belong to an organisation holding a licence for that mark valid for the
+    listing's dates (from `valid_from`, or today, to `valid_until`). Every write path (pages, API,
+    CLI and file import) calls this before it writes; the errors name the field and the fix."""
+    code = str(listing.attrs.get("mark_code") or "").strip().upper()
+    if listing.kind != "certified_product" or not code:
+        return []
+    owner = repo.resolve_owner(s, listing.owner) if listing.owner else None
+    if owner is None:
+        return []  # the owner check reports this row
+    try:
+        mark: Mark | None = rr.find_mark(s, code)
+    except NotFound:
+        mark = None
+    lics = rr.licences(s, mark, [owner.id]) if mark is not None else []
+    start = listing.valid_from or today
+    end = max(listing.valid_until or start, start)
+    problems = claim_problems(code, mark, lics, owner.id, listing.attrs.get("licence_no"), start, end)
+    return [FieldError(f, msg, listing.attrs.get(f) if f in listing.attrs else code, row) for f, msg in problems]
+
+
+def require_licensed_claim(s: Session, listing: Listing, today: dt.date) -> None:
+    errors = claim_errors(s, listing, today)
+    if errors:
+        raise ValidationError(Message("认证标志声明未通过许可核验", "the mark claim failed the licence check"), errors)
+
+
+def claim_warning(ex: Exchange, listing: Listing, day: dt.date) -> Message | None:
+    """Why a published mark claim no longer holds on `day` (licence revoked, expired or never
+    valid), for the listing's page; None when it holds or claims nothing."""
+    if listing.kind != "certified_product" or not listing.attrs.get("mark_code") or listing.owner_id is None:
+        return None
+    code = str(listing.attrs["mark_code"]).strip().upper()
+    with ex.db.transaction(write=False) as s:
+        try:
+            mark = rr.find_mark(s, code)
+        except NotFound:
+            return Message(f"警告：认证标志 {code} 不在认证标志目录中，此声明未经核验", f"warning: mark {code} is not in the registry; this claim is unverified")
+        v = verify(mark, rr.licences(s, mark, [listing.owner_id]), listing.owner_id, day)
+    if v.licensed:
+        return None
+    return Message(f"警告：{day} 该机构无“{mark.name}”有效使用许可（{v.reason.zh}），请勿依据此标志采购；本资源不参与匹配",
+                   f"warning: on {day} this organisation holds no valid licence for '{mark.name}' ({v.reason.en}); "
+                   "do not rely on the mark; this listing is not matched")
 
 
 def marks(ex: Exchange) -> list[tuple[Mark, int]]:

@@ -5,7 +5,7 @@ and exports. Reads go through `Exchange` with the viewer and are redacted by `co
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +19,10 @@ from ..core.listing import Listing, validate_listing
 from ..core.matching.fit import MatchContext
 from ..core.matching.rank import Match
 from ..core.matching.relevance import SHOW_FLOOR
+from ..core.text.analyzer import normalise
 from ..storage import accounts_repo as R
 from ..storage.repo import ListingFilter
+from .certification import claim_warning, require_licensed_claim
 from .exchange import Exchange
 
 # Common listing fields of every form: key, zh, en, type, required, help zh, help en
@@ -57,6 +59,7 @@ class Shown:
     pending: bool = False  # waiting for its organisation's verification
     hidden: bool = False  # hidden by an operator
     match: Match | None = None
+    warnings: list[Message] = field(default_factory=list)  # e.g. a mark claim whose licence lapsed
 
 
 @dataclass
@@ -76,6 +79,15 @@ class SearchResult:
     facets: dict[str, list[tuple[str, str, str, int]]] = field(default_factory=dict)  # name → (value, zh, en, count)
     total: int = 0
     terms: list[str] = field(default_factory=list)
+
+
+def visible_terms(terms: Sequence[str], shown: Sequence[Shown], registry: Any) -> list[str]:
+    """The query terms echoed to a viewer: only those that occur in a result the viewer sees in
+    full. The segmentation learns words from every indexed listing (confidential ones too), so
+    echoing the raw terms would reveal a hidden listing's words, even after it closed."""
+    texts = [normalise(" ".join(x.listing.search_text(registry.get(x.listing.kind)).values()))
+             for x in shown if x.level == acc.Access.FULL]
+    return [t for t in terms if any(normalise(t) in tx for tx in texts)]
 
 
 def _num(raw: Any) -> float | None:
@@ -204,7 +216,11 @@ class Listings:
         x, level = fetch(self.ex, viewer, listing_id)
         if level == acc.Access.NONE:
             raise acc.not_visible("资源", "listing", listing_id)
-        return self._shown(viewer, [x])[0]
+        shown = self._shown(viewer, [x])[0]
+        warning = claim_warning(self.ex, x, dt.date.today())
+        if warning is not None:
+            shown.warnings.append(warning)
+        return shown
 
     def matches(self, viewer: acc.Viewer, listing_id: int, limit: int = 10, ctx: MatchContext | None = None,
                 kind: str | None = None) -> list[Shown]:
@@ -256,9 +272,10 @@ class Listings:
         else:
             lf = ListingFilter(kind=f.kind, side=f.side, status="published", limit=500)
             shown = self._shown(viewer, self.ex.listings(lf, viewer))
-            shown = [s for s in shown if s.listing.status == "published"]
+            today = (ctx or MatchContext()).today  # expired posts leave browsing the day after their end date, as in search
+            shown = [s for s in shown if s.listing.is_live(today)]
         shown = [s for s in shown if _passes(s.listing, f)]
-        return SearchResult(shown[:limit], _facets(shown, self.ex), len(shown), terms)
+        return SearchResult(shown[:limit], _facets(shown, self.ex), len(shown), visible_terms(terms, shown, self.ex.registry))
 
     def mine(self, viewer: acc.Viewer) -> list[Shown]:
         org_id = acc.require_org(viewer)
@@ -305,6 +322,8 @@ class Listings:
         x = validate_listing(data, self.ex.registry)
         if existing is not None:
             x.id, x.external_id = existing.id, existing.external_id
+        with self.db.transaction(write=False) as s:
+            require_licensed_claim(s, x, dt.date.today())
         lid = self.ex.save_listing(x)
         with self.db.transaction() as s:
             m = R.moderation(s, lid)
@@ -437,6 +456,8 @@ def listing_dict(s: Shown, ex: Exchange) -> dict[str, Any]:
         d["pending_verification"] = True
     if s.hidden:
         d["hidden"] = True
+    if s.warnings:
+        d["warnings"] = [{"zh": w.zh, "en": w.en} for w in s.warnings]
     if s.match is not None:
         d |= {"score": round(s.match.score, 2), "explanation": s.match.explanation.as_dict()}
     return d

@@ -37,6 +37,12 @@ class Eligibility:
                 "qualifies": self.qualifies, "conditions": [r.as_dict() for r in self.results]}
 
 
+def may_see_facts(viewer: acc.Viewer, org_id: int) -> bool:
+    """An organisation's own figures (headcount, revenue, age, certifications) are for its own
+    people and platform staff; everyone else learns only met / not met."""
+    return viewer.is_staff or (viewer.org_id == org_id and viewer.role in acc.ORG_ROLES)
+
+
 def evaluate_all(ex: Exchange, org_ref: str, today: dt.date, viewer: acc.Viewer = acc.VISITOR) -> tuple[str, list[Eligibility]]:
     """Every live policy the viewer may see, evaluated for the organisation: qualifying ones first,
     then those only missing facts, then the rest."""
@@ -44,11 +50,12 @@ def evaluate_all(ex: Exchange, org_ref: str, today: dt.date, viewer: acc.Viewer 
         org = rr.resolve_org(s, org_ref)
         facts = rr.facts_for(s, org.id, today)
         policies = repo.find_listings(s, repo.ListingFilter(kind="policy", status="published", limit=100000), ex.registry)
+    reveal = may_see_facts(viewer, org.id)
     out = []
     for p in policies:
         if not p.is_live(today) or acc.access(viewer, p) < acc.Access.FULL:
             continue
-        out.append(Eligibility(p, engine.evaluate(engine.parse_rules(p.attrs.get("eligibility")), facts)))
+        out.append(Eligibility(p, engine.evaluate(engine.parse_rules(p.attrs.get("eligibility")), facts, reveal)))
     out.sort(key=lambda e: (0 if e.qualifies else 1 if not e.failed else 2, -(e.policy.attrs.get("amount_max") or 0), e.policy.id or 0))
     return org.name, out
 

@@ -215,8 +215,11 @@ def changes_since(s: Session, after: int) -> tuple[int, list[int]]:
 
 
 def counts(s: Session) -> dict[str, int]:
+    """Organisations and published public listings per kind: the figures anyone may see (home
+    page, /healthz); members-only and confidential listings are not counted."""
     out = {"organisations": int(s.scalar(select(func.count()).select_from(OrganisationRow)) or 0)}
-    for kind, n in s.execute(select(ListingRow.kind, func.count()).where(ListingRow.status == "published").group_by(ListingRow.kind)):
+    q = select(ListingRow.kind, func.count()).where(ListingRow.status == "published", ListingRow.visibility == "public")
+    for kind, n in s.execute(q.group_by(ListingRow.kind)):
         out[kind] = int(n)
     return out
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from .. import regions
 from ..errors import Message
 from ..fields import AttrField, Choice, Rules
 from ..listing import Listing
@@ -47,10 +49,30 @@ def _pair(offer: Listing, need: Listing, ctx: MatchContext) -> list[FitItem]:
                      FitItem("condition", f"成色“{lab[cond][0]}”低于要求“{lab[min_cond][0]}”", f"condition {lab[cond][1]} below {lab[min_cond][1]}", False, -3.0))
     d = distance_item(offer.region, need.region)
     limit = need.attrs.get("max_distance_km")
-    if d is not None and limit is not None and d.points == 0.0:
+    if d is not None and limit is not None and not within_distance(offer, need):
         d = FitItem(d.key, d.zh + f"，超出 {limit:g} 公里范围", d.en + f", beyond {limit:g} km", False, -2.0)
     items.append(d)
     return [i for i in items if i is not None]
+
+
+def within_distance(offer: Listing, need: Listing) -> bool:
+    """The need's maximum distance (any limit, not only beyond the far band); unknown distance passes."""
+    limit = need.attrs.get("max_distance_km")
+    if limit is None:
+        return True
+    try:
+        km = regions.distance_km(offer.region, need.region)
+    except KeyError:
+        return True
+    return math.isinf(km) or km <= float(limit)
+
+
+def equipment_hard(query: Listing, cand: Listing, ctx: MatchContext) -> bool:
+    """Offer ↔ need, and an offer farther away than the need accepts is not matched."""
+    if not opposite_sides(query, cand, ctx):
+        return False
+    offer, need = (query, cand) if query.side == "offer" else (cand, query)
+    return within_distance(offer, need)
 
 
 def equipment_fit(query: Listing, cand: Listing, ctx: MatchContext) -> list[FitItem]:
@@ -82,5 +104,5 @@ EQUIPMENT = KindSpec(
     matches_with=("equipment",),
     rules=Rules(extra=(_need_has_ceiling_or_offer_has_price,)),
     fit=equipment_fit,
-    hard=opposite_sides,
+    hard=equipment_hard,
 )

@@ -24,9 +24,18 @@ BUDGET_MISSED_POINTS = -3.0
 CORRIDOR_POINTS = 4.0
 
 
+CST = dt.timezone(dt.timedelta(hours=8), "CST")
+
+
+def local_today() -> dt.date:
+    """Today in China Standard Time: a listing valid until 3 月 31 日 stops matching at midnight in
+    Beijing on 4 月 1 日, whatever the server's clock zone."""
+    return dt.datetime.now(CST).date()
+
+
 @dataclass(frozen=True)
 class MatchContext:
-    today: dt.date = field(default_factory=dt.date.today)
+    today: dt.date = field(default_factory=lambda: local_today())
     prefer_corridor: bool = False  # prefer Beijing-developed technology for Tianjin/Hebei needs
 
 

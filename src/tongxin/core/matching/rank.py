@@ -60,6 +60,8 @@ def passes_hard_rules(
         return False
     if query is not None and (cand.id == query.id and cand.id is not None):
         return False
+    if query is not None and query.owner_id is not None and cand.owner_id == query.owner_id:
+        return False  # an organisation's own listings are not its matches
     return not (query is not None and hard is not None and not hard(query, cand, ctx))
 
 

@@ -107,8 +107,8 @@ def instruments_page(request: Request, q: str = "", province: str = "", category
 
 @router.get("/instruments/stats", response_class=HTMLResponse)
 def stats_page(request: Request, group: str = "region", days: int = 90) -> Any:
-    end = dt.datetime.now(B.CST)
-    rows = _bookings(request).stats(group, end - dt.timedelta(days=max(1, min(days, 730))), end)
+    start, end = B.last_days(dt.datetime.now(B.CST), max(1, min(days, 730)))
+    rows = _bookings(request).stats(group, start, end, viewer=viewer(request))
     return render(request, "resources/stats.html", rows=rows[:100], group=group, days=days, groups=B.GROUPS)
 
 
@@ -205,9 +205,14 @@ def api_instruments(request: Request, q: str = "", province: str = "", category:
 
 @router.get("/api/v1/instruments/stats")
 def api_stats(request: Request, group: str = "instrument", start: str | None = None, end: str | None = None) -> Any:
-    today = _today()
-    s, e = _date(start, today - dt.timedelta(days=90)), _date(end, today + dt.timedelta(days=1))
-    rows = _bookings(request).stats(group, dt.datetime.combine(s, dt.time(), B.CST), dt.datetime.combine(e, dt.time(), B.CST))
+    """Usage between `start` and `end` (dates, end exclusive); by default the last 90 days up to now,
+    the same window as the page and `tongxin resources stats`."""
+    s, e = B.last_days(dt.datetime.now(B.CST), 90)
+    if start:
+        s = dt.datetime.combine(_date(start, s.date()), dt.time(), B.CST)
+    if end:
+        e = dt.datetime.combine(_date(end, e.date()), dt.time(), B.CST)
+    rows = _bookings(request).stats(group, s, e, viewer=viewer(request))
     return {"group": group, "start": s.isoformat(), "end": e.isoformat(), "rows": [r.as_dict() for r in rows]}
 
 
@@ -221,7 +226,10 @@ def api_instrument(request: Request, instrument_id: int) -> Any:
 
 @router.get("/api/v1/instruments/{instrument_id}/calendar")
 def api_calendar(request: Request, instrument_id: int, view: str = "week", date: str | None = None) -> Any:
-    x, cal = _bookings(request).calendar(instrument_id, view, _date(date, _today()), getattr(viewer(request), "user_id", None))
+    v = viewer(request)
+    x, cal = _bookings(request).calendar(instrument_id, view, _date(date, _today()), getattr(v, "user_id", None))
+    if acc.access(v, x) < acc.Access.FULL:  # occupancy is as private as the instrument
+        raise acc.not_visible("仪器", "instrument", instrument_id)
     return {"instrument_id": x.id, "view": cal.view, "days": [d.isoformat() for d in cal.days], "hours": cal.hours,
             "cells": [[{"state": cal.cell(hi, di).state, "booking_id": cal.cell(hi, di).booking_id} for di in range(len(cal.days))] for hi in range(len(cal.hours))]}
 
@@ -260,11 +268,20 @@ def api_booking(request: Request, booking_id: int) -> Any:
 ACTIONS = {"approve": "approve", "reject": "reject", "cancel": "cancel", "used": "mark_used", "no-show": "mark_no_show"}
 
 
+class BookingNote(BaseModel):
+    reason: str | None = Field(None, max_length=2000)
+
+
 @router.post("/api/v1/bookings/{booking_id}/{action}")
-def api_booking_action(request: Request, booking_id: int, action: str) -> Any:
+def api_booking_action(request: Request, booking_id: int, action: str, body: BookingNote | None = None) -> Any:
+    """reject and cancel take an optional {"reason": "…"}; the requester sees it."""
     if action not in ACTIONS:
         raise E.NotFound(E.Message(f"未知操作 ‘{action}’，可选：{' / '.join(ACTIONS)}", f"unknown action '{action}'; use {', '.join(ACTIONS)}"))
-    return getattr(_bookings(request), ACTIONS[action])(_actor(request), booking_id).as_dict()
+    svc, actor = _bookings(request), _actor(request)
+    reason = body.reason if body is not None else None
+    if action in ("reject", "cancel"):
+        return getattr(svc, action)(actor, booking_id, reason).as_dict()
+    return getattr(svc, ACTIONS[action])(actor, booking_id).as_dict()
 
 
 @router.get("/api/v1/certifications/verify")

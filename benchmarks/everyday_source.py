@@ -198,8 +198,23 @@ def overlaps(pairs: list[Pair]) -> dict[str, float]:
     return out
 
 
+def bigram_overlaps(pairs: list[Pair]) -> dict[str, float]:
+    """Per query id: the share of the need's CJK character bigrams that occur in its answer."""
+    import re
+
+    def grams(text: str) -> set[str]:
+        return {run[i : i + 2] for run in re.findall(r"[\u4e00-\u9fff]+", text) for i in range(len(run) - 1)}
+
+    out = {}
+    for p in pairs:
+        need = grams(p.need)
+        out[p.qid] = len(need & grams(p.title + "。" + p.abstract)) / len(need) if need else 0.0
+    return out
+
+
 def stats(pairs: list[Pair], distractors: list[dict[str, str]]) -> dict[str, object]:
     ov = overlaps(pairs)
+    bi = bigram_overlaps(pairs)
     parts = split(pairs)
     return {
         "pairs": len(pairs), "distractors": len(distractors),
@@ -208,6 +223,10 @@ def stats(pairs: list[Pair], distractors: list[dict[str, str]]) -> dict[str, obj
         "splits": {s: {"queries": len(g), "docs": len(g) + len(distractors)} for s, g in parts.items()},
         "mean_need_word_overlap": round(sum(ov.values()) / max(len(ov), 1), 4),
         "pairs_with_no_shared_word": sum(v == 0 for v in ov.values()),
+        "mean_need_bigram_overlap": round(sum(bi.values()) / max(len(bi), 1), 4),
+        "mean_chars": {"need": round(sum(len(p.need) for p in pairs) / max(len(pairs), 1), 1),
+                       "answer": round(sum(len(p.title + p.abstract) for p in pairs) / max(len(pairs), 1), 1),
+                       "distractor": round(sum(len(d["title"] + d["text"]) for d in distractors) / max(len(distractors), 1), 1)},
         "highest_overlap": sorted(ov.items(), key=lambda kv: -kv[1])[:10],
     }
 

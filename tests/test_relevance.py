@@ -33,14 +33,16 @@ def test_saturate_is_linear_below_the_knee_and_strictly_increasing_above() -> No
     assert KNEE < saturate(1.0) < saturate(2.0) < saturate(4.0) < 1.0
 
 
-def test_fusion_parts_add_up_and_meaning_decides_when_words_are_weak() -> None:
+def test_fusion_parts_add_up_and_meaning_is_measured_above_the_background() -> None:
     f = Fusion()
-    words, meaning = f.fuse(0.0, 0.91)
-    assert words == 0.0 and meaning > 0.8  # no shared word, close meaning: a strong match anyway
-    w_strong, m_strong = f.fuse(1.0, f.cos_floor)  # strong words, unrelated meaning
+    bg = 0.80  # what an unrelated listing of the wanted kind scores against this query
+    words, meaning = f.fuse(0.0, bg + f.cos_full, bg)
+    assert words == 0.0 and abs(meaning - (1 - f.lexical_weight)) < 1e-9  # no shared word, close meaning
+    w_strong, m_strong = f.fuse(1.0, bg, bg)  # strong words, meaning no closer than any listing
     assert m_strong == 0.0 and abs(w_strong - f.lexical_weight) < 1e-9
     assert f.fuse(0.7, None) == (0.7, 0.0)  # no vector: the words alone
-    assert f.semantic(0.5) == 0.0 and f.semantic(0.99) == 1.0
+    assert f.semantic(0.85, 0.85) == 0.0 and f.semantic(0.99, 0.85) == 1.0
+    assert f.semantic(0.86, 0.85) < f.semantic(0.88, 0.85)
 
 
 def test_lexical_ceiling_counts_each_group_once() -> None:

@@ -243,7 +243,7 @@ class Exchange(IndexMaintenance):
 
     def _rank(self, cands: Sequence[Candidate], qterms: Sequence[QueryTerm], can_see: Callable[[Listing], bool],
               ctx: MatchContext, query: Listing | None = None, wanted_kind: str | None = None, limit: int = 10,
-              hits: dict[int, SearchHit] | None = None, ceiling: float | None = None) -> list[Match]:
+              hits: dict[int, SearchHit] | None = None, ceiling: float | None = None, background: float = 0.0) -> list[Match]:
         """`rank`, explaining the listings it returns from the terms stored in the index (see
         _explainer); `exact` analyses their text afresh instead (the reference for tests).
         Then the checks the candidates' kinds declare (KindSpec.checks) drop what fails them;
@@ -252,7 +252,7 @@ class Exchange(IndexMaintenance):
         kinds = allowed_kinds(self.registry, query, wanted_kind)
         checked = any(self.registry.get(k).checks for k in kinds)
         out = rank(cands, qterms, self.registry, self.analyzer, ctx, can_see, query=query, wanted_kind=wanted_kind,
-                   limit=limit * 3 if checked else limit, explainer=explainer, ceiling=ceiling)
+                   limit=limit * 3 if checked else limit, explainer=explainer, ceiling=ceiling, background=background)
         return self._checked(out, ctx, query)[:limit] if checked else out
 
     def _checked(self, matches: list[Match], ctx: MatchContext, query: Listing | None) -> list[Match]:
@@ -281,11 +281,11 @@ class Exchange(IndexMaintenance):
         return lexical_ceiling(qterms, unknown, self.engine.num_docs())
 
     def _with_meaning(self, cands: list[Candidate], qvec: Any, kinds: Sequence[str], exclude: Sequence[int],
-                      session: Any) -> list[Candidate]:
+                      session: Any) -> tuple[list[Candidate], float]:
         """The word candidates with their cosines, plus the nearest listings by meaning that the
-        words did not find (word score 0); see services.hybrid."""
+        words did not find (word score 0), and the query's background cosine; see services.hybrid."""
         if qvec is None:
-            return cands
+            return cands, 0.0
         sem = self.semantic.candidates(qvec, kinds, SEMANTIC_DEPTH + len(exclude))
         cos = dict(sem)
         have = {int(c.listing.id or 0) for c in cands}
@@ -297,7 +297,7 @@ class Exchange(IndexMaintenance):
         found = repo.fetch_listings(session, extra, self.registry) if extra else {}
         out = [Candidate(c.listing, c.text_score, cos.get(int(c.listing.id or 0))) for c in cands]
         out += [Candidate(found[i], 0.0, cos[i]) for i in extra if i in found]
-        return out
+        return out, self.semantic.background(qvec, kinds)
 
     def search(self, text: str, kind: str | None = None, viewer: acc.Viewer = acc.VISITOR, limit: int = 10,
                ctx: MatchContext | None = None) -> tuple[list[QueryTerm], list[Match]]:
@@ -312,9 +312,9 @@ class Exchange(IndexMaintenance):
         if qvec is not None:
             with self.db.transaction(write=False) as s:
                 cands, hits = self._retrieve_hits(qterms, kinds, viewer, ctx, depth=max(limit * 5, 50), session=s)
-                cands = self._with_meaning(cands, qvec, kinds, (), s)
+                cands, background = self._with_meaning(cands, qvec, kinds, (), s)
             return query_words(qterms), self._rank(cands, qterms, can_see, ctx, wanted_kind=kind, limit=limit, hits=hits,
-                                                   ceiling=ceiling)
+                                                   ceiling=ceiling, background=background)
         # Words only: there is no structured fit, so the order is the engine's and the top
         # `limit` are the engine's first candidates that pass the hard rules. Fetch a few more
         # than asked; fetch more only when too few pass, or when the last one fetched ties the
@@ -348,9 +348,9 @@ class Exchange(IndexMaintenance):
             if not kinds:
                 return listing, []
             cands, hits = self._retrieve_hits(qterms, kinds, viewer, ctx, depth=max(limit * 5, 50), exclude=[listing_id], session=s)
-            cands = self._with_meaning(cands, self.semantic.vector_of(listing_id), kinds, [listing_id], s)
+            cands, background = self._with_meaning(cands, self.semantic.vector_of(listing_id), kinds, [listing_id], s)
         return listing, self._rank(cands, qterms, lambda x: acc.can_match(viewer, x), ctx, query=listing, wanted_kind=kind,
-                                   limit=limit, hits=hits)
+                                   limit=limit, hits=hits, background=background)
 
     def counts(self) -> dict[str, int]:
         with self.db.transaction(write=False) as s:

@@ -36,6 +36,9 @@ class SemanticSource(Protocol):
     def cosines(self, vector: Any, listing_ids: Sequence[int]) -> dict[int, float]:
         """Cosine of `vector` with each listing's stored vector (listings without one are left out)."""
 
+    def background(self, vector: Any, kinds: Sequence[str]) -> float:
+        """Cosine of `vector` with the mean stored vector of these kinds: what an unrelated listing scores."""
+
 
 class NoSemantic:
     """Semantic matching off: no query vectors, no candidates."""
@@ -53,3 +56,6 @@ class NoSemantic:
 
     def cosines(self, vector: Any, listing_ids: Sequence[int]) -> dict[int, float]:
         return {}
+
+    def background(self, vector: Any, kinds: Sequence[str]) -> float:
+        return 0.0

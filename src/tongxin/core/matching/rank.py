@@ -164,13 +164,15 @@ def rank(
     explainer: Callable[[Sequence[Candidate]], Analyzer] | None = None,
     fusion: Fusion = DEFAULT_FUSION,
     ceiling: float | None = None,
+    background: float = 0.0,
 ) -> list[Match]:
     """The top `limit` candidates that pass the hard rules, scored and explained.
 
     The score never depends on the explanation, so only the listings returned are explained,
     with `explainer(returned candidates)` when given (e.g. terms stored in the index), else
     with `analyzer`. `ceiling` scales the word evidence (relevance.lexical_ceiling of the
-    query terms when None)."""
+    query terms when None); `background` is the query vector's cosine with the mean vector of
+    the kinds it looks for (see relevance.py)."""
     kinds = allowed_kinds(registry, query, wanted_kind)
     hard = registry.get(query.kind).hard if query is not None else None
     live = [c for c in candidates if passes_hard_rules(c.listing, query, kinds, ctx, can_see, hard)]
@@ -181,7 +183,7 @@ def rank(
     fit_fn = registry.get(query.kind).fit if query is not None else None
     scored: list[tuple[float, int, Candidate, float, float, list[FitItem]]] = []
     for c in live:
-        words, meaning = fusion.fuse(fusion.lexical(c.text_score, ceiling, query is not None), c.cosine)
+        words, meaning = fusion.fuse(fusion.lexical(c.text_score, ceiling, query is not None), c.cosine, background)
         fit: list[FitItem] = fit_fn(query, c.listing, ctx) if fit_fn is not None else []
         score = TEXT_MAX * (words + meaning) + sum(f.points for f in fit)
         scored.append((score, c.listing.id or 0, c, words, meaning, fit))

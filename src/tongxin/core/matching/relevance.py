@@ -10,14 +10,16 @@ compares with the best candidate of the same query, so an irrelevant best hit st
   then bent smoothly below 1 above `KNEE` (`saturate`: strictly increasing, so the order of
   word-only results stays the engine's). Sharing only generic, low-idf words ("系统",
   "车间") stays low.
-- **Meaning** (`semantic`): the cosine of the two texts' sentence vectors, rescaled so that
-  `Fusion.cos_floor` (what unrelated texts of this model score) is 0 and `Fusion.cos_full`
-  (a close paraphrase) is 1.
+- **Meaning** (`semantic`): the cosine of the two texts' sentence vectors *above the query's
+  background*, the cosine of the query with the mean vector of the kind it looks for (e5's
+  vectors share a common direction, so any two Chinese texts score about 0.8; what an
+  unrelated listing scores is the background). Rescaled so that the background
+  (`Fusion.cos_floor` above it) is 0 and `Fusion.cos_full` above it (a close paraphrase) is 1.
 
-The two are fused by a weighted sum whose word weight falls when the words are weak: when a
-need shares only generic words with a technology, meaning decides (`Fusion.fuse`). When a
-candidate has no vector yet (it was just published) or semantic matching is off, its
-relevance is its word evidence alone, as before vectors existed.
+The two are fused by a weighted sum (`Fusion.fuse`): when a need shares only generic words with
+a technology, its word evidence is low and meaning decides. When a candidate has no vector yet
+(it was just published) or semantic matching is off, its relevance is its word evidence alone,
+as before vectors existed.
 
 Bands (`band`) turn relevance into what a person reads: 强匹配 / 可能相关 / 弱相关. The
 thresholds are published (docs/quality.md) and alerts use them. They were chosen on the dev
@@ -66,15 +68,14 @@ def lexical_ceiling(qterms: Sequence[QueryTerm], unknown_words: int = 0, n_docs:
 class Fusion:
     """Fusion of word and meaning evidence (chosen on dev data; see docs/quality.md)."""
 
-    cos_floor: float = 0.80  # cosine of unrelated texts (multilingual-e5-small): meaning 0
-    cos_full: float = 0.92  # cosine of a close paraphrase: meaning 1
+    cos_floor: float = 0.0  # cosine above the background at which meaning starts to count
+    cos_full: float = 0.09  # cosine above the background of a close paraphrase: meaning 1
     text_full: float = 2.0  # free text: score / ceiling of a very good match
     listing_full: float = 3.5  # a listing's query: score / ceiling of a very good match
-    lexical_weight: float = 0.4  # the words' weight when they are strong …
-    weak_words: float = 0.3  # … falling linearly to 0 as word evidence drops below this
+    lexical_weight: float = 0.5  # the words' share of the relevance when a vector is there
 
-    def semantic(self, cosine: float) -> float:
-        x = (cosine - self.cos_floor) / (self.cos_full - self.cos_floor)
+    def semantic(self, cosine: float, background: float = 0.0) -> float:
+        x = (cosine - background - self.cos_floor) / (self.cos_full - self.cos_floor)
         return min(max(x, 0.0), 1.0)
 
     def lexical(self, text_score: float, ceiling: float, listing: bool = False) -> float:
@@ -82,12 +83,12 @@ class Fusion:
             return 0.0
         return saturate(text_score / (ceiling * (self.listing_full if listing else self.text_full)))
 
-    def fuse(self, lexical: float, cosine: float | None) -> tuple[float, float]:
+    def fuse(self, lexical: float, cosine: float | None, background: float = 0.0) -> tuple[float, float]:
         """(word part, meaning part) of the relevance; they add up to it, in [0, 1]."""
         if cosine is None:
             return lexical, 0.0
-        w = self.lexical_weight * min(lexical / self.weak_words, 1.0) if self.weak_words > 0 else self.lexical_weight
-        return w * lexical, (1.0 - w) * self.semantic(cosine)
+        w = self.lexical_weight
+        return w * lexical, (1.0 - w) * self.semantic(cosine, background)
 
 
 DEFAULT_FUSION = Fusion()
@@ -103,11 +104,11 @@ class Band:
 
 # Strongest first.
 BANDS = (
-    Band("strong", "强匹配", "strong match", 0.55),
+    Band("strong", "强匹配", "strong match", 0.5),
     Band("possible", "可能相关", "possibly related", 0.35),
-    Band("weak", "弱相关", "weakly related", 0.15),
+    Band("weak", "弱相关", "weakly related", 0.2),
 )
-SHOW_FLOOR = 0.1  # below this a candidate is not shown at all (the page says nothing good was found)
+SHOW_FLOOR = 0.15  # below this a candidate is not shown at all (the page says nothing good was found)
 
 
 def band(relevance: float) -> Band | None:

@@ -41,8 +41,10 @@ def create_app(ex: Exchange, mailer: Mailer | None = None) -> FastAPI:
 
     @app.exception_handler(E.TongxinError)
     async def domain_error(request: Request, exc: E.TongxinError) -> Any:
+        retry = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry)} if retry else None
         if wants_json(request):
-            return JSONResponse({"error": exc.as_dict()}, status_code=exc.status)
+            return JSONResponse({"error": exc.as_dict()}, status_code=exc.status, headers=headers)
         if exc.status == 401:
             return redirect(login_url(request))
         return render(request, "error.html", status=exc.status, status_code=exc.status, message=exc.message, errors=exc.errors)

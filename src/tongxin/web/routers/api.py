@@ -31,6 +31,7 @@ class TokenRequest(BaseModel):
     name: str = "api"
     email: str | None = None
     password: str | None = None
+    expires_in_days: int | str | None = None  # 30, 90, 365 or null/"never"
 
 
 class ResetRequest(BaseModel):
@@ -87,10 +88,13 @@ def get_me(request: Request) -> Any:
     return _me(request).as_dict()
 
 
-@router.post("/auth/signup", status_code=201)
+@router.post("/auth/signup", status_code=202)
 def api_signup(request: Request, body: SignUp) -> Any:
-    """Create an account; then create a token with POST /auth/tokens (e-mail + password)."""
-    return {"id": service(request, "accounts").sign_up(body.email, body.password, body.name)}
+    """Create an account; then create a token with POST /auth/tokens (e-mail + password). The answer is
+    the same whether or not the e-mail was registered before (the mailbox is told which)."""
+    service(request, "accounts").register(body.email, body.password, body.name, request.client.host if request.client else "-")
+    return {"ok": True, "message_zh": "如该邮箱尚未注册，账号已创建，可用此邮箱和密码登录；我们已向该邮箱发送邮件说明",
+            "message_en": "unless the e-mail was registered before, the account is ready to sign in with; we sent that mailbox an e-mail"}
 
 
 @router.post("/auth/tokens", status_code=201)
@@ -105,7 +109,7 @@ def create_token(request: Request, body: TokenRequest) -> Any:
             raise Unauthorized(Message("请提供邮箱和密码，或先登录", "give e-mail and password, or sign in first"))
         uid = accounts.authenticate(body.email, body.password, request.client.host if request.client else "-")
         v = accounts.viewer(uid)
-    tid, token = accounts.create_token(v, body.name)
+    tid, token = accounts.create_token(v, body.name, body.expires_in_days)
     return {"id": tid, "token": token, "note_zh": "令牌只显示这一次，请妥善保存", "note_en": "the token is shown once; keep it safe"}
 
 
@@ -122,7 +126,7 @@ def revoke_token(request: Request, token_id: int) -> Response:
 
 @router.post("/auth/password-reset", status_code=202)
 def request_reset(request: Request, body: ResetRequest) -> Any:
-    service(request, "accounts").request_reset(body.email, str(request.base_url))
+    service(request, "accounts").request_reset(body.email)
     return {"ok": True, "message_zh": "如果该邮箱已注册，重置链接已发送", "message_en": "if the e-mail is registered, a reset link was sent"}
 
 
@@ -298,7 +302,7 @@ def org_members(request: Request, org_id: int) -> Any:
 def org_invite(request: Request, org_id: int, body: Invite) -> Any:
     v = viewer(request)
     acc.require_manage_org(v, org_id)
-    return {"id": service(request, "accounts").invite(v, body.email, str(request.base_url), body.role)}
+    return {"id": service(request, "accounts").invite(v, body.email, body.role)}
 
 
 @router.post("/invitations/{token}/accept")

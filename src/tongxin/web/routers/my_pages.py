@@ -59,7 +59,7 @@ async def update_org(request: Request) -> Any:
 @router.post("/my/org/invitations")
 async def invite(request: Request) -> Any:
     data = await form(request)
-    service(request, "accounts").invite(viewer(request), str(data.get("email", "")), str(request.base_url), str(data.get("role") or "member"))
+    service(request, "accounts").invite(viewer(request), str(data.get("email", "")), str(data.get("role") or "member"))
     return redirect("/my/org?invited=1")
 
 

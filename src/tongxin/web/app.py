@@ -21,8 +21,10 @@ from ..services.accounts import Accounts
 from ..services.contacts import Contacts
 from ..services.listings import Listings
 from ..services.mail import Mailer, mailer_from_env
+from ..settings import max_upload_bytes
 from . import auth, routers
 from .deps import HERE, login_url, redirect, render
+from .security import BodyLimit, SecurityHeaders, allowed_methods, security_headers
 
 log = logging.getLogger("tongxin.web")
 
@@ -57,9 +59,15 @@ def create_app(ex: Exchange, mailer: Mailer | None = None) -> FastAPI:
             msg, code = E.Message("不支持此请求方法", "method not allowed"), "method_not_allowed"
         else:
             msg, code = E.Message("请求无法完成", "the request could not be completed"), "http_error"
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
         if wants_json(request):
-            return JSONResponse({"error": {"code": code, "message_zh": msg.zh, "message_en": msg.en, "errors": []}}, status_code=exc.status_code)
-        return render(request, "error.html", status=exc.status_code, status_code=exc.status_code, message=msg)
+            return JSONResponse({"error": {"code": code, "message_zh": msg.zh, "message_en": msg.en, "errors": []}},
+                                status_code=exc.status_code, headers=headers)
+        resp = render(request, "error.html", status=exc.status_code, status_code=exc.status_code, message=msg)
+        resp.headers.update(headers)
+        return resp
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> Any:
@@ -76,10 +84,15 @@ def create_app(ex: Exchange, mailer: Mailer | None = None) -> FastAPI:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         msg = E.Message("服务器出错了，请稍后再试；问题已记录", "something went wrong on our side; please try again later")
         if wants_json(request):
-            return JSONResponse({"error": {"code": "internal_error", "message_zh": msg.zh, "message_en": msg.en, "errors": []}}, status_code=500)
-        return render(request, "error.html", status=500, status_code=500, message=msg)
+            resp: Any = JSONResponse({"error": {"code": "internal_error", "message_zh": msg.zh, "message_en": msg.en, "errors": []}}, status_code=500)
+        else:
+            resp = render(request, "error.html", status=500, status_code=500, message=msg)
+        resp.headers.update(security_headers(request.url.path))  # this answer bypasses the middlewares
+        return resp
 
+    app.add_middleware(BodyLimit, upload_limit=max_upload_bytes())  # inside auth: knows who is asking
     auth.install(app)
+    app.add_middleware(SecurityHeaders)  # outermost: every response, errors included
     for router in routers.all_routers():
         app.include_router(router)
 

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..core import errors as E
@@ -78,6 +79,13 @@ def create_app(ex: Exchange, mailer: Mailer | None = None) -> FastAPI:
             return JSONResponse({"error": body}, status_code=422)
         return render(request, "error.html", status=422, status_code=422, message=E.Message(body["message_zh"], body["message_en"]),
                       errors=[E.FieldError(e["field"], E.Message(e["message_zh"], e["message_en"])) for e in errs])
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def out_of_range(request: Request, exc: Exception) -> Any:  # a number or date no column or calendar can hold
+        log.warning("out-of-range value on %s %s: %s", request.method, request.url.path, exc)
+        e = E.ValidationError(E.Message("数值或日期超出可处理的范围，请检查输入", "a number or date is out of the range that can be handled; check the input"))
+        return await domain_error(request, e)
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> Any:  # no stack traces for users

@@ -12,7 +12,7 @@ from ...core.accounts import TOKEN_LIFETIMES, RateLimited, Unauthorized
 from ...core.errors import Message, ValidationError
 from ...services.accounts import SESSION_COOKIE
 from ..auth import clear_session_cookie, set_session_cookie
-from ..deps import form, redirect, render, safe_next, service, viewer
+from ..deps import Id, form, redirect, render, safe_next, service, viewer
 
 router = APIRouter()
 
@@ -157,7 +157,7 @@ async def change_password(request: Request) -> Any:
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-async def revoke_token(request: Request, token_id: int) -> Any:
+async def revoke_token(request: Request, token_id: Id) -> Any:
     await form(request)
     service(request, "accounts").revoke_token(viewer(request), token_id)
     return redirect("/account")

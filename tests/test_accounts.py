@@ -32,7 +32,8 @@ def sink() -> Iterator[SmtpSink]:
 
 @pytest.fixture
 def accounts(exchange: Exchange, sink: SmtpSink) -> Accounts:
-    return Accounts(exchange, SmtpMailer("127.0.0.1", sink.port), Policy(max_failures_per_email=3), hasher=world.fast_hasher())
+    return Accounts(exchange, SmtpMailer("127.0.0.1", sink.port), Policy(free_failures=3, backoff_base=dt.timedelta(minutes=1)),
+                    hasher=world.fast_hasher(), public_url="http://127.0.0.1:8000")
 
 
 def test_passwords_are_argon2_and_sign_in_works(accounts: Accounts, exchange: Exchange) -> None:
@@ -62,10 +63,10 @@ def test_sign_in_is_rate_limited_and_a_reset_clears_it(accounts: Accounts, sink:
     for _ in range(3):
         with pytest.raises(Unauthorized):
             accounts.authenticate("b@example.cn", "bad-pass-1", "10.0.0.1")
-    with pytest.raises(RateLimited) as e:  # even the right password is refused now
+    with pytest.raises(RateLimited) as e:  # the backoff runs: even the right password waits
         accounts.authenticate("b@example.cn", "good-pass-1", "10.0.0.1")
-    assert e.value.status == 429 and "分钟后再试" in e.value.message.zh
-    accounts.request_reset("b@example.cn", "http://127.0.0.1:8000")
+    assert e.value.status == 429 and "分钟后再试" in e.value.message.zh and e.value.retry_after == 60
+    accounts.request_reset("b@example.cn")
     token = re.search(r"/reset/([\w-]+)", sink.last_body()).group(1)  # type: ignore[union-attr]
     accounts.reset_password(token, "new-pass-22")
     assert accounts.authenticate("b@example.cn", "new-pass-22", "10.0.0.1")
@@ -74,9 +75,9 @@ def test_sign_in_is_rate_limited_and_a_reset_clears_it(accounts: Accounts, sink:
 def test_password_reset_link_is_single_use_and_expires(accounts: Accounts, exchange: Exchange, sink: SmtpSink) -> None:
     uid = accounts.sign_up("c@example.cn", "good-pass-1", "丙")
     session = accounts.create_session(uid)
-    accounts.request_reset("nobody@example.cn", "http://x")  # says nothing, sends nothing
+    accounts.request_reset("nobody@example.cn")  # says nothing, sends nothing
     assert sink.messages == []
-    accounts.request_reset("c@example.cn", "http://127.0.0.1:8000/")
+    accounts.request_reset("c@example.cn")
     assert len(sink.messages) == 1 and "To: c@example.cn" in sink.messages[0]
     body = sink.last_body()
     assert "新密码" in body and "new password" in body
@@ -87,7 +88,7 @@ def test_password_reset_link_is_single_use_and_expires(accounts: Accounts, excha
     assert accounts.identity_for_session(session) is None  # other sessions are signed out
     with pytest.raises(Unauthorized):
         accounts.reset_password(token, "again-pass-33")  # single use
-    accounts.request_reset("c@example.cn", "http://x")
+    accounts.request_reset("c@example.cn")
     token2 = re.search(r"/reset/([\w-]+)", sink.last_body()).group(1)  # type: ignore[union-attr]
     with exchange.db.transaction() as s:
         R.reset_by_hash(s, __import__("hashlib").sha256(token2.encode()).hexdigest()).expires_at = R.now() - dt.timedelta(seconds=1)  # type: ignore[union-attr]
@@ -144,7 +145,7 @@ def test_new_organisation_is_pending_and_its_listings_publish_on_verification(ac
 def test_invitations(accounts: Accounts, sink: SmtpSink) -> None:
     admin = accounts.sign_up("h@example.cn", "good-pass-1", "辛")
     org_id = accounts.create_organisation(accounts.viewer(admin), world.org_raw("邀请测试公司", "91110108MA0INV"))
-    accounts.invite(accounts.viewer(admin), "new@example.cn", "http://127.0.0.1:8000")
+    accounts.invite(accounts.viewer(admin), "new@example.cn")
     token = re.search(r"/invitations/([\w-]+)", sink.last_body()).group(1)  # type: ignore[union-attr]
     wrong = accounts.sign_up("wrong@example.cn", "good-pass-1", "错")
     with pytest.raises(Forbidden):
@@ -153,7 +154,7 @@ def test_invitations(accounts: Accounts, sink: SmtpSink) -> None:
     assert accounts.accept_invitation(accounts.viewer(new), token) == org_id
     assert accounts.viewer(new).role == "member"
     with pytest.raises(Forbidden):  # a plain member cannot invite
-        accounts.invite(accounts.viewer(new), "x@example.cn", "http://x")
+        accounts.invite(accounts.viewer(new), "x@example.cn")
     assert [m["email"] for m in accounts.members(accounts.viewer(admin), org_id)] == ["h@example.cn", "new@example.cn"]
 
 
@@ -212,7 +213,7 @@ def test_api_token_flow_and_error_envelope(tmp_path) -> None:  # type: ignore[no
         assert r.status_code == 422
         err = r.json()["error"]
         assert err["code"] == "validation_error" and {e["field"] for e in err["errors"]} == {"email", "password", "name"}
-        assert c.post("/api/v1/auth/signup", json={"email": "api@example.cn", "password": "good-pass-1", "name": "接口"}).status_code == 201
+        assert c.post("/api/v1/auth/signup", json={"email": "api@example.cn", "password": "good-pass-1", "name": "接口"}).status_code == 202
         r = c.post("/api/v1/auth/tokens", json={"name": "ci", "email": "api@example.cn", "password": "good-pass-1"})
         token = r.json()["token"]
         h = {"Authorization": f"Bearer {token}"}

@@ -25,6 +25,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TONGXIN_SMTP_PORT", "25", "SMTP 端口", "SMTP port"),
     Setting("TONGXIN_MAIL_FROM", "noreply@tongxin.local", "发件人地址", "sender address"),
     Setting("TONGXIN_COOKIE_SECURE", "1", "登录 Cookie 仅经 HTTPS 发送（本机 127.0.0.1 浏览器亦接受）；0 关闭", "session cookies are Secure (browsers accept them on 127.0.0.1 too); 0 turns it off"),
+    Setting("TONGXIN_PUBLIC_URL", "", "对外访问地址（如 https://tongxin.example.cn）；邮件中的链接只用它生成，绝不取自请求头；留空则为 http://HOST:PORT",
+            "public address (e.g. https://tongxin.example.cn); every link in e-mails is built from it, never from request headers; empty means http://HOST:PORT"),
+    Setting("TONGXIN_MAX_UPLOAD_MB", "20", "上传文件（合同导入等）的大小上限，单位 MB；其他请求体上限 1 MB", "size limit of uploads (contract import etc.) in MB; other request bodies are limited to 1 MB"),
     Setting("TONGXIN_DEAL_IDLE_DAYS", "14", "洽谈超过多少天无进展即提醒", "remind about deals idle for more than this many days"),
 )
 
@@ -33,6 +36,22 @@ def setting(name: str, env: dict[str, str] | None = None) -> str:
     """One setting's value from the environment, else its registered default."""
     e = os.environ if env is None else env
     return e.get(name) or next(s.default for s in SETTINGS if s.name == name)
+
+
+def public_url(env: dict[str, str] | None = None) -> str:
+    """The address users reach the site at, without a trailing slash (TONGXIN_PUBLIC_URL, else http://HOST:PORT)."""
+    url = setting("TONGXIN_PUBLIC_URL", env).strip().rstrip("/")
+    return url or f"http://{setting('TONGXIN_HOST', env)}:{setting('TONGXIN_PORT', env)}"
+
+
+def max_upload_bytes(env: dict[str, str] | None = None) -> int:
+    """TONGXIN_MAX_UPLOAD_MB in bytes (a bad value falls back to the default, 20 MB)."""
+    raw = setting("TONGXIN_MAX_UPLOAD_MB", env)
+    try:
+        mb = float(raw)
+    except ValueError:
+        mb = 0
+    return int((mb if mb > 0 else 20) * 1024 * 1024)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ class Unauthorized(TongxinError):
 class RateLimited(TongxinError):
     code = "rate_limited"
     status = 429
+    retry_after: int | None = None  # seconds, for the Retry-After header
 
 
 class CsrfFailed(TongxinError):
@@ -27,7 +28,7 @@ class CsrfFailed(TongxinError):
 
 
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$")
-MIN_PASSWORD = 8
+MIN_PASSWORD = 10
 
 
 def normalise_email(raw: object) -> str:
@@ -53,36 +54,100 @@ def check_email(ec: ErrorCollector, email: str, key: str = "email") -> None:
         ec.add(key, f"‘{email}’ 不是有效的电子邮箱地址，例如 name@example.cn", f"'{email}' is not a valid e-mail address, e.g. name@example.cn", email)
 
 
+# A short list of passwords that meet the length rule but are among the first tried by anyone guessing.
+COMMON_PASSWORDS = frozenset({
+    "1234567890", "12345678910", "0123456789", "1qaz2wsx3edc", "1q2w3e4r5t", "1q2w3e4r5t6y", "qwertyuiop", "qwerty123456",
+    "qwer1234qwer", "password12", "password123", "password1234", "passw0rd12", "p@ssw0rd12", "iloveyou123", "abcdefghij",
+    "abc1234567", "abcd123456", "a123456789", "aa12345678", "asdfghjkl1", "zxcvbnm123", "admin12345", "admin123456",
+    "administrator", "woaini1314", "woaini520", "5201314520", "1314520520", "11111111111", "0000000000", "1111111111",
+    "123123123123", "1234512345", "9876543210", "123456789a", "123456789q", "qq123456789", "welcome123", "letmein123",
+    "changeme123", "tongxin123", "tongxin1234", "tongxin12345",
+})
+
+
 def check_password(ec: ErrorCollector, password: str, key: str = "password") -> None:
     if len(password) < MIN_PASSWORD:
-        ec.add(key, f"密码至少 {MIN_PASSWORD} 位，实际 {len(password)} 位", f"password needs at least {MIN_PASSWORD} characters, got {len(password)}")
-    elif not (re.search(r"[A-Za-z]", password) and re.search(r"\d", password)):
-        ec.add(key, "密码需同时包含字母和数字", "password needs both letters and digits")
+        ec.add(key, f"密码至少 {MIN_PASSWORD} 位，实际 {len(password)} 位；可用一句容易记住的话", f"password needs at least {MIN_PASSWORD} characters, got {len(password)}; a memorable phrase works well")
     elif len(password) > 200:
         ec.add(key, "密码最多 200 位", "password is at most 200 characters")
+    elif password.lower() in COMMON_PASSWORDS or len(set(password)) < 4:
+        ec.add(key, "这个密码太常见或太简单，很容易被猜中，请换一个", "this password is too common or too simple and easy to guess; choose another")
+    elif not (re.search(r"[^\W\d_]", password) and re.search(r"\d", password)) and len(password) < 16:
+        ec.add(key, "密码需同时包含字母和数字（或不少于 16 位）", "password needs both letters and digits (or at least 16 characters)")
 
 
 @dataclass(frozen=True)
 class Policy:
-    """Lifetimes and limits (one place; the services read them)."""
+    """Lifetimes and limits (one place; the services read them).
+
+    Sign-in: each account gets `free_failures` wrong passwords without delay; after that the wait
+    before the next attempt doubles from `backoff_base` up to `backoff_cap`, and a success resets it.
+    One address may make `max_attempts_per_ip` sign-in attempts (and `max_signups_per_ip` sign-ups)
+    per `ip_window`; that limits guessing without letting anyone lock an owner out for long."""
 
     session_ttl: dt.timedelta = dt.timedelta(days=14)
     reset_ttl: dt.timedelta = dt.timedelta(hours=1)
     invitation_ttl: dt.timedelta = dt.timedelta(days=7)
-    login_window: dt.timedelta = dt.timedelta(minutes=15)
-    max_failures_per_email: int = 5
-    max_failures_per_ip: int = 30
+    free_failures: int = 5
+    backoff_base: dt.timedelta = dt.timedelta(seconds=1)
+    backoff_cap: dt.timedelta = dt.timedelta(minutes=15)
+    ip_window: dt.timedelta = dt.timedelta(minutes=15)
+    max_attempts_per_ip: int = 100
+    max_signups_per_ip: int = 10
 
 
 DEFAULT_POLICY = Policy()
 
 
-def login_blocked(failures_for_email: int, failures_for_ip: int, policy: Policy = DEFAULT_POLICY) -> RateLimited | None:
-    if failures_for_email >= policy.max_failures_per_email or failures_for_ip >= policy.max_failures_per_ip:
-        minutes = int(policy.login_window.total_seconds() // 60)
-        return RateLimited(Message(f"登录失败次数过多，请 {minutes} 分钟后再试，或通过“忘记密码”重置",
-                                   f"too many failed sign-ins; try again in {minutes} minutes or reset your password"))
-    return None
+def backoff(failures: int, policy: Policy = DEFAULT_POLICY) -> dt.timedelta:
+    """How long an account waits after `failures` consecutive wrong passwords."""
+    if failures < policy.free_failures:
+        return dt.timedelta(0)
+    step = min(failures - policy.free_failures, 30)  # 2**30 s is far beyond any cap
+    return min(policy.backoff_base * (2 ** step), policy.backoff_cap)
+
+
+def wait_text(seconds: float) -> tuple[str, str]:
+    s = max(1, int(seconds + 0.999))
+    if s < 60:
+        return f"{s} 秒", f"{s} second{'s' if s != 1 else ''}"
+    m = (s + 59) // 60
+    return f"{m} 分钟", f"{m} minute{'s' if m != 1 else ''}"
+
+
+def login_wait(seconds: float) -> RateLimited:
+    zh, en = wait_text(seconds)
+    e = RateLimited(Message(f"该账号密码错误次数较多，请 {zh}后再试，或通过“忘记密码”重置",
+                            f"too many wrong passwords for this account; try again in {en} or reset your password"))
+    e.retry_after = max(1, int(seconds + 0.999))
+    return e
+
+
+def too_many_from_ip(what_zh: str, what_en: str, policy: Policy = DEFAULT_POLICY) -> RateLimited:
+    minutes = int(policy.ip_window.total_seconds() // 60)
+    e = RateLimited(Message(f"来自您网络地址的{what_zh}请求过多，请 {minutes} 分钟后再试",
+                            f"too many {what_en} requests from your network address; try again in {minutes} minutes"))
+    e.retry_after = int(policy.ip_window.total_seconds())
+    return e
+
+
+# API token lifetimes offered at creation (days; None = never expires).
+TOKEN_LIFETIMES: tuple[int | None, ...] = (30, 90, 365, None)
+
+
+def check_token_lifetime(days: object) -> int | None:
+    """The lifetime in days (None = never) or a ValidationError naming the choices."""
+    if days in (None, "", "never", "0", 0):
+        return None
+    try:
+        n = int(str(days))
+    except ValueError:
+        n = -1
+    if n not in TOKEN_LIFETIMES:
+        ec = ErrorCollector()
+        ec.add("expires_in_days", "有效期应为 30、90、365 天或 never（永不过期）", "the lifetime must be 30, 90 or 365 days, or never", str(days))
+        ec.raise_if_any()
+    return n
 
 
 BAD_LOGIN = Message("邮箱或密码不正确", "wrong e-mail or password")

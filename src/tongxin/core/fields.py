@@ -7,6 +7,7 @@ JSON value) into a clean Python value or a bilingual reason why not.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 from collections.abc import Callable
@@ -65,6 +66,8 @@ def clean_text(raw: Any) -> str:
     Word and the like; XLSX cannot hold them) removed."""
     if raw is None:
         return ""
+    if isinstance(raw, (list, tuple, dict)):  # a JSON value where text was expected: kept as JSON, not Python's repr
+        raw = json.dumps(raw, ensure_ascii=False)
     return _CONTROL.sub("", str(raw).replace("\r\n", "\n").replace("\r", "\n")).strip()
 
 

@@ -5,6 +5,7 @@ Every method is one transaction. Permission decisions come from `core.access`.""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Mapping
@@ -22,15 +23,19 @@ from ..core.accounts import (
     DEFAULT_POLICY,
     Policy,
     Unauthorized,
+    backoff,
     check_email,
     check_password,
     check_signup,
+    check_token_lifetime,
     expired,
-    login_blocked,
+    login_wait,
     normalise_email,
+    too_many_from_ip,
 )
 from ..core.errors import Conflict, ErrorCollector, FieldError, Message, NotFound, ValidationError
 from ..core.organisation import Organisation, validate_organisation
+from ..settings import public_url as configured_public_url
 from ..storage import accounts_repo as R
 from ..storage import repo
 from .exchange import Exchange
@@ -78,12 +83,17 @@ def me_of(ident: R.Identity) -> Me:
 
 class Accounts:
     def __init__(self, ex: Exchange, mailer: Mailer | None = None, policy: Policy = DEFAULT_POLICY,
-                 hasher: PasswordHasher | None = None) -> None:
+                 hasher: PasswordHasher | None = None, public_url: str | None = None) -> None:
         self.ex = ex
         self.db = ex.db
         self.mailer: Mailer = mailer or LogMailer()
         self.policy = policy
         self._ph = hasher or PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) defaults
+        # every link in e-mails starts here (TONGXIN_PUBLIC_URL), never at a request's Host header
+        self.public_url = (public_url or configured_public_url()).rstrip("/")
+
+    def link(self, path: str) -> str:
+        return self.public_url + path
 
     # -- users ----------------------------------------------------------------------------------
     def sign_up(self, email: str, password: str, name: str, role: str = "user") -> int:
@@ -95,29 +105,72 @@ class Accounts:
                                                                       "this e-mail is already registered; sign in or reset your password"), email)])
             return R.add_user(s, email, name.strip(), self._ph.hash(password), role).id
 
-    def authenticate(self, email: str, password: str, ip: str = "-") -> int:
-        """The user's id, or Unauthorized; RateLimited after too many failures."""
+    def register(self, email: str, password: str, name: str, ip: str = "-") -> int | None:
+        """Self-service sign-up that does not tell whether the e-mail is registered: the caller shows
+        the same answer either way and the mailbox learns what happened. The new id, or None."""
         email = normalise_email(email)
-        since = R.now() - self.policy.login_window
+        check_signup(email, password, name)
+        self._limit_ip("signup", ip, self.policy.max_signups_per_ip, "注册", "sign-up")
+        pw_hash = self._ph.hash(password)  # the same work either way
         with self.db.transaction() as s:
-            blocked = login_blocked(*R.recent_failures(s, email, ip, since), policy=self.policy)
-            if blocked:
-                raise blocked
+            exists = R.user_by_email(s, email) is not None
+            uid = None if exists else R.add_user(s, email, name.strip(), pw_hash).id
+        if exists:
+            self.mailer.send(email, "同心 tongxin：有人用您的邮箱注册 / someone tried to sign up with your e-mail",
+                             "有人（可能是您）尝试用此邮箱注册同心，但此邮箱已有账号。\n"
+                             "Someone (perhaps you) tried to sign up with this e-mail, which already has an account.\n\n"
+                             f"登录 / sign in: {self.link('/login')}\n忘记密码 / forgot your password: {self.link('/forgot')}\n\n"
+                             "如果不是您本人操作，请忽略本邮件。/ If it was not you, ignore this e-mail.\n")
+        else:
+            self.mailer.send(email, "同心 tongxin：欢迎注册 / welcome",
+                             f"您的同心账号已创建，请登录 / your account is ready; sign in:\n\n{self.link('/login')}\n")
+        return uid
+
+    def _limit_ip(self, bucket: str, ip: str, limit: int, what_zh: str, what_en: str) -> int:
+        """Count one request from `ip` in `bucket`; RateLimited beyond `limit` per window. The mark's id."""
+        since = R.now() - self.policy.ip_window
+        with self.db.transaction() as s:
+            if R.count_events(s, bucket, ip, since) >= limit:
+                raise too_many_from_ip(what_zh, what_en, self.policy)
+            return R.add_event_mark(s, bucket, ip, since)
+
+    def authenticate(self, email: str, password: str, ip: str = "-") -> int:
+        """The user's id, or Unauthorized; RateLimited while the account's backoff runs or when the
+        address made too many attempts. The attempt is counted before the password is checked, with
+        a conditional UPDATE, so concurrent guesses cannot share one allowance."""
+        email = normalise_email(email)
+        mark = self._limit_ip("login", ip, self.policy.max_attempts_per_ip, "登录", "sign-in")
+        with self.db.transaction() as s:
+            failures, next_at = R.throttle_state(s, email)
+            now = R.now()
+            if next_at is not None and now < next_at:
+                raise login_wait((next_at - now).total_seconds())
+            if not R.claim_attempt(s, email, failures, now + backoff(failures + 1, self.policy)):
+                raise login_wait(max(1.0, backoff(failures + 1, self.policy).total_seconds()))  # a concurrent attempt won
             u = R.user_by_email(s, email)
-            ok = False
-            if u is not None and u.active:
-                try:
-                    ok = self._ph.verify(u.password_hash, password)
-                except (VerificationError, InvalidHashError):
-                    ok = False
-            else:
-                self._ph.hash(password)  # same work either way: no user enumeration by timing
+            pw_hash = u.password_hash if u is not None and u.active else None
+            uid = u.id if u is not None else None
+        ok = self._verify(pw_hash, password) and uid is not None
+        with self.db.transaction() as s:
             R.record_login(s, email, ip, ok)
-            if ok and u is not None:
+            if ok and uid is not None:
+                R.clear_failures(s, email)
+                R.drop_event_mark(s, mark)  # the address limit counts failures only
+                u = R.get_user(s, uid)
                 if self._ph.check_needs_rehash(u.password_hash):
                     u.password_hash = self._ph.hash(password)
-                return u.id
-        raise Unauthorized(BAD_LOGIN)
+        if not ok or uid is None:
+            raise Unauthorized(BAD_LOGIN)
+        return uid
+
+    def _verify(self, pw_hash: str | None, password: str) -> bool:
+        if pw_hash is None:
+            self._ph.hash(password)  # same work either way: no user enumeration by timing
+            return False
+        try:
+            return bool(self._ph.verify(pw_hash, password))
+        except (VerificationError, InvalidHashError):
+            return False
 
     # -- sessions -------------------------------------------------------------------------------
     def create_session(self, user_id: int) -> str:
@@ -140,7 +193,7 @@ class Accounts:
     def identity_for_token(self, token: str) -> R.Identity | None:
         with self.db.transaction(write=False) as s:
             row = R.token_by_hash(s, digest(token))
-            if row is None or row.revoked_at is not None:
+            if row is None or row.revoked_at is not None or (row.expires_at is not None and expired(row.expires_at, R.now())):
                 return None
             return R.identity(s, row.user_id)
 
@@ -153,22 +206,27 @@ class Accounts:
         return viewer_of(ident) if ident else acc.VISITOR
 
     # -- API tokens -----------------------------------------------------------------------------
-    def create_token(self, viewer: acc.Viewer, name: str) -> tuple[int, str]:
-        """(id, the token): the token is shown once and stored only as a digest."""
+    def create_token(self, viewer: acc.Viewer, name: str, expires_in_days: object = None) -> tuple[int, str]:
+        """(id, the token): the token is shown once and stored only as a digest. It expires after
+        30, 90 or 365 days, or never (None); a password reset or change revokes it."""
         acc.require_signed_in(viewer)
         name = name.strip() or "token"
         if len(name) > 100:
             raise ValidationError.of([FieldError("name", Message("名称最多 100 字", "the name is at most 100 characters"), name)])
+        days = check_token_lifetime(expires_in_days)
+        expires_at = None if days is None else R.now() + dt.timedelta(days=days)
         token = TOKEN_PREFIX + secrets.token_urlsafe(30)
         with self.db.transaction() as s:
-            row = R.add_token(s, int(viewer.user_id or 0), name, token[:10], digest(token))
+            row = R.add_token(s, int(viewer.user_id or 0), name, token[:10], digest(token), expires_at)
             return row.id, token
 
     def tokens(self, viewer: acc.Viewer) -> list[dict[str, Any]]:
         acc.require_signed_in(viewer)
+        now = R.now()
         with self.db.transaction(write=False) as s:
             return [{"id": t.id, "name": t.name, "prefix": t.prefix, "created_at": t.created_at.isoformat() if t.created_at else None,
-                     "revoked": t.revoked_at is not None} for t in R.user_tokens(s, int(viewer.user_id or 0))]
+                     "expires_at": t.expires_at.isoformat() if t.expires_at else None, "revoked": t.revoked_at is not None,
+                     "expired": t.expires_at is not None and expired(t.expires_at, now)} for t in R.user_tokens(s, int(viewer.user_id or 0))]
 
     def revoke_token(self, viewer: acc.Viewer, token_id: int) -> None:
         acc.require_signed_in(viewer)
@@ -179,7 +237,7 @@ class Accounts:
             row.revoked_at = row.revoked_at or R.now()
 
     # -- password reset -------------------------------------------------------------------------
-    def request_reset(self, email: str, base_url: str) -> None:
+    def request_reset(self, email: str) -> None:
         """E-mail a single-use, expiring link. Says nothing about whether the e-mail exists."""
         email = normalise_email(email)
         with self.db.transaction() as s:
@@ -189,7 +247,7 @@ class Accounts:
             token = secrets.token_urlsafe(32)
             R.add_reset(s, u.id, digest(token), R.now() + self.policy.reset_ttl)
         minutes = int(self.policy.reset_ttl.total_seconds() // 60)
-        link = base_url.rstrip("/") + "/reset/" + token
+        link = self.link("/reset/" + token)
         self.mailer.send(email, "同心 tongxin：重置密码 / reset your password",
                          f"请在 {minutes} 分钟内打开以下链接设置新密码（仅可使用一次）：\n"
                          f"Open this link within {minutes} minutes to set a new password (it works once):\n\n{link}\n\n"
@@ -207,8 +265,26 @@ class Accounts:
             u = R.get_user(s, row.user_id)
             u.password_hash = self._ph.hash(password)
             R.delete_user_sessions(s, u.id)  # every other signed-in browser is signed out
-            R.record_login(s, u.email, "reset", True)  # a reset also clears the failure count
+            R.revoke_user_tokens(s, u.id)  # and every API token stops working
+            R.record_login(s, u.email, "reset", True)
+            R.clear_failures(s, u.email)  # a reset also ends the sign-in backoff
             return u.id
+
+    def change_password(self, viewer: acc.Viewer, current: str, new: str, keep_session: str | None = None) -> None:
+        """Change one's own password: every other session ends and every API token is revoked."""
+        acc.require_signed_in(viewer)
+        ec = ErrorCollector()
+        check_password(ec, new, "new_password")
+        ec.raise_if_any()
+        uid = int(viewer.user_id or 0)
+        with self.db.transaction(write=False) as s:
+            pw_hash = R.get_user(s, uid).password_hash
+        if not self._verify(pw_hash, current):
+            raise ValidationError.of([FieldError("current_password", Message("当前密码不正确", "the current password is wrong"))])
+        with self.db.transaction() as s:
+            R.get_user(s, uid).password_hash = self._ph.hash(new)
+            R.delete_user_sessions(s, uid, keep=digest(keep_session) if keep_session else None)
+            R.revoke_user_tokens(s, uid)
 
     def reset_token_valid(self, token: str) -> bool:
         with self.db.transaction(write=False) as s:
@@ -286,7 +362,7 @@ class Accounts:
         with self.db.transaction(write=False) as s:
             return [{"user_id": u.id, "name": u.name, "email": u.email, "role": m.role} for m, u in R.members(s, org_id)]
 
-    def invite(self, viewer: acc.Viewer, email: str, base_url: str, role: str = "member") -> int:
+    def invite(self, viewer: acc.Viewer, email: str, role: str = "member") -> int:
         org_id = acc.require_org(viewer)
         acc.require_manage_org(viewer, org_id)
         email = normalise_email(email)
@@ -303,7 +379,7 @@ class Accounts:
             iid = inv.id
         self.mailer.send(email, f"同心 tongxin：{name} 邀请您加入 / you are invited to join {name}",
                          f"打开链接（先注册或登录此邮箱）接受邀请 / open the link (sign up or sign in with this e-mail) to accept:\n\n"
-                         f"{base_url.rstrip('/')}/invitations/{token}\n")
+                         f"{self.link('/invitations/' + token)}\n")
         return iid
 
     def invitations(self, viewer: acc.Viewer, org_id: int) -> list[dict[str, Any]]:

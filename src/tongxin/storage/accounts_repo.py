@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..core.errors import Message, NotFound
@@ -22,9 +24,11 @@ from .models_accounts import (
     ListingModerationRow,
     ListingReportRow,
     LoginAttemptRow,
+    LoginThrottleRow,
     MembershipRow,
     NotificationRow,
     PasswordResetRow,
+    RateEventRow,
     SessionRow,
     UserRow,
 )
@@ -101,15 +105,23 @@ def delete_session(s: Session, token_hash: str) -> None:
     s.execute(delete(SessionRow).where(SessionRow.token_hash == token_hash))
 
 
-def delete_user_sessions(s: Session, user_id: int) -> None:
-    s.execute(delete(SessionRow).where(SessionRow.user_id == user_id))
+def delete_user_sessions(s: Session, user_id: int, keep: str | None = None) -> None:
+    """End a user's sessions (all but the one whose digest is `keep`)."""
+    q = delete(SessionRow).where(SessionRow.user_id == user_id)
+    s.execute(q if keep is None else q.where(SessionRow.token_hash != keep))
 
 
-def add_token(s: Session, user_id: int, name: str, prefix: str, token_hash: str) -> ApiTokenRow:
-    t = ApiTokenRow(user_id=user_id, name=name, prefix=prefix, token_hash=token_hash)
+def add_token(s: Session, user_id: int, name: str, prefix: str, token_hash: str, expires_at: dt.datetime | None = None) -> ApiTokenRow:
+    t = ApiTokenRow(user_id=user_id, name=name, prefix=prefix, token_hash=token_hash, expires_at=expires_at)
     s.add(t)
     s.flush()
     return t
+
+
+def revoke_user_tokens(s: Session, user_id: int) -> int:
+    """Revoke every live API token of a user (after a password reset or change); returns how many."""
+    q = update(ApiTokenRow).where(ApiTokenRow.user_id == user_id, ApiTokenRow.revoked_at.is_(None)).values(revoked_at=now())
+    return int(s.execute(q).rowcount or 0)
 
 
 def token_by_hash(s: Session, token_hash: str) -> ApiTokenRow | None:
@@ -134,18 +146,43 @@ def record_login(s: Session, email: str, ip: str, success: bool) -> None:
     s.flush()
 
 
-def recent_failures(s: Session, email: str, ip: str, since: dt.datetime) -> tuple[int, int]:
-    """Failures since the later of `since` and the last success (per e-mail), and per IP."""
-    last_ok = s.scalar(select(func.max(LoginAttemptRow.at)).where(LoginAttemptRow.email == email, LoginAttemptRow.success.is_(True)))
-    start = since
-    if last_ok is not None:
-        last_ok = last_ok if last_ok.tzinfo else last_ok.replace(tzinfo=dt.UTC)
-        start = max(since, last_ok)
-    by_email = s.scalar(select(func.count()).select_from(LoginAttemptRow).where(
-        LoginAttemptRow.email == email, LoginAttemptRow.success.is_(False), LoginAttemptRow.at > start))
-    by_ip = s.scalar(select(func.count()).select_from(LoginAttemptRow).where(
-        LoginAttemptRow.ip == ip, LoginAttemptRow.success.is_(False), LoginAttemptRow.at > since))
-    return int(by_email or 0), int(by_ip or 0)
+def throttle_state(s: Session, email: str) -> tuple[int, dt.datetime | None]:
+    """(consecutive failures, next allowed attempt) for an e-mail; creates its row if missing."""
+    ins = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    s.execute(ins(LoginThrottleRow).values(email=email, failures=0).on_conflict_do_nothing(index_elements=["email"]))
+    row = s.execute(select(LoginThrottleRow.failures, LoginThrottleRow.next_attempt_at).where(LoginThrottleRow.email == email)).one()
+    nxt = row.next_attempt_at
+    return int(row.failures), (nxt.replace(tzinfo=dt.UTC) if nxt is not None and nxt.tzinfo is None else nxt)
+
+
+def claim_attempt(s: Session, email: str, seen: int, next_attempt_at: dt.datetime) -> bool:
+    """Count one more failure in advance, only if nobody else did since we read `seen` (atomic on
+    both databases: a conditional UPDATE). False means a concurrent attempt won."""
+    q = (update(LoginThrottleRow).where(LoginThrottleRow.email == email, LoginThrottleRow.failures == seen)
+         .values(failures=seen + 1, next_attempt_at=next_attempt_at, updated_at=now()))
+    return int(s.execute(q).rowcount or 0) == 1
+
+
+def clear_failures(s: Session, email: str) -> None:
+    s.execute(update(LoginThrottleRow).where(LoginThrottleRow.email == email).values(failures=0, next_attempt_at=None, updated_at=now()))
+
+
+def count_events(s: Session, bucket: str, key: str, since: dt.datetime) -> int:
+    q = select(func.count()).select_from(RateEventRow).where(RateEventRow.bucket == bucket, RateEventRow.key == key, RateEventRow.at > since)
+    return int(s.scalar(q) or 0)
+
+
+def add_event_mark(s: Session, bucket: str, key: str, forget_before: dt.datetime) -> int:
+    """Count one request; drops this key's marks older than `forget_before`. Returns the mark's id."""
+    s.execute(delete(RateEventRow).where(RateEventRow.bucket == bucket, RateEventRow.key == key, RateEventRow.at < forget_before))
+    e = RateEventRow(bucket=bucket, key=key, at=now())
+    s.add(e)
+    s.flush()
+    return e.id
+
+
+def drop_event_mark(s: Session, mark_id: int) -> None:
+    s.execute(delete(RateEventRow).where(RateEventRow.id == mark_id))
 
 
 # -- memberships and invitations ---------------------------------------------------------------------

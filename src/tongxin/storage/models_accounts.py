@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, Text, UniqueConstraint, func
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base, BigId
@@ -72,6 +72,7 @@ class ApiTokenRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(_TS, server_default=func.now())
     last_used_at: Mapped[dt.datetime | None] = mapped_column(_TS)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(_TS)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(_TS)  # None: never expires
 
 
 class PasswordResetRow(Base):
@@ -93,6 +94,33 @@ class LoginAttemptRow(Base):
     ip: Mapped[str] = mapped_column(String(64), index=True)
     success: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[dt.datetime] = mapped_column(_TS)
+
+
+class LoginThrottleRow(Base):
+    """Consecutive wrong passwords per e-mail (known or not) and when the next attempt is allowed.
+
+    Claimed with a conditional UPDATE (… WHERE failures = :seen) before the password is checked,
+    so concurrent guesses cannot share one allowance."""
+
+    __tablename__ = "login_throttles"
+
+    email: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(_TS)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(_TS)
+
+
+class RateEventRow(Base):
+    """One counted request (bucket 'signup', …) per client address, for per-address limits."""
+
+    __tablename__ = "rate_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    bucket: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[dt.datetime] = mapped_column(_TS)
+
+    __table_args__ = (Index("ix_rate_events_bucket_key_at", "bucket", "key", "at"),)
 
 
 class ContactRequestRow(Base):

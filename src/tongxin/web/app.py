@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..core import errors as E
@@ -21,8 +22,10 @@ from ..services.accounts import Accounts
 from ..services.contacts import Contacts
 from ..services.listings import Listings
 from ..services.mail import Mailer, mailer_from_env
+from ..settings import max_upload_bytes
 from . import auth, routers
 from .deps import HERE, login_url, redirect, render
+from .security import BodyLimit, SecurityHeaders, allowed_methods, security_headers
 
 log = logging.getLogger("tongxin.web")
 
@@ -41,8 +44,10 @@ def create_app(ex: Exchange, mailer: Mailer | None = None) -> FastAPI:
 
     @app.exception_handler(E.TongxinError)
     async def domain_error(request: Request, exc: E.TongxinError) -> Any:
+        retry = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry)} if retry else None
         if wants_json(request):
-            return JSONResponse({"error": exc.as_dict()}, status_code=exc.status)
+            return JSONResponse({"error": exc.as_dict()}, status_code=exc.status, headers=headers)
         if exc.status == 401:
             return redirect(login_url(request))
         return render(request, "error.html", status=exc.status, status_code=exc.status, message=exc.message, errors=exc.errors)
@@ -55,9 +60,15 @@ def create_app(ex: Exchange, mailer: Mailer | None = None) -> FastAPI:
             msg, code = E.Message("不支持此请求方法", "method not allowed"), "method_not_allowed"
         else:
             msg, code = E.Message("请求无法完成", "the request could not be completed"), "http_error"
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
         if wants_json(request):
-            return JSONResponse({"error": {"code": code, "message_zh": msg.zh, "message_en": msg.en, "errors": []}}, status_code=exc.status_code)
-        return render(request, "error.html", status=exc.status_code, status_code=exc.status_code, message=msg)
+            return JSONResponse({"error": {"code": code, "message_zh": msg.zh, "message_en": msg.en, "errors": []}},
+                                status_code=exc.status_code, headers=headers)
+        resp = render(request, "error.html", status=exc.status_code, status_code=exc.status_code, message=msg)
+        resp.headers.update(headers)
+        return resp
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> Any:
@@ -69,15 +80,27 @@ def create_app(ex: Exchange, mailer: Mailer | None = None) -> FastAPI:
         return render(request, "error.html", status=422, status_code=422, message=E.Message(body["message_zh"], body["message_en"]),
                       errors=[E.FieldError(e["field"], E.Message(e["message_zh"], e["message_en"])) for e in errs])
 
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def out_of_range(request: Request, exc: Exception) -> Any:  # a number or date no column or calendar can hold
+        log.warning("out-of-range value on %s %s: %s", request.method, request.url.path, exc)
+        e = E.ValidationError(E.Message("数值或日期超出可处理的范围，请检查输入", "a number or date is out of the range that can be handled; check the input"))
+        return await domain_error(request, e)
+
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> Any:  # no stack traces for users
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         msg = E.Message("服务器出错了，请稍后再试；问题已记录", "something went wrong on our side; please try again later")
         if wants_json(request):
-            return JSONResponse({"error": {"code": "internal_error", "message_zh": msg.zh, "message_en": msg.en, "errors": []}}, status_code=500)
-        return render(request, "error.html", status=500, status_code=500, message=msg)
+            resp: Any = JSONResponse({"error": {"code": "internal_error", "message_zh": msg.zh, "message_en": msg.en, "errors": []}}, status_code=500)
+        else:
+            resp = render(request, "error.html", status=500, status_code=500, message=msg)
+        resp.headers.update(security_headers(request.url.path))  # this answer bypasses the middlewares
+        return resp
 
+    app.add_middleware(BodyLimit, upload_limit=max_upload_bytes())  # inside auth: knows who is asking
     auth.install(app)
+    app.add_middleware(SecurityHeaders)  # outermost: every response, errors included
     for router in routers.all_routers():
         app.include_router(router)
 

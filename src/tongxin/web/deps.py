@@ -6,18 +6,19 @@ Every router uses these; access decisions stay in `tongxin.core.access`. The vie
 
 from __future__ import annotations
 
+import json
 import os
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Request
+from fastapi import Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from ..core import access as acc
 from ..core import industries, regions
 from ..core.accounts import CsrfFailed
-from ..core.errors import Message
+from ..core.errors import FieldError, Message, ValidationError
 from ..core.fields import display_value
 from ..services import Exchange
 
@@ -30,6 +31,10 @@ MODES = {
     "need": ("technology", "我有需求", "I have a need"),
     "tech": ("scenario", "我有技术", "I have a technology"),
 }
+MAX_ID = 2**63 - 1  # BIGINT: larger ids cannot exist, so they are refused (422) before any query
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description="id (1 … 2^63−1)")]
+Cursor = Annotated[int, Query(ge=0, le=MAX_ID)]
+PageNo = Annotated[int, Query(ge=1, le=1_000_000)]
 CSRF_COOKIE = "tx_csrf"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
@@ -76,6 +81,21 @@ async def form(request: Request) -> dict[str, Any]:
         vals = [v for v in data.getlist(k) if isinstance(v, str)]
         out[k] = vals if len(vals) > 1 else (vals[0] if vals else "")
     return out
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object, or a typed 422 naming what is wrong with it."""
+    raw = await request.body()
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        data = None
+        problem = Message("请求体应为 UTF-8 编码的 JSON 对象，例如 {\"stage\": \"negotiating\"}", "the body must be a UTF-8 JSON object, e.g. {\"stage\": \"negotiating\"}")
+    else:
+        problem = None if isinstance(data, dict) else Message("请求体应为 JSON 对象（{…}），不是数组或单个值", "the body must be a JSON object ({…}), not an array or a single value")
+    if problem is not None or not isinstance(data, dict):
+        raise ValidationError.of([FieldError("body", problem or Message("", ""))])
+    return data
 
 
 def redirect(url: str, status: int = 303) -> RedirectResponse:

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from ...core import access as acc
-from ...core.accounts import RateLimited, Unauthorized
-from ...core.errors import ValidationError
+from ...core.accounts import TOKEN_LIFETIMES, RateLimited, Unauthorized
+from ...core.errors import Message, ValidationError
 from ...services.accounts import SESSION_COOKIE
 from ..auth import clear_session_cookie, set_session_cookie
-from ..deps import form, redirect, render, safe_next, service, viewer
+from ..deps import Id, form, redirect, render, safe_next, service, viewer
 
 router = APIRouter()
 
@@ -37,13 +37,30 @@ def signup_form(request: Request, next: str = "/my/org") -> Any:
 
 @router.post("/signup", response_class=HTMLResponse)
 async def signup(request: Request) -> Any:
+    """The same answer whether or not the e-mail was registered before (the mailbox is told which)."""
     data = await form(request)
     accounts = service(request, "accounts")
+    email = str(data.get("email", ""))
     try:
-        uid = accounts.sign_up(str(data.get("email", "")), str(data.get("password", "")), str(data.get("name", "")))
+        accounts.register(email, str(data.get("password", "")), str(data.get("name", "")), _ip(request))
     except ValidationError as e:
+        data.pop("password", None)
         return render(request, "signup.html", status=422, values=data, errors=_errors(e), next=data.get("next", "/"))
-    return _start_session(request, uid, str(data.get("next") or "/my/org"))
+    except RateLimited as e:
+        return _limited(render(request, "signup.html", status=429, values={}, errors={"email": e.message}, next=data.get("next", "/")), e)
+    notice = Message("如该邮箱尚未注册，账号已创建，请登录；我们已向该邮箱发送邮件说明",
+                     "unless this e-mail was registered before, your account is ready: sign in; we sent that mailbox an e-mail")
+    return render(request, "login.html", values={"email": email.strip().lower()}, error=None, notice=notice, next=str(data.get("next") or "/my/org"))
+
+
+def _ip(request: Request) -> str:
+    return request.client.host if request.client else "-"
+
+
+def _limited(resp: Any, e: RateLimited) -> Any:
+    if e.retry_after:
+        resp.headers["Retry-After"] = str(e.retry_after)
+    return resp
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -54,11 +71,11 @@ def login_form(request: Request, next: str = "/") -> Any:
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request) -> Any:
     data = await form(request)
-    ip = request.client.host if request.client else "-"
     try:
-        uid = service(request, "accounts").authenticate(str(data.get("email", "")), str(data.get("password", "")), ip)
+        uid = service(request, "accounts").authenticate(str(data.get("email", "")), str(data.get("password", "")), _ip(request))
     except (Unauthorized, RateLimited) as e:
-        return render(request, "login.html", status=e.status, values={"email": data.get("email", "")}, error=e.message, next=data.get("next", "/"))
+        resp = render(request, "login.html", status=e.status, values={"email": data.get("email", "")}, error=e.message, next=data.get("next", "/"))
+        return _limited(resp, e) if isinstance(e, RateLimited) else resp
     return _start_session(request, uid, str(data.get("next") or "/"))
 
 
@@ -81,7 +98,7 @@ def forgot_form(request: Request) -> Any:
 @router.post("/forgot", response_class=HTMLResponse)
 async def forgot(request: Request) -> Any:
     data = await form(request)
-    service(request, "accounts").request_reset(str(data.get("email", "")), str(request.base_url))
+    service(request, "accounts").request_reset(str(data.get("email", "")))
     return render(request, "forgot.html", sent=True)
 
 
@@ -104,23 +121,43 @@ async def reset(request: Request, token: str) -> Any:
 
 
 @router.get("/account", response_class=HTMLResponse)
-def account(request: Request) -> Any:
+def account(request: Request, changed: int = 0) -> Any:
     v = viewer(request)
     acc.require_signed_in(v)
-    return render(request, "account.html", tokens=service(request, "accounts").tokens(v), new_token=None)
+    return _account_page(request, changed=bool(changed))
+
+
+def _account_page(request: Request, status: int = 200, **ctx: Any) -> Any:
+    tokens = service(request, "accounts").tokens(viewer(request))
+    base = {"tokens": tokens, "new_token": None, "errors": {}, "lifetimes": TOKEN_LIFETIMES, "changed": False}
+    return render(request, "account.html", status=status, **(base | ctx))
 
 
 @router.post("/account/tokens", response_class=HTMLResponse)
 async def create_token(request: Request) -> Any:
     data = await form(request)
     v = viewer(request)
-    accounts = service(request, "accounts")
-    _, token = accounts.create_token(v, str(data.get("name", "")))
-    return render(request, "account.html", tokens=accounts.tokens(v), new_token=token)
+    try:
+        _, token = service(request, "accounts").create_token(v, str(data.get("name", "")), data.get("expires_in_days") or None)
+    except ValidationError as e:
+        return _account_page(request, 422, errors=_errors(e))
+    return _account_page(request, new_token=token)  # Cache-Control: no-store (the security headers)
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+async def change_password(request: Request) -> Any:
+    data = await form(request)
+    v = viewer(request)
+    try:
+        service(request, "accounts").change_password(v, str(data.get("current_password", "")), str(data.get("new_password", "")),
+                                                     keep_session=request.cookies.get(SESSION_COOKIE))
+    except ValidationError as e:
+        return _account_page(request, 422, errors=_errors(e))
+    return redirect("/account?changed=1")
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-async def revoke_token(request: Request, token_id: int) -> Any:
+async def revoke_token(request: Request, token_id: Id) -> Any:
     await form(request)
     service(request, "accounts").revoke_token(viewer(request), token_id)
     return redirect("/account")

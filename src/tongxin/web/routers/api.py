@@ -16,7 +16,7 @@ from ...core.matching.fit import MatchContext
 from ...services.accounts import Me
 from ...services.listings import common_fields, listing_dict, parse_filters
 from ...storage.repo import ListingFilter
-from ..deps import exchange, me, service, viewer
+from ..deps import Cursor, Id, exchange, me, service, viewer
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
@@ -31,6 +31,7 @@ class TokenRequest(BaseModel):
     name: str = "api"
     email: str | None = None
     password: str | None = None
+    expires_in_days: int | str | None = None  # 30, 90, 365 or null/"never"
 
 
 class ResetRequest(BaseModel):
@@ -87,10 +88,13 @@ def get_me(request: Request) -> Any:
     return _me(request).as_dict()
 
 
-@router.post("/auth/signup", status_code=201)
+@router.post("/auth/signup", status_code=202)
 def api_signup(request: Request, body: SignUp) -> Any:
-    """Create an account; then create a token with POST /auth/tokens (e-mail + password)."""
-    return {"id": service(request, "accounts").sign_up(body.email, body.password, body.name)}
+    """Create an account; then create a token with POST /auth/tokens (e-mail + password). The answer is
+    the same whether or not the e-mail was registered before (the mailbox is told which)."""
+    service(request, "accounts").register(body.email, body.password, body.name, request.client.host if request.client else "-")
+    return {"ok": True, "message_zh": "如该邮箱尚未注册，账号已创建，可用此邮箱和密码登录；我们已向该邮箱发送邮件说明",
+            "message_en": "unless the e-mail was registered before, the account is ready to sign in with; we sent that mailbox an e-mail"}
 
 
 @router.post("/auth/tokens", status_code=201)
@@ -105,7 +109,7 @@ def create_token(request: Request, body: TokenRequest) -> Any:
             raise Unauthorized(Message("请提供邮箱和密码，或先登录", "give e-mail and password, or sign in first"))
         uid = accounts.authenticate(body.email, body.password, request.client.host if request.client else "-")
         v = accounts.viewer(uid)
-    tid, token = accounts.create_token(v, body.name)
+    tid, token = accounts.create_token(v, body.name, body.expires_in_days)
     return {"id": tid, "token": token, "note_zh": "令牌只显示这一次，请妥善保存", "note_en": "the token is shown once; keep it safe"}
 
 
@@ -115,14 +119,14 @@ def list_tokens(request: Request) -> Any:
 
 
 @router.delete("/auth/tokens/{token_id}", status_code=204)
-def revoke_token(request: Request, token_id: int) -> Response:
+def revoke_token(request: Request, token_id: Id) -> Response:
     service(request, "accounts").revoke_token(viewer(request), token_id)
     return Response(status_code=204)
 
 
 @router.post("/auth/password-reset", status_code=202)
 def request_reset(request: Request, body: ResetRequest) -> Any:
-    service(request, "accounts").request_reset(body.email, str(request.base_url))
+    service(request, "accounts").request_reset(body.email)
     return {"ok": True, "message_zh": "如果该邮箱已注册，重置链接已发送", "message_en": "if the e-mail is registered, a reset link was sent"}
 
 
@@ -149,7 +153,7 @@ def kinds(request: Request) -> Any:
 
 @router.get("/listings")
 def list_listings(request: Request, kind: str | None = None, side: str | None = None, region: str | None = None,
-                  industry: str | None = None, cursor: int = 0, per_page: int = 20) -> Any:
+                  industry: str | None = None, cursor: Cursor = 0, per_page: int = 20) -> Any:
     ex = exchange(request)
     if kind is not None:
         ex.registry.get(kind)
@@ -181,12 +185,12 @@ def api_export(request: Request, kind: str | None = None) -> Any:
 
 
 @router.get("/listings/{listing_id}")
-def get_listing(request: Request, listing_id: int) -> Any:
+def get_listing(request: Request, listing_id: Id) -> Any:
     return listing_dict(service(request, "listings").show(viewer(request), listing_id), exchange(request))
 
 
 @router.get("/listings/{listing_id}/matches")
-def get_matches(request: Request, listing_id: int, limit: int = 10, corridor: bool = False) -> Any:
+def get_matches(request: Request, listing_id: Id, limit: int = 10, corridor: bool = False) -> Any:
     res = service(request, "listings").matches(viewer(request), listing_id, limit=max(1, min(limit, 50)), ctx=MatchContext(prefer_corridor=corridor))
     return {"listing_id": listing_id, "results": [listing_dict(s, exchange(request)) for s in res]}
 
@@ -202,46 +206,46 @@ def create_listing(request: Request, body: dict[str, Any] = Body(..., examples=[
 
 
 @router.put("/listings/{listing_id}")
-def update_listing(request: Request, listing_id: int, body: dict[str, Any] = Body(...)) -> Any:
+def update_listing(request: Request, listing_id: Id, body: dict[str, Any] = Body(...)) -> Any:
     ls = service(request, "listings")
     ls.save(viewer(request), None, body, listing_id=listing_id, publish=bool(body.get("publish")))
     return listing_dict(ls.show(viewer(request), listing_id), exchange(request))
 
 
 @router.post("/listings/{listing_id}/close")
-def close_listing(request: Request, listing_id: int) -> Any:
+def close_listing(request: Request, listing_id: Id) -> Any:
     return {"status": service(request, "listings").set_open(viewer(request), listing_id, False)}
 
 
 @router.post("/listings/{listing_id}/reopen")
-def reopen_listing(request: Request, listing_id: int) -> Any:
+def reopen_listing(request: Request, listing_id: Id) -> Any:
     return {"status": service(request, "listings").set_open(viewer(request), listing_id, True)}
 
 
 @router.post("/listings/{listing_id}/interest", status_code=201)
-def express_interest(request: Request, listing_id: int, body: Interest) -> Any:
+def express_interest(request: Request, listing_id: Id, body: Interest) -> Any:
     cid = service(request, "contacts").express_interest(viewer(request), listing_id, body.message, body.nda_accepted)
     return service(request, "contacts").get(viewer(request), cid)
 
 
 @router.post("/listings/{listing_id}/report", status_code=201)
-def report_listing(request: Request, listing_id: int, body: Report) -> Any:
+def report_listing(request: Request, listing_id: Id, body: Report) -> Any:
     return {"id": service(request, "listings").report(viewer(request), listing_id, body.reason, body.note)}
 
 
 @router.get("/listings/{listing_id}/grants")
-def list_grants(request: Request, listing_id: int) -> Any:
+def list_grants(request: Request, listing_id: Id) -> Any:
     return service(request, "listings").grants(viewer(request), listing_id)
 
 
 @router.post("/listings/{listing_id}/grants", status_code=201)
-def add_grant(request: Request, listing_id: int, body: GrantBody) -> Any:
+def add_grant(request: Request, listing_id: Id, body: GrantBody) -> Any:
     service(request, "listings").grant(viewer(request), listing_id, body.org_id, body.note, grant=True)
     return service(request, "listings").grants(viewer(request), listing_id)
 
 
 @router.delete("/listings/{listing_id}/grants/{org_id}")
-def revoke_grant(request: Request, listing_id: int, org_id: int) -> Any:
+def revoke_grant(request: Request, listing_id: Id, org_id: Id) -> Any:
     service(request, "listings").grant(viewer(request), listing_id, org_id, "", grant=False)
     return service(request, "listings").grants(viewer(request), listing_id)
 
@@ -254,18 +258,18 @@ def list_contacts(request: Request) -> Any:
 
 
 @router.get("/contacts/{request_id}")
-def get_contact(request: Request, request_id: int) -> Any:
+def get_contact(request: Request, request_id: Id) -> Any:
     return service(request, "contacts").get(viewer(request), request_id)
 
 
 @router.post("/contacts/{request_id}/accept")
-def accept_contact(request: Request, request_id: int, body: Note | None = None) -> Any:
+def accept_contact(request: Request, request_id: Id, body: Note | None = None) -> Any:
     service(request, "contacts").accept(viewer(request), request_id, body.note if body else "")
     return service(request, "contacts").get(viewer(request), request_id)
 
 
 @router.post("/contacts/{request_id}/decline")
-def decline_contact(request: Request, request_id: int, body: Decline) -> Any:
+def decline_contact(request: Request, request_id: Id, body: Decline) -> Any:
     service(request, "contacts").decline(viewer(request), request_id, body.reason, body.note)
     return service(request, "contacts").get(viewer(request), request_id)
 
@@ -279,26 +283,26 @@ def create_org(request: Request, body: dict[str, Any] = Body(...)) -> Any:
 
 
 @router.get("/organisations/{org_id}")
-def get_org(request: Request, org_id: int) -> Any:
+def get_org(request: Request, org_id: Id) -> Any:
     return service(request, "accounts").organisation(viewer(request), org_id)
 
 
 @router.patch("/organisations/{org_id}")
-def update_org(request: Request, org_id: int, body: dict[str, Any] = Body(...)) -> Any:
+def update_org(request: Request, org_id: Id, body: dict[str, Any] = Body(...)) -> Any:
     service(request, "accounts").update_organisation(viewer(request), org_id, body)
     return service(request, "accounts").organisation(viewer(request), org_id)
 
 
 @router.get("/organisations/{org_id}/members")
-def org_members(request: Request, org_id: int) -> Any:
+def org_members(request: Request, org_id: Id) -> Any:
     return {"items": service(request, "accounts").members(viewer(request), org_id)}
 
 
 @router.post("/organisations/{org_id}/invitations", status_code=201)
-def org_invite(request: Request, org_id: int, body: Invite) -> Any:
+def org_invite(request: Request, org_id: Id, body: Invite) -> Any:
     v = viewer(request)
     acc.require_manage_org(v, org_id)
-    return {"id": service(request, "accounts").invite(v, body.email, str(request.base_url), body.role)}
+    return {"id": service(request, "accounts").invite(v, body.email, body.role)}
 
 
 @router.post("/invitations/{token}/accept")
@@ -320,7 +324,7 @@ def pending_orgs(request: Request) -> Any:
 
 
 @router.post("/operator/organisations/{org_id}/verify")
-def verify_org(request: Request, org_id: int) -> Any:
+def verify_org(request: Request, org_id: Id) -> Any:
     return {"published": service(request, "accounts").verify_organisation(viewer(request), org_id)}
 
 
@@ -330,13 +334,13 @@ def reports(request: Request) -> Any:
 
 
 @router.post("/operator/listings/{listing_id}/hide")
-def hide(request: Request, listing_id: int, body: Note | None = None) -> Any:
+def hide(request: Request, listing_id: Id, body: Note | None = None) -> Any:
     service(request, "listings").moderate(viewer(request), listing_id, True, body.note if body else "")
     return {"hidden": True}
 
 
 @router.post("/operator/listings/{listing_id}/restore")
-def restore(request: Request, listing_id: int, body: Note | None = None) -> Any:
+def restore(request: Request, listing_id: Id, body: Note | None = None) -> Any:
     service(request, "listings").moderate(viewer(request), listing_id, False, body.note if body else "")
     return {"hidden": False}
 

@@ -26,7 +26,7 @@ from ...core.errors import BadFile, Conflict, FieldError, Message, ValidationErr
 from ...core.fields import parse_date
 from ...services import contracts as C
 from ...services import deals as DS
-from ..deps import exchange, form, redirect, render, viewer
+from ..deps import Id, PageNo, exchange, form, redirect, render, viewer
 
 router = APIRouter()
 
@@ -92,7 +92,7 @@ def my_deals(request: Request, stage: str | None = None) -> Any:
 
 
 @router.get("/my/contacts/{request_id}/deal")
-def contact_deal(request: Request, request_id: int) -> Any:
+def contact_deal(request: Request, request_id: Id) -> Any:
     v = _signed_in(request)
     with exchange(request).db.transaction(write=False) as s:
         deal_id = DS.deal_for_contact(s, request_id, v)
@@ -131,12 +131,12 @@ def _refused(request: Request, deal_id: int, which: str, e: Conflict | Validatio
 
 
 @router.get("/deals/{deal_id}", response_class=HTMLResponse)
-def deal(request: Request, deal_id: int) -> Any:
+def deal(request: Request, deal_id: Id) -> Any:
     return _deal_page(request, deal_id)
 
 
 @router.post("/deals/{deal_id}/stage", response_class=HTMLResponse)
-async def move(request: Request, deal_id: int) -> Any:
+async def move(request: Request, deal_id: Id) -> Any:
     data = await form(request)
     v = _signed_in(request)
     try:
@@ -148,7 +148,7 @@ async def move(request: Request, deal_id: int) -> Any:
 
 
 @router.post("/deals/{deal_id}/note", response_class=HTMLResponse)
-async def note(request: Request, deal_id: int) -> Any:
+async def note(request: Request, deal_id: Id) -> Any:
     data = await form(request)
     v = _signed_in(request)
     try:
@@ -163,7 +163,7 @@ async def note(request: Request, deal_id: int) -> Any:
 
 
 @router.post("/deals/{deal_id}/finance", response_class=HTMLResponse)
-async def attach_finance(request: Request, deal_id: int) -> Any:
+async def attach_finance(request: Request, deal_id: Id) -> Any:
     data = await form(request)
     v = _signed_in(request)
     ex = exchange(request)
@@ -180,7 +180,7 @@ async def attach_finance(request: Request, deal_id: int) -> Any:
 
 
 @router.post("/deals/{deal_id}/finance/{finance_id}/status", response_class=HTMLResponse)
-async def finance_status(request: Request, deal_id: int, finance_id: int) -> Any:
+async def finance_status(request: Request, deal_id: Id, finance_id: Id) -> Any:
     data = await form(request)
     v = _signed_in(request)
     try:
@@ -192,7 +192,7 @@ async def finance_status(request: Request, deal_id: int, finance_id: int) -> Any
 
 
 @router.post("/deals/{deal_id}/agreements", response_class=HTMLResponse)
-async def agreement(request: Request, deal_id: int) -> Any:
+async def agreement(request: Request, deal_id: Id) -> Any:
     data = await form(request)
     v = _signed_in(request)
     try:
@@ -219,7 +219,7 @@ async def agreement(request: Request, deal_id: int) -> Any:
 
 
 @router.post("/deals/{deal_id}/contract", response_class=HTMLResponse)
-async def register_contract(request: Request, deal_id: int) -> Any:
+async def register_contract(request: Request, deal_id: Id) -> Any:
     data = await form(request)
     v = _signed_in(request)
     try:
@@ -233,11 +233,11 @@ async def register_contract(request: Request, deal_id: int) -> Any:
 # -- contracts -------------------------------------------------------------------------------------------
 
 @router.get("/contracts", response_class=HTMLResponse)
-def contracts(request: Request, year: str | None = None, type: str | None = None, region: str | None = None, page: int = 1) -> Any:
+def contracts(request: Request, year: str | None = None, type: str | None = None, region: str | None = None, page: PageNo = 1) -> Any:
     v = _signed_in(request)
     if v.org_id is None and not v.is_staff:
         return redirect("/my/org")
-    y = int(year) if year and year.strip().isdigit() else None
+    y = int(year) if year and year.strip().isdigit() and len(year.strip()) <= 4 else None  # a year has at most 4 digits
     with exchange(request).db.transaction(write=False) as s:
         lst = C.contracts_for(s, v, y, type or None, region or None, max(1, page), PER_PAGE)
     pages = max(1, (lst.total + PER_PAGE - 1) // PER_PAGE)
@@ -313,7 +313,7 @@ async def _import(request: Request, upload: Any, skip: bool) -> Any:
 
 
 @router.get("/contracts/{contract_id}", response_class=HTMLResponse)
-def contract(request: Request, contract_id: int) -> Any:
+def contract(request: Request, contract_id: Id) -> Any:
     v = _signed_in(request)
     with exchange(request).db.transaction(write=False) as s:
         p = C.contract_page(s, contract_id, v)

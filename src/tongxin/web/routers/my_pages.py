@@ -13,7 +13,7 @@ from ...core.accounts import DECLINE_REASONS
 from ...core.errors import ValidationError
 from ...core.vocab import ORG_TYPES
 from ...services.listings import common_fields, fetch, form_values
-from ..deps import exchange, form, redirect, render, service, viewer
+from ..deps import Id, exchange, form, redirect, render, service, viewer
 
 router = APIRouter()
 
@@ -59,12 +59,12 @@ async def update_org(request: Request) -> Any:
 @router.post("/my/org/invitations")
 async def invite(request: Request) -> Any:
     data = await form(request)
-    service(request, "accounts").invite(viewer(request), str(data.get("email", "")), str(request.base_url), str(data.get("role") or "member"))
+    service(request, "accounts").invite(viewer(request), str(data.get("email", "")), str(data.get("role") or "member"))
     return redirect("/my/org?invited=1")
 
 
 @router.post("/my/org/members/{user_id}/remove")
-async def remove_member(request: Request, user_id: int) -> Any:
+async def remove_member(request: Request, user_id: Id) -> Any:
     await form(request)
     service(request, "accounts").remove_member(viewer(request), user_id)
     return redirect("/my/org")
@@ -102,7 +102,7 @@ async def publish(request: Request, kind: str) -> Any:
 
 
 @router.get("/listings/{listing_id}/edit", response_class=HTMLResponse)
-def edit_form(request: Request, listing_id: int) -> Any:
+def edit_form(request: Request, listing_id: Id) -> Any:
     v = viewer(request)
     x, _ = fetch(exchange(request), v, listing_id)
     acc.require_edit(v, x)
@@ -111,7 +111,7 @@ def edit_form(request: Request, listing_id: int) -> Any:
 
 
 @router.post("/listings/{listing_id}/edit", response_class=HTMLResponse)
-async def edit(request: Request, listing_id: int) -> Any:
+async def edit(request: Request, listing_id: Id) -> Any:
     data = await form(request)
     v = viewer(request)
     x, _ = fetch(exchange(request), v, listing_id)
@@ -124,21 +124,21 @@ async def edit(request: Request, listing_id: int) -> Any:
 
 
 @router.post("/listings/{listing_id}/close")
-async def close(request: Request, listing_id: int) -> Any:
+async def close(request: Request, listing_id: Id) -> Any:
     await form(request)
     service(request, "listings").set_open(viewer(request), listing_id, False)
     return redirect(f"/listings/{listing_id}")
 
 
 @router.post("/listings/{listing_id}/reopen")
-async def reopen(request: Request, listing_id: int) -> Any:
+async def reopen(request: Request, listing_id: Id) -> Any:
     await form(request)
     service(request, "listings").set_open(viewer(request), listing_id, True)
     return redirect(f"/listings/{listing_id}")
 
 
 @router.post("/listings/{listing_id}/grants")
-async def grant(request: Request, listing_id: int) -> Any:
+async def grant(request: Request, listing_id: Id) -> Any:
     data = await form(request)
     try:
         org_id = int(str(data.get("org_id", "")).strip())
@@ -151,14 +151,14 @@ async def grant(request: Request, listing_id: int) -> Any:
 
 
 @router.post("/listings/{listing_id}/grants/{org_id}/revoke")
-async def revoke(request: Request, listing_id: int, org_id: int) -> Any:
+async def revoke(request: Request, listing_id: Id, org_id: Id) -> Any:
     data = await form(request)
     service(request, "listings").grant(viewer(request), listing_id, org_id, str(data.get("note", "")), grant=False)
     return redirect(f"/listings/{listing_id}")
 
 
 @router.post("/listings/{listing_id}/report")
-async def report(request: Request, listing_id: int) -> Any:
+async def report(request: Request, listing_id: Id) -> Any:
     data = await form(request)
     service(request, "listings").report(viewer(request), listing_id, str(data.get("reason", "")), str(data.get("note", "")))
     return redirect(f"/listings/{listing_id}?sent=report")
@@ -167,7 +167,7 @@ async def report(request: Request, listing_id: int) -> Any:
 # -- contact requests ------------------------------------------------------------------------------
 
 @router.post("/listings/{listing_id}/interest", response_class=HTMLResponse)
-async def interest(request: Request, listing_id: int) -> Any:
+async def interest(request: Request, listing_id: Id) -> Any:
     data = await form(request)
     service(request, "contacts").express_interest(viewer(request), listing_id, str(data.get("message", "")), data.get("nda_accepted") in ("1", "on", "yes"))
     return redirect("/my/contacts?sent=1")
@@ -184,14 +184,14 @@ def contacts(request: Request) -> Any:
 
 
 @router.post("/contacts/{request_id}/accept")
-async def accept(request: Request, request_id: int) -> Any:
+async def accept(request: Request, request_id: Id) -> Any:
     data = await form(request)
     service(request, "contacts").accept(viewer(request), request_id, str(data.get("note", "")))
     return redirect("/my/contacts")
 
 
 @router.post("/contacts/{request_id}/decline")
-async def decline(request: Request, request_id: int) -> Any:
+async def decline(request: Request, request_id: Id) -> Any:
     data = await form(request)
     service(request, "contacts").decline(viewer(request), request_id, str(data.get("reason", "")), str(data.get("note", "")))
     return redirect("/my/contacts")

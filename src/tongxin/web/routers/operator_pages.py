@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from ...core import access as acc
-from ..deps import form, redirect, render, service, viewer
+from ..deps import Id, form, redirect, render, service, viewer
 
 router = APIRouter()
 
@@ -25,21 +25,21 @@ def console(request: Request) -> Any:
 
 
 @router.post("/operator/orgs/{org_id}/verify")
-async def verify(request: Request, org_id: int) -> Any:
+async def verify(request: Request, org_id: Id) -> Any:
     await form(request)
     service(request, "accounts").verify_organisation(viewer(request), org_id)
     return redirect("/operator")
 
 
 @router.post("/operator/listings/{listing_id}/hide")
-async def hide(request: Request, listing_id: int) -> Any:
+async def hide(request: Request, listing_id: Id) -> Any:
     data = await form(request)
     service(request, "listings").moderate(viewer(request), listing_id, True, str(data.get("note", "")))
     return redirect("/operator")
 
 
 @router.post("/operator/listings/{listing_id}/restore")
-async def restore(request: Request, listing_id: int) -> Any:
+async def restore(request: Request, listing_id: Id) -> Any:
     data = await form(request)
     service(request, "listings").moderate(viewer(request), listing_id, False, str(data.get("note", "")))
     return redirect("/operator")

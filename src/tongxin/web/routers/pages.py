@@ -11,7 +11,7 @@ from ...core.accounts import DECLINE_REASONS, REPORT_REASONS
 from ...core.errors import ValidationError
 from ...core.matching.fit import MatchContext
 from ...storage.repo import ListingFilter
-from ..deps import MODES, exchange, render, service, viewer
+from ..deps import MODES, Id, exchange, render, service, viewer
 
 router = APIRouter()
 
@@ -47,7 +47,7 @@ def search_page(request: Request, q: str = "", mode: str = "need", corridor: boo
 
 
 @router.get("/listings/{listing_id}", response_class=HTMLResponse)
-def listing_page(request: Request, listing_id: int, corridor: bool = False) -> Any:
+def listing_page(request: Request, listing_id: Id, corridor: bool = False) -> Any:
     v, ls = viewer(request), service(request, "listings")
     shown = ls.show(v, listing_id)
     matches = []
@@ -60,7 +60,7 @@ def listing_page(request: Request, listing_id: int, corridor: bool = False) -> A
 
 
 @router.get("/orgs/{org_id}", response_class=HTMLResponse)
-def org_page(request: Request, org_id: int) -> Any:
+def org_page(request: Request, org_id: Id) -> Any:
     v = viewer(request)
     org = service(request, "accounts").organisation(v, org_id)
     listings, _ = service(request, "listings").page(v, ListingFilter(owner_id=org_id, status="published"), 0, 50)

@@ -25,7 +25,7 @@ from ...services.booking import Actor, Bookings
 from ...services.certification import licensed_matches, licensees, marks, verify_licence
 from ...services.policy import evaluate_all
 from ...storage.repo import ListingFilter
-from ..deps import exchange, form, login_url, redirect, render, viewer
+from ..deps import Id, exchange, form, login_url, redirect, render, viewer
 
 router = APIRouter()
 PROVINCE_CODES = {"BJ": "110000", "TJ": "120000", "HE": "130000"}
@@ -113,7 +113,7 @@ def stats_page(request: Request, group: str = "region", days: int = 90) -> Any:
 
 
 @router.get("/instruments/{instrument_id}", response_class=HTMLResponse)
-def instrument_page(request: Request, instrument_id: int, view: str = "week", date: str | None = None, booked: int | None = None) -> Any:
+def instrument_page(request: Request, instrument_id: Id, view: str = "week", date: str | None = None, booked: int | None = None) -> Any:
     v = viewer(request)
     svc = _bookings(request)
     anchor = _date(date, _today())
@@ -127,7 +127,7 @@ def instrument_page(request: Request, instrument_id: int, view: str = "week", da
 
 
 @router.post("/instruments/{instrument_id}/book")
-async def book_form(request: Request, instrument_id: int) -> Any:
+async def book_form(request: Request, instrument_id: Id) -> Any:
     v = viewer(request)
     if getattr(v, "user_id", None) is None:
         return redirect(login_url(request).replace("/book", ""))
@@ -148,7 +148,7 @@ async def book_form(request: Request, instrument_id: int) -> Any:
 
 
 @router.get("/instruments/{instrument_id}/calendar.ics")
-def instrument_ics(request: Request, instrument_id: int) -> Response:
+def instrument_ics(request: Request, instrument_id: Id) -> Response:
     x = _bookings(request).instrument(instrument_id)
     if acc.access(viewer(request), x) < acc.Access.FULL:
         raise E.NotFound(E.Message(f"仪器 {instrument_id} 不存在", f"instrument {instrument_id} does not exist"))
@@ -217,7 +217,7 @@ def api_stats(request: Request, group: str = "instrument", start: str | None = N
 
 
 @router.get("/api/v1/instruments/{instrument_id}")
-def api_instrument(request: Request, instrument_id: int) -> Any:
+def api_instrument(request: Request, instrument_id: Id) -> Any:
     x = _bookings(request).instrument(instrument_id)
     if acc.access(viewer(request), x) < acc.Access.FULL:
         raise E.NotFound(E.Message(f"仪器 {instrument_id} 不存在", f"instrument {instrument_id} does not exist"))
@@ -225,7 +225,7 @@ def api_instrument(request: Request, instrument_id: int) -> Any:
 
 
 @router.get("/api/v1/instruments/{instrument_id}/calendar")
-def api_calendar(request: Request, instrument_id: int, view: str = "week", date: str | None = None) -> Any:
+def api_calendar(request: Request, instrument_id: Id, view: str = "week", date: str | None = None) -> Any:
     v = viewer(request)
     x, cal = _bookings(request).calendar(instrument_id, view, _date(date, _today()), getattr(v, "user_id", None))
     if acc.access(v, x) < acc.Access.FULL:  # occupancy is as private as the instrument
@@ -235,7 +235,7 @@ def api_calendar(request: Request, instrument_id: int, view: str = "week", date:
 
 
 @router.get("/api/v1/instruments/{instrument_id}/calendar.ics")
-def api_ics(request: Request, instrument_id: int) -> Response:
+def api_ics(request: Request, instrument_id: Id) -> Response:
     return instrument_ics(request, instrument_id)
 
 
@@ -256,7 +256,7 @@ def api_book(request: Request, body: BookingIn) -> Any:
 
 
 @router.get("/api/v1/bookings/{booking_id}")
-def api_booking(request: Request, booking_id: int) -> Any:
+def api_booking(request: Request, booking_id: Id) -> Any:
     actor = _actor(request)
     svc = _bookings(request)
     b = svc.get(booking_id)
@@ -273,7 +273,7 @@ class BookingNote(BaseModel):
 
 
 @router.post("/api/v1/bookings/{booking_id}/{action}")
-def api_booking_action(request: Request, booking_id: int, action: str, body: BookingNote | None = None) -> Any:
+def api_booking_action(request: Request, booking_id: Id, action: str, body: BookingNote | None = None) -> Any:
     """reject and cancel take an optional {"reason": "…"}; the requester sees it."""
     if action not in ACTIONS:
         raise E.NotFound(E.Message(f"未知操作 ‘{action}’，可选：{' / '.join(ACTIONS)}", f"unknown action '{action}'; use {', '.join(ACTIONS)}"))
@@ -299,7 +299,7 @@ def api_licensees(request: Request, code: str, date: str | None = None) -> Any:
 
 
 @router.get("/api/v1/retail-needs/{listing_id}/licensed-matches")
-def api_licensed_matches(request: Request, listing_id: int, limit: int = 10) -> Any:
+def api_licensed_matches(request: Request, listing_id: Id, limit: int = 10) -> Any:
     res = licensed_matches(exchange(request), listing_id, viewer(request), max(1, min(limit, 50)), MatchContext())
     return {"listing_id": listing_id, "results": [{"id": m.listing.id, "title": m.listing.title, "owner": m.listing.owner_name,
                                                    "score": round(m.score, 2), "explanation": m.explanation.as_dict()} for m in res]}

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse
 from ...core import booking as B
 from ...core import errors as E
 from ...services.booking import Actor, Bookings
-from ..deps import exchange, form, redirect, render, safe_next, templates, viewer
+from ..deps import Id, exchange, form, redirect, render, safe_next, templates, viewer
 
 router = APIRouter()
 
@@ -105,7 +105,7 @@ def my_bookings(request: Request) -> Any:
 
 
 @router.post("/my/bookings/{booking_id}/cancel", response_class=HTMLResponse)
-async def my_cancel(request: Request, booking_id: int) -> Any:
+async def my_cancel(request: Request, booking_id: Id) -> Any:
     await form(request)
     try:
         _bookings(request).cancel(_actor(request), booking_id)
@@ -129,7 +129,7 @@ DONE = {"approve": "approved", "used": "used", "no-show": "no_show", "reject": "
 
 
 @router.post("/bookings/{booking_id}/{action}")
-async def decide(request: Request, booking_id: int, action: str) -> Any:
+async def decide(request: Request, booking_id: Id, action: str) -> Any:
     data = await form(request)
     svc, actor = _bookings(request), _actor(request)
     if action == "reject":
@@ -155,12 +155,12 @@ def _manage_page(request: Request, instrument_id: int, status: int = 200, error:
 
 
 @router.get("/instruments/{instrument_id}/manage", response_class=HTMLResponse)
-def manage(request: Request, instrument_id: int) -> Any:
+def manage(request: Request, instrument_id: Id) -> Any:
     return _manage_page(request, instrument_id)
 
 
 @router.post("/instruments/{instrument_id}/blackouts", response_class=HTMLResponse)
-async def add_blackout(request: Request, instrument_id: int) -> Any:
+async def add_blackout(request: Request, instrument_id: Id) -> Any:
     data = await form(request)
     try:
         start, end = _moment(data, "start"), _moment(data, "end")
@@ -171,14 +171,14 @@ async def add_blackout(request: Request, instrument_id: int) -> Any:
 
 
 @router.post("/instruments/{instrument_id}/blackouts/{blackout_id}/remove")
-async def remove_blackout(request: Request, instrument_id: int, blackout_id: int) -> Any:
+async def remove_blackout(request: Request, instrument_id: Id, blackout_id: Id) -> Any:
     await form(request)
     _bookings(request).remove_blackout(_actor(request), instrument_id, blackout_id)
     return _back(f"/instruments/{instrument_id}/manage#blackouts", "", done="blackout_removed")
 
 
 @router.post("/instruments/{instrument_id}/trainings", response_class=HTMLResponse)
-async def add_training(request: Request, instrument_id: int) -> Any:
+async def add_training(request: Request, instrument_id: Id) -> Any:
     data = await form(request)
     try:
         on = _date(data, "trained_on", _now(request).date()) or _now(request).date()

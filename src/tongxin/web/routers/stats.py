@@ -30,7 +30,7 @@ from ...services import reports
 from ...services import stats as S
 from ...storage import deals_repo as R
 from .. import charts
-from ..deps import exchange, render, viewer
+from ..deps import Id, exchange, json_object, render, viewer
 
 router = APIRouter()
 
@@ -136,7 +136,7 @@ def report_download(request: Request, period: str | None = None, format: str = "
 
 
 @router.get("/contracts/{contract_id}/package.{fmt}")
-def contract_package(request: Request, contract_id: int, fmt: str) -> Any:
+def contract_package(request: Request, contract_id: Id, fmt: str) -> Any:
     v = viewer(request)
     acc.require_signed_in(v)
     if fmt not in ("pdf", "xlsx"):
@@ -167,7 +167,7 @@ def api_deals(request: Request, stage: str | None = None) -> Any:
 
 
 @router.get("/api/v1/deals/{deal_id}")
-def api_deal(request: Request, deal_id: int) -> Any:
+def api_deal(request: Request, deal_id: Id) -> Any:
     with exchange(request).db.transaction(write=False) as s:
         x = DS.deal_detail(s, deal_id, viewer(request))
         return _deal_json(x.deal) | {
@@ -182,10 +182,10 @@ def api_deal(request: Request, deal_id: int) -> Any:
 
 
 @router.post("/api/v1/deals/{deal_id}/stage")
-async def api_move(request: Request, deal_id: int) -> Any:
-    body = await request.json()
+async def api_move(request: Request, deal_id: Id) -> Any:
+    body = await json_object(request)
     v = viewer(request)
     with exchange(request).db.transaction() as s:
-        DS.move_deal(s, deal_id, str(body.get("stage", "")), v, v.user_id, str(body.get("note", "")))
+        DS.move_deal(s, deal_id, str(body.get("stage") or ""), v, v.user_id, str(body.get("note") or ""))
     with exchange(request).db.transaction(write=False) as s:
         return _deal_json(R.get_deal(s, deal_id))

@@ -72,7 +72,7 @@ class Fusion:
     cos_full: float = 0.09  # cosine above the background of a close paraphrase: meaning 1
     text_full: float = 2.0  # free text: score / ceiling of a very good match
     listing_full: float = 3.5  # a listing's query: score / ceiling of a very good match
-    lexical_weight: float = 0.5  # the words' share of the relevance when a vector is there
+    lexical_weight: float = 0.6  # the words' share of the relevance when a vector is there
 
     def semantic(self, cosine: float, background: float = 0.0) -> float:
         x = (cosine - background - self.cos_floor) / (self.cos_full - self.cos_floor)

@@ -54,6 +54,9 @@ def test_evaluate_means_and_paired() -> None:
     assert set(per) == {"q1", "q2"}  # queries without relevant documents are left out
     assert per["q2"].rank == 3
     assert metrics.mean_scores(per)["mrr@10"] == pytest.approx((1 + 1 / 3) / 2)
+    assert metrics.mean_scores(per)["hit@5"] == 1.0
+    far = metrics.evaluate({"q1": ["a", "b", "c", "d", "e", "x"], "q2": ["y"]}, {"q1": {"x"}, "q2": {"y"}})
+    assert metrics.mean_scores(far)["hit@5"] == 0.5  # rank 6 is not a top-5 hit
     p = metrics.paired({"q1": 1.0, "q2": 0.5, "q3": 0.2}, {"q1": 0.5, "q2": 0.5, "q3": 0.3})
     assert (p["wins"], p["losses"], p["ties"]) == (1, 1, 1)
     assert metrics.sign_test(5, 0) == pytest.approx(2 / 32)

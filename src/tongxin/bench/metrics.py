@@ -60,11 +60,13 @@ def evaluate(runs: Mapping[str, Sequence[str]], qrels: Mapping[str, set[str]]) -
 def mean_scores(per_query: Mapping[str, QueryScores]) -> dict[str, float]:
     n = len(per_query)
     if n == 0:
-        return {"ndcg@10": 0.0, "mrr@10": 0.0, "recall@100": 0.0}
+        return {"ndcg@10": 0.0, "mrr@10": 0.0, "recall@100": 0.0, "hit@5": 0.0}
     return {
         "ndcg@10": sum(s.ndcg10 for s in per_query.values()) / n,
         "mrr@10": sum(s.mrr10 for s in per_query.values()) / n,
         "recall@100": sum(s.recall100 for s in per_query.values()) / n,
+        # share of queries with a relevant document in the top 5 (the everyday set's target)
+        "hit@5": sum(1 for s in per_query.values() if s.rank is not None and s.rank <= 5) / n,
     }
 
 

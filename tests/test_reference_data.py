@@ -21,7 +21,7 @@ def _level2(province: str) -> list[regions.Region]:
     return [
         r
         for r in regions.REGIONS.values()
-        if r.province == province and not r.is_province_level and r.code != "133100"
+        if r.province == province and r.level == 2 and r.code != "133100"
     ]
 
 
@@ -29,6 +29,39 @@ def test_region_counts():
     assert len(_level2("BJ")) == 16
     assert len(_level2("TJ")) == 16
     assert len(_level2("HE")) == 11
+
+
+def test_hebei_counties_are_in_the_table():
+    """GB/T 2260 at county level: 唐山市路北区 is a real district, not an unknown code."""
+    r = regions.get("130203")
+    assert r is not None and (r.name_zh, r.parent, r.province, r.level) == ("路北区", "130200", "HE", 3)
+    assert regions.label("130203") == "河北省唐山市路北区"
+    assert regions.label("130203", "en") == "Lubei District, Tangshan, Hebei"
+    assert regions.normalise("唐山市路北区") == regions.normalise("路北区") == regions.normalise("１３０２０３") == "130203"
+    he = regions.codes_in("HE", counties=True)
+    assert len(he) > 150 and {"130203", "130284", "130681", "131182"} <= set(he)  # 滦州市 (2018), 涿州市, 深州市
+    assert regions.codes_in("HE") == [f"13{n:02d}00" for n in range(1, 12)] + ["133100"]  # cities only by default
+    # a county without curated coordinates still has some (its own or its city's) for distance scoring
+    assert 150 < regions.distance_km("130203", "110108") < 200
+    assert regions.province_of("130203") == "HE" and regions.in_region("130203")
+
+
+def test_the_whole_country_at_county_level():
+    assert len(regions.REGIONS) > 3000
+    assert regions.label("330106") == "浙江省杭州市西湖区"
+    assert regions.province_of("330106") == "OTHER"
+    assert regions.get("653228").name_zh == "和康县"  # a county created in 2024
+    assert regions.normalise("710000") == "710000" and regions.get("710000").name_zh == "台湾省"
+    for r in regions.REGIONS.values():
+        assert r.parent == "" or r.parent in regions.REGIONS, r
+
+
+def test_ambiguous_bare_names_need_the_code_or_the_city():
+    assert regions.normalise("朝阳区") == "110105"  # 京津冀 first: 北京市朝阳区, not 长春市朝阳区
+    assert regions.normalise("吉林省长春市朝阳区") == "220104"
+    assert regions.get(regions.normalise("桥西区")) is None  # 石家庄 and 张家口 both have one
+    assert regions.normalise("张家口市桥西区") == "130703"
+    assert regions.normalise("吉林") == "220000"  # the province, not 吉林市
 
 
 def test_beijing_district_codes_are_the_real_ones():
@@ -84,7 +117,7 @@ def test_region_is_frozen_and_well_formed():
         assert re.fullmatch(r"\d{6}", code)
         assert region.province in ("BJ", "TJ", "HE", "OTHER")
         if region.has_coordinates:
-            assert 18 < region.lat < 54 and 73 < region.lon < 135
+            assert 3 < region.lat < 54 and 73 < region.lon < 135  # 三沙市 lies at 16.8° N
     # every Beijing/Tianjin/Hebei entry has coordinates
     assert all(r.has_coordinates for r in regions.REGIONS.values() if r.province != "OTHER")
 

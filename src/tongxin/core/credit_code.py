@@ -6,6 +6,8 @@ division (6), organisation code (9, GB 11714), check character (1).
 
 from __future__ import annotations
 
+import unicodedata
+
 from .errors import Message
 
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # 31 characters; I, O, Z, S, V are not used
@@ -22,7 +24,8 @@ def check_character(first17: str) -> str:
 
 
 def normalise(code: str) -> str:
-    return code.strip().upper().replace(" ", "")
+    """Upper case without spaces; full-width characters (９１１１…) fold to ASCII."""
+    return unicodedata.normalize("NFKC", code).strip().upper().replace(" ", "")
 
 
 def problem(code: str) -> Message | None:

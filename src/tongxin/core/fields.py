@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -50,9 +51,9 @@ class AttrField:
 
     def choice_for(self, raw: str) -> str | None:
         """Accept the stable value, the Chinese label or the English label."""
-        r = raw.strip()
+        r = fold(raw).strip()
         for c in self.choices:
-            if r in (c.value, c.zh) or r.lower() == c.en.lower():
+            if r in (c.value, c.zh, fold(c.zh)) or r.lower() == fold(c.en).lower():
                 return c.value
         return None
 
@@ -82,17 +83,43 @@ def split_list(raw: Any) -> list[str]:
     return [clean_text(p) for p in _LIST_SPLIT.split(clean_text(raw)) if clean_text(p)]
 
 
+def fold(raw: Any) -> Any:
+    """NFKC-fold a string (full-width digits, letters and punctuation to their ASCII forms);
+    other values pass through. Used before validating codes, numbers and dates, never on prose."""
+    return unicodedata.normalize("NFKC", raw) if isinstance(raw, str) else raw
+
+
+EXCEL_EPOCH = dt.date(1899, 12, 30)  # Excel's day 0 (it counts 1900-02-29, so serials from 61 on are days since this)
+SERIAL_MIN, SERIAL_MAX = 20000, 80000  # 1954-10-03 .. 2119-01-12: a bare number in this range in a date column is a serial
+_YMD = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+_SERIAL = re.compile(r"\d{5}(?:\.\d+)?")
+
+
+def _serial(days: float) -> dt.date:
+    if not SERIAL_MIN <= days <= SERIAL_MAX:
+        raise ValueError(f"not a date serial: {days}")
+    return EXCEL_EPOCH + dt.timedelta(days=int(days))
+
+
 def parse_date(raw: Any) -> dt.date:
+    """A date from a date/datetime cell, an Excel serial (45658 = 2025-01-01) or text:
+    2025-01-01, 2025/1/1, 2025.1.1, 2025年1月1日, 20250101 (full-width digits too), with an
+    optional time after it. Raises ValueError otherwise."""
     if isinstance(raw, dt.datetime):
         return raw.date()
     if isinstance(raw, dt.date):
         return raw
-    s = str(raw).strip().replace("/", "-").replace(".", "-")
-    m = re.fullmatch(r"(\d{4})年(\d{1,2})月(\d{1,2})日", s)
-    if m:
-        return dt.date(int(m[1]), int(m[2]), int(m[3]))
-    s = s.split("T")[0].split(" ")[0]
-    return dt.date.fromisoformat("-".join(p.zfill(2) for p in s.split("-")))
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return _serial(raw)
+    s = fold(str(raw)).strip()
+    if _SERIAL.fullmatch(s):
+        return _serial(float(s))
+    if re.fullmatch(r"\d{8}", s):
+        return dt.date(int(s[:4]), int(s[4:6]), int(s[6:]))
+    m = _YMD.match(s)
+    if m is None or s[m.end():].strip() and not re.fullmatch(r"T?\s*\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*", s[m.end():]):
+        raise ValueError(f"not a date: {raw!r}")
+    return dt.date(int(m[1]), int(m[2]), int(m[3]))
 
 
 # Chinese invention / utility-model / design application numbers: CN + year + type + 7 digits + . + check
@@ -153,6 +180,8 @@ def coerce_field(f: AttrField, raw: Any) -> tuple[Any, Message | None]:
             return None, Message("为必填项，请填写", "is required; please fill it in")
         return ([] if f.type in ("multi_enum", "patents") else None), None
     t = f.type
+    if t not in ("str", "text"):
+        raw = fold(raw)  # full-width digits and letters read as their ASCII forms
     try:
         if t in ("int", "float"):
             v = _num(raw, t == "int")

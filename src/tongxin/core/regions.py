@@ -1,20 +1,23 @@
-"""Administrative divisions (行政区划), GB/T 2260 codes, for Beijing–Tianjin–Hebei (京津冀).
+"""Administrative divisions (行政区划), GB/T 2260 codes, at county level for all of China.
 
-Covers every district of Beijing and Tianjin, every prefecture-level city of Hebei, the
-Xiong'an New Area, the three province-level units themselves and a few national
-"other" entries so that partners from outside the region can still be recorded.
+The full list (province, prefecture and county level) is data: data/gbt2260.tsv, with its
+sources and date in its header. Beijing, Tianjin and Hebei (京津冀) are the platform's own
+region; every other code belongs to the national "OTHER" group.
 
-Coordinates are approximate representative points (lat, lon in WGS-84 degrees): for
-districts roughly the geographic centre, for prefecture-level cities and provinces the
-main urban area / seat of government. They are good to about 10 km and are only meant
-for rough distance scoring, never for mapping.
+`_DATA` below is the curated part: English names and representative coordinates for the
+province-level units, every district of Beijing and Tianjin, every prefecture-level city of
+Hebei and the Xiong'an New Area. They override the generated ones. Coordinates are
+approximate representative points (lat, lon in WGS-84 degrees), good to about 10 km (a code
+without its own takes its parent's), only meant for rough distance scoring, never for mapping.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 
 from .memo import memo
 
@@ -38,11 +41,17 @@ class Region:
     province: str  # "BJ" | "TJ" | "HE" | "OTHER"
     lat: float | None = None
     lon: float | None = None
+    parent: str = ""  # the code of the unit above ("" for province level)
 
     @property
     def is_province_level(self) -> bool:
         """True for 北京市 / 天津市 / 河北省 and the national "other" entries."""
         return self.code.endswith("0000")
+
+    @property
+    def level(self) -> int:
+        """1 province, 2 prefecture (or a district of a municipality), 3 county."""
+        return 1 if not self.parent else 2 if REGIONS[self.parent].level == 1 else 3
 
     @property
     def has_coordinates(self) -> bool:
@@ -112,57 +121,89 @@ _DATA: tuple[tuple[str, str, str, str, float | None, float | None], ...] = (
     (OTHER_CODE, "其他地区", "Other regions", "OTHER", None, None),
 )
 
-REGIONS: dict[str, Region] = {
-    row[0]: Region(code=row[0], name_zh=row[1], name_en=row[2], province=row[3], lat=row[4], lon=row[5])
-    for row in _DATA
-}
-
 _PREFIX_PROVINCE = {"11": "BJ", "12": "TJ", "13": "HE"}
 _PROVINCE_CODE = {"BJ": "110000", "TJ": "120000", "HE": "130000"}
+DATA_FILE = Path(__file__).resolve().parent / "data" / "gbt2260.tsv"
 
 
-def _parent(region: Region) -> Region | None:
-    """The province-level entry a district/city belongs to (None for province level / other)."""
-    if region.is_province_level:
-        return None
-    code = _PROVINCE_CODE.get(region.province)
-    return REGIONS.get(code) if code else None
+def _load() -> dict[str, Region]:
+    """The generated table, with the curated names and coordinates laid over it."""
+    curated = {row[0]: row for row in _DATA}
+    out: dict[str, Region] = {}
+    for line in DATA_FILE.read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        code, parent, zh, en, lat, lon = line.split("\t")
+        c = curated.get(code)
+        if c is not None:
+            zh, en, lat, lon = c[1], c[2], c[4], c[5]  # type: ignore[assignment]
+        out[code] = Region(code, zh, en or zh, _PREFIX_PROVINCE.get(code[:2], "OTHER"),
+                           float(lat) if lat not in ("", None) else None,
+                           float(lon) if lon not in ("", None) else None, parent)
+    for code, zh, en, prov, lat, lon in _DATA:  # 雄安新区 and 其他地区 are not in the official list
+        if code not in out:
+            out[code] = Region(code, zh, en, prov, lat, lon, "" if code.endswith("0000") else _PROVINCE_CODE.get(prov, ""))
+    return out
+
+
+REGIONS: dict[str, Region] = _load()
+
+
+def _ancestors(region: Region) -> list[Region]:
+    """The units above a region, nearest first."""
+    out = []
+    r = region
+    while r.parent and r.parent in REGIONS:
+        r = REGIONS[r.parent]
+        out.append(r)
+    return out
 
 
 def _full_name_zh(region: Region) -> str:
-    parent = _parent(region)
-    return parent.name_zh + region.name_zh if parent else region.name_zh
+    return "".join(r.name_zh for r in reversed(_ancestors(region))) + region.name_zh
 
 
 def _full_name_en(region: Region) -> str:
-    parent = _parent(region)
-    return f"{region.name_en}, {parent.name_en}" if parent else region.name_en
+    return ", ".join([region.name_en] + [r.name_en for r in _ancestors(region)])
 
 
 def _key(text: str) -> str:
     return re.sub(r"\s+", " ", text.strip()).casefold()
 
 
-def _build_name_index() -> dict[str, str]:
+def _short(name: str) -> str:
+    """石家庄市 → 石家庄, 河北省 → 河北 (names of two characters keep their suffix: 赵县)."""
+    return name[:-1] if len(name) > 2 and name[-1] in "市省" else name
+
+
+def _build_name_index() -> tuple[dict[str, str], dict[str, str]]:
+    """Full names (unique) and other spellings (bare names, short forms), the latter only where
+    they name one unit: 京津冀 first, then the higher level (吉林 is the province); a name that
+    stays ambiguous (桥西区 is in 石家庄 and in 张家口) is left out, so the code must be given."""
+    full: dict[str, str] = {}
+    loose: dict[str, list[Region]] = {}
+    for region in REGIONS.values():
+        full.setdefault(_key(_full_name_zh(region)), region.code)
+        full.setdefault(_key(_full_name_en(region)), region.code)
+        names = {region.name_zh, region.name_en, _short(region.name_zh)}
+        ups = _ancestors(region)
+        if len(ups) == 2:  # 唐山市路北区, 唐山路北区
+            names |= {ups[0].name_zh + region.name_zh, _short(ups[0].name_zh) + region.name_zh}
+        for name in names:
+            loose.setdefault(_key(name), []).append(region)
     index: dict[str, str] = {}
-    for region in REGIONS.values():
-        for name in (
-            region.name_zh,
-            _full_name_zh(region),
-            region.name_en,
-            _full_name_en(region),
-        ):
-            index.setdefault(_key(name), region.code)
-    # Short forms of the province-level units: 北京 / 天津 / 河北 / 上海 ...
-    for region in REGIONS.values():
-        if region.is_province_level and region.name_zh[-1] in "市省":
-            index.setdefault(_key(region.name_zh[:-1]), region.code)
+    for k, cands in loose.items():
+        best = min((r.province == "OTHER", r.level) for r in cands)
+        top = [r for r in cands if (r.province == "OTHER", r.level) == best]
+        if len(top) == 1:
+            index[k] = top[0].code
+    index.update(full)
     index.setdefault(_key("雄安"), "133100")
     index.setdefault(_key("河北雄安新区"), "133100")
-    return index
+    return index, full
 
 
-_NAME_INDEX = _build_name_index()
+_NAME_INDEX, _FULL_NAMES = _build_name_index()
 _CODE_RE = re.compile(r"^\d{6}$")
 _FLOATISH_RE = re.compile(r"^(\d{6})\.0*$")
 
@@ -186,7 +227,7 @@ def normalise(value: object) -> str:
         if value.is_integer() and 0 <= value <= 999999:
             return f"{int(value):06d}"
         return str(value)
-    text = str(value).strip()
+    text = unicodedata.normalize("NFKC", str(value)).strip()  # full-width digits: １１０１０８
     if _CODE_RE.match(text):
         return text
     m = _FLOATISH_RE.match(text)  # "110108.0" from a spreadsheet
@@ -267,12 +308,14 @@ def distance_km(code_a: object, code_b: object) -> float:
     return haversine_km(ra.lat, ra.lon, rb.lat, rb.lon)  # type: ignore[arg-type]
 
 
-def codes_in(province: str, include_province_level: bool = False) -> list[str]:
-    """Codes of one province ("BJ"/"TJ"/"HE"/"OTHER"), in table order."""
+def codes_in(province: str, include_province_level: bool = False, counties: bool = False) -> list[str]:
+    """Codes of one province ("BJ"/"TJ"/"HE"/"OTHER"), in table order: the districts of Beijing
+    and Tianjin, the cities of Hebei (and 雄安新区); with `counties`, the county level too."""
     return [
         r.code
         for r in REGIONS.values()
         if r.province == province and (include_province_level or not r.is_province_level)
+        and (counties or r.level <= 2)
     ]
 
 

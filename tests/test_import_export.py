@@ -301,7 +301,6 @@ def _wrong_json_shape(p: Path) -> None:
     ("a.xlsx", _corrupt_xlsx, "已损坏", "corrupt"),
     ("b.xlsx", _zip_not_xlsx, "已损坏", "corrupt"),
     ("c.csv", _utf16_csv, "编码", "decode"),
-    ("d.csv", _utf16_bom_csv, "编码", "decode"),
     ("listings.csv", _missing_columns_csv, "缺少必需的列", "lacks required columns: description, industry, region, owner"),
     ("e.xlsx", _missing_columns_xlsx, "缺少必需的列：统一社会信用代码、所在地区", "credit_code, region"),
     ("f.json", _bad_json, "JSON 格式错误：第 1 行", "invalid JSON at line 1"),

@@ -157,6 +157,9 @@ def import_(
     file: str = typer.Argument(..., help="CSV / XLSX / JSON 文件 / file"),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="只导入有效行，错误写入报告 / import valid rows, write an error report"),
     report: str | None = typer.Option(None, help="错误报告路径 / error report path"),
+    ignore_unknown_columns: bool = typer.Option(
+        False, "--ignore-unknown-columns",
+        help="跳过不在模板中的列（默认报错）/ skip columns that are not in the template (an error by default)"),
 ) -> None:
     """导入机构和资源（默认全部成功才写入）/ import organisations and listings (all or nothing by default)."""
     from ..fileio.importer import import_file
@@ -167,11 +170,15 @@ def import_(
         with _progress() as p:
             t = p.add_task("导入 importing", total=None)
             rep = import_file(ex.db, ex.registry, file, skip_invalid=skip_invalid, report_path=report,
-                              progress=lambda d, tot: p.update(t, completed=d, total=tot))
+                              progress=lambda d, tot: p.update(t, completed=d, total=tot),
+                              ignore_unknown_columns=ignore_unknown_columns)
         console.print(
             f"✓ 机构 organisations: 新增 {rep.organisations_created} created, 更新 {rep.organisations_updated} updated; "
             f"资源 listings: 新增 {rep.listings_created} created, 更新 {rep.listings_updated} updated"
         )
+        if rep.ignored_columns:
+            err.print(f"! 未导入的列 / columns not imported ({len(rep.ignored_columns)}): " + "；".join(rep.ignored_columns),
+                      style="yellow", markup=False, highlight=False)
         if rep.errors:
             err.print(f"[yellow]! 跳过 {len(rep.errors)} 处错误 / skipped {len(rep.errors)} error(s); 报告 report: {rep.error_report}[/yellow]")
         ex.sync()

@@ -7,6 +7,7 @@ Re-importing the same external ids updates instead of duplicating.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,15 @@ from ..core.listing import COMMON_COLUMNS, Listing, validate_listing
 from ..core.organisation import Organisation, validate_organisation
 from ..storage import repo
 from ..storage.db import Database
-from .columns import header_map, listing_columns, organisation_columns
+from .columns import (
+    Column,
+    duplicate_column_errors,
+    header_map,
+    listing_columns,
+    organisation_columns,
+    template_header_test,
+    unknown_column_errors,
+)
 from .readers import Table, read_tables
 
 Progress = Callable[[int, int], None]
@@ -33,6 +42,7 @@ class ImportReport:
     listings_updated: int = 0
     errors: list[FieldError] = field(default_factory=list)
     error_report: str | None = None
+    ignored_columns: list[str] = field(default_factory=list)  # "sheet: header", skipped on request
 
     @property
     def imported(self) -> int:
@@ -69,21 +79,52 @@ def _records(t: Table, keys: dict[int, str]) -> list[tuple[int, dict[str, Any]]]
     return out
 
 
-def parse_file(path: str, registry: Registry) -> tuple[list[tuple[int, Organisation]], list[tuple[int, Listing]], list[FieldError]]:
-    """Read and validate every row. Returns valid organisations, valid listings and all row errors."""
+def _columns(t: Table, cols: list[Column], ignore_unknown: bool, ignored: list[str], kind_known: bool,
+             template: str) -> dict[int, str]:
+    """Map the sheet's headers to fields. A header that is not a template column is an error (its
+    data would be silently lost) unless the caller chose to ignore such columns; so is a missing
+    required column."""
+    keys, unknown = header_map(t.headers, cols)
+    if "attrs" in unknown and t.headers.count("attrs") == 1:  # JSON exports nest the attributes: {"attrs": {"trl": 6}}
+        keys[t.headers.index("attrs")] = "attrs"
+        unknown.remove("attrs")
+    problems = duplicate_column_errors(t.headers, keys, t.header_row)
+    if unknown and ignore_unknown:
+        ignored.extend(f"{t.name}: {h}" for h in unknown)
+    elif unknown:
+        problems += unknown_column_errors(t.name, t.header_row, unknown, cols)
+    if problems:
+        names = "、".join(f"‘{e.field}’" for e in problems)
+        raise ValidationError(Message(
+            f"工作表 ‘{t.name}’ 第 {t.header_row} 行的表头有 {len(problems)} 处问题（{names}），未导入任何数据",
+            f"the header row (row {t.header_row}) of sheet '{t.name}' has {len(problems)} problem(s); nothing was imported"), problems)
+    need = [c for c in cols if c.required and c.key not in keys.values() and not (c.key == "kind" and kind_known)]
+    if need:
+        raise BadFile(Message(
+            f"工作表 ‘{t.name}’ 第 {t.header_row} 行的表头缺少必需的列：" + "、".join(c.zh for c in need) + f"。请使用 {template} 生成的模板",
+            f"the header row (row {t.header_row}) of sheet '{t.name}' lacks required columns: " + ", ".join(c.key for c in need)
+            + f". Use the template from `{template}`"))
+    return keys
+
+
+def header_test(registry: Registry) -> Callable[[str], bool]:
+    """Tells a header cell of any import template (organisations or any kind)."""
+    return template_header_test(organisation_columns() + listing_columns(None, registry))
+
+
+def parse_file(path: str, registry: Registry, ignore_unknown_columns: bool = False, ignored: list[str] | None = None,
+               ) -> tuple[list[tuple[int, Organisation]], list[tuple[int, Listing]], list[FieldError]]:
+    """Read and validate every row. Returns valid organisations, valid listings and all row errors.
+    Columns skipped with `ignore_unknown_columns` are appended to `ignored` ("sheet: header")."""
     orgs: list[tuple[int, Organisation]] = []
     listings: list[tuple[int, Listing]] = []
     errors: list[FieldError] = []
-    for t in read_tables(path):
+    ignored = [] if ignored is None else ignored
+    for t in read_tables(path, header_test(registry)):
         if not t.rows:
             continue
         if _is_org_table(t):
-            keys, unknown = header_map(t.headers, organisation_columns())
-            required = [c for c in organisation_columns() if c.required and c.key not in keys.values()]
-            if required:
-                raise BadFile(Message(
-                    f"工作表 ‘{t.name}’ 缺少必需的列：" + "、".join(c.zh for c in required) + "。请使用 tongxin template organisation 生成的模板",
-                    f"sheet '{t.name}' lacks required columns: " + ", ".join(c.key for c in required) + ". Use the template from `tongxin template organisation`"))
+            keys = _columns(t, organisation_columns(), ignore_unknown_columns, ignored, False, "tongxin template organisation")
             for rownum, rec in _records(t, keys):
                 try:
                     orgs.append((rownum, validate_organisation(rec, row=rownum)))
@@ -93,17 +134,10 @@ def parse_file(path: str, registry: Registry) -> tuple[list[tuple[int, Organisat
             kind = _table_kind(t, registry)
             spec = registry.get(kind) if kind else None
             cols = listing_columns(spec, registry)
-            keys, unknown = header_map(t.headers, cols)
-            if "attrs" in unknown:  # JSON exports nest the attributes: {"attrs": {"trl": 6, ...}}
-                keys[t.headers.index("attrs")] = "attrs"
             common = {k for k, *_ in COMMON_COLUMNS}
             # a table of mixed kinds cannot require one kind's attribute columns: rows are checked one by one
-            need = [c for c in cols if c.required and c.key not in keys.values() and not (c.key == "kind" and kind)
-                    and (spec is not None or c.key in common)]
-            if need:
-                raise BadFile(Message(
-                    f"工作表 ‘{t.name}’ 缺少必需的列：" + "、".join(c.zh for c in need) + "。请使用 tongxin template 生成的模板",
-                    f"sheet '{t.name}' lacks required columns: " + ", ".join(c.key for c in need) + ". Use the template from `tongxin template KIND`"))
+            checked = cols if spec is not None else [c if c.key in common else dataclasses.replace(c, required=False) for c in cols]
+            keys = _columns(t, checked, ignore_unknown_columns, ignored, bool(kind), "tongxin template KIND")
             for rownum, rec in _records(t, keys):
                 try:
                     listings.append((rownum, validate_listing(rec, registry, row=rownum, kind=rec.get("kind") or kind)))
@@ -113,11 +147,13 @@ def parse_file(path: str, registry: Registry) -> tuple[list[tuple[int, Organisat
 
 
 def import_file(db: Database, registry: Registry, path: str, skip_invalid: bool = False,
-                progress: Progress | None = None, report_path: str | None = None) -> ImportReport:
-    orgs, listings, errors = parse_file(path, registry)
+                progress: Progress | None = None, report_path: str | None = None,
+                ignore_unknown_columns: bool = False) -> ImportReport:
+    ignored: list[str] = []
+    orgs, listings, errors = parse_file(path, registry, ignore_unknown_columns, ignored)
     if errors and not skip_invalid:
         raise ValidationError(Message(f"文件中有 {len(errors)} 处错误，未导入任何数据", f"{len(errors)} error(s) in the file; nothing was imported"), errors)
-    rep = ImportReport()
+    rep = ImportReport(ignored_columns=ignored)
     total = len(orgs) + len(listings)
     done = 0
     with db.transaction() as s:

@@ -9,7 +9,7 @@ import pytest
 
 from tongxin.core import credit_code
 from tongxin.core.errors import ValidationError
-from tongxin.core.fields import coerce_field, normalise_patent, patent_check_digit
+from tongxin.core.fields import coerce_field, normalise_patent, parse_date, patent_check_digit
 from tongxin.core.kinds import default_registry
 from tongxin.core.listing import validate_listing
 from tongxin.core.organisation import validate_organisation
@@ -226,6 +226,40 @@ def test_valid_until_before_valid_from() -> None:
     assert "早于" in e.message.zh and "before valid_from" in e.message.en
     x = validate_listing(tech(valid_from="2026年6月1日", valid_until="2026/6/1"), REG)
     assert x.valid_from == x.valid_until == dt.date(2026, 6, 1)
+
+
+@pytest.mark.parametrize("raw", [
+    "2025-01-01", "2025/1/1", "2025.1.1", "2025年1月1日", "2025 年 1 月 1 日", "20250101", "2025-01-01 08:30:00",
+    "2025-01-01T08:30", "２０２５－０１－０１", "２０２５年１月１日", 45658, 45658.75, "45658", "４５６５８",
+    dt.datetime(2025, 1, 1, 8, 30), dt.date(2025, 1, 1),
+])
+def test_date_spellings_and_excel_serials(raw: Any) -> None:
+    assert parse_date(raw) == dt.date(2025, 1, 1)
+    x = validate_listing(scen(deadline=raw, valid_until=raw), REG)
+    assert x.attrs["deadline"] == x.valid_until == dt.date(2025, 1, 1)
+
+
+@pytest.mark.parametrize("raw", ["2025-13-01", "2025-02-30", "1000", 1000, 99999, "2025-01-01 中午", "明天", True])
+def test_not_dates(raw: Any) -> None:
+    with pytest.raises((ValueError, TypeError)):
+        parse_date(raw)
+    assert "deadline" in _errors(validate_listing, scen(deadline=raw), REG)
+
+
+def test_full_width_codes_numbers_and_credit_codes() -> None:
+    x = validate_listing(tech(region="１３０２０３", industry="Ｃ３７", trl="６", price_min="１００", price_max="３００"), REG)
+    assert (x.region, x.industry, x.attrs["trl"], x.attrs["price_min"]) == ("130203", "C37", 6, 100.0)
+    code = credit_code.make("91120114MA05JK0C1")
+    o = validate_organisation(org(credit_code=code.translate(str.maketrans("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ"))))
+    assert o.credit_code == code
+    # prose keeps its full-width punctuation: only codes, numbers and dates are folded
+    assert validate_listing(tech(title="列车控制（CBTC），全自动"), REG).title == "列车控制（CBTC），全自动"
+
+
+def test_hebei_county_region_is_valid() -> None:
+    x = validate_listing(tech(region="130203"), REG)
+    assert x.region == "130203"
+    assert validate_listing(tech(region="唐山市路北区"), REG).region == "130203"
 
 
 def test_bad_dates() -> None:

@@ -119,7 +119,7 @@ def header_map(headers: list[str], columns: list[Column]) -> tuple[dict[int, str
     return out, unknown
 
 
-def unknown_column_errors(sheet: str, header_row: int, unknown: list[str], columns: list[Column]) -> list[FieldError]:
+def unknown_column_errors(sheet: str, header_row: int | None, unknown: list[str], columns: list[Column]) -> list[FieldError]:
     """One error per header that is not a template column, naming the closest template header."""
     errors = []
     for h in unknown:
@@ -136,7 +136,7 @@ def unknown_column_errors(sheet: str, header_row: int, unknown: list[str], colum
     return errors
 
 
-def duplicate_column_errors(headers: list[str], keys: dict[int, str], header_row: int) -> list[FieldError]:
+def duplicate_column_errors(headers: list[str], keys: dict[int, str], header_row: int | None) -> list[FieldError]:
     """Two header cells for one field (标题 and title): which one wins would be a silent guess."""
     first: dict[str, int] = {}
     errors = []

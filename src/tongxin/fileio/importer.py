@@ -1,6 +1,8 @@
 """Import organisations and listings: validate every row, then write all or nothing.
 
-Row numbers are spreadsheet rows (the header is row 1) or, for JSON, item numbers from 1.
+Row numbers are spreadsheet rows (the header is usually row 1; title rows may sit above it) or,
+for JSON, item numbers from 1. Every column must be a template column (or be skipped on request):
+a column that is read by nobody would be data lost without a word.
 Re-importing the same external ids updates instead of duplicating.
 """
 
@@ -88,6 +90,8 @@ def _columns(t: Table, cols: list[Column], ignore_unknown: bool, ignored: list[s
     if "attrs" in unknown and t.headers.count("attrs") == 1:  # JSON exports nest the attributes: {"attrs": {"trl": 6}}
         keys[t.headers.index("attrs")] = "attrs"
         unknown.remove("attrs")
+    where_zh = f"第 {t.header_row} 行的表头" if t.header_row else "的键"
+    where_en = f"the header row (row {t.header_row})" if t.header_row else "the keys"
     problems = duplicate_column_errors(t.headers, keys, t.header_row)
     if unknown and ignore_unknown:
         ignored.extend(f"{t.name}: {h}" for h in unknown)
@@ -96,13 +100,13 @@ def _columns(t: Table, cols: list[Column], ignore_unknown: bool, ignored: list[s
     if problems:
         names = "、".join(f"‘{e.field}’" for e in problems)
         raise ValidationError(Message(
-            f"工作表 ‘{t.name}’ 第 {t.header_row} 行的表头有 {len(problems)} 处问题（{names}），未导入任何数据",
-            f"the header row (row {t.header_row}) of sheet '{t.name}' has {len(problems)} problem(s); nothing was imported"), problems)
+            f"工作表 ‘{t.name}’ {where_zh}有 {len(problems)} 处问题（{names}），未导入任何数据",
+            f"{len(problems)} problem(s) in {where_en} of sheet '{t.name}'; nothing was imported"), problems)
     need = [c for c in cols if c.required and c.key not in keys.values() and not (c.key == "kind" and kind_known)]
     if need:
         raise BadFile(Message(
-            f"工作表 ‘{t.name}’ 第 {t.header_row} 行的表头缺少必需的列：" + "、".join(c.zh for c in need) + f"。请使用 {template} 生成的模板",
-            f"the header row (row {t.header_row}) of sheet '{t.name}' lacks required columns: " + ", ".join(c.key for c in need)
+            f"工作表 ‘{t.name}’ {where_zh}缺少必需的列：" + "、".join(c.zh for c in need) + f"。请使用 {template} 生成的模板",
+            f"{where_en} of sheet '{t.name}' lacks required columns: " + ", ".join(c.key for c in need)
             + f". Use the template from `{template}`"))
     return keys
 

@@ -25,7 +25,7 @@ class Table:
     name: str
     headers: list[str]
     rows: list[tuple[int, list[Any]]] = field(default_factory=list)
-    header_row: int = 1
+    header_row: int | None = 1  # None for JSON, which has keys, not a header row
 
 
 HeaderTest = Callable[[str], bool]
@@ -303,7 +303,7 @@ def _read_json(path: str) -> list[Table]:
             for k in x:
                 if k not in headers:
                     headers.append(k)
-        t = Table(key, headers)
+        t = Table(key, headers, header_row=None)
         for i, x in enumerate(items, start=1):
             t.rows.append((i, [x.get(h) for h in headers]))
         tables.append(t)

@@ -22,7 +22,7 @@ demo: $(STAMP)
 
 ## make check: lint (ruff)
 check: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
 
 ## make test: set up, lint and run the whole suite
 test: check

@@ -92,9 +92,10 @@ def weigh_terms(
         if df == 0:
             continue
         # (c / (c + 1)) × idf(df, n), idf inlined: one call fewer for each of a listing's ~80 terms
-        scored.append(((c / (c + 1.0)) * log(1.0 + (n - df + 0.5) / (df + 0.5)), term))
+        i = log(1.0 + (n - df + 0.5) / (df + 0.5))
+        scored.append(((c / (c + 1.0)) * i, term, i))
     scored.sort(key=lambda x: (-x[0], x[1]))
-    return [QueryTerm(t, round(w, 4)) for w, t in scored[:max_terms]]
+    return [QueryTerm(t, round(w, 4), idf=round(i, 4)) for w, t, i in scored[:max_terms]]
 
 
 def listing_query(listing: Listing, spec: KindSpec, analyzer: Analyzer, doc_freq: Callable[[str], int], n_docs: int,

@@ -71,7 +71,7 @@ class Fusion:
     cos_floor: float = 0.0  # cosine above the background at which meaning starts to count
     cos_full: float = 0.09  # cosine above the background of a close paraphrase: meaning 1
     text_full: float = 2.0  # free text: score / ceiling of a very good match
-    listing_full: float = 3.5  # a listing's query: score / ceiling of a very good match
+    listing_full: float = 0.75  # a listing's query: score / ceiling of a very good match
     lexical_weight: float = 0.6  # the words' share of the relevance when a vector is there
 
     def semantic(self, cosine: float, background: float = 0.0) -> float:

@@ -22,7 +22,7 @@ def _bar(labels: list[str], values: list[float], width: float, height: float, fo
     from reportlab.graphics.shapes import Drawing, String
     from reportlab.lib import colors
 
-    d = Drawing(width, height)
+    d = Drawing(width, height, initialFontName=font)  # no unembedded Helvetica as the drawing's starting font
     c = VerticalBarChart()
     c.x, c.y, c.width, c.height = 45, 30, width - 60, height - 50
     c.data = [values or [0]]
@@ -51,7 +51,7 @@ def _hbar(labels: list[str], values: list[float], width: float, font: str, unit:
     from reportlab.lib import colors
 
     height = 30 + 16 * max(1, len(labels))
-    d = Drawing(width, height)
+    d = Drawing(width, height, initialFontName=font)  # no unembedded Helvetica as the drawing's starting font
     c = HorizontalBarChart()
     c.x, c.y, c.width, c.height = 150, 15, width - 190, height - 25
     c.data = [list(reversed(values)) or [0]]
@@ -78,7 +78,7 @@ def _sankey(flows: list[st.Bucket], width: float, font: str) -> Any:
     from reportlab.lib import colors
 
     height = 230.0
-    d = Drawing(width, height)
+    d = Drawing(width, height, initialFontName=font)  # no unembedded Helvetica as the drawing's starting font
     total = sum(b.amount_yuan for b in flows) or 1
     provs = list(regions.PROVINCES)
     src = {p: sum(b.amount_yuan for b in flows if b.key.split(">")[0] == p) for p in provs}

@@ -122,17 +122,18 @@ def contracts_import(
 
 @contracts_app.command("export")
 def contracts_export(
-    file: str = typer.Argument(..., help="输出 .xlsx 文件 / output .xlsx"),
+    file: str = typer.Argument(..., help="输出文件 .xlsx 或 .csv / output .xlsx or .csv"),
     year: int | None = typer.Option(None, help="只导出某年签订的合同 / only contracts signed in this year"),
 ) -> None:
     """导出技术合同（可再导入）/ export technology contracts (re-importable)."""
-    from ..fileio.contracts import contract_rows, write_contracts_xlsx
+    from ..fileio.contracts import check_contracts_path, contract_rows, write_contracts
     from ..storage import deals_repo as R
 
     def go(ex: Any) -> None:
+        check_contracts_path(file)  # before any work
         with ex.db.transaction(write=False) as s:
             rows = contract_rows(s, list(reversed(R.list_contracts(s, year))))
-        write_contracts_xlsx(file, rows)
+        write_contracts(file, rows)
         console.print(f"✓ 已导出 {len(rows)} 项合同 / exported {len(rows)} contracts → {file}")
 
     _with_exchange(go)

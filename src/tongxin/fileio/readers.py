@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.errors import BadFile, Message
+from .safe_cells import unquote_cell
 
 
 @dataclass
@@ -58,7 +59,7 @@ def _read_csv(path: str) -> Table:
     t = Table(os.path.basename(path), [h.strip() for h in rows[0]])
     for i, r in enumerate(rows[1:], start=2):
         if any(c.strip() for c in r):
-            t.rows.append((i, r))
+            t.rows.append((i, [unquote_cell(c) for c in r]))  # the '-prefix our CSV exports add (safe_cells)
     return t
 
 

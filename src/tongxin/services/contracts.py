@@ -20,6 +20,7 @@ from ..core import regions
 from ..core.contracts import CONTRACT_TYPES, Section, find_type, registration_sections, validate_contract, yuan_to_wan
 from ..core.errors import Conflict, FieldError, Message, NotFound, ValidationError
 from ..fileio.contracts import resolve
+from ..fileio.safe_cells import xlsx_row
 from ..storage import deals_repo as R
 from ..storage.models import ListingRow
 from ..storage.models_deals import TechContractRow
@@ -58,7 +59,7 @@ def package_xlsx(sections: list[Section], contract_no: str) -> bytes:
         ws.cell(ws.max_row, 1).font = Font(bold=True)
         ws.cell(ws.max_row, 1).fill = PatternFill("solid", fgColor="F3E6E6")
         for zh, en, value in rows:
-            ws.append([zh, en, value])
+            ws.append(xlsx_row(ws, [zh, en, value]))
         ws.append([])
     ws.column_dimensions["A"].width = 22
     ws.column_dimensions["B"].width = 34

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..core import regions
 from ..core import stats as st
+from ..fileio.safe_cells import xlsx_row
 from . import stats as S
 
 PALETTE = ["#8b1a1a", "#c0504d", "#e08a3c", "#4f81bd", "#9bbb59", "#8064a2", "#4bacc6", "#7f7f7f"]
@@ -242,7 +243,7 @@ def report_xlsx(f: st.Figures) -> bytes:
     ws.append([])
     ws.append(["指标 measure", "数值 value", "说明 note"])
     for lab, v, note in S.key_figures(f):
-        ws.append([lab, v, note])
+        ws.append(xlsx_row(ws, [lab, v, note]))
     ws.append([])
     ws.append(["合同数 contracts", f.total.count])
     ws.append(["成交额（万元）amount", st.yuan_to_wan(f.total.amount_yuan)])
@@ -259,7 +260,7 @@ def report_xlsx(f: st.Figures) -> bytes:
             c.font = Font(bold=True)
             c.fill = PatternFill("solid", fgColor="F3E6E6")
         for r in rows:
-            sh.append(r)
+            sh.append(xlsx_row(sh, r))
         sh.column_dimensions["A"].width = 34
         for col in "BCD":
             sh.column_dimensions[col].width = 20

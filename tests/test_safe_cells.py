@@ -2,7 +2,8 @@
 every spreadsheet writer (listing export CSV/XLSX, contract export CSV/XLSX, registration package XLSX,
 year-end report XLSX, /stats/*.csv, the import error report) comes back as text, never as a formula:
 CSV cells carry a leading `'`, XLSX cells are quote-prefixed text cells. Numbers stay numbers, and the
-CSV exports still round-trip through import. `tongxin contracts export` writes real CSV for .csv."""
+CSV exports still round-trip through import. `tongxin contracts export` writes real CSV for .csv.
+And the PDFs print user text with `&` and `<` as written (reportlab reads markup)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import openpyxl
 import pytest
 from factories import LISTINGS, ORGS, load, tech
 from fastapi.testclient import TestClient
+from pdf_support import pdf_text
 from typer.testing import CliRunner
 
 from tongxin.cli.main import app
@@ -46,7 +48,8 @@ def contract(no: str, title: str, park: str, amount: float = 1200) -> dict[str, 
 def world(exchange: Exchange, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Exchange:
     """Fixture data with a formula-like title, description and keyword, and contracts with formula-like titles and parks."""
     load(exchange, listings=LISTINGS + [tech("T-EVIL", HYPERLINK, "+1 看起来像公式的描述：城轨列车控制系统。", "@SUM(1);列车控制")])
-    rows = [contract("F-1", HYPERLINK, "@SUM(1)"), contract("F-2", "+1", CMD, 80.5), contract("F-3", "普通合同", "-", 10)]
+    rows = [contract("F-1", HYPERLINK, "@SUM(1)"), contract("F-2", "+1", CMD, 80.5), contract("F-3", "普通合同", "-", 10),
+            contract("F-4", "R&D <二期> 联合研发合同", "研发&中试<基地>", 20)]
     keys = [c.key for c in contract_columns()]
     path = str(tmp_path / "in.xlsx")
     write_contracts_xlsx(path, [[r.get(k, "") for k in keys] for r in rows])
@@ -124,7 +127,7 @@ def test_contracts_export_writes_real_csv_and_xlsx(world: Exchange, tmp_path: pa
     raw = out.read_bytes()
     assert not raw.startswith(b"PK"), "a .csv must not hold XLSX bytes"
     rows = assert_csv_safe(raw.decode("utf-8"))
-    assert rows[0] == [c.header for c in contract_columns()] and len(rows) == 4
+    assert rows[0] == [c.header for c in contract_columns()] and len(rows) == 5
     by_no = {r[0]: r for r in rows[1:]}
     keys = [k for k, *_ in CONTRACT_COLUMNS]
     f1, f2 = dict(zip(keys, by_no["F-1"], strict=True)), dict(zip(keys, by_no["F-2"], strict=True))
@@ -132,7 +135,7 @@ def test_contracts_export_writes_real_csv_and_xlsx(world: Exchange, tmp_path: pa
     assert float(f2["amount"]) == 80.5 and by_no["F-3"][keys.index("park")] == "-"
     # re-importing the CSV changes nothing
     rep = import_contracts(world.db, str(out), today=TODAY)
-    assert (rep.created, rep.updated, rep.errors) == (0, 3, [])
+    assert (rep.created, rep.updated, rep.errors) == (0, 4, [])
     with world.db.transaction(write=False) as s:
         assert (R.contract_by_no(s, "F-1").title, R.contract_by_no(s, "F-2").park) == (HYPERLINK, CMD)  # type: ignore[union-attr]
 
@@ -178,3 +181,11 @@ def test_import_error_report(world: Exchange, tmp_path: pathlib.Path) -> None:
     assert rep.errors
     rows = assert_csv_safe((tmp_path / "errors.csv").read_text(encoding="utf-8"))
     assert "'" + HYPERLINK in [r[2] for r in rows[1:]]
+
+
+def test_markup_characters_print_in_pdfs(world: Exchange, tmp_path: pathlib.Path) -> None:
+    with world.db.transaction(write=False) as s:
+        no, sections = C.package_sections(s, R.contract_by_no(s, "F-4").id)  # type: ignore[union-attr]
+        f = S.figures(s, "2025")
+    assert "R&D <二期> 联合研发合同" in pdf_text(C.package_pdf(sections, no), tmp_path)
+    assert "研发&中试<基地>" in pdf_text(reports.report_pdf(f), tmp_path)

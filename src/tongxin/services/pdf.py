@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from .pdf_fonts import BUILTIN, FontChoice, choose_font
 
-__all__ = ["FontChoice", "choose_font", "creator", "doc", "register_font", "styles", "table_style"]
+__all__ = ["FontChoice", "choose_font", "creator", "doc", "register_font", "styles", "table_style", "text"]
 
 
 def register_font() -> str:
@@ -31,6 +31,14 @@ def register_font() -> str:
                 addMapping(choice.name, bold, italic, choice.name)
     rl_config.canvas_basefontname = choice.name  # no unembedded Helvetica as the canvas's starting font
     return choice.name
+
+
+def text(value: object) -> str:
+    """User text for a reportlab Paragraph, which reads XML markup: `&`, `<`, `>` escaped, so a title
+    such as "R&D <二期>" prints as written instead of failing the whole PDF."""
+    from xml.sax.saxutils import escape
+
+    return escape("" if value is None else str(value))
 
 
 def creator() -> str:

@@ -133,7 +133,7 @@ def _money_table(rows: list[st.Bucket], first: str, styles: dict[str, Any], widt
 
     data: list[list[Any]] = [[first, "合同数", "成交额（万元）", "技术交易额（万元）"]]
     for b in rows:
-        data.append([Paragraph(b.label, styles["cell"]), f"{b.count:,}", st.fmt_wan(b.amount_yuan), st.fmt_wan(b.tech_amount_yuan)])
+        data.append([Paragraph(pdf.text(b.label), styles["cell"]), f"{b.count:,}", st.fmt_wan(b.amount_yuan), st.fmt_wan(b.tech_amount_yuan)])
     t = Table(data, colWidths=widths, repeatRows=1)
     t.setStyle(pdf.table_style())
     return t
@@ -208,7 +208,7 @@ def report_pdf(f: st.Figures, generated: dt.date | None = None) -> bytes:
         t.setStyle(pdf.table_style())
         story += [Paragraph("仪器共享", sty["h2"]), t]
         if f.resources.policies_qualifying:
-            rows = [["政策", "符合条件机构数"]] + [[Paragraph(p, sty["cell"]), str(n)] for p, n in f.resources.policies_qualifying[:10]]
+            rows = [["政策", "符合条件机构数"]] + [[Paragraph(pdf.text(p), sty["cell"]), str(n)] for p, n in f.resources.policies_qualifying[:10]]
             t = Table(rows, colWidths=[120 * mm, 40 * mm])
             t.setStyle(pdf.table_style())
             story += [Paragraph("惠企政策", sty["h2"]), t]

@@ -119,3 +119,13 @@ def test_font_without_chinese_glyphs_is_skipped(fonts: pathlib.Path) -> None:
     big.write_bytes(latin.read_bytes() + b"\x00" * 1_100_000)  # past the size cut-off, still a valid font
     choice = P.choose_font()
     assert choice.name == "STSong-Light" and choice.skipped == (f"{big}: no Chinese glyphs",)
+
+
+def test_builtin_font_draws_middle_dots_it_lacks_with_one_it_has(fonts: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    from reportlab.pdfbase import pdfmetrics
+
+    P.register_font()
+    f = pdfmetrics.getFont("STSong-Light")
+    assert f.formatForPdf("同心 · tongxin • 报告") == f.formatForPdf("同心 ・ tongxin ・ 报告")  # U+00B7, U+2022 are not in UniGB-UCS2-H
+    assert f.stringWidth("·", 10) == f.stringWidth("・", 10)
+    assert "同心 · 京津冀" in pdf_text(C.package_pdf([("合同", "Contract", [("名称", "Title", "同心 · 京津冀")])], "A-1"), tmp_path)

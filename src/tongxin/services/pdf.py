@@ -23,14 +23,35 @@ def register_font() -> str:
 
             pdfmetrics.registerFont(TTFont(choice.name, choice.path, subfontIndex=choice.subfont))
         else:
-            from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-
-            pdfmetrics.registerFont(UnicodeCIDFont(BUILTIN))
+            pdfmetrics.registerFont(_builtin_font())
         for bold in (0, 1):
             for italic in (0, 1):
                 addMapping(choice.name, bold, italic, choice.name)
     rl_config.canvas_basefontname = choice.name  # no unembedded Helvetica as the canvas's starting font
     return choice.name
+
+
+# characters the built-in font's Unicode map (UniGB-UCS2-H) lacks, drawn as a box otherwise → a look-alike it has
+BUILTIN_SUBSTITUTES = str.maketrans({"\u00b7": "\u30fb", "\u2022": "\u30fb", "\u2027": "\u30fb"})
+
+
+def _builtin_font() -> object:
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    class BuiltinCJK(UnicodeCIDFont):  # type: ignore[misc]
+        """STSong-Light with the middle dot and bullet mapped to the katakana middle dot it does have."""
+
+        def formatForPdf(self, text: str | bytes) -> bytes:
+            return super().formatForPdf(_substitute(text))  # type: ignore[no-any-return]
+
+        def stringWidth(self, text: str | bytes, size: float, encoding: str | None = None) -> float:
+            return super().stringWidth(_substitute(text), size, encoding)  # type: ignore[no-any-return]
+
+    return BuiltinCJK(BUILTIN)
+
+
+def _substitute(text: str | bytes) -> str:
+    return (text.decode("utf-8") if isinstance(text, bytes) else text).translate(BUILTIN_SUBSTITUTES)
 
 
 def text(value: object) -> str:

@@ -29,6 +29,10 @@ SETTINGS: tuple[Setting, ...] = (
             "public address (e.g. https://tongxin.example.cn); every link in e-mails is built from it, never from request headers; empty means http://HOST:PORT"),
     Setting("TONGXIN_MAX_UPLOAD_MB", "20", "上传文件（合同导入等）的大小上限，单位 MB；其他请求体上限 1 MB", "size limit of uploads (contract import etc.) in MB; other request bodies are limited to 1 MB"),
     Setting("TONGXIN_DEAL_IDLE_DAYS", "14", "洽谈超过多少天无进展即提醒", "remind about deals idle for more than this many days"),
+    Setting("TONGXIN_CJK_FONT", "", "PDF 中文字体文件（TrueType .ttf/.ttc）；STSong-Light 表示内置字体；留空则自动查找",
+            "CJK font file for PDFs (TrueType .ttf/.ttc); STSong-Light forces the built-in font; empty finds one"),
+    Setting("TONGXIN_FONT_DIRS", "", "查找 PDF 中文字体的目录（以 : 分隔）；留空则为系统与用户字体目录",
+            "directories searched for a CJK font for PDFs (:-separated); empty means the system and user font directories"),
 )
 
 

@@ -37,6 +37,19 @@ def _bad_format(fmt: str, allowed: tuple[str, ...]) -> None:
         raise typer.Exit(2)
 
 
+def _say_font(fmt: str) -> None:
+    """After writing a PDF: which CJK font it uses (and, for the built-in one, how to embed a real font)."""
+    if fmt != "pdf":
+        return
+    from ..services.pdf import choose_font
+
+    choice = choose_font()
+    console.print(f"  字体 font: {choice.label}")
+    if not choice.embedded:
+        console.print("  （安装 fonts-wqy-zenhei 或以 TONGXIN_CJK_FONT 指定 TrueType 字体即可嵌入 / install fonts-wqy-zenhei or set "
+                      "TONGXIN_CJK_FONT to a TrueType font to embed one）")
+
+
 def stats(
     period: str | None = typer.Option(None, "--period", help="统计期：2025、2023-2025 或 2025Q3；默认最近完整年度 / period"),
     as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象 / print one JSON object"),
@@ -84,6 +97,7 @@ def report(
         path = output or f"tongxin-report-{f.period.label}.{format}"
         reports.write_report(f, format, path)
         console.print(f"✓ 年度报告 / report → {path}")
+        _say_font(format)
 
     _with_exchange(go)
 
@@ -108,17 +122,18 @@ def contracts_import(
 
 @contracts_app.command("export")
 def contracts_export(
-    file: str = typer.Argument(..., help="输出 .xlsx 文件 / output .xlsx"),
+    file: str = typer.Argument(..., help="输出文件 .xlsx 或 .csv / output .xlsx or .csv"),
     year: int | None = typer.Option(None, help="只导出某年签订的合同 / only contracts signed in this year"),
 ) -> None:
     """导出技术合同（可再导入）/ export technology contracts (re-importable)."""
-    from ..fileio.contracts import contract_rows, write_contracts_xlsx
+    from ..fileio.contracts import check_contracts_path, contract_rows, write_contracts
     from ..storage import deals_repo as R
 
     def go(ex: Any) -> None:
+        check_contracts_path(file)  # before any work
         with ex.db.transaction(write=False) as s:
             rows = contract_rows(s, list(reversed(R.list_contracts(s, year))))
-        write_contracts_xlsx(file, rows)
+        write_contracts(file, rows)
         console.print(f"✓ 已导出 {len(rows)} 项合同 / exported {len(rows)} contracts → {file}")
 
     _with_exchange(go)
@@ -156,6 +171,7 @@ def contracts_package(
         with open(path, "wb") as fh:
             fh.write(data)
         console.print(f"✓ 登记材料 / registration package → {os.path.abspath(path)}")
+        _say_font(format)
 
     _with_exchange(go)
 

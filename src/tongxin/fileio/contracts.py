@@ -19,6 +19,7 @@ from ..storage.models_deals import DealRow, TechContractRow
 from .columns import Column, header_map
 from .importer import write_error_report
 from .readers import read_tables
+from .safe_cells import csv_row, xlsx_row
 
 
 def contract_columns() -> list[Column]:
@@ -163,6 +164,28 @@ def contract_rows(s: Session, contracts: list[TechContractRow]) -> list[list[Any
     return out
 
 
+def check_contracts_path(path: str) -> str:
+    """The export format from the file name: 'csv' or 'xlsx'; any other suffix is a clear error."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in (".csv", ".xlsx"):
+        raise BadFile(Message(f"不支持的文件类型 ‘{ext or path}’：技术合同可导出为 .xlsx 或 .csv（例如 contracts.xlsx）",
+                              f"unsupported file type '{ext or path}': contracts export to .xlsx or .csv (e.g. contracts.xlsx)"))
+    return ext[1:]
+
+
+def write_contracts(path: str, rows: list[list[Any]]) -> None:
+    """Write contracts in the import layout: real CSV (UTF-8 with BOM, so Excel reads the Chinese) or XLSX."""
+    if check_contracts_path(path) == "xlsx":
+        write_contracts_xlsx(path, rows)
+        return
+    import csv
+
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow([c.header for c in contract_columns()])
+        w.writerows(csv_row(r) for r in rows)
+
+
 def write_contracts_xlsx(path: str, rows: list[list[Any]], template: bool = False) -> None:
     import openpyxl
     from openpyxl.styles import Font, PatternFill
@@ -176,14 +199,14 @@ def write_contracts_xlsx(path: str, rows: list[list[Any]], template: bool = Fals
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
     for r in rows:
-        ws.append(r)
+        ws.append(xlsx_row(ws, r))
     for i, c in enumerate(cols, start=1):
         ws.column_dimensions[openpyxl.utils.get_column_letter(i)].width = max(12, min(40, len(c.header) * 2))
     ws.freeze_panes = "A2"
     help_ws = wb.create_sheet("说明 help")
     help_ws.append(["列 column", "必填 required", "说明 help"])
     for c in cols:
-        help_ws.append([c.header, "是 yes" if c.required else "", c.help])
+        help_ws.append(xlsx_row(help_ws, [c.header, "是 yes" if c.required else "", c.help]))
     if template:
         help_ws.append([])
         help_ws.append(["金额单位为万元；卖方/买方填写平台上已有机构的统一社会信用代码", "", "amounts in 10,000 yuan; parties by credit code"])

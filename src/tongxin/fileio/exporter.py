@@ -15,6 +15,7 @@ from ..core.kinds.registry import KindSpec, Registry
 from ..core.listing import Listing
 from ..core.organisation import Organisation
 from .columns import Column, listing_columns, organisation_columns
+from .safe_cells import csv_row, xlsx_row
 
 
 def org_record(o: Organisation) -> dict[str, Any]:
@@ -65,7 +66,7 @@ def export_data(path: str, orgs: Iterable[Organisation], listings: Iterable[List
             w = csv.writer(fh)
             w.writerow([c.header for c in cols])
             for r in recs:
-                w.writerow([r.get(c.key, "") for c in cols])
+                w.writerow(csv_row(r.get(c.key, "") for c in cols))
         return len(recs)
     if ext == ".xlsx":
         import openpyxl
@@ -98,19 +99,7 @@ def _sheet(wb: Any, title: str, cols: list[Column], rows: Iterable[dict[str, Any
     ws = wb.create_sheet(title[:31])
     ws.append([c.header for c in cols])
     for r in rows:
-        ws.append([_cell(ws, r.get(c.key, "")) for c in cols])
-
-
-def _cell(ws: Any, v: Any) -> Any:
-    """Text that starts with '=' would be written as a formula (lost on re-import, and a formula
-    injection risk): write it as a plain string."""
-    if isinstance(v, str) and v.startswith("="):
-        from openpyxl.cell import WriteOnlyCell
-
-        cell = WriteOnlyCell(ws, value=v)
-        cell.data_type = "s"
-        return cell
-    return v
+        ws.append(xlsx_row(ws, (r.get(c.key, "") for c in cols)))
 
 
 def write_template(path: str, spec: KindSpec | None, registry: Registry) -> None:
@@ -124,7 +113,7 @@ def write_template(path: str, spec: KindSpec | None, registry: Registry) -> None
         with open(path, "w", encoding="utf-8-sig", newline="") as fh:
             w = csv.writer(fh)
             w.writerow([c.header for c in cols])
-            w.writerow([example.get(c.key, "") for c in cols])
+            w.writerow(csv_row(example.get(c.key, "") for c in cols))
         return
     import openpyxl
     from openpyxl.comments import Comment
@@ -134,7 +123,7 @@ def write_template(path: str, spec: KindSpec | None, registry: Registry) -> None
     ws = wb.active
     ws.title = "机构 organisations" if spec is None else f"{spec.zh} {spec.name}"
     ws.append([c.header for c in cols])
-    ws.append([example.get(c.key, "") for c in cols])
+    ws.append(xlsx_row(ws, (example.get(c.key, "") for c in cols)))
     for i, c in enumerate(cols, start=1):
         cell = ws.cell(row=1, column=i)
         cell.font = Font(bold=True, color="B00000" if c.required else "000000")
@@ -145,7 +134,7 @@ def write_template(path: str, spec: KindSpec | None, registry: Registry) -> None
     help_ws = wb.create_sheet("说明 help")
     help_ws.append(["列 (key)", "中文表头", "必填 required", "说明 help"])
     for c in cols:
-        help_ws.append([c.key, c.zh, "是 yes" if c.required else "", c.help])
+        help_ws.append(xlsx_row(help_ws, [c.key, c.zh, "是 yes" if c.required else "", c.help]))
     help_ws.append([])
     help_ws.append(["第 2 行为示例，导入前请删除或替换 / Row 2 is an example: delete or replace it before importing"])
     wb.save(path)

@@ -233,11 +233,13 @@ def _licensed_claims(s: Any, listings: list[tuple[int, Listing]], errors: list[F
 
 
 def write_error_report(errors: list[FieldError], path: str) -> None:
+    from .safe_cells import csv_row  # the report echoes the rejected values: never as live formulas
+
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["行号 (row)", "列 (field)", "值 (value)", "问题 (problem)", "problem (English)"])
         for e in errors:
-            w.writerow([e.row, e.field, "" if e.value is None else e.value, e.message.zh, e.message.en])
+            w.writerow(csv_row([e.row, e.field, "" if e.value is None else e.value, e.message.zh, e.message.en]))
 
 
 def describe(e: TongxinError, limit: int = 20) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.errors import BadFile, Message
+from .safe_cells import unquote_cell
 
 
 @dataclass
@@ -154,7 +155,8 @@ def _read_csv(path: str, is_header: HeaderTest | None, lim: Limits) -> Table:
         text = _decode_csv(fh.read())
     first = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first and "," not in first else ","
-    rows = enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1)
+    # the '-prefix our CSV exports put before formula-like text (safe_cells) comes off again
+    rows = ((n, [unquote_cell(c) for c in r]) for n, r in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1))
     t = _table(os.path.basename(path), _counted(rows, os.path.basename(path), lim.max_rows), is_header)
     if t is None:
         raise _bad("CSV 文件为空：第 1 行应为表头", "the CSV file is empty: row 1 must hold the headers")

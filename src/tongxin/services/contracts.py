@@ -20,6 +20,7 @@ from ..core import regions
 from ..core.contracts import CONTRACT_TYPES, Section, find_type, registration_sections, validate_contract, yuan_to_wan
 from ..core.errors import Conflict, FieldError, Message, NotFound, ValidationError
 from ..fileio.contracts import resolve
+from ..fileio.safe_cells import xlsx_row
 from ..storage import deals_repo as R
 from ..storage.models import ListingRow
 from ..storage.models_deals import TechContractRow
@@ -58,7 +59,7 @@ def package_xlsx(sections: list[Section], contract_no: str) -> bytes:
         ws.cell(ws.max_row, 1).font = Font(bold=True)
         ws.cell(ws.max_row, 1).fill = PatternFill("solid", fgColor="F3E6E6")
         for zh, en, value in rows:
-            ws.append([zh, en, value])
+            ws.append(xlsx_row(ws, [zh, en, value]))
         ws.append([])
     ws.column_dimensions["A"].width = 22
     ws.column_dimensions["B"].width = 34
@@ -81,11 +82,11 @@ def package_pdf(sections: list[Section], contract_no: str) -> bytes:
     buf = io.BytesIO()
     d = pdf.doc(buf, f"技术合同登记材料 {contract_no}")
     story: list[Any] = [Paragraph("技术合同认定登记材料", st["title"]),
-                        Paragraph(f"Technology-contract registration package · 合同编号 {contract_no} · 由同心平台生成 {dt.date.today().isoformat()}", st["small"]),
+                        Paragraph(f"Technology-contract registration package · 合同编号 {pdf.text(contract_no)} · 由同心平台生成 {dt.date.today().isoformat()}", st["small"]),
                         Spacer(1, 6 * mm)]
     for zh_t, en_t, rows in sections:
         story.append(Paragraph(f"{zh_t} <font size=9 color='#777777'>{en_t}</font>", st["h2"]))
-        data = [[Paragraph(zh, st["cell"]), Paragraph(en, st["small"]), Paragraph(value or "—", st["cell"])] for zh, en, value in rows]
+        data = [[Paragraph(zh, st["cell"]), Paragraph(en, st["small"]), Paragraph(pdf.text(value) or "—", st["cell"])] for zh, en, value in rows]
         t = Table(data, colWidths=[40 * mm, 45 * mm, 89 * mm])
         ts = pdf.table_style(header_rows=0)
         ts.add("ALIGN", (0, 0), (-1, -1), "LEFT")

@@ -1,56 +1,70 @@
-"""Local PDF rendering (reportlab) with an embedded CJK TrueType font, so reports read correctly on
-any machine. The font comes from Debian's fonts-wqy-zenhei (TrueType outlines, which reportlab
-can embed and subset); TONGXIN_CJK_FONT may point at another TrueType .ttf/.ttc."""
+"""Local PDF rendering (reportlab) with a CJK font, so reports read correctly on any machine.
+Which font: `pdf_fonts.choose_font` (an embedded TrueType CJK font when one is installed, else
+reportlab's built-in STSong-Light, which needs no font file). The PDF's Creator names the font."""
 
 from __future__ import annotations
 
-import os
-from functools import lru_cache
+from .pdf_fonts import BUILTIN, FontChoice, choose_font
 
-from ..core.errors import Message, TongxinError
-
-FONT = "TongxinCJK"
-CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
-)
+__all__ = ["FontChoice", "choose_font", "creator", "doc", "register_font", "styles", "table_style", "text"]
 
 
-class FontMissing(TongxinError):
-    code = "font_missing"
-    status = 500
-
-
-def font_path() -> str:
-    env = os.environ.get("TONGXIN_CJK_FONT", "")
-    for p in ([env] if env else []) + list(CANDIDATES):
-        if p and os.path.exists(p):
-            return p
-    raise FontMissing(Message(
-        "找不到中文字体，无法生成 PDF：请安装 fonts-wqy-zenhei（apt-get install fonts-wqy-zenhei），或用 TONGXIN_CJK_FONT 指定 TrueType 字体文件",
-        "no CJK font found for the PDF: install fonts-wqy-zenhei (apt-get install fonts-wqy-zenhei) or point TONGXIN_CJK_FONT at a TrueType font"))
-
-
-@lru_cache(maxsize=1)
 def register_font() -> str:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    path = font_path()
-    kwargs = {"subfontIndex": 0} if path.endswith(".ttc") else {}
-    pdfmetrics.registerFont(TTFont(FONT, path, **kwargs))
-    # bold / italic map to the same face: CJK fonts rarely ship them, and <b> must not fall back to Helvetica
-    from reportlab.lib.fonts import addMapping
-
-    for bold in (0, 1):
-        for italic in (0, 1):
-            addMapping(FONT, bold, italic, FONT)
+    """Register the chosen CJK font with reportlab (regular, bold and italic map to the same face:
+    CJK fonts rarely ship them, and <b> must not fall back to Helvetica); return its font name."""
     from reportlab import rl_config
+    from reportlab.lib.fonts import addMapping
+    from reportlab.pdfbase import pdfmetrics
 
-    rl_config.canvas_basefontname = FONT  # no unembedded Helvetica as the canvas's starting font
-    return FONT
+    choice = choose_font()
+    if choice.name not in pdfmetrics.getRegisteredFontNames():
+        if choice.embedded:
+            from reportlab.pdfbase.ttfonts import TTFont
+
+            pdfmetrics.registerFont(TTFont(choice.name, choice.path, subfontIndex=choice.subfont))
+        else:
+            pdfmetrics.registerFont(_builtin_font())
+        for bold in (0, 1):
+            for italic in (0, 1):
+                addMapping(choice.name, bold, italic, choice.name)
+    rl_config.canvas_basefontname = choice.name  # no unembedded Helvetica as the canvas's starting font
+    return choice.name
+
+
+# characters the built-in font's Unicode map (UniGB-UCS2-H) lacks, drawn as a box otherwise → a look-alike it has
+BUILTIN_SUBSTITUTES = str.maketrans({"\u00b7": "\u30fb", "\u2022": "\u30fb", "\u2027": "\u30fb"})
+
+
+def _builtin_font() -> object:
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    class BuiltinCJK(UnicodeCIDFont):  # type: ignore[misc]
+        """STSong-Light with the middle dot and bullet mapped to the katakana middle dot it does have."""
+
+        def formatForPdf(self, text: str | bytes) -> bytes:
+            return super().formatForPdf(_substitute(text))  # type: ignore[no-any-return]
+
+        def stringWidth(self, text: str | bytes, size: float, encoding: str | None = None) -> float:
+            return super().stringWidth(_substitute(text), size, encoding)  # type: ignore[no-any-return]
+
+    return BuiltinCJK(BUILTIN)
+
+
+def _substitute(text: str | bytes) -> str:
+    return (text.decode("utf-8") if isinstance(text, bytes) else text).translate(BUILTIN_SUBSTITUTES)
+
+
+def text(value: object) -> str:
+    """User text for a reportlab Paragraph, which reads XML markup: `&`, `<`, `>` escaped, so a title
+    such as "R&D <二期>" prints as written instead of failing the whole PDF."""
+    from xml.sax.saxutils import escape
+
+    return escape("" if value is None else str(value))
+
+
+def creator() -> str:
+    """The PDF's Creator entry: the program and the font, e.g. "同心 tongxin · font: STSong-Light (built-in CID, not embedded)"."""
+    return f"同心 tongxin · font: {choose_font().label}"
 
 
 def styles() -> dict[str, object]:
@@ -94,5 +108,5 @@ def doc(path_or_buf: object, title: str) -> object:
     from reportlab.platypus import SimpleDocTemplate
 
     f = register_font()
-    return SimpleDocTemplate(path_or_buf, pagesize=A4, title=title, author="同心 tongxin", leftMargin=18 * mm, rightMargin=18 * mm,
+    return SimpleDocTemplate(path_or_buf, pagesize=A4, title=title, author="同心 tongxin", creator=creator(), leftMargin=18 * mm, rightMargin=18 * mm,
                              topMargin=18 * mm, bottomMargin=18 * mm, initialFontName=f, initialFontSize=10)

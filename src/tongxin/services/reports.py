@@ -10,6 +10,7 @@ from typing import Any
 
 from ..core import regions
 from ..core import stats as st
+from ..fileio.safe_cells import xlsx_row
 from . import stats as S
 
 PALETTE = ["#8b1a1a", "#c0504d", "#e08a3c", "#4f81bd", "#9bbb59", "#8064a2", "#4bacc6", "#7f7f7f"]
@@ -22,7 +23,7 @@ def _bar(labels: list[str], values: list[float], width: float, height: float, fo
     from reportlab.graphics.shapes import Drawing, String
     from reportlab.lib import colors
 
-    d = Drawing(width, height)
+    d = Drawing(width, height, initialFontName=font)  # no unembedded Helvetica as the drawing's starting font
     c = VerticalBarChart()
     c.x, c.y, c.width, c.height = 45, 30, width - 60, height - 50
     c.data = [values or [0]]
@@ -51,7 +52,7 @@ def _hbar(labels: list[str], values: list[float], width: float, font: str, unit:
     from reportlab.lib import colors
 
     height = 30 + 16 * max(1, len(labels))
-    d = Drawing(width, height)
+    d = Drawing(width, height, initialFontName=font)  # no unembedded Helvetica as the drawing's starting font
     c = HorizontalBarChart()
     c.x, c.y, c.width, c.height = 150, 15, width - 190, height - 25
     c.data = [list(reversed(values)) or [0]]
@@ -78,7 +79,7 @@ def _sankey(flows: list[st.Bucket], width: float, font: str) -> Any:
     from reportlab.lib import colors
 
     height = 230.0
-    d = Drawing(width, height)
+    d = Drawing(width, height, initialFontName=font)  # no unembedded Helvetica as the drawing's starting font
     total = sum(b.amount_yuan for b in flows) or 1
     provs = list(regions.PROVINCES)
     src = {p: sum(b.amount_yuan for b in flows if b.key.split(">")[0] == p) for p in provs}
@@ -132,7 +133,7 @@ def _money_table(rows: list[st.Bucket], first: str, styles: dict[str, Any], widt
 
     data: list[list[Any]] = [[first, "合同数", "成交额（万元）", "技术交易额（万元）"]]
     for b in rows:
-        data.append([Paragraph(b.label, styles["cell"]), f"{b.count:,}", st.fmt_wan(b.amount_yuan), st.fmt_wan(b.tech_amount_yuan)])
+        data.append([Paragraph(pdf.text(b.label), styles["cell"]), f"{b.count:,}", st.fmt_wan(b.amount_yuan), st.fmt_wan(b.tech_amount_yuan)])
     t = Table(data, colWidths=widths, repeatRows=1)
     t.setStyle(pdf.table_style())
     return t
@@ -207,7 +208,7 @@ def report_pdf(f: st.Figures, generated: dt.date | None = None) -> bytes:
         t.setStyle(pdf.table_style())
         story += [Paragraph("仪器共享", sty["h2"]), t]
         if f.resources.policies_qualifying:
-            rows = [["政策", "符合条件机构数"]] + [[Paragraph(p, sty["cell"]), str(n)] for p, n in f.resources.policies_qualifying[:10]]
+            rows = [["政策", "符合条件机构数"]] + [[Paragraph(pdf.text(p), sty["cell"]), str(n)] for p, n in f.resources.policies_qualifying[:10]]
             t = Table(rows, colWidths=[120 * mm, 40 * mm])
             t.setStyle(pdf.table_style())
             story += [Paragraph("惠企政策", sty["h2"]), t]
@@ -242,7 +243,7 @@ def report_xlsx(f: st.Figures) -> bytes:
     ws.append([])
     ws.append(["指标 measure", "数值 value", "说明 note"])
     for lab, v, note in S.key_figures(f):
-        ws.append([lab, v, note])
+        ws.append(xlsx_row(ws, [lab, v, note]))
     ws.append([])
     ws.append(["合同数 contracts", f.total.count])
     ws.append(["成交额（万元）amount", st.yuan_to_wan(f.total.amount_yuan)])
@@ -259,7 +260,7 @@ def report_xlsx(f: st.Figures) -> bytes:
             c.font = Font(bold=True)
             c.fill = PatternFill("solid", fgColor="F3E6E6")
         for r in rows:
-            sh.append(r)
+            sh.append(xlsx_row(sh, r))
         sh.column_dimensions["A"].width = 34
         for col in "BCD":
             sh.column_dimensions[col].width = 20

@@ -24,6 +24,7 @@ from ...core import access as acc
 from ...core import deals as D
 from ...core import stats as st
 from ...core.errors import FieldError, Message, NotFound, ValidationError
+from ...fileio.safe_cells import csv_row
 from ...services import contracts as C
 from ...services import deals as DS
 from ...services import reports
@@ -112,7 +113,7 @@ def table_csv(request: Request, name: str, period: str | None = None) -> Any:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(headers)
-    w.writerows(rows)
+    w.writerows(csv_row(r) for r in rows)
     return Response(("\ufeff" + buf.getvalue()).encode("utf-8"), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="tongxin-{name}-{f.period.label}.csv"'})
 

@@ -165,7 +165,7 @@ def complete(s: Session, owner: str, ids: Sequence[int]) -> int:
     """Delete the queue rows `owner` still holds (a row re-queued meanwhile has lost its lease and stays)."""
     n = 0
     for chunk in _chunks(ids):
-        n += s.execute(delete(Q).where(Q.listing_id.in_(chunk), Q.lease_owner == owner)).rowcount or 0
+        n += s.execute(delete(Q).where(Q.listing_id.in_(chunk), Q.lease_owner == owner)).rowcount or 0  # type: ignore[attr-defined]
     return n
 
 

@@ -300,3 +300,21 @@ def test_vector_index_add_replace_remove() -> None:
     idx.put(12, "scenario", vecs[10])  # kind change moves it
     assert idx.search(q, ["scenario"], 1)[0][0] == 12 and idx.counts() == {"scenario": 101, "technology": 198}
     assert np.allclose(idx.get(12), vecs[10]) and idx.get(11) is None
+    assert idx.cosines(q, [12, 11, 2]) == pytest.approx({12: 1.0, 2: float(vecs[1] @ q)}, abs=1e-5)
+    kept = [i for i in range(300) if i % 3 and i != 10 and i != 11]  # technology after removing 11 and moving 12
+    mean = vecs[kept].sum(axis=0)
+    assert idx.mean_cosine(q, ["technology"]) == pytest.approx(float(q @ mean / np.linalg.norm(mean)), abs=1e-4)
+    assert VectorIndex(16).mean_cosine(q) == 0.0
+
+
+def test_semantic_is_the_match_paths_source(exchange: Exchange) -> None:
+    from tongxin.services.hybrid import SemanticSource
+
+    ids = load(exchange)
+    sem = Semantic(exchange.db, encoder=HashEncoder())
+    sem.drain()
+    src: SemanticSource = sem
+    q = src.encode_query("城轨列车控制系统")
+    cos = src.cosines(q, [ids["T-CBTC"], ids["S-HOSP"], 10_000])
+    assert set(cos) == {ids["T-CBTC"], ids["S-HOSP"]} and cos[ids["T-CBTC"]] > cos[ids["S-HOSP"]]
+    assert -1.0 <= src.background(q, ["technology"]) < cos[ids["T-CBTC"]] and src.enabled

@@ -1,5 +1,5 @@
 """The semantic layer from the outside: `tongxin index --status / --embed / --rebuild` and the web
-app's background worker (hash encoder, see conftest)."""
+app's background worker, with the deterministic hash encoder."""
 
 from __future__ import annotations
 
@@ -13,8 +13,11 @@ from factories import LISTINGS, ORGS, load
 from typer.testing import CliRunner
 
 from tongxin.cli.main import app
+from tongxin.core.semantic import HashEncoder
 from tongxin.services import Exchange
+from tongxin.services.semantic import Semantic
 from tongxin.storage import vectors_repo as vr
+from tongxin.storage.db import Database
 
 
 @pytest.fixture
@@ -22,6 +25,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("TONGXIN_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("TONGXIN_DATABASE_URL", raising=False)
     monkeypatch.delenv("TONGXIN_INDEX_DIR", raising=False)
+    monkeypatch.setenv("TONGXIN_ENCODER", "hash")
     runner = CliRunner()
     p = tmp_path / "data.json"
     p.write_text(json.dumps({"organisations": ORGS, "listings": LISTINGS}, ensure_ascii=False), encoding="utf-8")
@@ -54,11 +58,14 @@ def test_index_embed_with_the_layer_off(cli: Any, monkeypatch: pytest.MonkeyPatc
     assert r.exit_code == 0 and "semantic layer is off" in r.output
 
 
-def test_web_app_starts_the_embedding_worker(exchange: Exchange) -> None:
+def test_web_app_starts_the_embedding_worker(db_url: str, tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
     from tongxin.web.app import create_app
 
+    exchange = Exchange(Database(db_url), str(tmp_path / "index"), semantic=None)
+    exchange.semantic = Semantic(exchange.db, encoder=HashEncoder())
+    exchange.init_db()
     ids = load(exchange)
     with TestClient(create_app(exchange)) as client:
         assert client.get("/").status_code == 200
@@ -67,4 +74,7 @@ def test_web_app_starts_the_embedding_worker(exchange: Exchange) -> None:
                 if not vr.queued(s):
                     break
             time.sleep(0.05)
-    assert exchange.semantic.status()["vectors"] == len(ids)
+    try:
+        assert exchange.semantic.status()["vectors"] == len(ids)
+    finally:
+        exchange.close()

@@ -1,4 +1,4 @@
-"""The semantic layer's service: query encoding, stored vectors, the embedding queue's worker and
+"""The semantic layer's service (services.hybrid.SemanticSource over the vector store): query encoding, stored vectors, the embedding queue's worker and
 the per-process vector index. Exchange owns one (`ex.semantic`); the match path asks it for
 `candidates(vector, kinds, k)` and `vector_of(listing_id)`.
 
@@ -178,6 +178,16 @@ class Semantic:
         if idx is None:
             return []
         return idx.search(vector, kinds, k, exclude)
+
+    def cosines(self, vector: np.ndarray | None, listing_ids: Sequence[int]) -> dict[int, float]:
+        """Cosine of `vector` with each listing's stored vector (listings not indexed are left out)."""
+        idx = self._ensure_index() if vector is not None else None
+        return {} if idx is None else idx.cosines(vector, listing_ids)  # type: ignore[arg-type]
+
+    def background(self, vector: np.ndarray | None, kinds: Sequence[str] = ()) -> float:
+        """Cosine of `vector` with the mean stored vector of these kinds: what an unrelated listing scores."""
+        idx = self._ensure_index() if vector is not None else None
+        return 0.0 if idx is None else idx.mean_cosine(vector, kinds)  # type: ignore[arg-type]
 
     # -- the queue ------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:

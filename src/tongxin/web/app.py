@@ -33,7 +33,7 @@ log = logging.getLogger("tongxin.web")
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> Any:
-    app.state.exchange.semantic.start_worker()  # embeds queued listings in the background; Exchange.close stops it
+    getattr(app.state.exchange.semantic, "start_worker", lambda: None)()  # embeds queued listings in the background; Exchange.close stops it
     yield
 
 

@@ -27,6 +27,7 @@ class _Block:
         self.ids = np.zeros(64, dtype=np.int64)
         self.n = 0
         self.pos: dict[int, int] = {}
+        self.total = np.zeros(dim, dtype=np.float64)  # sum of the rows: the kind's mean vector
 
     def put(self, lid: int, v: np.ndarray) -> None:
         import numpy as np
@@ -41,12 +42,16 @@ class _Block:
             self.n += 1
             self.pos[lid] = i
             self.ids[i] = lid
+        else:
+            self.total -= self.m[i]
         self.m[i] = v
+        self.total += v
 
     def drop(self, lid: int) -> bool:
         i = self.pos.pop(lid, None)
         if i is None:
             return False
+        self.total -= self.m[i]
         last = self.n - 1
         if i != last:
             moved = int(self.ids[last])
@@ -117,6 +122,32 @@ class VectorIndex:
                 return None
             b = self._blocks[kind]
             return b.m[b.pos[lid]].copy()
+
+    def cosines(self, query: np.ndarray, ids: Iterable[int]) -> dict[int, float]:
+        """Cosine of `query` with each indexed listing of `ids` (the others are left out)."""
+        import numpy as np
+
+        q = np.asarray(query, dtype=np.float32)
+        out: dict[int, float] = {}
+        with self._lock:
+            for lid in ids:
+                kind = self._kind_of.get(lid)
+                if kind is not None:
+                    b = self._blocks[kind]
+                    out[lid] = float(b.m[b.pos[lid]] @ q)
+        return out
+
+    def mean_cosine(self, query: np.ndarray, kinds: Sequence[str] = ()) -> float:
+        """Cosine of `query` with the mean vector of these kinds (all when empty); 0 when none are indexed."""
+        import numpy as np
+
+        with self._lock:
+            blocks = [b for kind, b in self._blocks.items() if (not kinds or kind in kinds) and b.n]
+            if not blocks:
+                return 0.0
+            total = np.sum([b.total for b in blocks], axis=0)
+        norm = float(np.linalg.norm(total))
+        return 0.0 if norm == 0 else float(np.asarray(query, dtype=np.float64) @ total / norm)
 
     def search(self, query: np.ndarray, kinds: Sequence[str] = (), k: int = 100, exclude: Iterable[int] = ()
                ) -> list[tuple[int, float]]:

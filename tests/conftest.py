@@ -13,6 +13,9 @@ import pytest
 from tongxin.services import Exchange
 from tongxin.storage.db import Database
 
+# semantic matching off unless a test asks for an encoder (tests/test_semantic*.py pass the
+# deterministic HashEncoder; the e5 model is loaded by its own test only)
+os.environ.setdefault("TONGXIN_ENCODER", "none")
 PG_URL = os.environ.get("TONGXIN_TEST_POSTGRES_URL", "")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

@@ -107,6 +107,10 @@ def demo(
             t = p.add_task("对接与合同 deals and contracts", total=None)
             load_deals_demo(ex, seed=seed)
             p.update(t, completed=1, total=1)
+        from ..services.demo_loader import load_demo_vectors
+
+        v = load_demo_vectors(ex)
+        console.print(f"✓ 语义向量 / vectors: {v['stored']} 条随包提供 shipped, {v['queued']} 条后台计算 embedded in the background")
         with _progress() as p:
             t = p.add_task("建立索引 indexing", total=None)
             n = ex.rebuild_index(progress=lambda d, tot: p.update(t, completed=d, total=tot))
@@ -345,20 +349,60 @@ def match(
 
 
 @app.command()
-def index(rebuild: bool = typer.Option(False, "--rebuild", help="从数据库重建 / rebuild from the database")) -> None:
-    """同步或重建搜索索引 / sync or rebuild the search index."""
+def index(
+    rebuild: bool = typer.Option(False, "--rebuild", help="从数据库重建，并把缺少当前向量的资源排入嵌入队列 / rebuild from the database and queue listings without a current vector"),
+    embed: bool = typer.Option(False, "--embed", help="在前台计算排队中的向量 / embed the queued listings in the foreground"),
+    status: bool = typer.Option(False, "--status", help="索引与向量状态 / index and vector status"),
+) -> None:
+    """同步或重建搜索索引；语义向量的状态与计算 / sync or rebuild the search index; semantic vectors."""
     ex = _exchange()
 
     def go() -> None:
+        if status:
+            _index_status(ex)
+            return
         if rebuild:
             with _progress() as p:
                 t = p.add_task("建立索引 indexing", total=None)
                 n = ex.rebuild_index(progress=lambda d, tot: p.update(t, completed=d, total=tot))
-        else:
-            n = ex.sync()
-        console.print(f"✓ 索引 / index: {n}")
+            queued = ex.semantic.enqueue_stale(check_text=True)
+            console.print(f"✓ 索引 / index: {n}; 排入嵌入队列 / queued for embedding: {queued}")
+        elif not embed:
+            console.print(f"✓ 索引 / index: {ex.sync()}")
+        if embed:
+            _embed(ex)
 
     _run(go, ex)
+
+
+def _embed(ex: Any) -> None:
+    from rich.progress import TimeRemainingColumn
+
+    sem = ex.semantic
+    if not sem.enabled:
+        err.print("[yellow]! 语义层已关闭（TONGXIN_ENCODER=none）/ the semantic layer is off (TONGXIN_ENCODER=none)[/yellow]")
+        return
+    sem.enqueue_stale(check_text=False)
+    cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("预计剩余 left"), TimeRemainingColumn())
+    with Progress(*cols, console=err) as p:
+        t = p.add_task(f"嵌入 embedding ({sem.encoder.name})", total=None)
+        n = sem.drain(progress=lambda d, tot: p.update(t, completed=d, total=tot))
+    st = sem.status()
+    console.print(f"✓ 向量 / vectors: 新算 {n} embedded, 共 {st['vectors']} stored, 等待 {st['waiting']} waiting, 失败 {st['failed']} failed")
+
+
+def _index_status(ex: Any) -> None:
+    eng = ex.engine
+    st = ex.semantic.status()
+    table = Table("项目 item", "数量 value", title="索引状态 / index status")
+    table.add_row("已发布资源 published listings", str(st["published"]))
+    table.add_row("已索引资源 listings indexed", str(eng.num_docs()))
+    table.add_row("已存向量 vectors stored", f"{st['vectors']} / {st['listings']}")
+    table.add_row("等待嵌入 vectors waiting", str(st["waiting"]))
+    table.add_row("嵌入失败 failed (见 last_error)", str(st["failed"]))
+    table.add_row("旧模型向量 vectors of another model", str(st["other_model_vectors"]))
+    table.add_row("模型 model", f"{st['model']} {st['model_version']}".strip())
+    console.print(table)
 
 
 def main() -> None:

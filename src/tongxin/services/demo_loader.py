@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from ..core.errors import Message, ValidationError
@@ -11,6 +12,9 @@ from ..storage import repo
 from .exchange import Exchange
 
 Progress = Callable[[int, int], None]
+
+# the demo's vectors, precomputed (benchmarks/make_demo_vectors.py): float16, keyed by text hash
+DEMO_VECTORS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "demo", "data", "vectors-e5.npz")
 
 
 def load_demo(ex: Exchange, seed: int = 20251225, progress: Progress | None = None) -> dict[str, int]:
@@ -42,3 +46,9 @@ def load_demo(ex: Exchange, seed: int = 20251225, progress: Progress | None = No
     if progress:
         progress(total, total)
     return {"organisations": len(data.organisations), "listings": len(data.listings)}
+
+
+def load_demo_vectors(ex: Exchange, path: str = DEMO_VECTORS) -> dict[str, int]:
+    """Store the shipped demo vectors for the queued listings whose embedded text they match (same
+    model and version as the configured encoder); the rest stay queued for the background worker."""
+    return ex.semantic.preload(path)

@@ -31,7 +31,7 @@ from ..storage import repo
 from ..storage.db import Database
 from ..storage.migrate import upgrade
 from .analysis_workers import _analyse, _analyse_rows, _AnalysisPool, _feed, _Fields, _Memo, _worker_main  # noqa: F401 - re-exported
-from .hybrid import SEMANTIC_DEPTH, NoSemantic, SemanticSource
+from .hybrid import SEMANTIC_DEPTH, NoSemantic, SemanticSource  # noqa: F401 - NoSemantic re-exported
 from .indexing import (  # noqa: F401 - re-exported: callers import these from services.exchange
     BUILD_BATCH,
     LOOKBACK,
@@ -44,6 +44,7 @@ from .indexing import (  # noqa: F401 - re-exported: callers import these from s
     Progress,
     _poll,
 )
+from .semantic import Semantic
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,8 @@ class Exchange(IndexMaintenance):
     def __init__(self, db: Database, index_dir: str | None, registry: Registry | None = None, analyzer: Analyzer | None = None,
                  sync_interval: float = SYNC_INTERVAL, background_sync: bool = True, semantic: SemanticSource | None = None) -> None:
         self.db = db
-        self.semantic: SemanticSource = semantic or NoSemantic()
+        # vectors, the embedding queue's worker, semantic candidates (TONGXIN_ENCODER=none: off, like NoSemantic)
+        self.semantic: SemanticSource = semantic or Semantic(db)
         self.registry = registry or default_registry()
         self.analyzer = analyzer or default_analyzer()
         self.index_dir = index_dir
@@ -130,6 +132,9 @@ class Exchange(IndexMaintenance):
         return self.engine.writable
 
     def close(self) -> None:
+        stop = getattr(self.semantic, "stop", None)  # the embedding worker, if this source has one
+        if stop is not None:
+            stop()
         self._stop.set()
         if self._poller is not None and self._poller is not threading.current_thread():
             self._poller.join(timeout=5)

@@ -16,6 +16,8 @@ from ..core.errors import FieldError, Message, NotFound, ValidationError
 from ..core.kinds.registry import Registry
 from ..core.listing import Listing, attrs_from_json, attrs_to_json
 from ..core.organisation import Organisation
+from ..core.semantic.text import listing_embed_text, text_hash
+from . import vectors_repo
 from .models import ListingChangeRow, ListingRow, OrganisationRow
 
 
@@ -118,6 +120,7 @@ def upsert_listing(s: Session, listing: Listing, registry: Registry, row: int | 
         s.add(r)
     s.flush()
     record_change(s, r.id)
+    vectors_repo.note_saved(s, r.id, text_hash(listing_embed_text(listing)))  # embedded text changed: queue it
     return r, created
 
 
@@ -275,8 +278,9 @@ def owner_ids(s: Session, refs: Iterable[str]) -> dict[str, int]:
 
 
 def bulk_insert_listings(s: Session, listings: Sequence[Listing], registry: Registry, owners: dict[str, int] | None = None,
-                         record_changes: bool = True) -> list[int]:
-    """Insert new listings (no upsert) in one executemany and record one change per listing.
+                         record_changes: bool = True, enqueue_vectors: bool = True) -> list[int]:
+    """Insert new listings (no upsert) in one executemany and record one change per listing
+    (and queue them for embedding unless `enqueue_vectors` is False).
 
     `owners` maps owner references (external ids) to organisation ids; missing ones are looked up.
     Returns the new ids in input order. Validation is the caller's job (validate_listing).
@@ -291,7 +295,10 @@ def bulk_insert_listings(s: Session, listings: Sequence[Listing], registry: Regi
     ids = _reserve_ids(s, table, len(listings))
     conn = s.connection()
     if conn.dialect.name == "sqlite":
-        return _bulk_insert_listings_sqlite(s, listings, registry, owners, ids, record_changes)
+        _bulk_insert_listings_sqlite(s, listings, registry, owners, ids, record_changes)
+        if enqueue_vectors:
+            vectors_repo.enqueue_new(s, ids)
+        return ids
     rows = []
     for i, x in zip(ids, listings, strict=False):
         oid = x.owner_id if x.owner_id is not None else owners.get(x.owner)
@@ -308,6 +315,8 @@ def bulk_insert_listings(s: Session, listings: Sequence[Listing], registry: Regi
     s.execute(insert(table), rows)
     if record_changes:
         s.execute(insert(ListingChangeRow.__table__), [{"listing_id": i} for i in ids])
+    if enqueue_vectors:
+        vectors_repo.enqueue_new(s, ids)
     return ids
 
 

@@ -5,6 +5,7 @@ and one error translation per face (JSON envelope for /api/, an HTML page otherw
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from typing import Any
@@ -30,8 +31,14 @@ from .security import BodyLimit, SecurityHeaders, allowed_methods, security_head
 log = logging.getLogger("tongxin.web")
 
 
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> Any:
+    getattr(app.state.exchange.semantic, "start_worker", lambda: None)()  # embeds queued listings in the background; Exchange.close stops it
+    yield
+
+
 def create_app(ex: Exchange, mailer: Mailer | None = None) -> FastAPI:
-    app = FastAPI(title="同心 tongxin API", version="0.1.0", docs_url="/api/docs", redoc_url=None)
+    app = FastAPI(title="同心 tongxin API", version="0.1.0", docs_url="/api/docs", redoc_url=None, lifespan=_lifespan)
     mailer = mailer or mailer_from_env()
     app.state.exchange = ex
     app.state.accounts = Accounts(ex, mailer)

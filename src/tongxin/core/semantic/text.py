@@ -1,0 +1,31 @@
+"""The text of a listing that the encoder reads, defined once (embedding, hashing, demo vectors)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+# multilingual-e5-small reads 512 tokens; its SentencePiece vocabulary spends about one token per
+# Chinese character (often fewer), so 480 characters plus the "passage: " prefix stay inside.
+MAX_CHARS = 480
+
+_SPACE = re.compile(r"\s+")
+
+
+def embed_text(title: str, keywords: Sequence[str], description: str, max_chars: int = MAX_CHARS) -> str:
+    """Title, keywords and description, whitespace collapsed, cut to what the model reads."""
+    parts = [title.strip(), "、".join(k.strip() for k in keywords if k and k.strip()), description.strip()]
+    text = "\n".join(_SPACE.sub(" ", p) for p in parts if p)
+    return text[:max_chars]
+
+
+def text_hash(text: str) -> str:
+    """sha1 of the embedded text (hex): a stored vector is current when its hash and model match."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def listing_embed_text(listing: object) -> str:
+    """embed_text of anything with title, keywords and description (a core Listing, a row)."""
+    return embed_text(getattr(listing, "title", "") or "", list(getattr(listing, "keywords", None) or []),
+                      getattr(listing, "description", "") or "")

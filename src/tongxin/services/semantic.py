@@ -1,0 +1,341 @@
+"""The semantic layer's service (services.hybrid.SemanticSource over the vector store): query encoding, stored vectors, the embedding queue's worker and
+the per-process vector index. Exchange owns one (`ex.semantic`); the match path asks it for
+`candidates(vector, kinds, k)` and `vector_of(listing_id)`.
+
+Degrades, never fails: with `TONGXIN_ENCODER=none`, an unknown encoder, a model that cannot
+load, or a listing without a vector, the answers are "no vector" and "no candidates".
+
+Freshness (like the search index, per process): the index is built from the stored vectors on
+first use, then kept current from the listing change log (status and kind changes, removals)
+and from the vectors written since (by any process's worker), checked at most every
+`refresh_interval` seconds on the query path; this process's worker adds its vectors at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..core.semantic import Encoder, encoder_from_setting, get_encoder
+from ..core.semantic.index import VectorIndex
+from ..core.semantic.text import embed_text, text_hash
+from ..storage import repo
+from ..storage import vectors_repo as vr
+from ..storage.db import Database
+
+if TYPE_CHECKING:
+    import numpy as np
+
+log = logging.getLogger("tongxin.services.semantic")
+Progress = Callable[[int, int], None]
+
+BATCH = 16  # listings per embedding batch (one transaction each; ~2 s of one core with e5)
+LEASE_SECONDS = 600.0  # a claimed batch is someone else's for this long (then a crashed worker's rows come back)
+IDLE_WAIT = 2.0  # the worker's pause when the queue is empty
+REFRESH_INTERVAL = 1.0  # the query path's freshness check
+RECENT_MARGIN = dt.timedelta(minutes=5)  # vectors re-checked below the newest seen (late commits, clock steps)
+QUERY_CACHE = 512
+
+
+class Semantic:
+    def __init__(self, db: Database, encoder: Encoder | str | None = None, batch: int = BATCH, lease_seconds: float = LEASE_SECONDS,
+                 refresh_interval: float = REFRESH_INTERVAL) -> None:
+        """`encoder`: an Encoder, a key of core.semantic.ENCODERS ("none": off), or None for TONGXIN_ENCODER."""
+        self.db = db
+        self.batch = batch
+        self.lease_seconds = lease_seconds
+        self.refresh_interval = refresh_interval
+        self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._encoder_arg = encoder
+        self._encoder: Encoder | None = None
+        self._resolved = False
+        self._index: VectorIndex | None = None
+        self._change_wm = 0
+        self._vec_wm: dt.datetime | None = None
+        self._last_refresh = 0.0
+        self._lock = threading.RLock()
+        self._queries: OrderedDict[str, Any] = OrderedDict()
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+
+    # -- the encoder --------------------------------------------------------------------------
+    @property
+    def encoder(self) -> Encoder | None:
+        if not self._resolved:
+            arg = self._encoder_arg
+            try:
+                self._encoder = encoder_from_setting() if arg is None else get_encoder(arg) if isinstance(arg, str) else arg
+            except ValueError as e:
+                log.error("semantic layer off: %s", e)
+                self._encoder = None
+            self._resolved = True
+        return self._encoder
+
+    @property
+    def enabled(self) -> bool:
+        return self.encoder is not None
+
+    def encode_query(self, text: str) -> np.ndarray | None:
+        """The query vector of free text (None when the semantic layer is off or the model fails)."""
+        enc = self.encoder
+        if enc is None or not text.strip():
+            return None
+        with self._lock:
+            if text in self._queries:
+                self._queries.move_to_end(text)
+                return self._queries[text]
+        try:
+            v = enc.encode_query(text)
+        except Exception:
+            log.exception("query encoding failed; no semantic candidates for this query")
+            return None
+        with self._lock:
+            self._queries[text] = v
+            while len(self._queries) > QUERY_CACHE:
+                self._queries.popitem(last=False)
+        return v
+
+    # -- the index ------------------------------------------------------------------------------
+    def _ensure_index(self) -> VectorIndex | None:
+        enc = self.encoder
+        if enc is None:
+            return None
+        with self._lock:
+            if self._index is None:
+                self._index = self._build_index(enc)
+                self._last_refresh = time.monotonic()
+            elif time.monotonic() - self._last_refresh >= self.refresh_interval:
+                self.refresh()
+            return self._index
+
+    def _build_index(self, enc: Encoder) -> VectorIndex:
+        idx = VectorIndex(enc.dim)
+        with self.db.transaction(write=False) as s:
+            self._change_wm = repo.last_change_id(s)
+            self._vec_wm = vr.newest_vector_time(s)
+            for rows in vr.scan_vectors(s, enc.name, enc.version):
+                for lid, kind, status, h, blob in rows:
+                    if status == "published":
+                        idx.put(lid, kind, vr.from_bytes(blob, enc.dim), h)
+        return idx
+
+    def refresh(self) -> int:
+        """Catch up with changed listings and vectors written since the last check; returns how many were applied."""
+        enc, idx = self.encoder, self._index
+        if enc is None or idx is None:
+            return 0
+        with self._lock, self.db.transaction(write=False) as s:
+            self._last_refresh = time.monotonic()
+            self._change_wm, changed = repo.changes_since(s, self._change_wm)
+            since = self._vec_wm - RECENT_MARGIN if self._vec_wm is not None else None
+            recent = vr.recent_vectors(s, enc.name, enc.version, since)
+            self._vec_wm = vr.newest_vector_time(s) or self._vec_wm
+            todo = set(changed) | {lid for lid, h in recent if idx.text_hash(lid) != h}
+            return self._apply(s, enc, idx, sorted(todo))
+
+    def _apply(self, s: Any, enc: Encoder, idx: VectorIndex, ids: Sequence[int]) -> int:
+        if not ids:
+            return 0
+        found = vr.vectors_for(s, enc.name, enc.version, ids)
+        for lid in ids:
+            got = found.get(lid)
+            if got is None or got[1] != "published":
+                idx.remove(lid)
+            else:
+                idx.put(lid, got[0], vr.from_bytes(got[3], enc.dim), got[2])
+        return len(ids)
+
+    def vector_of(self, listing_id: int) -> np.ndarray | None:
+        """The stored vector of a listing (float32, unit length), or None (no vector yet, semantic off)."""
+        idx = self._ensure_index()
+        if idx is None:
+            return None
+        v = idx.get(listing_id)
+        if v is not None:
+            return v
+        enc = self.encoder
+        assert enc is not None
+        with self.db.transaction(write=False) as s:  # not published (not indexed) but embedded
+            got = vr.vectors_for(s, enc.name, enc.version, [listing_id]).get(listing_id)
+        import numpy as np
+
+        return None if got is None else vr.from_bytes(got[3], enc.dim).astype(np.float32)
+
+    def candidates(self, vector: np.ndarray | None, kinds: Sequence[str] = (), k: int = 100,
+                   exclude: Sequence[int] = ()) -> list[tuple[int, float]]:
+        """(listing id, cosine) of the k published listings of `kinds` nearest to `vector`, best first.
+        Visibility and expiry are the caller's to check: ask for more than you show."""
+        if vector is None:
+            return []
+        idx = self._ensure_index()
+        if idx is None:
+            return []
+        return idx.search(vector, kinds, k, exclude)
+
+    def cosines(self, vector: np.ndarray | None, listing_ids: Sequence[int]) -> dict[int, float]:
+        """Cosine of `vector` with each listing's stored vector (listings not indexed are left out)."""
+        idx = self._ensure_index() if vector is not None else None
+        return {} if idx is None else idx.cosines(vector, listing_ids)  # type: ignore[arg-type]
+
+    def background(self, vector: np.ndarray | None, kinds: Sequence[str] = ()) -> float:
+        """Cosine of `vector` with the mean stored vector of these kinds: what an unrelated listing scores."""
+        idx = self._ensure_index() if vector is not None else None
+        return 0.0 if idx is None else idx.mean_cosine(vector, kinds)  # type: ignore[arg-type]
+
+    # -- the queue ------------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        enc = self.encoder
+        name, version = (enc.name, enc.version) if enc is not None else ("none", "")
+        with self.db.transaction(write=False) as s:
+            out: dict[str, Any] = vr.status_counts(s, name, version)
+            out["published"] = repo.count_status(s, "published")
+        out.update(model=name, model_version=version, dim=enc.dim if enc is not None else 0,
+                   indexed=len(self._index) if self._index is not None else None)
+        return out
+
+    def enqueue_stale(self, check_text: bool = True) -> int:
+        """Queue every listing without a current vector: none, another model or version, or (with
+        `check_text`) a text hash that no longer matches its text. Returns how many were queued."""
+        enc = self.encoder
+        if enc is None:
+            return 0
+        with self.db.transaction() as s:
+            ids = set(vr.stale_ids(s, enc.name, enc.version))
+            if check_text:
+                for rows in vr.hashed_texts(s):
+                    ids.update(lid for lid, t, k, d, h in rows if h is not None and h != text_hash(embed_text(t, k, d)))
+            vr.enqueue(s, sorted(ids))
+        return len(ids)
+
+    def embed_batch(self) -> int:
+        """Claim one batch, embed it, store the vectors and drop the queue rows (one transaction).
+        Returns the number of rows claimed (0: nothing to do)."""
+        enc = self.encoder
+        if enc is None:
+            return 0
+        with self.db.transaction() as s:
+            ids = vr.claim(s, self.owner, self.batch, self.lease_seconds)
+            texts = vr.texts_of(s, ids) if ids else {}
+        if not ids:
+            return 0
+        items = [(lid, embed_text(*texts[lid])) for lid in ids if lid in texts]
+        try:
+            self._store(enc, items, enc.encode_passages([t for _, t in items]))
+        except Exception:  # one poison text must not hold back the others: one by one
+            log.warning("embedding a batch of %d failed; retrying one by one", len(items), exc_info=True)
+            for lid, t in items:
+                self._embed_one(enc, lid, t)
+        with self.db.transaction() as s:  # rows of listings deleted meanwhile
+            vr.complete(s, self.owner, [lid for lid in ids if lid not in texts])
+        return len(ids)
+
+    def _embed_one(self, enc: Encoder, lid: int, text: str) -> None:
+        try:
+            self._store(enc, [(lid, text)], enc.encode_passages([text]))
+        except Exception as e:
+            with self.db.transaction() as s:
+                vr.fail(s, self.owner, [lid], f"{type(e).__name__}: {e}")
+
+    def _store(self, enc: Encoder, items: Sequence[tuple[int, str]], vectors: np.ndarray) -> None:
+        if vectors.shape != (len(items), enc.dim):
+            raise ValueError(f"encoder returned {vectors.shape}, expected {(len(items), enc.dim)}")
+        rows = [vr.StoredVector(lid, text_hash(t), vr.to_bytes(v)) for (lid, t), v in zip(items, vectors, strict=True)]
+        with self.db.transaction() as s:
+            written = vr.write_vectors(s, enc.name, enc.version, enc.dim, rows)
+            vr.complete(s, self.owner, [lid for lid, _ in items])
+        self._landed(enc, rows, set(written))
+
+    def _landed(self, enc: Encoder, rows: Sequence[vr.StoredVector], written: set[int]) -> None:
+        """This process's new vectors go into its index at once (when built): the published ones."""
+        if self._index is None or not written:
+            return
+        with self._lock, self.db.transaction(write=False) as s:
+            self._apply(s, enc, self._index, sorted(written))
+
+    def drain(self, progress: Progress | None = None, limit: int | None = None) -> int:
+        """Embed queued listings in the foreground until the queue is empty (or `limit` rows); returns rows claimed."""
+        if self.encoder is None:
+            return 0
+        total = self.status()["waiting"]
+        if limit is not None:
+            total = min(total, limit)
+        done = 0
+        if progress:
+            progress(0, total)
+        while limit is None or done < limit:
+            n = self.embed_batch()
+            if n == 0:
+                break
+            done += n
+            if progress:
+                progress(min(done, max(total, done)), max(total, done))
+        return done
+
+    def preload(self, path: str) -> dict[str, int]:
+        """Store shipped vectors (an .npz of text hashes and float16 vectors, see
+        benchmarks/make_demo_vectors.py) for queued listings whose text they match."""
+        enc = self.encoder
+        if enc is None or not os.path.exists(path):
+            return {"stored": 0, "queued": self.status()["waiting"] if enc is not None else 0}
+        import numpy as np
+
+        with np.load(path) as z:
+            if str(z["model"]) != enc.name or str(z["version"]) != enc.version:
+                log.warning("shipped vectors %s are of %s %s, not %s %s: embedding in the background",
+                            path, z["model"], z["version"], enc.name, enc.version)
+                return {"stored": 0, "queued": self.status()["waiting"]}
+            pos = {str(h): i for i, h in enumerate(z["hashes"])}
+            vectors = z["vectors"]
+        stored = 0
+        with self.db.transaction() as s:
+            ids = vr.queued(s)
+            texts = vr.texts_of(s, ids)
+            rows = []
+            for lid, (t, k, d) in texts.items():
+                h = text_hash(embed_text(t, k, d))
+                if h in pos:
+                    rows.append(vr.StoredVector(lid, h, vr.to_bytes(vectors[pos[h]])))
+            written = vr.write_vectors(s, enc.name, enc.version, enc.dim, rows)
+            vr.dequeue(s, written)
+            stored = len(written)
+        if self._index is not None:
+            self._landed(enc, rows, set(written))
+        return {"stored": stored, "queued": len(ids) - stored}
+
+    # -- the background worker ----------------------------------------------------------------
+    def start_worker(self) -> bool:
+        """Start the daemon thread that drains the queue (publishing never waits for the model)."""
+        if self.encoder is None or (self._worker is not None and self._worker.is_alive()):
+            return False
+        self._stop.clear()
+        self._worker = threading.Thread(target=self._work, name="tongxin-embedding", daemon=True)
+        self._worker.start()
+        return True
+
+    def _work(self) -> None:
+        try:
+            self.enqueue_stale(check_text=False)  # a model change: everything of the old model
+        except Exception:
+            log.exception("could not queue stale vectors")
+        while not self._stop.is_set():
+            try:
+                n = self.embed_batch()
+            except Exception:
+                log.exception("embedding worker: batch failed")
+                n = 0
+            if n == 0:
+                self._stop.wait(IDLE_WAIT)
+
+    def stop(self) -> None:
+        self._stop.set()
+        w = self._worker
+        if w is not None and w is not threading.current_thread():
+            w.join(timeout=30)
+        self._worker = None

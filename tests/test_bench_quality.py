@@ -68,16 +68,20 @@ def test_evaluate_means_and_paired() -> None:
 def test_harness_on_minibench_json(capsys: pytest.CaptureFixture[str]) -> None:
     from tongxin.bench.quality import cli_quality
 
-    cli_quality(MINIBENCH, as_json=True)
+    cli_quality(MINIBENCH, as_json=True, encoder="hash")  # the hybrid path, with the fast hashing encoder
     out = capsys.readouterr().out
     report = json.loads(out)  # exactly one JSON object on stdout
     assert out.strip().count("\n") == 0
     assert report["dataset"] == "minibench"
-    for system in ("tongxin", "bm25"):
+    assert "hash" in report["timings"]["tongxin"]["encoder"]
+    assert report["timings"]["tongxin"]["embed_s"] >= 0
+    for system in ("tongxin", "tongxin_words", "bm25"):
         assert set(report[system]) >= {"ndcg@10", "mrr@10", "recall@100"}
         assert all(0.0 <= v <= 1.0 for v in report[system].values())
     assert report["queries"] == 15 and report["docs"] == 30
     assert report["tongxin"]["ndcg@10"] >= 0.9  # hand-written set: every query has a clear answer
+    assert report["tongxin_words"]["ndcg@10"] >= 0.9
+    assert report["paired_ndcg@10_vs_words"]["queries"] == report["queries"]
     assert report["timings"]["tongxin"]["explanations_not_adding_up"] == 0
     assert report["timings"]["tongxin"]["related_term_hits"] > 0  # partial matches were used and shown
     p = report["paired_ndcg@10"]

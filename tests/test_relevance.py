@@ -37,10 +37,14 @@ def test_fusion_parts_add_up_and_meaning_is_measured_above_the_background() -> N
     f = Fusion()
     bg = 0.80  # what an unrelated listing of the wanted kind scores against this query
     words, meaning = f.fuse(0.0, bg + f.cos_full, bg)
-    assert words == 0.0 and abs(meaning - (1 - f.lexical_weight)) < 1e-9  # no shared word, close meaning
+    assert words == 0.0 and abs(meaning - f.meaning_weight) < 1e-9  # no shared word, close meaning: strong alone
+    assert band(words + meaning).key == "strong"  # type: ignore[union-attr]
     w_strong, m_strong = f.fuse(1.0, bg, bg)  # strong words, meaning no closer than any listing
-    assert m_strong == 0.0 and abs(w_strong - f.lexical_weight) < 1e-9
-    assert f.fuse(0.7, None) == (0.7, 0.0)  # no vector: the words alone
+    assert m_strong == 0.0 and abs(w_strong - f.words_weight) < 1e-9
+    both = sum(f.fuse(0.5, bg + f.cos_full / 2, bg))
+    a, b = f.words_weight * 0.5, f.meaning_weight * 0.5
+    assert abs(both - (1 - (1 - a) * (1 - b))) < 1e-9 and both > max(a, b)  # soft OR: both together weigh more
+    assert f.fuse(0.7, None) == (f.words_weight * 0.7, 0.0)  # no vector: the words alone
     assert f.semantic(0.85, 0.85) == 0.0 and f.semantic(0.99, 0.85) == 1.0
     assert f.semantic(0.86, 0.85) < f.semantic(0.88, 0.85)
 
@@ -53,8 +57,8 @@ def test_lexical_ceiling_counts_each_group_once() -> None:
 def test_bands_are_ordered_and_named_in_both_languages() -> None:
     floors = [b.floor for b in BANDS]
     assert floors == sorted(floors, reverse=True)
-    assert band(0.9).key == "strong" and band(0.4).key == "possible" and band(0.2).key == "weak"  # type: ignore[union-attr]
-    assert band(0.05) is None and BANDS[-1].floor >= SHOW_FLOOR
+    assert band(0.9).key == "strong" and band(0.4).key == "possible" and band(0.3).key == "weak"  # type: ignore[union-attr]
+    assert band(0.1) is None and BANDS[-1].floor >= SHOW_FLOOR
     assert all(b.zh and b.en for b in BANDS)
 
 

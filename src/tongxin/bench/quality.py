@@ -136,20 +136,29 @@ def _noop(task: str, n: int, total: int | None) -> None:
     return None
 
 
-def run_tongxin(ds: Dataset, workdir: str, advance: Advance = _noop) -> tuple[dict[str, list[str]], dict[str, Any]]:
-    """Load the corpus through validation → storage → index, run every query; returns runs and stats."""
+
+def run_tongxin(ds: Dataset, workdir: str, advance: Advance = _noop, encoder: Any = None
+                ) -> tuple[dict[str, list[str]], dict[str, Any], dict[str, list[str]]]:
+    """Load the corpus through validation → storage → index (and the embedding queue when an
+    encoder is given), run every query; returns the runs (words and meaning fused; words only
+    when there is no encoder), stats, and the words-only runs of the same index (the lexical
+    matcher of this commit, for the same-run comparison)."""
     from ..core.access import VISITOR
     from ..core.listing import validate_listing
     from ..core.matching.fit import MatchContext
     from ..core.organisation import validate_organisation
     from ..core.text import Analyzer
     from ..services import Exchange
+    from ..services.hybrid import NoSemantic
+    from ..services.semantic import Semantic
     from ..storage import repo
     from ..storage.db import Database
 
     t0 = time.perf_counter()
     # a fresh analyzer: terms learned from this corpus stay in this run
-    ex = Exchange(Database("sqlite:///" + os.path.join(workdir, "bench.db")), os.path.join(workdir, "index"), analyzer=Analyzer())
+    db = Database("sqlite:///" + os.path.join(workdir, "bench.db"))
+    semantic = Semantic(db, encoder=encoder if encoder is not None else "none")
+    ex = Exchange(db, os.path.join(workdir, "index"), analyzer=Analyzer(), semantic=semantic)
     try:
         ex.init_db()
         with ex.db.transaction() as s:
@@ -172,6 +181,15 @@ def run_tongxin(ds: Dataset, workdir: str, advance: Advance = _noop) -> tuple[di
         t1 = time.perf_counter()
         ex.sync()  # the index catches up from the change log, as after any import
         advance("index", total, total)
+        te = time.perf_counter()
+        if semantic.enabled:  # the queue the save filled, drained in the foreground
+            seen = [0]
+
+            def embedded(done: int, n: int) -> None:
+                advance("embed", done - seen[0], n)
+                seen[0] = done
+
+            semantic.drain(embedded)
         t2 = time.perf_counter()
         ids = {}
         ext = [d["id"] for d in ds.corpus]
@@ -180,6 +198,7 @@ def run_tongxin(ds: Dataset, workdir: str, advance: Advance = _noop) -> tuple[di
         back = {v: k for k, v in ids.items()}
         ctx = MatchContext(today=TODAY)
         runs: dict[str, list[str]] = {}
+        words: dict[str, list[str]] = {}
         bad_explanations = 0
         via_terms = 0
         for qid, text in ds.queries:
@@ -189,13 +208,25 @@ def run_tongxin(ds: Dataset, workdir: str, advance: Advance = _noop) -> tuple[di
                 e = m.explanation
                 if e.terms and abs(sum(t.points for t in e.terms) - e.text_points) > 1e-6:
                     bad_explanations += 1
+                if abs(e.text_points + e.semantic_points + sum(f.points for f in e.fit) - m.score) > 1e-6:
+                    bad_explanations += 1
                 via_terms += sum(1 for t in e.terms if t.via)
             advance("tongxin", 1, len(ds.queries))
         t3 = time.perf_counter()
-        stats = {"store_s": round(t1 - t0, 2), "index_s": round(t2 - t1, 2), "search_s": round(t3 - t2, 2),
-                 "ms_per_query": round(1000 * (t3 - t2) / max(len(ds.queries), 1), 2),
-                 "explanations_not_adding_up": bad_explanations, "related_term_hits": via_terms}
-        return runs, stats
+        if semantic.enabled:  # the same index, words only
+            ex.semantic = NoSemantic()
+            for qid, text in ds.queries:
+                _, matches = ex.search(text, kind="technology", viewer=VISITOR, limit=LIMIT, ctx=ctx)
+                words[qid] = [back[m.listing.id] for m in matches if m.listing.id in back]
+            ex.semantic = semantic
+        else:
+            words = runs
+        enc = semantic.encoder
+        stats = {"store_s": round(t1 - t0, 2), "index_s": round(te - t1, 2), "embed_s": round(t2 - te, 2),
+                 "search_s": round(t3 - t2, 2), "ms_per_query": round(1000 * (t3 - t2) / max(len(ds.queries), 1), 2),
+                 "explanations_not_adding_up": bad_explanations, "related_term_hits": via_terms,
+                 "encoder": f"{enc.name} {enc.version}" if enc is not None else "none"}
+        return runs, stats, words
     finally:
         ex.close()
 
@@ -227,20 +258,22 @@ def _paired_report(p: dict[str, float | int]) -> dict[str, float | int]:
     return out
 
 
-def run_quality(dataset_dir: str, advance: Advance = _noop, workdir: str | None = None) -> dict[str, Any]:
-    """The whole benchmark; returns the report that `--json` prints."""
+def run_quality(dataset_dir: str, advance: Advance = _noop, workdir: str | None = None, encoder: Any = None) -> dict[str, Any]:
+    """The whole benchmark; returns the report that `--json` prints. With an `encoder`,
+    "tongxin" is words and meaning fused and "tongxin_words" the words alone, same index."""
     ds = load_dataset(dataset_dir)
     if not ds.corpus or not ds.queries:
         raise BadFile(Message(f"{dataset_dir} 的语料或查询为空", f"{dataset_dir} has an empty corpus or no queries"))
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix="tongxin-bench-") as tmp:
-            tx_runs, tx_stats = run_tongxin(ds, tmp, advance)
+            tx_runs, tx_stats, words_runs = run_tongxin(ds, tmp, advance, encoder)
     else:
-        tx_runs, tx_stats = run_tongxin(ds, workdir, advance)
+        tx_runs, tx_stats, words_runs = run_tongxin(ds, workdir, advance, encoder)
     bm_runs, bm_stats = run_bm25(ds, advance)
     tx = metrics.evaluate(tx_runs, ds.qrels)
     bm = metrics.evaluate(bm_runs, ds.qrels)
-    tx_mean, bm_mean = metrics.mean_scores(tx), metrics.mean_scores(bm)
+    wd = metrics.evaluate(words_runs, ds.qrels)
+    tx_mean, bm_mean, wd_mean = metrics.mean_scores(tx), metrics.mean_scores(bm), metrics.mean_scores(wd)
     gain = {k: (tx_mean[k] - bm_mean[k]) / bm_mean[k] if bm_mean[k] else 0.0 for k in tx_mean}
     per_query = {
         q: {"tongxin_rank": tx[q].rank, "bm25_rank": bm[q].rank,
@@ -252,10 +285,13 @@ def run_quality(dataset_dir: str, advance: Advance = _noop, workdir: str | None 
         "docs": len(ds.corpus),
         "queries": len(tx),
         "tongxin": _rounded(tx_mean),
+        "tongxin_words": _rounded(wd_mean),
         "bm25": _rounded(bm_mean),
         "relative_gain": _rounded(gain),
+        "gain_over_words": _rounded({k: (tx_mean[k] - wd_mean[k]) / wd_mean[k] if wd_mean[k] else 0.0 for k in tx_mean}),
         "paired_ndcg@10": _paired_report(metrics.paired({q: s.ndcg10 for q, s in tx.items()}, {q: s.ndcg10 for q, s in bm.items()})),
         "paired_mrr@10": _paired_report(metrics.paired({q: s.mrr10 for q, s in tx.items()}, {q: s.mrr10 for q, s in bm.items()})),
+        "paired_ndcg@10_vs_words": _paired_report(metrics.paired({q: s.ndcg10 for q, s in tx.items()}, {q: s.ndcg10 for q, s in wd.items()})),
         "timings": {"tongxin": tx_stats, "bm25": bm_stats},
         "per_query": per_query,
     }
@@ -263,11 +299,24 @@ def run_quality(dataset_dir: str, advance: Advance = _noop, workdir: str | None 
 
 # -- command line ---------------------------------------------------------------------------
 
-LABELS = {"store": "存储 / storing listings", "index": "索引 / indexing", "tongxin": "tongxin 查询 / queries",
+LABELS = {"store": "存储 / storing listings", "index": "索引 / indexing", "embed": "向量 / embedding", "tongxin": "tongxin 查询 / queries",
           "bm25-index": "BM25 分词 / tokenising", "bm25": "BM25 查询 / queries"}
 
 
-def cli_quality(dataset_dir: str, as_json: bool) -> None:
+def bench_encoder(name: str, cache: str | None) -> Any:
+    """The encoder a benchmark runs with: a key of core.semantic.ENCODERS or "none", optionally
+    behind a vector cache file (bench.vector_cache) so repeated runs do not embed again."""
+    from ..core.semantic import get_encoder
+
+    enc = get_encoder(name)
+    if enc is None or not cache:
+        return enc if enc is not None else "none"
+    from .vector_cache import CachedEncoder
+
+    return CachedEncoder(enc, cache)
+
+
+def cli_quality(dataset_dir: str, as_json: bool, encoder: str = "e5", vector_cache: str | None = None) -> None:
     import typer
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -284,7 +333,7 @@ def cli_quality(dataset_dir: str, as_json: bool) -> None:
             progress.update(tasks[task], advance=n, total=total)
 
         try:
-            report = run_quality(dataset_dir, advance)
+            report = run_quality(dataset_dir, advance, encoder=bench_encoder(encoder, vector_cache))
         except TongxinError as e:
             from ..fileio.importer import describe
 
@@ -298,10 +347,12 @@ def cli_quality(dataset_dir: str, as_json: bool) -> None:
     table = Table(title=f"检索质量 / ranking quality: {report['dataset']} ({report['docs']} docs, {report['queries']} queries)")
     table.add_column("metric")
     table.add_column("tongxin", justify="right")
+    table.add_column("tongxin (words only)", justify="right")
     table.add_column("BM25 (jieba, bm25s)", justify="right")
-    table.add_column("gain", justify="right")
-    for k in ("ndcg@10", "mrr@10", "recall@100"):
-        table.add_row(k, f"{report['tongxin'][k]:.3f}", f"{report['bm25'][k]:.3f}", f"{100 * report['relative_gain'][k]:+.1f}%")
+    table.add_column("gain over BM25", justify="right")
+    for k in ("ndcg@10", "mrr@10", "recall@100", "hit@5"):
+        table.add_row(k, f"{report['tongxin'][k]:.3f}", f"{report['tongxin_words'][k]:.3f}", f"{report['bm25'][k]:.3f}",
+                      f"{100 * report['relative_gain'][k]:+.1f}%")
     out.print(table)
     p = report["paired_ndcg@10"]
     out.print(f"nDCG@10 per query: tongxin better {p['wins']}, worse {p['losses']}, same {p['ties']} "

@@ -185,7 +185,7 @@ class Semantic:
         return {} if idx is None else idx.cosines(vector, listing_ids)  # type: ignore[arg-type]
 
     def background(self, vector: np.ndarray | None, kinds: Sequence[str] = ()) -> float:
-        """Cosine of `vector` with the mean stored vector of these kinds: what an unrelated listing scores."""
+        """The mean cosine of `vector` with the stored vectors of these kinds: what an unrelated listing scores."""
         idx = self._ensure_index() if vector is not None else None
         return 0.0 if idx is None else idx.mean_cosine(vector, kinds)  # type: ignore[arg-type]
 

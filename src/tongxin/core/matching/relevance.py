@@ -16,10 +16,15 @@ compares with the best candidate of the same query, so an irrelevant best hit st
   unrelated listing scores is the background). Rescaled so that the background
   (`Fusion.cos_floor` above it) is 0 and `Fusion.cos_full` above it (a close paraphrase) is 1.
 
-The two are fused by a weighted sum (`Fusion.fuse`): when a need shares only generic words with
-a technology, its word evidence is low and meaning decides. When a candidate has no vector yet
-(it was just published) or semantic matching is off, its relevance is its word evidence alone,
-as before vectors existed.
+The two are fused as independent evidence, a soft OR (`Fusion.fuse`):
+
+    relevance = 1 − (1 − a·words)(1 − b·meaning)
+
+so either kind of evidence alone can make a strong match (a need written in everyday words
+shares almost no word with the lab's text, yet its meaning is close), and both together make a
+stronger one. The overlap term is shared between the two parts in proportion, so the score
+breakdown (words part + meaning part + structured fit) still adds up. When a candidate has no
+vector yet (it was just published) or semantic matching is off, its relevance is a·words.
 
 Bands (`band`) turn relevance into what a person reads: 强匹配 / 可能相关 / 弱相关. The
 thresholds are published (docs/quality.md) and alerts use them. They were chosen on the dev
@@ -69,10 +74,11 @@ class Fusion:
     """Fusion of word and meaning evidence (chosen on dev data; see docs/quality.md)."""
 
     cos_floor: float = 0.0  # cosine above the background at which meaning starts to count
-    cos_full: float = 0.09  # cosine above the background of a close paraphrase: meaning 1
-    text_full: float = 2.0  # free text: score / ceiling of a very good match
+    cos_full: float = 0.12  # cosine above the background of a close paraphrase: meaning 1
+    text_full: float = 1.5  # free text: score / ceiling of a very good match
     listing_full: float = 0.75  # a listing's query: score / ceiling of a very good match
-    lexical_weight: float = 0.6  # the words' share of the relevance when a vector is there
+    words_weight: float = 0.8  # a: the most that word evidence alone gives
+    meaning_weight: float = 0.8  # b: the most that meaning alone gives
 
     def semantic(self, cosine: float, background: float = 0.0) -> float:
         x = (cosine - background - self.cos_floor) / (self.cos_full - self.cos_floor)
@@ -85,10 +91,12 @@ class Fusion:
 
     def fuse(self, lexical: float, cosine: float | None, background: float = 0.0) -> tuple[float, float]:
         """(word part, meaning part) of the relevance; they add up to it, in [0, 1]."""
+        w = self.words_weight * lexical
         if cosine is None:
-            return lexical, 0.0
-        w = self.lexical_weight
-        return w * lexical, (1.0 - w) * self.semantic(cosine, background)
+            return w, 0.0
+        m = self.meaning_weight * self.semantic(cosine, background)
+        # 1 − (1 − w)(1 − m) = w + m − w·m: the overlap w·m comes off each part by half
+        return w * (1.0 - m / 2.0), m * (1.0 - w / 2.0)
 
 
 DEFAULT_FUSION = Fusion()
@@ -106,9 +114,9 @@ class Band:
 BANDS = (
     Band("strong", "强匹配", "strong match", 0.5),
     Band("possible", "可能相关", "possibly related", 0.35),
-    Band("weak", "弱相关", "weakly related", 0.2),
+    Band("weak", "弱相关", "weakly related", 0.25),
 )
-SHOW_FLOOR = 0.15  # below this a candidate is not shown at all (the page says nothing good was found)
+SHOW_FLOOR = 0.2  # below this a candidate is not shown at all (the page says nothing good was found)
 
 
 def band(relevance: float) -> Band | None:

@@ -138,7 +138,8 @@ class VectorIndex:
         return out
 
     def mean_cosine(self, query: np.ndarray, kinds: Sequence[str] = ()) -> float:
-        """Cosine of `query` with the mean vector of these kinds (all when empty); 0 when none are indexed."""
+        """The mean cosine of `query` with the vectors of these kinds (all when empty): `query` · their
+        mean vector, not normalised (what an unrelated listing of these kinds scores); 0 when none."""
         import numpy as np
 
         with self._lock:
@@ -146,8 +147,8 @@ class VectorIndex:
             if not blocks:
                 return 0.0
             total = np.sum([b.total for b in blocks], axis=0)
-        norm = float(np.linalg.norm(total))
-        return 0.0 if norm == 0 else float(np.asarray(query, dtype=np.float64) @ total / norm)
+            n = sum(b.n for b in blocks)
+        return float(np.asarray(query, dtype=np.float64) @ total / n)
 
     def search(self, query: np.ndarray, kinds: Sequence[str] = (), k: int = 100, exclude: Iterable[int] = ()
                ) -> list[tuple[int, float]]:

@@ -14,9 +14,10 @@ _SPACE = re.compile(r"\s+")
 
 
 def embed_text(title: str, keywords: Sequence[str], description: str, max_chars: int = MAX_CHARS) -> str:
-    """Title, keywords and description, whitespace collapsed, cut to what the model reads."""
+    """Title, keywords and description, whitespace collapsed, cut to what the model reads. A part
+    with no letter or digit (a placeholder title such as "—") says nothing and is left out."""
     parts = [title.strip(), "、".join(k.strip() for k in keywords if k and k.strip()), description.strip()]
-    text = "\n".join(_SPACE.sub(" ", p) for p in parts if p)
+    text = "\n".join(_SPACE.sub(" ", p) for p in parts if any(ch.isalnum() for ch in p))
     return text[:max_chars]
 
 

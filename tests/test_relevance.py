@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 
 from factories import load
@@ -52,6 +53,16 @@ def test_fusion_parts_add_up_and_meaning_is_measured_above_the_background() -> N
 def test_lexical_ceiling_counts_each_group_once() -> None:
     q = [QueryTerm("油烟", 1.0, idf=3.0), QueryTerm("油", 0.4, "bigrams", via="油烟", idf=1.0), QueryTerm("净化", 1.0, idf=2.0)]
     assert abs(lexical_ceiling(q) - 1.5 * (3.0 + 2.0)) < 1e-9
+
+
+def test_a_word_matched_only_by_its_parts_counts_as_asked() -> None:
+    """No document holds "蛋白质组" itself, only its part "蛋白": the ceiling still counts the
+    whole word as the rarest word would, so sharing the part is no full answer."""
+    n = 1000
+    rarest = math.log(1.0 + (n + 0.5) / 0.5)
+    parts_only = [QueryTerm("蛋白", 1.0, via="蛋白质组", idf=2.0), QueryTerm("质谱", 1.0, idf=5.0)]
+    assert abs(lexical_ceiling(parts_only, 0, n) - 1.5 * (rarest + 5.0)) < 1e-9
+    assert abs(lexical_ceiling(parts_only, 1, n) - 1.5 * (2 * rarest + 5.0)) < 1e-9  # one more word nothing holds
 
 
 def test_bands_are_ordered_and_named_in_both_languages() -> None:

@@ -57,16 +57,24 @@ def saturate(x: float) -> float:
 
 def lexical_ceiling(qterms: Sequence[QueryTerm], unknown_words: int = 0, n_docs: int = 0) -> float:
     """About what a document holding each query word (group) once in its title would score.
-    Words of the query that no document holds (`unknown_words`, left out of the query terms)
-    count as the rarest word would: asking for "食堂" and "系统" where nothing mentions a
-    canteen is not answered well by a document about some "系统"."""
+
+    A word counts with its own idf, even where the engine can only match its parts: when no
+    document holds "蛋白质组" itself, the query still asked for it, and a document that only
+    shares the part "蛋白" has not answered it (the word counts as the rarest word would).
+    Words of the query that no document holds at all (`unknown_words`, left out of the query
+    terms) count the same way: asking for "食堂" and "系统" where nothing mentions a canteen is
+    not answered well by a document about some "系统"."""
+    rarest = math.log(1.0 + (max(n_docs, 1) + 0.5) / 0.5)
     best: dict[str, float] = {}
+    whole: set[str] = set()
     for q in qterms:
         s = q.weight * q.idf
         if s > best.get(q.group, 0.0):
             best[q.group] = s
-    rarest = math.log(1.0 + (max(n_docs, 1) + 0.5) / 0.5)
-    return LEXICAL_SATURATION * (sum(best.values()) + unknown_words * rarest)
+        if q.via is None:
+            whole.add(q.group)
+    total = sum(v if g in whole else max(v, rarest) for g, v in best.items())
+    return LEXICAL_SATURATION * (total + unknown_words * rarest)
 
 
 @dataclass(frozen=True)
@@ -75,7 +83,7 @@ class Fusion:
 
     cos_floor: float = 0.0  # cosine above the background at which meaning starts to count
     cos_full: float = 0.12  # cosine above the background of a close paraphrase: meaning 1
-    text_full: float = 1.5  # free text: score / ceiling of a very good match
+    text_full: float = 1.0  # free text: score / ceiling of a very good match
     listing_full: float = 0.75  # a listing's query: score / ceiling of a very good match
     words_weight: float = 0.8  # a: the most that word evidence alone gives
     meaning_weight: float = 0.8  # b: the most that meaning alone gives

@@ -83,7 +83,7 @@ class Fusion:
 
     cos_floor: float = 0.0  # cosine above the background at which meaning starts to count
     cos_full: float = 0.12  # cosine above the background of a close paraphrase: meaning 1
-    text_full: float = 1.0  # free text: score / ceiling of a very good match
+    text_full: float = 2.0  # free text: score / ceiling of a very good match
     listing_full: float = 0.75  # a listing's query: score / ceiling of a very good match
     words_weight: float = 0.8  # a: the most that word evidence alone gives
     meaning_weight: float = 0.8  # b: the most that meaning alone gives

@@ -119,21 +119,24 @@ class Explanation:
     def summary(self, lang: str = "zh", max_terms: int = 6) -> str:
         terms = self.chips[:max_terms]
         met = [f for f in self.fit if f.met]
-        b = self.band
         ev = self.evidence
         if lang == "en":
-            parts = [b.en] if b else []
+            parts = []
             if terms:
                 parts.append("matched terms: " + ", ".join(terms))
             if ev is not None:
                 parts.append(f"similar meaning: “{ev.query}” ↔ “{ev.candidate}”")
+            elif self.semantic_points > self.text_points:
+                parts.append("similar meaning (different words)")
             parts += [f.en for f in met]
             return "; ".join(parts)
-        parts = [b.zh] if b else []
+        parts = []
         if terms:
             parts.append("匹配词：" + "、".join(terms))
         if ev is not None:
             parts.append(f"语义相近：『{ev.query}』↔『{ev.candidate}』")
+        elif self.semantic_points > self.text_points:
+            parts.append("语义相近（词语不同，意思接近）")
         parts += [f.zh for f in met]
         return "；".join(parts)
 

@@ -6,7 +6,7 @@ import datetime as dt
 import math
 import re
 
-from factories import load
+from factories import load, tech
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -119,3 +119,24 @@ def test_no_fragment_chips_in_demo_matches(demo_exchange: Exchange) -> None:
                     assert len(c) >= 2 and is_chip(c), c
                     assert not re.fullmatch(r"[0-9.,%]+", c), c
     assert seen > 200
+
+
+def test_hybrid_falls_back_to_words_for_a_listing_without_a_vector(exchange: Exchange) -> None:
+    """A listing published a moment ago has no vector yet: it is matchable by its words at once
+    (no meaning part, no error), and gets its meaning part when its vector lands."""
+    from tongxin.core.semantic import HashEncoder
+    from tongxin.services.semantic import Semantic
+
+    ids = load(exchange)
+    sem = Semantic(exchange.db, encoder=HashEncoder())
+    exchange.semantic = sem
+    sem.drain()
+    new = load(exchange, listings=[tech("T-NEW", "城轨列车控制系统车载设备", "列车控制系统车载控制器，支持CBTC。", "列车控制系统;车载设备")])
+    _, before = exchange.search("列车控制系统", kind="technology", viewer=VISITOR, ctx=CTX)
+    got = {m.listing.id: m.explanation for m in before}
+    assert new["T-NEW"] in got and got[new["T-NEW"]].cosine is None and got[new["T-NEW"]].semantic_points == 0.0
+    assert got[ids["T-CBTC"]].cosine is not None  # the others carry their meaning part
+    assert sem.drain() >= 1  # the vector lands …
+    sem.refresh()
+    _, after = exchange.search("列车控制系统", kind="technology", viewer=VISITOR, ctx=CTX)
+    assert {m.listing.id: m.explanation for m in after}[new["T-NEW"]].cosine is not None  # … and meaning counts

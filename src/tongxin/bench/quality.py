@@ -137,7 +137,8 @@ def _noop(task: str, n: int, total: int | None) -> None:
 
 
 
-def run_tongxin(ds: Dataset, workdir: str, advance: Advance = _noop, encoder: Any = None
+def run_tongxin(ds: Dataset, workdir: str, advance: Advance = _noop, encoder: Any = None,
+                on_query: Callable[[str, list[Any], dict[int, str]], None] | None = None,
                 ) -> tuple[dict[str, list[str]], dict[str, Any], dict[str, list[str]]]:
     """Load the corpus through validation → storage → index (and the embedding queue when an
     encoder is given), run every query; returns the runs (words and meaning fused; words only
@@ -204,6 +205,8 @@ def run_tongxin(ds: Dataset, workdir: str, advance: Advance = _noop, encoder: An
         for qid, text in ds.queries:
             _, matches = ex.search(text, kind="technology", viewer=VISITOR, limit=LIMIT, ctx=ctx)
             runs[qid] = [back[m.listing.id] for m in matches if m.listing.id in back]
+            if on_query is not None:
+                on_query(qid, matches, back)
             for m in matches:
                 e = m.explanation
                 if e.terms and abs(sum(t.points for t in e.terms) - e.text_points) > 1e-6:

@@ -120,7 +120,7 @@ class Band:
 
 # Strongest first.
 BANDS = (
-    Band("strong", "强匹配", "strong match", 0.5),
+    Band("strong", "强匹配", "strong match", 0.45),
     Band("possible", "可能相关", "possibly related", 0.35),
     Band("weak", "弱相关", "weakly related", 0.25),
 )

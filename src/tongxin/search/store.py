@@ -26,8 +26,10 @@ import contextlib
 import json
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterable
+from typing import IO
 
 import tantivy
 
@@ -56,6 +58,34 @@ class IndexStore:
     writer lock and its takeover, the metadata file, the learned-terms file, and the
     writer: incremental updates, bulk builds (marked "building" until committed), commits.
     """
+
+    # The state this side reads and writes (set by SearchEngine.__init__), declared so it is checked.
+    path: str | None
+    schema: tantivy.Schema
+    index: tantivy.Index
+    _lock: threading.RLock
+    _heap: int  # writer heap, bytes
+    _threads: int
+    last_change: int
+    fresh: bool
+    writable: bool
+    _lease: IO[bytes] | None
+    _writer: tantivy.IndexWriter | None
+    _pending: int
+    _searcher: tantivy.Searcher | None
+    _df_cache: dict[tuple[str, str], int]
+    _meta_sig: tuple[int, int, int] | None
+    _terms_read: int
+    _terms_ino: int
+    _broken: bool
+    present: dict[str, set[str] | None]
+    kind_terms: dict[str, set[str]] | None
+    _kind_terms_building: dict[str, set[str]] | None
+    _kind_terms_new: list[tuple[str, str]]
+    _kind_terms_read: int
+    _kind_terms_ino: int
+    _present_dirty: bool
+    _state: str
 
     # -- the writer lock ---------------------------------------------------------------------
     def _take_lease(self) -> bool:
@@ -174,7 +204,7 @@ class IndexStore:
     def _load_present(self, meta: dict[str, object]) -> None:
         for key in ("kind", "vis"):
             v = meta.get("present_" + key)
-            self.present[key] = set(v) if isinstance(v, list) else None  # type: ignore[arg-type]
+            self.present[key] = {str(x) for x in v} if isinstance(v, list) else None
 
     @staticmethod
     def _read_meta(path: str) -> dict[str, object] | None:

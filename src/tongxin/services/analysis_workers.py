@@ -105,7 +105,7 @@ class _AnalysisPool:
         out = pickle.load(p.stdout)
         if isinstance(out, BaseException):
             raise out
-        return out  # type: ignore[no-any-return]
+        return out
 
     def probe(self, rows: list[tuple[str, str, str, str]]) -> Analysed | None:
         try:

@@ -368,5 +368,6 @@ class Exchange(IndexMaintenance):
 
         ext = list(ext)
         with self.db.transaction(write=False) as s:
-            return {e: i for e, i in s.execute(select(ListingRow.external_id, ListingRow.id).where(ListingRow.external_id.in_(ext)))}
+            rows = s.execute(select(ListingRow.external_id, ListingRow.id).where(ListingRow.external_id.in_(ext)))
+            return {e: i for e, i in rows if e is not None}
 

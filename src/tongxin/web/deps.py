@@ -46,7 +46,8 @@ def lang_of(request: Request) -> str:
 
 
 def exchange(request: Request) -> Exchange:
-    return request.app.state.exchange  # type: ignore[no-any-return]
+    ex: Exchange = request.app.state.exchange
+    return ex
 
 
 def service(request: Request, name: str) -> Any:
@@ -86,6 +87,7 @@ async def form(request: Request) -> dict[str, Any]:
 async def json_object(request: Request) -> dict[str, Any]:
     """The request body as a JSON object, or a typed 422 naming what is wrong with it."""
     raw = await request.body()
+    problem: Message | None
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):

@@ -78,7 +78,7 @@ def _me(request: Request) -> Me:
     m = me(request)
     if m is None:  # a viewer without a person behind it (never for requests)
         raise acc.forbidden("需要用户身份", "a user is required")
-    return m  # type: ignore[no-any-return]
+    return m
 
 
 # -- accounts ---------------------------------------------------------------------------------------

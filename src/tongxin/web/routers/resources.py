@@ -20,10 +20,12 @@ from ...core import errors as E
 from ...core import regions
 from ...core.kinds.instrument import CATEGORIES
 from ...core.kinds.resources import SPECS as RESOURCE_SPECS
+from ...core.listing import Listing
 from ...core.matching.fit import MatchContext
+from ...core.matching.rank import Match
 from ...services.booking import Actor, Bookings
 from ...services.certification import licensed_matches, licensees, marks, verify_licence
-from ...services.policy import evaluate_all
+from ...services.policy import Eligibility, evaluate_all
 from ...storage.repo import ListingFilter
 from ..deps import Id, exchange, form, login_url, redirect, render, viewer
 
@@ -67,7 +69,7 @@ def _catalogue(request: Request, q: str, province: str, category: str, limit: in
     ex, v = exchange(request), viewer(request)
     if q.strip():
         _, matches = ex.search(q, kind="instrument", viewer=v, limit=limit * 2 if category else limit)
-        pairs = [(m.listing, m) for m in matches]
+        pairs: list[tuple[Listing, Match | None]] = [(m.listing, m) for m in matches]
     else:
         rows = ex.listings(ListingFilter(kind="instrument", status="published", region=PROVINCE_CODES.get(province), limit=limit * 4 if category else limit), v)
         pairs = [(x, None) for x in rows]
@@ -183,7 +185,7 @@ def licensees_page(request: Request, code: str, date: str | None = None) -> Any:
 @router.get("/policies/eligible", response_class=HTMLResponse)
 def policies_page(request: Request, org: str = "", date: str | None = None) -> Any:
     day = _date(date, _today())
-    name, rows = ("", [])
+    name, rows = "", list[Eligibility]()
     if org.strip():
         name, rows = evaluate_all(exchange(request), org, day, viewer(request))
     return render(request, "resources/policies.html", org=org, org_name=name, rows=rows, day=day)

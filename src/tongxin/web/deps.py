@@ -11,7 +11,7 @@ import os
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
@@ -21,6 +21,9 @@ from ..core.accounts import CsrfFailed
 from ..core.errors import FieldError, Message, ValidationError
 from ..core.fields import display_value
 from ..services import Exchange
+from ..services.accounts import Accounts
+from ..services.contacts import Contacts
+from ..services.listings import Listings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 templates = Jinja2Templates(directory=os.path.join(HERE, "templates"))
@@ -45,14 +48,34 @@ def lang_of(request: Request) -> str:
     return "en" if lang == "en" else "zh"
 
 
+# -- the services create_app builds, one typed accessor each --------------------------------------
+# A route declares the ones it uses as parameters (`listings_svc: ListingsDep`); other helpers call
+# the accessor with the request.
+
 def exchange(request: Request) -> Exchange:
     ex: Exchange = request.app.state.exchange
     return ex
 
 
-def service(request: Request, name: str) -> Any:
-    """A service built by create_app: 'accounts', 'listings' or 'contacts'."""
-    return getattr(request.app.state, name)
+def get_accounts(request: Request) -> Accounts:
+    svc: Accounts = request.app.state.accounts
+    return svc
+
+
+def get_listings(request: Request) -> Listings:
+    svc: Listings = request.app.state.listings
+    return svc
+
+
+def get_contacts(request: Request) -> Contacts:
+    svc: Contacts = request.app.state.contacts
+    return svc
+
+
+ExchangeDep = Annotated[Exchange, Depends(exchange)]
+AccountsDep = Annotated[Accounts, Depends(get_accounts)]
+ListingsDep = Annotated[Listings, Depends(get_listings)]
+ContactsDep = Annotated[Contacts, Depends(get_contacts)]
 
 
 def viewer(request: Request) -> acc.Viewer:

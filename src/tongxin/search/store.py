@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import threading
@@ -39,6 +40,8 @@ try:  # POSIX; elsewhere every process is a writer (one process per index direct
     import fcntl
 except ImportError:  # pragma: no cover - not on Linux
     fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
 
 META_FILE = "tongxin-meta.json"
 TERMS_FILE = "tongxin-terms.txt"
@@ -118,10 +121,8 @@ class IndexStore:
     def __del__(self) -> None:  # an engine dropped without close(): let the lock go quietly
         lease = getattr(self, "_lease", None)
         if lease is not None:
-            try:  # noqa: SIM105
+            with contextlib.suppress(OSError):  # closing a lock file can only fail with an OS error
                 lease.close()
-            except Exception:  # pragma: no cover - interpreter shutdown
-                pass
 
     def writer_pid(self) -> int | None:
         """The pid recorded by the process holding the writer lock (informational)."""
@@ -379,10 +380,10 @@ class IndexStore:
         When the build failed (committed False), its uncommitted documents are rolled back."""
         with self._lock:
             if not committed and self._writer is not None:
-                try:  # noqa: SIM105
+                try:
                     self._writer.rollback()
-                except Exception:  # pragma: no cover - dropped below anyway
-                    pass
+                except (ValueError, RuntimeError):  # pragma: no cover - tantivy's errors; the writer is dropped below anyway
+                    log.warning("rolling back the failed build's documents failed; the index is rebuilt", exc_info=True)
                 self._pending = 0
                 self.fresh = True
             self._kind_terms_building = None

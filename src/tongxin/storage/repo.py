@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import orjson
 from sqlalchemy import Select, Table, func, insert, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ..core.errors import FieldError, Message, NotFound, ValidationError
@@ -19,6 +21,8 @@ from ..core.organisation import Organisation
 from ..core.semantic.text import listing_embed_text, text_hash
 from . import vectors_repo
 from .models import ListingChangeRow, ListingRow, OrganisationRow
+
+log = logging.getLogger(__name__)
 
 
 def org_from_row(r: OrganisationRow) -> Organisation:
@@ -504,8 +508,8 @@ def distinct_keywords(s: Session, status: str | None = "published", batch: int =
         try:
             with s.begin_nested():
                 return {str(v) for (v,) in conn.execute(text(sql), {"status": status}) if v is not None}
-        except Exception:  # no JSON functions in this database build: unpack here
-            pass
+        except DBAPIError:  # no JSON functions in this database build: unpack here
+            log.debug("no JSON functions in %s; keywords unpacked in Python", conn.dialect.name, exc_info=True)
     out: set[str] = set()
     last = 0
     while True:

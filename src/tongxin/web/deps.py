@@ -72,10 +72,28 @@ def get_contacts(request: Request) -> Contacts:
     return svc
 
 
-ExchangeDep = Annotated[Exchange, Depends(exchange)]
-AccountsDep = Annotated[Accounts, Depends(get_accounts)]
-ListingsDep = Annotated[Listings, Depends(get_listings)]
-ContactsDep = Annotated[Contacts, Depends(get_contacts)]
+# FastAPI calls a plain-def dependency in its thread pool; these only read app.state, so they are
+# coroutines: resolved on the event loop, no thread hop per request.
+async def _exchange_dep(request: Request) -> Exchange:
+    return exchange(request)
+
+
+async def _accounts_dep(request: Request) -> Accounts:
+    return get_accounts(request)
+
+
+async def _listings_dep(request: Request) -> Listings:
+    return get_listings(request)
+
+
+async def _contacts_dep(request: Request) -> Contacts:
+    return get_contacts(request)
+
+
+ExchangeDep = Annotated[Exchange, Depends(_exchange_dep)]
+AccountsDep = Annotated[Accounts, Depends(_accounts_dep)]
+ListingsDep = Annotated[Listings, Depends(_listings_dep)]
+ContactsDep = Annotated[Contacts, Depends(_contacts_dep)]
 
 
 def viewer(request: Request) -> acc.Viewer:

@@ -16,7 +16,7 @@ from ...core.matching.fit import MatchContext
 from ...services.accounts import Me
 from ...services.listings import common_fields, listing_dict, parse_filters
 from ...storage.repo import ListingFilter
-from ..deps import AccountsDep, ContactsDep, Cursor, Id, ListingsDep, exchange, me, viewer
+from ..deps import AccountsDep, ContactsDep, Cursor, ExchangeDep, Id, ListingsDep, me, viewer
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
@@ -138,22 +138,21 @@ def confirm_reset(request: Request, accounts_svc: AccountsDep, body: ResetConfir
 # -- kinds, listings, search ------------------------------------------------------------------------
 
 @router.get("/kinds")
-def kinds(request: Request) -> Any:
+def kinds(request: Request, ex: ExchangeDep) -> Any:
     def fd(a: Any) -> dict[str, Any]:
         return {"key": a.key, "zh": a.zh, "en": a.en, "type": a.type, "required": a.required, "min": a.min, "max": a.max,
                 "choices": [{"value": c.value, "zh": c.zh, "en": c.en} for c in a.choices], "help_zh": a.help_zh, "help_en": a.help_en}
 
     return {"common": [fd(a) for a in common_fields()],
             "kinds": [{"name": k.name, "zh": k.zh, "en": k.en, "sides": list(k.sides), "matches_with": list(k.matches_with),
-                       "attrs": [fd(a) for a in k.attrs]} for k in exchange(request).registry],
+                       "attrs": [fd(a) for a in k.attrs]} for k in ex.registry],
             "decline_reasons": [{"value": c.value, "zh": c.zh, "en": c.en} for c in DECLINE_REASONS],
             "report_reasons": [{"value": c.value, "zh": c.zh, "en": c.en} for c in REPORT_REASONS]}
 
 
 @router.get("/listings")
-def list_listings(request: Request, listings_svc: ListingsDep, kind: str | None = None, side: str | None = None, region: str | None = None,
+def list_listings(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, kind: str | None = None, side: str | None = None, region: str | None = None,
                   industry: str | None = None, cursor: Cursor = 0, per_page: int = 20) -> Any:
-    ex = exchange(request)
     if kind is not None:
         ex.registry.get(kind)
     f = ListingFilter(kind=kind, side=side, region=region, industry=industry, status="published")
@@ -162,9 +161,8 @@ def list_listings(request: Request, listings_svc: ListingsDep, kind: str | None 
 
 
 @router.get("/search")
-def api_search(request: Request, listings_svc: ListingsDep, q: str = "", limit: int = 10, corridor: bool = False) -> Any:
+def api_search(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, q: str = "", limit: int = 10, corridor: bool = False) -> Any:
     """Free-text search with the page's filters: kind, side, region, industry, trl, budget, since."""
-    ex = exchange(request)
     params = dict(request.query_params)
     if params.get("kind"):
         ex.registry.get(params["kind"])
@@ -176,37 +174,37 @@ def api_search(request: Request, listings_svc: ListingsDep, q: str = "", limit: 
 
 
 @router.get("/export")
-def api_export(request: Request, listings_svc: ListingsDep, kind: str | None = None) -> Any:
+def api_export(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, kind: str | None = None) -> Any:
     """Every listing visible to the caller, as the caller may see it."""
     if kind is not None:
-        exchange(request).registry.get(kind)
+        ex.registry.get(kind)
     return {"items": listings_svc.export(viewer(request), kind)}
 
 
 @router.get("/listings/{listing_id}")
-def get_listing(request: Request, listings_svc: ListingsDep, listing_id: Id) -> Any:
-    return listing_dict(listings_svc.show(viewer(request), listing_id), exchange(request))
+def get_listing(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, listing_id: Id) -> Any:
+    return listing_dict(listings_svc.show(viewer(request), listing_id), ex)
 
 
 @router.get("/listings/{listing_id}/matches")
-def get_matches(request: Request, listings_svc: ListingsDep, listing_id: Id, limit: int = 10, corridor: bool = False) -> Any:
+def get_matches(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, listing_id: Id, limit: int = 10, corridor: bool = False) -> Any:
     res = listings_svc.matches(viewer(request), listing_id, limit=max(1, min(limit, 50)), ctx=MatchContext(prefer_corridor=corridor))
-    return {"listing_id": listing_id, "results": [listing_dict(s, exchange(request)) for s in res]}
+    return {"listing_id": listing_id, "results": [listing_dict(s, ex) for s in res]}
 
 
 @router.post("/listings", status_code=201)
-def create_listing(request: Request, ls: ListingsDep, body: dict[str, Any] = Body(..., examples=[{"kind": "scenario", "publish": True, "title": "…"}])) -> Any:
+def create_listing(request: Request, ex: ExchangeDep, ls: ListingsDep, body: dict[str, Any] = Body(..., examples=[{"kind": "scenario", "publish": True, "title": "…"}])) -> Any:
     kind = str(body.get("kind") or "")
     if not kind:
         raise ValidationError.of([_fe("kind", "资源类型为必填项", "kind is required")])
     lid = ls.save(viewer(request), kind, body, publish=bool(body.get("publish")))
-    return listing_dict(ls.show(viewer(request), lid), exchange(request))
+    return listing_dict(ls.show(viewer(request), lid), ex)
 
 
 @router.put("/listings/{listing_id}")
-def update_listing(request: Request, ls: ListingsDep, listing_id: Id, body: dict[str, Any] = Body(...)) -> Any:
+def update_listing(request: Request, ex: ExchangeDep, ls: ListingsDep, listing_id: Id, body: dict[str, Any] = Body(...)) -> Any:
     ls.save(viewer(request), None, body, listing_id=listing_id, publish=bool(body.get("publish")))
-    return listing_dict(ls.show(viewer(request), listing_id), exchange(request))
+    return listing_dict(ls.show(viewer(request), listing_id), ex)
 
 
 @router.post("/listings/{listing_id}/close")

@@ -13,7 +13,7 @@ from ...core.accounts import DECLINE_REASONS
 from ...core.errors import ValidationError
 from ...core.vocab import ORG_TYPES
 from ...services.listings import common_fields, fetch, form_values
-from ..deps import AccountsDep, ContactsDep, Id, ListingsDep, exchange, form, redirect, render, viewer
+from ..deps import AccountsDep, ContactsDep, ExchangeDep, Id, ListingsDep, form, redirect, render, viewer
 
 router = APIRouter()
 
@@ -83,16 +83,16 @@ def publish_choose(request: Request) -> Any:
 
 
 @router.get("/publish/{kind}", response_class=HTMLResponse)
-def publish_form(request: Request, kind: str) -> Any:
+def publish_form(request: Request, ex: ExchangeDep, kind: str) -> Any:
     acc.require_org(viewer(request))
-    spec = exchange(request).registry.get(kind)
+    spec = ex.registry.get(kind)
     return _form_page(request, spec, {"visibility": "public"}, {}, None)
 
 
 @router.post("/publish/{kind}", response_class=HTMLResponse)
-async def publish(request: Request, listings_svc: ListingsDep, kind: str) -> Any:
+async def publish(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, kind: str) -> Any:
     data = await form(request)
-    spec = exchange(request).registry.get(kind)
+    spec = ex.registry.get(kind)
     try:
         lid = listings_svc.save(viewer(request), kind, data, publish=data.get("action") == "publish")
     except ValidationError as e:
@@ -101,24 +101,24 @@ async def publish(request: Request, listings_svc: ListingsDep, kind: str) -> Any
 
 
 @router.get("/listings/{listing_id}/edit", response_class=HTMLResponse)
-def edit_form(request: Request, listing_id: Id) -> Any:
+def edit_form(request: Request, ex: ExchangeDep, listing_id: Id) -> Any:
     v = viewer(request)
-    x, _ = fetch(exchange(request), v, listing_id)
+    x, _ = fetch(ex, v, listing_id)
     acc.require_edit(v, x)
-    spec = exchange(request).registry.get(x.kind)
+    spec = ex.registry.get(x.kind)
     return _form_page(request, spec, form_values(x, spec), {}, listing_id)
 
 
 @router.post("/listings/{listing_id}/edit", response_class=HTMLResponse)
-async def edit(request: Request, listings_svc: ListingsDep, listing_id: Id) -> Any:
+async def edit(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, listing_id: Id) -> Any:
     data = await form(request)
     v = viewer(request)
-    x, _ = fetch(exchange(request), v, listing_id)
+    x, _ = fetch(ex, v, listing_id)
     acc.require_edit(v, x)
     try:
         listings_svc.save(v, None, data, listing_id=listing_id, publish=data.get("action") == "publish")
     except ValidationError as e:
-        return _form_page(request, exchange(request).registry.get(x.kind), data, _errors(e), listing_id, 422)
+        return _form_page(request, ex.registry.get(x.kind), data, _errors(e), listing_id, 422)
     return redirect(f"/listings/{listing_id}")
 
 

@@ -29,9 +29,10 @@ install: $(STAMP)
 demo: system-deps-demo $(STAMP)
 	$(BIN)/tongxin demo --serve
 
-## make check: lint (ruff)
+## make check: lint (ruff) and types (mypy: strict on src/tongxin/core, see [tool.mypy] in pyproject.toml)
 check: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/mypy
 
 ## make test: system packages (chromium, CJK and emoji fonts, poppler), set up, lint and run the whole suite
 test: system-deps-test check

@@ -208,12 +208,12 @@ def run_tongxin(ds: Dataset, workdir: str, advance: Advance = _noop, encoder: An
             if on_query is not None:
                 on_query(qid, matches, back)
             for m in matches:
-                e = m.explanation
-                if e.terms and abs(sum(t.points for t in e.terms) - e.text_points) > 1e-6:
+                expl = m.explanation
+                if expl.terms and abs(sum(t.points for t in expl.terms) - expl.text_points) > 1e-6:
                     bad_explanations += 1
-                if abs(e.text_points + e.semantic_points + sum(f.points for f in e.fit) - m.score) > 1e-6:
+                if abs(expl.text_points + expl.semantic_points + sum(f.points for f in expl.fit) - m.score) > 1e-6:
                     bad_explanations += 1
-                via_terms += sum(1 for t in e.terms if t.via)
+                via_terms += sum(1 for t in expl.terms if t.via)
             advance("tongxin", 1, len(ds.queries))
         t3 = time.perf_counter()
         if semantic.enabled:  # the same index, words only

@@ -38,9 +38,9 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import Any, Protocol
 
 from .synthetic import TODAY, Generator, listing_record
 
@@ -126,6 +126,12 @@ def _dir_mb(path: str) -> float:
     return total / 1e6
 
 
+class Advance(Protocol):
+    """Report progress: `done` items of `tot` (default: the task's total)."""
+
+    def __call__(self, done: int, tot: int | None = None) -> None: ...
+
+
 class _Bar:
     """A rich progress bar on stderr (or nothing when quiet)."""
 
@@ -147,7 +153,7 @@ class _Bar:
         if self.p is not None:
             self.p.__exit__(*exc)
 
-    def task(self, name: str, total: int | None) -> Callable[[int, int | None], None]:
+    def task(self, name: str, total: int | None) -> Advance:
         if self.p is None:
             return lambda done, tot=None: None
         t = self.p.add_task(name, total=total)

@@ -9,7 +9,7 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -19,6 +19,10 @@ from rich.table import Table
 from ..core import errors as E
 from ..core.access import SYSTEM
 from ..settings import SETTINGS, Config
+
+if TYPE_CHECKING:
+    from ..services import Exchange
+    from ..services.semantic import Semantic
 
 EXIT = {E.ValidationError: 1, E.NotFound: 3, E.BadFile: 4}
 
@@ -41,7 +45,7 @@ console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
 
-def _exchange():  # type: ignore[no-untyped-def]
+def _exchange() -> Exchange:
     from ..services import Exchange
 
     ex = Exchange.from_config(Config.from_env())
@@ -90,8 +94,8 @@ def demo(
         if ex.counts().get("organisations", 0) == 0:
             with _progress() as p:
                 t = p.add_task("导入演示数据 loading demo data", total=None)
-                n = load_demo(ex, seed=seed, progress=lambda d, tot: p.update(t, completed=d, total=tot))
-            console.print(f"✓ 演示数据 / demo data: {n['organisations']} 机构 organisations, {n['listings']} 资源 listings")
+                loaded = load_demo(ex, seed=seed, progress=lambda d, tot: p.update(t, completed=d, total=tot))
+            console.print(f"✓ 演示数据 / demo data: {loaded['organisations']} 机构 organisations, {loaded['listings']} 资源 listings")
         else:
             console.print("✓ 数据库已有数据，跳过演示数据 / database already has data; demo data not reloaded")
         from ..services.accounts import create_demo_accounts
@@ -109,8 +113,8 @@ def demo(
             p.update(t, completed=1, total=1)
         from ..services.demo_loader import load_demo_vectors
 
-        v = load_demo_vectors(ex)
-        console.print(f"✓ 语义向量 / vectors: {v['stored']} 条随包提供 shipped, {v['queued']} 条后台计算 embedded in the background")
+        shipped = load_demo_vectors(ex)
+        console.print(f"✓ 语义向量 / vectors: {shipped['stored']} 条随包提供 shipped, {shipped['queued']} 条后台计算 embedded in the background")
         with _progress() as p:
             t = p.add_task("建立索引 indexing", total=None)
             n = ex.rebuild_index(progress=lambda d, tot: p.update(t, completed=d, total=tot))
@@ -365,7 +369,7 @@ def index(
             with _progress() as p:
                 t = p.add_task("建立索引 indexing", total=None)
                 n = ex.rebuild_index(progress=lambda d, tot: p.update(t, completed=d, total=tot))
-            queued = ex.semantic.enqueue_stale(check_text=True)
+            queued = _vectors(ex).enqueue_stale(check_text=True)
             console.print(f"✓ 索引 / index: {n}; 排入嵌入队列 / queued for embedding: {queued}")
         elif not embed:
             console.print(f"✓ 索引 / index: {ex.sync()}")
@@ -375,25 +379,35 @@ def index(
     _run(go, ex)
 
 
-def _embed(ex: Any) -> None:
-    from rich.progress import TimeRemainingColumn
+def _vectors(ex: Exchange) -> Semantic:
+    """The exchange's stored vectors (the CLI's Exchange, from the configuration, always has them)."""
+    from ..services.semantic import Semantic
 
     sem = ex.semantic
-    if not sem.enabled:
+    assert isinstance(sem, Semantic), f"the command line expects stored vectors, not {type(sem).__name__}"
+    return sem
+
+
+def _embed(ex: Exchange) -> None:
+    from rich.progress import TimeRemainingColumn
+
+    sem = _vectors(ex)
+    encoder = sem.encoder
+    if encoder is None:
         err.print("[yellow]! 语义层已关闭（TONGXIN_ENCODER=none）/ the semantic layer is off (TONGXIN_ENCODER=none)[/yellow]")
         return
     sem.enqueue_stale(check_text=False)
     cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("预计剩余 left"), TimeRemainingColumn())
     with Progress(*cols, console=err) as p:
-        t = p.add_task(f"嵌入 embedding ({sem.encoder.name})", total=None)
+        t = p.add_task(f"嵌入 embedding ({encoder.name})", total=None)
         n = sem.drain(progress=lambda d, tot: p.update(t, completed=d, total=tot))
     st = sem.status()
     console.print(f"✓ 向量 / vectors: 新算 {n} embedded, 共 {st['vectors']} stored, 等待 {st['waiting']} waiting, 失败 {st['failed']} failed")
 
 
-def _index_status(ex: Any) -> None:
+def _index_status(ex: Exchange) -> None:
     eng = ex.engine
-    st = ex.semantic.status()
+    st = _vectors(ex).status()
     table = Table("项目 item", "数量 value", title="索引状态 / index status")
     table.add_row("已发布资源 published listings", str(st["published"]))
     table.add_row("已索引资源 listings indexed", str(eng.num_docs()))

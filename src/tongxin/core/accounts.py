@@ -104,7 +104,7 @@ def backoff(failures: int, policy: Policy = DEFAULT_POLICY) -> dt.timedelta:
     if failures < policy.free_failures:
         return dt.timedelta(0)
     step = min(failures - policy.free_failures, 30)  # 2**30 s is far beyond any cap
-    return min(policy.backoff_base * (2 ** step), policy.backoff_cap)
+    return min(policy.backoff_base * (1 << step), policy.backoff_cap)
 
 
 def wait_text(seconds: float) -> tuple[str, str]:

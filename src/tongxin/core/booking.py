@@ -385,7 +385,8 @@ def _ics_escape(s: str) -> str:
 
 def _ics_fold(line: str) -> list[str]:
     """RFC 5545 §3.1: lines longer than 75 octets are folded (continuation lines start with a space)."""
-    out, cur = [], ""
+    out: list[str] = []
+    cur = ""
     for ch in line:
         if len((cur + ch).encode("utf-8")) > (75 if not out else 74):
             out.append(cur)

@@ -206,18 +206,18 @@ def coerce_field(f: AttrField, raw: Any) -> tuple[Any, Message | None]:
                 return False, None
             raise ValueError
         if t == "enum":
-            v = f.choice_for(str(raw))
-            if v is None:
+            choice = f.choice_for(str(raw))
+            if choice is None:
                 raise ValueError
-            return v, None
+            return choice, None
         if t == "multi_enum":
             out: list[str] = []
             for part in split_list(raw):
-                v = f.choice_for(part)
-                if v is None:
+                choice = f.choice_for(part)
+                if choice is None:
                     return None, _choice_problem(f, part)
-                if v not in out:
-                    out.append(v)
+                if choice not in out:
+                    out.append(choice)
             return out, None
         if t == "patents":
             return _coerce_patents(raw)

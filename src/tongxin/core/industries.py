@@ -271,8 +271,8 @@ def normalise(value: object) -> str:
 
 
 _NAME_INDEX.update(_build_name_index())
-normalise.cache_clear()  # type: ignore[attr-defined] # nothing cached from before the name index existed
-label.cache_clear()  # type: ignore[attr-defined]
+normalise.cache_clear()  # nothing cached from before the name index existed
+label.cache_clear()
 
 
 def get(code: object) -> Industry | None:

@@ -135,10 +135,11 @@ def validate_listing(raw: Mapping[str, Any], registry: Registry, row: int | None
     keywords = split_list(raw.get("keywords"))
     if len(keywords) > 20:
         ec.add("keywords", f"关键词最多 20 个，实际 {len(keywords)} 个", f"at most 20 keywords, got {len(keywords)}")
-    nested = raw.get("attrs") if isinstance(raw.get("attrs"), Mapping) else {}
+    raw_attrs = raw.get("attrs")
+    nested: Mapping[str, Any] = raw_attrs if isinstance(raw_attrs, Mapping) else {}
     attrs: dict[str, Any] = {}
     for a in spec.attrs:
-        value = nested.get(a.key) if a.key in nested else raw.get(a.key)  # type: ignore[union-attr]
+        value = nested.get(a.key) if a.key in nested else raw.get(a.key)
         v, problem = coerce_field(a, value)
         if problem:
             ec.add(a.key, f"‘{a.zh}’{problem.zh}", f"{a.en}: {problem.en}", value)

@@ -133,13 +133,13 @@ def _load() -> dict[str, Region]:
     for line in DATA_FILE.read_text(encoding="utf-8").splitlines():
         if not line or line.startswith("#"):
             continue
-        code, parent, zh, en, lat, lon = line.split("\t")
+        code, parent, zh, en, lat_text, lon_text = line.split("\t")
+        lat = float(lat_text) if lat_text else None
+        lon = float(lon_text) if lon_text else None
         c = curated.get(code)
         if c is not None:
-            zh, en, lat, lon = c[1], c[2], c[4], c[5]  # type: ignore[assignment]
-        out[code] = Region(code, zh, en or zh, _PREFIX_PROVINCE.get(code[:2], "OTHER"),
-                           float(lat) if lat not in ("", None) else None,
-                           float(lon) if lon not in ("", None) else None, parent)
+            zh, en, lat, lon = c[1], c[2], c[4], c[5]
+        out[code] = Region(code, zh, en or zh, _PREFIX_PROVINCE.get(code[:2], "OTHER"), lat, lon, parent)
     for code, zh, en, prov, lat, lon in _DATA:  # 雄安新区 and 其他地区 are not in the official list
         if code not in out:
             out[code] = Region(code, zh, en, prov, lat, lon, "" if code.endswith("0000") else _PROVINCE_CODE.get(prov, ""))
@@ -319,6 +319,6 @@ def codes_in(province: str, include_province_level: bool = False, counties: bool
     ]
 
 
-normalise.cache_clear()  # type: ignore[attr-defined] # nothing cached from before the tables were complete
-label.cache_clear()  # type: ignore[attr-defined]
-province_of.cache_clear()  # type: ignore[attr-defined]
+normalise.cache_clear()  # nothing cached from before the tables were complete
+label.cache_clear()
+province_of.cache_clear()

@@ -15,7 +15,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import industries, regions
-from .contracts import CONTRACT_TYPES, type_label, yuan_to_wan, yuan_to_yi
+from .contracts import CONTRACT_TYPES, type_label
+from .contracts import yuan_to_wan as yuan_to_wan  # re-exported: callers format amounts from stats
+from .contracts import yuan_to_yi as yuan_to_yi
 from .errors import FieldError, Message, ValidationError
 
 

@@ -158,10 +158,10 @@ def plan(orgs: list[Org], listings: list[ListingRef], seed: int = 20251225, toda
             weights = [math.exp(rng.gauss(0, 0.9)) for _ in range(BINHAI_PER_YEAR[year])]
             scale = BINHAI_TARGET_YI[year] * 10000 / sum(weights)
             for w in weights:
-                buyer = rng.choice(binhai_buyers)
-                seller = party("BJ" if rng.random() < 0.8 else "TJ", SELLER_TYPES[:3], not_id=buyer.id) or orgs[0]
-                lst = rng.choice(tech_by_owner[seller.id]) if seller.id in tech_by_owner and rng.random() < 0.7 else None
-                park_rows.append(contract(year, seller, buyer, _date_in(rng, year, today), round(w * scale, 2), BINHAI_ZGC, lst))
+                park_buyer = rng.choice(binhai_buyers)
+                park_seller = party("BJ" if rng.random() < 0.8 else "TJ", SELLER_TYPES[:3], not_id=park_buyer.id) or orgs[0]
+                lst = rng.choice(tech_by_owner[park_seller.id]) if park_seller.id in tech_by_owner and rng.random() < 0.7 else None
+                park_rows.append(contract(year, park_seller, park_buyer, _date_in(rng, year, today), round(w * scale, 2), BINHAI_ZGC, lst))
             # make the rounded sum land exactly on the published figure
             diff = round(BINHAI_TARGET_YI[year] * 10000 - sum(r["amount"] for r in park_rows), 2)
             park_rows[0]["amount"] = round(park_rows[0]["amount"] + diff, 2)

@@ -80,7 +80,8 @@ def _patent_number(rng: random.Random) -> tuple[str, str]:
 
 def _patents(rng: random.Random, trl: int) -> list[dict]:
     n = rng.choices((0, 1, 2, 3, 4), weights=(20, 30, 25, 15, 10) if trl >= 4 else (45, 35, 15, 5, 0))[0]
-    seen, out = set(), []
+    seen: set[str] = set()
+    out: list[dict[str, str]] = []
     while len(out) < n:
         number, status = _patent_number(rng)
         if number not in seen:
@@ -278,11 +279,11 @@ def generate(seed: int = 20251225, n_orgs: int = 320, n_technologies: int = 1300
     # identifiers and expert picks -----------------------------------------------------------
     for i, t in enumerate(techs, 1):
         t["external_id"] = f"TECH-{i:05d}"
-    for i, s in enumerate(scens, 1):
-        s["external_id"] = f"SCEN-{i:05d}"
+    for i, scen in enumerate(scens, 1):
+        scen["external_id"] = f"SCEN-{i:05d}"
     picks = {}
     for si, ti in picks_local:
-        s = scens[si]
-        if s["status"] == "published" and s["valid_from"] <= REFERENCE_DATE.isoformat() <= s["valid_until"]:
-            picks[s["external_id"]] = techs[ti]["external_id"]
+        scen = scens[si]
+        if scen["status"] == "published" and scen["valid_from"] <= REFERENCE_DATE.isoformat() <= scen["valid_until"]:
+            picks[scen["external_id"]] = techs[ti]["external_id"]
     return DemoData([o.as_dict() for o in orgs], techs + scens, picks)

@@ -317,6 +317,7 @@ def generated_orgs(rng: random.Random, existing: list[Org], n: int, used: set[st
         counts[region[:2]] += 1
         r = REGIONS[region]
         city = r.short if region[:2] != "13" or rng.random() < 0.8 else "河北"
+        org_words = dom.org_words if dom is not None else ()  # investors' names do not use them
         while True:
             brand = rng.choice(_BRAND_A) + rng.choice(_BRAND_B)
             if brand[0] == brand[1]:
@@ -326,7 +327,7 @@ def generated_orgs(rng: random.Random, existing: list[Org], n: int, used: set[st
                 name = f"{city}{brand}{kind}"
             else:
                 suffix = rng.choices(("有限公司", "股份有限公司", "集团有限公司"), weights=(75, 20, 5))[0]
-                name = f"{city}{brand}{rng.choice(dom.org_words)}{suffix}"
+                name = f"{city}{brand}{rng.choice(org_words)}{suffix}"
             if name not in names:
                 names.add(name)
                 break
@@ -338,6 +339,7 @@ def generated_orgs(rng: random.Random, existing: list[Org], n: int, used: set[st
             out.append(Org("", name, "financial_institution", "91", region, industry, (), desc,
                            person_name(rng), landline(rng, region), None, site_of(region, rng.choice(r.sites))))
             continue
+        assert dom is not None  # every organisation but an investor has a domain
         industry = rng.choice([t.industry for t in dom.topics])
         prods = rng.sample([t.products[0] for t in dom.topics], 2)
         year = rng.randint(2003, 2022)

@@ -257,7 +257,7 @@ def _read_xlsx(path: str, is_header: HeaderTest | None, lim: Limits) -> list[Tab
     check_xlsx_size(path, lim)
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception:
+    except Exception:  # a damaged file fails anywhere in zipfile, XML parsing or openpyxl (BadZipFile, KeyError, …)
         raise _corrupt() from None
     tables = []
     try:

@@ -28,7 +28,7 @@ import os
 import struct
 import threading
 from collections.abc import Callable, Sequence
-from typing import IO, Any
+from typing import Any, cast
 
 import tantivy
 
@@ -78,7 +78,19 @@ _F32 = struct.Struct("<f")
 
 
 def _f32(x: float) -> float:
-    return _F32.unpack(_F32.pack(x))[0]  # type: ignore[no-any-return]
+    v: float = _F32.unpack(_F32.pack(x))[0]
+    return v
+
+
+def _ids(searcher: tantivy.Searcher, addrs: list[Any]) -> list[int]:
+    """The documents' ids (the u64 fast field every document has; tantivy's stub types every
+    fast field's values alike, as int, float, bool or None)."""
+    return cast(list[int], searcher.fast_field_values("id", addrs))
+
+
+def _flts(searcher: tantivy.Searcher, addrs: list[Any]) -> list[int | None]:
+    """The documents' packed filter words (u64; None for a document indexed without one)."""
+    return cast(list[int | None], searcher.fast_field_values("flt", addrs))
 
 
 def _ulp(x: float) -> float:
@@ -124,27 +136,27 @@ class SearchEngine(IndexStore):
         self.last_change = 0
         self.fresh = False
         self.writable = True
-        self._lease: IO[bytes] | None = None
-        self._writer: tantivy.IndexWriter | None = None
+        self._lease = None
+        self._writer = None
         self._pending = 0
-        self._searcher: tantivy.Searcher | None = None
-        self._df_cache: dict[tuple[str, str], int] = {}
+        self._searcher = None
+        self._df_cache = {}
         self.stats = {"exact_fallbacks": 0, "spot_check_failures": 0, "kind_boosted": 0}
         self._pass_rate: dict[tuple[tuple[str, ...], tuple[str, ...]], float] = {}
         self._settled = 0
         self._arithmetic = True  # _settle may compute filtered scores (turned off by a failed spot check)
         self._consts: dict[tuple[Any, ...], dict[int, int]] = {}  # filters → segment → filter constant (see _settle)
         self._kind_scores: dict[str, float] = {}  # kind → score of its boosted term (see _kind_boosted), per searcher
-        self._meta_sig: tuple[int, int, int] | None = None
+        self._meta_sig = None
         self._terms_read = 0  # bytes of the terms file already handed out (readers) …
         self._terms_ino = -1  # … of this file (inode)
         self._broken = False  # reader: the directory could not be opened yet
         # kinds / visibilities of the indexed documents (None: unknown); filters that every one passes are free
-        self.present: dict[str, set[str] | None] = {"kind": set(), "vis": set()}
+        self.present = {"kind": set(), "vis": set()}
         # kind → the word terms its documents hold (None: unknown); see _known and search.store
-        self.kind_terms: dict[str, set[str]] | None = {} if path is None else None
-        self._kind_terms_building: dict[str, set[str]] | None = None  # a full build's, swapped in at its commit
-        self._kind_terms_new: list[tuple[str, str]] = []  # noted since the last commit (appended then)
+        self.kind_terms = {} if path is None else None
+        self._kind_terms_building = None  # a full build's, swapped in at its commit
+        self._kind_terms_new = []  # noted since the last commit (appended then)
         self._kind_terms_read = 0  # bytes of the kind-terms file already read …
         self._kind_terms_ino = -1  # … of this file (inode)
         self._present_dirty = False
@@ -349,7 +361,7 @@ class SearchEngine(IndexStore):
     def _hits(searcher: tantivy.Searcher, hits: Sequence[tuple[float, Any]]) -> list[SearchHit]:
         if not hits:
             return []
-        ids = searcher.fast_field_values("id", [addr for _, addr in hits])
+        ids = _ids(searcher, [addr for _, addr in hits])
         return [SearchHit(int(i), float(score), addr, searcher) for (score, addr), i in zip(hits, ids, strict=False)]
 
     def _prefiltered(self, searcher: tantivy.Searcher, union: tantivy.Query, full: tantivy.Query, clauses: list[tantivy.Query],
@@ -373,8 +385,8 @@ class SearchEngine(IndexStore):
         def survivors(raw: Sequence[tuple[float, Any]]) -> list[tuple[float, Any]] | None:
             """The hits that pass the filters, in order (None: a document without its filter column)."""
             addrs = [a for _, a in raw]
-            flts = searcher.fast_field_values("flt", addrs)
-            ids = searcher.fast_field_values("id", addrs) if excluded else None
+            flts = _flts(searcher, addrs)
+            ids = _ids(searcher, addrs) if excluded else None
             keep: list[tuple[float, Any]] = []
             for j, (score, addr) in enumerate(raw):
                 f = flts[j]
@@ -546,7 +558,7 @@ class SearchEngine(IndexStore):
 
     def _exact_scores(self, searcher: tantivy.Searcher, full: tantivy.Query, addrs: Sequence[Any]) -> dict[tuple[int, int], float]:
         """The filtered query's scores of a few documents (one seek each)."""
-        ids = searcher.fast_field_values("id", list(addrs))
+        ids = _ids(searcher, list(addrs))
         Q, O = tantivy.Query, tantivy.Occur  # noqa: E741
         only = Q.const_score_query(Q.boolean_query([(O.Should, Q.term_query(self.schema, "id", int(i))) for i in ids]), 0.0)
         hits = searcher.search(Q.boolean_query([(O.Must, full), (O.Must, only)]), len(ids), count=False).hits
@@ -556,7 +568,7 @@ class SearchEngine(IndexStore):
                          exhausted: bool) -> list[SearchHit] | None:
         """_settle for weak matches: the exact filtered query restricted to the survivors (slower)."""
         cand = keep if exhausted else keep[: limit + PREFILTER_MARGIN]
-        ids = searcher.fast_field_values("id", [a for _, a in cand])
+        ids = _ids(searcher, [a for _, a in cand])
         Q, O = tantivy.Query, tantivy.Occur  # noqa: E741
         only = Q.const_score_query(Q.boolean_query([(O.Should, Q.term_query(self.schema, "id", int(i))) for i in ids]), 0.0)
         exact = searcher.search(Q.boolean_query([(O.Must, full), (O.Must, only)]), len(cand), count=False).hits
@@ -567,7 +579,7 @@ class SearchEngine(IndexStore):
             order = [by_addr.get((a.segment_ord, a.doc)) for _, a in cand]
             if any(x is None for x in order) or any(order[j] < order[j + 1] for j in range(len(order) - 1)):  # type: ignore[operator]
                 return None
-            if not order[-1] < exact[limit - 1][0]:  # type: ignore[operator]
+            if not order[-1] < exact[limit - 1][0]:
                 return None
         return self._hits(searcher, exact[:limit])
 

@@ -24,10 +24,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterable
+from typing import IO
 
 import tantivy
 
@@ -37,6 +40,8 @@ try:  # POSIX; elsewhere every process is a writer (one process per index direct
     import fcntl
 except ImportError:  # pragma: no cover - not on Linux
     fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
 
 META_FILE = "tongxin-meta.json"
 TERMS_FILE = "tongxin-terms.txt"
@@ -56,6 +61,34 @@ class IndexStore:
     writer lock and its takeover, the metadata file, the learned-terms file, and the
     writer: incremental updates, bulk builds (marked "building" until committed), commits.
     """
+
+    # The state this side reads and writes (set by SearchEngine.__init__), declared so it is checked.
+    path: str | None
+    schema: tantivy.Schema
+    index: tantivy.Index
+    _lock: threading.RLock
+    _heap: int  # writer heap, bytes
+    _threads: int
+    last_change: int
+    fresh: bool
+    writable: bool
+    _lease: IO[bytes] | None
+    _writer: tantivy.IndexWriter | None
+    _pending: int
+    _searcher: tantivy.Searcher | None
+    _df_cache: dict[tuple[str, str], int]
+    _meta_sig: tuple[int, int, int] | None
+    _terms_read: int
+    _terms_ino: int
+    _broken: bool
+    present: dict[str, set[str] | None]
+    kind_terms: dict[str, set[str]] | None
+    _kind_terms_building: dict[str, set[str]] | None
+    _kind_terms_new: list[tuple[str, str]]
+    _kind_terms_read: int
+    _kind_terms_ino: int
+    _present_dirty: bool
+    _state: str
 
     # -- the writer lock ---------------------------------------------------------------------
     def _take_lease(self) -> bool:
@@ -88,10 +121,8 @@ class IndexStore:
     def __del__(self) -> None:  # an engine dropped without close(): let the lock go quietly
         lease = getattr(self, "_lease", None)
         if lease is not None:
-            try:  # noqa: SIM105
+            with contextlib.suppress(OSError):  # closing a lock file can only fail with an OS error
                 lease.close()
-            except Exception:  # pragma: no cover - interpreter shutdown
-                pass
 
     def writer_pid(self) -> int | None:
         """The pid recorded by the process holding the writer lock (informational)."""
@@ -174,7 +205,7 @@ class IndexStore:
     def _load_present(self, meta: dict[str, object]) -> None:
         for key in ("kind", "vis"):
             v = meta.get("present_" + key)
-            self.present[key] = set(v) if isinstance(v, list) else None  # type: ignore[arg-type]
+            self.present[key] = {str(x) for x in v} if isinstance(v, list) else None
 
     @staticmethod
     def _read_meta(path: str) -> dict[str, object] | None:
@@ -349,10 +380,10 @@ class IndexStore:
         When the build failed (committed False), its uncommitted documents are rolled back."""
         with self._lock:
             if not committed and self._writer is not None:
-                try:  # noqa: SIM105
+                try:
                     self._writer.rollback()
-                except Exception:  # pragma: no cover - dropped below anyway
-                    pass
+                except (ValueError, RuntimeError):  # pragma: no cover - tantivy's errors; the writer is dropped below anyway
+                    log.warning("rolling back the failed build's documents failed; the index is rebuilt", exc_info=True)
                 self._pending = 0
                 self.fresh = True
             self._kind_terms_building = None

@@ -450,7 +450,7 @@ def create_demo_accounts(ex: Exchange, mailer: Mailer | None = None) -> list[tup
         owners = list(s.scalars(select(ListingRow.owner_id).distinct().order_by(ListingRow.owner_id).limit(2)))
         if not owners:
             owners = list(s.scalars(select(OrganisationRow.id).order_by(OrganisationRow.id).limit(2)))
-    plan = [
+    plan: list[tuple[str, str, str, str, int | None, str | None]] = [
         ("administrator", "admin@demo.tongxin.cn", "平台管理员", "admin", None, None),
         ("operator", "operator@demo.tongxin.cn", "平台运营", "operator", None, None),
     ]

@@ -8,13 +8,17 @@ plain `python -c` worker processes over pipes (`_AnalysisPool`, `_worker_main`).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import subprocess
 import threading
 from typing import Any
 
 from ..core.matching.query import index_bigrams, index_terms
 from ..core.text import Analyzer
 from ..search.engine import encode_expl
+
+log = logging.getLogger(__name__)
 
 
 class _Memo(Analyzer):
@@ -74,13 +78,12 @@ class _AnalysisPool:
 
     def start(self) -> bool:
         import queue
-        import subprocess
         import sys
 
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         try:
             for _ in range(self.n):
-                p = subprocess.Popen([sys.executable, "-c", "from tongxin.services.exchange import _worker_main; _worker_main()"],
+                p = subprocess.Popen([sys.executable, "-c", "from tongxin.services.analysis_workers import _worker_main; _worker_main()"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
                 q: queue.Queue[Any] = queue.Queue()
                 t = threading.Thread(target=_feed, args=(p.stdin, q), daemon=True)
@@ -105,7 +108,7 @@ class _AnalysisPool:
         out = pickle.load(p.stdout)
         if isinstance(out, BaseException):
             raise out
-        return out  # type: ignore[no-any-return]
+        return out
 
     def probe(self, rows: list[tuple[str, str, str, str]]) -> Analysed | None:
         try:
@@ -114,7 +117,8 @@ class _AnalysisPool:
                 self.submit(rows)
                 outs.append(self.result())
             return outs[0] if all(o == outs[0] for o in outs) else None
-        except Exception:
+        except Exception:  # a worker re-raises whatever its analysis raised (see result): any type
+            log.warning("analysis worker probe failed", exc_info=True)
             return None
 
     def close(self) -> None:
@@ -132,7 +136,7 @@ class _AnalysisPool:
             try:
                 p.stdout.close()
                 p.wait(timeout=10)
-            except Exception:
+            except (OSError, subprocess.TimeoutExpired):
                 p.kill()
         self.procs = []
         self.queues = []

@@ -195,7 +195,7 @@ class Bookings:
         open_ = self._lines(s, viewer, rr.managed_bookings(s, statuses=("pending", "approved"), **scope), now, notice)  # type: ignore[arg-type]
         recent = now - dt.timedelta(days=30)
         done = self._lines(s, viewer, rr.managed_bookings(s, statuses=("cancelled", "rejected", "used", "no_show"), ends_after=recent,
-                                                          limit=60, newest_first=True, **scope), now, notice)  # type: ignore[arg-type]
+                                                          limit=60, newest_first=True, **scope), now, notice)
         box = Inbox(now, owner_id, rr.instruments_of(s, owner_id) if instrument_id is None else [])
         for line in open_:
             if line.booking.status == "pending":

@@ -118,10 +118,11 @@ def check_claimed_marks(ex: Exchange, matches: Sequence[Match], day: dt.date, qu
         if not code:
             out.append(m)
             continue
-        mark, valid = found.get(code, (None, {}))
-        lic = valid.get(m.listing.owner_id or -1)
-        if mark is None or lic is None:
+        entry = found.get(code)
+        lic = entry[1].get(m.listing.owner_id or -1) if entry is not None else None
+        if entry is None or lic is None:
             continue
+        mark = entry[0]
         item = FitItem("licence", f"{day} 持“{mark.name}”有效许可 {lic.licence_no}（{lic.valid_from}–{lic.valid_until}）",
                        f"licensed for '{mark.name}' on {day} ({lic.licence_no}, {lic.valid_from} to {lic.valid_until})", True, 0.0)
         out.append(dataclasses.replace(m, explanation=dataclasses.replace(m.explanation, fit=[*m.explanation.fit, item])))

@@ -5,6 +5,7 @@ fixed list. Both sides see the history. Decisions come from `core.access`."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ..core import access as acc
@@ -104,7 +105,7 @@ class Contacts:
             evs = R.events(s, [c.id for c in rec + sent])
             return {"received": [self._dict(s, viewer, c, evs[c.id]) for c in rec], "sent": [self._dict(s, viewer, c, evs[c.id]) for c in sent]}
 
-    def _dict(self, s: Any, viewer: acc.Viewer, c: ContactRequestRow, events: list[Any]) -> dict[str, Any]:
+    def _dict(self, s: Any, viewer: acc.Viewer, c: ContactRequestRow, events: Sequence[Any]) -> dict[str, Any]:
         x, _ = self.ex.get(c.listing_id, viewer)
         shown = acc.redact(viewer, x)
         title = shown[0].title if shown else f"#{c.listing_id}"  # a closed listing: the parties still see its title

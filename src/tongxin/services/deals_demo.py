@@ -11,9 +11,9 @@ the deals came from are created too.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Table, bindparam, func, select
 
 from ..core.access import SYSTEM
 from ..core.contracts import validate_contract
@@ -29,7 +29,7 @@ from . import deals as svc
 def _contact_request(s: Any, listing_id: int, from_org: int, to_org: int, status: str, at: dt.datetime) -> int | None:
     """Create a contact request row when the accounts part is installed; None otherwise."""
     try:
-        from ..storage.models_accounts import ContactRequestRow  # type: ignore[attr-defined]
+        from ..storage.models_accounts import ContactRequestRow
     except ImportError:
         return None
     if "contact_requests" not in R.table_names(s):
@@ -55,7 +55,7 @@ def load_deals_demo(ex: Any, seed: int = 20251225, today: dt.date | None = None)
         p = demo.plan(orgs, listings, seed=seed, today=today)
 
         if p.listing_created:
-            t = ListingRow.__table__
+            t = cast(Table, ListingRow.__table__)  # declarative classes type __table__ as any FromClause
             s.connection().execute(t.update().where(t.c.id == bindparam("lid")).values(created_at=bindparam("created")),
                                    [{"lid": k, "created": v} for k, v in p.listing_created.items()])
 

@@ -10,6 +10,7 @@ from ..core.listing import validate_listing
 from ..core.organisation import validate_organisation
 from ..storage import repo
 from .exchange import Exchange
+from .semantic import Semantic
 
 Progress = Callable[[int, int], None]
 
@@ -51,4 +52,7 @@ def load_demo(ex: Exchange, seed: int = 20251225, progress: Progress | None = No
 def load_demo_vectors(ex: Exchange, path: str = DEMO_VECTORS) -> dict[str, int]:
     """Store the shipped demo vectors for the queued listings whose embedded text they match (same
     model and version as the configured encoder); the rest stay queued for the background worker."""
-    return ex.semantic.preload(path)
+    sem = ex.semantic
+    if not isinstance(sem, Semantic):  # a stand-in source (NoSemantic): no stored vectors, nothing queued
+        return {"stored": 0, "queued": 0}
+    return sem.preload(path)

@@ -24,25 +24,16 @@ from ..core.matching.query import GROUP_TIE, MAX_GROUPS, QueryTerm, engine_query
 from ..core.matching.rank import Candidate, Match, allowed_kinds, rank
 from ..core.matching.relevance import lexical_ceiling
 from ..core.text import Analyzer, default_analyzer
-from ..search import IndexDoc, SearchEngine, SearchHit  # noqa: F401 - IndexDoc re-exported
-from ..search.engine import encode_expl, make_document  # noqa: F401 - re-exported
+from ..search import SearchEngine, SearchHit
 from ..settings import Config
 from ..storage import repo
 from ..storage.db import Database
 from ..storage.migrate import upgrade
-from .analysis_workers import _analyse, _analyse_rows, _AnalysisPool, _feed, _Fields, _Memo, _worker_main  # noqa: F401 - re-exported
-from .hybrid import SEMANTIC_DEPTH, NoSemantic, SemanticSource  # noqa: F401 - NoSemantic re-exported
-from .indexing import (  # noqa: F401 - re-exported: callers import these from services.exchange
-    BUILD_BATCH,
-    LOOKBACK,
-    PARALLEL_MIN_LISTINGS,
-    REBUILD_FRACTION,
-    REBUILD_MIN_CHANGES,
+from .analysis_workers import _AnalysisPool
+from .hybrid import SEMANTIC_DEPTH, SemanticSource
+from .indexing import (
     SYNC_INTERVAL,
-    WRITER_WAIT,
     IndexMaintenance,
-    Progress,
-    _poll,
 )
 from .semantic import Semantic
 
@@ -368,5 +359,6 @@ class Exchange(IndexMaintenance):
 
         ext = list(ext)
         with self.db.transaction(write=False) as s:
-            return {e: i for e, i in s.execute(select(ListingRow.external_id, ListingRow.id).where(ListingRow.external_id.in_(ext)))}
+            rows = s.execute(select(ListingRow.external_id, ListingRow.id).where(ListingRow.external_id.in_(ext)))
+            return {e: i for e, i in rows if e is not None}
 

@@ -37,10 +37,13 @@ from ..storage import repo
 from .analysis_workers import _analyse, _AnalysisPool
 
 if TYPE_CHECKING:
+    from ..core.kinds import Registry
+    from ..core.text import Analyzer
+    from ..storage.db import Database
     from .exchange import Exchange
 
 Progress = Callable[[int, int], None]
-log = logging.getLogger("tongxin.services.exchange")  # the logger these messages have always used
+log = logging.getLogger(__name__)
 
 SYNC_INTERVAL = 0.2  # seconds between change-log checks (query path and background thread)
 WRITER_WAIT = 5.0  # a reader waits at most this long for the writer to index its own write
@@ -54,6 +57,32 @@ PARALLEL_MIN_LISTINGS = 20_000  # full builds analyse text in worker processes a
 class IndexMaintenance:
     """Exchange's index side (a mixin: Exchange.__init__ sets the state): full builds, the
     change-log catch-up, the query-path freshness check and the background poller."""
+
+    # The state this side reads and writes (set by Exchange.__init__), declared so it is checked.
+    db: Database
+    registry: Registry
+    analyzer: Analyzer
+    index_dir: str | None
+    sync_interval: float
+    background_sync: bool
+    build_workers: int | None  # analysis processes for full builds; None: automatic
+    last_build: dict[str, float]  # timings of the last full build (benchmarks)
+    _engine: SearchEngine | None
+    _lock: threading.RLock
+    _last_check: float
+    _seen: set[int]  # change ids in (last_change - LOOKBACK, last_change] already applied
+    _seen_ready: bool
+    _stop: threading.Event
+    _poller: threading.Thread | None
+    _pool: _AnalysisPool | None
+
+    if TYPE_CHECKING:  # Exchange's, used here
+        @property
+        def engine(self) -> SearchEngine: ...
+
+        def _learn(self, terms: Iterable[str]) -> None: ...
+
+        def _generation(self) -> int: ...
 
     def _start_poller(self) -> None:
         eng = self._engine

@@ -4,6 +4,8 @@ reportlab's built-in STSong-Light, which needs no font file). The PDF's Creator 
 
 from __future__ import annotations
 
+from typing import Any
+
 from .pdf_fonts import BUILTIN, FontChoice, choose_font
 
 __all__ = ["FontChoice", "choose_font", "creator", "doc", "register_font", "styles", "table_style", "text"]
@@ -35,17 +37,17 @@ def register_font() -> str:
 BUILTIN_SUBSTITUTES = str.maketrans({"\u00b7": "\u30fb", "\u2022": "\u30fb", "\u2027": "\u30fb"})
 
 
-def _builtin_font() -> object:
+def _builtin_font() -> Any:  # reportlab has no type information
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 
-    class BuiltinCJK(UnicodeCIDFont):  # type: ignore[misc]
+    class BuiltinCJK(UnicodeCIDFont):
         """STSong-Light with the middle dot and bullet mapped to the katakana middle dot it does have."""
 
         def formatForPdf(self, text: str | bytes) -> bytes:
-            return super().formatForPdf(_substitute(text))  # type: ignore[no-any-return]
+            return super().formatForPdf(_substitute(text))
 
         def stringWidth(self, text: str | bytes, size: float, encoding: str | None = None) -> float:
-            return super().stringWidth(_substitute(text), size, encoding)  # type: ignore[no-any-return]
+            return super().stringWidth(_substitute(text), size, encoding)
 
     return BuiltinCJK(BUILTIN)
 
@@ -86,7 +88,7 @@ def styles() -> dict[str, object]:
     }
 
 
-def table_style(header_rows: int = 1) -> object:
+def table_style(header_rows: int = 1) -> Any:  # a reportlab TableStyle
     from reportlab.lib import colors
     from reportlab.platypus import TableStyle
 
@@ -102,7 +104,7 @@ def table_style(header_rows: int = 1) -> object:
     ])
 
 
-def doc(path_or_buf: object, title: str) -> object:
+def doc(path_or_buf: object, title: str) -> Any:  # a reportlab SimpleDocTemplate
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
     from reportlab.platypus import SimpleDocTemplate

@@ -102,9 +102,9 @@ def _sankey(flows: list[st.Bucket], width: float, font: str) -> Any:
         for x, pos, side, anchor, dx in ((x0 - nw, ls, src, "end", -4), (x1, rs, dst, "start", nw + 4)):
             if side[p] <= 0:
                 continue
-            t, b, _ = pos[p]
-            d.add(Rect(x, b, nw, t - b, fillColor=col, strokeColor=None))
-            d.add(String(x + dx, (t + b) / 2 - 3, f"{st.province_label(p)} {st.fmt_yi(side[p])}亿", fontName=font, fontSize=8, textAnchor=anchor))
+            top, bottom, _ = pos[p]
+            d.add(Rect(x, bottom, nw, top - bottom, fillColor=col, strokeColor=None))
+            d.add(String(x + dx, (top + bottom) / 2 - 3, f"{st.province_label(p)} {st.fmt_yi(side[p])}亿", fontName=font, fontSize=8, textAnchor=anchor))
     for b in sorted(flows, key=lambda b: -b.amount_yuan):
         s_p, d_p = b.key.split(">")
         h = usable * b.amount_yuan / total

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..core.errors import Message, NotFound
+from .db import rowcount
 from .models import ListingRow, OrganisationRow
 from .models_accounts import (
     AccessGrantRow,
@@ -121,7 +122,7 @@ def add_token(s: Session, user_id: int, name: str, prefix: str, token_hash: str,
 def revoke_user_tokens(s: Session, user_id: int) -> int:
     """Revoke every live API token of a user (after a password reset or change); returns how many."""
     q = update(ApiTokenRow).where(ApiTokenRow.user_id == user_id, ApiTokenRow.revoked_at.is_(None)).values(revoked_at=now())
-    return int(s.execute(q).rowcount or 0)
+    return rowcount(s.execute(q))
 
 
 def token_by_hash(s: Session, token_hash: str) -> ApiTokenRow | None:
@@ -160,7 +161,7 @@ def claim_attempt(s: Session, email: str, seen: int, next_attempt_at: dt.datetim
     both databases: a conditional UPDATE). False means a concurrent attempt won."""
     q = (update(LoginThrottleRow).where(LoginThrottleRow.email == email, LoginThrottleRow.failures == seen)
          .values(failures=seen + 1, next_attempt_at=next_attempt_at, updated_at=now()))
-    return int(s.execute(q).rowcount or 0) == 1
+    return rowcount(s.execute(q)) == 1
 
 
 def clear_failures(s: Session, email: str) -> None:
@@ -309,7 +310,7 @@ def grant(s: Session, listing_id: int, org_id: int, by: int | None, note: str) -
 
 
 def revoke(s: Session, listing_id: int, org_id: int, by: int | None, note: str) -> bool:
-    n = s.execute(delete(AccessGrantRow).where(AccessGrantRow.listing_id == listing_id, AccessGrantRow.org_id == org_id)).rowcount
+    n = rowcount(s.execute(delete(AccessGrantRow).where(AccessGrantRow.listing_id == listing_id, AccessGrantRow.org_id == org_id)))
     if not n:
         return False
     s.add(GrantLogRow(listing_id=listing_id, org_id=org_id, action="revoke", actor_user_id=by, note=note, at=now()))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from typing import Any, cast
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -29,7 +30,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn, _rec):  # type: ignore[no-untyped-def]
+        def _on_connect(dbapi_conn: Any, _rec: Any) -> None:  # a sqlite3.Connection (DB-API)
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
@@ -39,7 +40,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _on_begin(conn):  # type: ignore[no-untyped-def]
+        def _on_begin(conn: Connection) -> None:
             # writers take the lock up front (BEGIN IMMEDIATE): no upgrade deadlocks
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("tongxin_write") else "BEGIN")
 
@@ -70,3 +71,9 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def rowcount(result: object) -> int:
+    """Rows an UPDATE or DELETE matched. Session.execute is typed as returning a Result; for a
+    DML statement it is a CursorResult, which carries the count."""
+    return int(cast("CursorResult[Any]", result).rowcount or 0)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
-from sqlalchemy import func, inspect, or_, select
+from sqlalchemy import Select, func, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from ..core import stats as st
@@ -76,7 +77,8 @@ def listing_ids_by_ref(s: Session, refs: Iterable[str]) -> dict[str, int]:
     if not refs:
         return out
     for ext, lid in s.execute(select(ListingRow.external_id, ListingRow.id).where(ListingRow.external_id.in_(refs))):
-        out[ext] = lid
+        if ext is not None:
+            out[ext] = lid
     nums = [int(r) for r in refs if r not in out and r.isdigit()]
     if nums:
         for (lid,) in s.execute(select(ListingRow.id).where(ListingRow.id.in_(nums))):
@@ -272,6 +274,9 @@ def agreements_for_deals(s: Session, deal_ids: Sequence[int]) -> list[AgreementR
                           .order_by(AgreementRow.expires_on, AgreementRow.id)))
 
 
+SelectT = TypeVar("SelectT", bound=Select)  # any select, whatever its row shape
+
+
 @dataclass(frozen=True)
 class ContractFilter:
     org_id: int | None = None  # a party (seller or buyer); None = every contract
@@ -280,7 +285,7 @@ class ContractFilter:
     region_prefix: str | None = None  # "12" (Tianjin) or "120116": either party's region starts with it
 
 
-def _contract_where(q, f: ContractFilter):  # type: ignore[no-untyped-def]
+def _contract_where(q: SelectT, f: ContractFilter) -> SelectT:
     t = TechContractRow
     if f.org_id is not None:
         q = q.where(or_(t.seller_org_id == f.org_id, t.buyer_org_id == f.org_id))

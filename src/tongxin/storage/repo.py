@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Select, Table, func, insert, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ..core.errors import FieldError, Message, NotFound, ValidationError
@@ -19,6 +21,8 @@ from ..core.organisation import Organisation
 from ..core.semantic.text import listing_embed_text, text_hash
 from . import vectors_repo
 from .models import ListingChangeRow, ListingRow, OrganisationRow
+
+log = logging.getLogger(__name__)
 
 
 def org_from_row(r: OrganisationRow) -> Organisation:
@@ -55,6 +59,7 @@ def upsert_organisation(s: Session, org: Organisation, row: int | None = None) -
     if holder is not None and holder is not existing or (
             existing is not None and org.external_id and existing.external_id and existing.external_id != org.external_id):
         other = holder if holder is not None else existing
+        assert other is not None  # the condition above holds only when one of them is set
         raise ValidationError.of([FieldError(
             "credit_code",
             Message(f"统一社会信用代码 {org.credit_code} 已属于机构 {other.external_id or other.id}（{other.name}），请核对编号或代码",
@@ -164,7 +169,7 @@ class ListingFilter:
     offset: int = 0
 
 
-def _filtered(f: ListingFilter):  # type: ignore[no-untyped-def]
+def _filtered(f: ListingFilter) -> Select[ListingRow, OrganisationRow]:
     q = select(ListingRow, OrganisationRow).join(OrganisationRow, ListingRow.owner_id == OrganisationRow.id)
     if f.kind:
         q = q.where(ListingRow.kind == f.kind)
@@ -254,7 +259,7 @@ def _reserve_ids(s: Session, table: Any, n: int) -> list[int]:
 
 def bulk_insert_organisations(s: Session, orgs: Sequence[Organisation]) -> list[int]:
     """Insert new organisations in one executemany; returns their ids (same order). No upsert."""
-    table = OrganisationRow.__table__
+    table = cast(Table, OrganisationRow.__table__)  # declarative classes type __table__ as any FromClause
     ids = _reserve_ids(s, table, len(orgs))
     rows = [
         {"id": i, "external_id": o.external_id, "name": o.name, "credit_code": o.credit_code, "org_type": o.org_type,
@@ -273,7 +278,8 @@ def owner_ids(s: Session, refs: Iterable[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     for i in range(0, len(refs), 900):
         chunk = refs[i : i + 900]
-        out.update({e: int(x) for e, x in s.execute(select(OrganisationRow.external_id, OrganisationRow.id).where(OrganisationRow.external_id.in_(chunk)))})
+        rows = s.execute(select(OrganisationRow.external_id, OrganisationRow.id).where(OrganisationRow.external_id.in_(chunk)))
+        out.update({e: int(x) for e, x in rows if e is not None})
     return out
 
 
@@ -291,7 +297,7 @@ def bulk_insert_listings(s: Session, listings: Sequence[Listing], registry: Regi
     missing = {x.owner for x in listings if x.owner_id is None and x.owner not in owners}
     if missing:
         owners.update(owner_ids(s, missing))
-    table = ListingRow.__table__
+    table = cast(Table, ListingRow.__table__)
     ids = _reserve_ids(s, table, len(listings))
     conn = s.connection()
     if conn.dialect.name == "sqlite":
@@ -314,7 +320,7 @@ def bulk_insert_listings(s: Session, listings: Sequence[Listing], registry: Regi
         })
     s.execute(insert(table), rows)
     if record_changes:
-        s.execute(insert(ListingChangeRow.__table__), [{"listing_id": i} for i in ids])
+        s.execute(insert(cast(Table, ListingChangeRow.__table__)), [{"listing_id": i} for i in ids])
     if enqueue_vectors:
         vectors_repo.enqueue_new(s, ids)
     return ids
@@ -364,7 +370,7 @@ BULK_CACHE_KB = 512 * 1024
 _LISTING_COLS = tuple(c for c in ListingRow.__table__.c)
 
 
-def _listing_select():  # type: ignore[no-untyped-def]
+def _listing_select() -> Select[Any]:
     return select(*_LISTING_COLS, OrganisationRow.external_id.label("owner_ext"), OrganisationRow.name.label("owner_name")).join(
         OrganisationRow, ListingRow.owner_id == OrganisationRow.id)
 
@@ -401,13 +407,13 @@ def _json(v: Any) -> Any:
 
 def _date(v: Any) -> dt.date | None:
     if v is None or isinstance(v, dt.date):
-        return v  # type: ignore[no-any-return]
+        return v
     return dt.date.fromisoformat(str(v)[:10])
 
 
 def _datetime(v: Any) -> dt.datetime | None:
     if v is None or isinstance(v, dt.datetime):
-        return v  # type: ignore[no-any-return]
+        return v
     return dt.datetime.fromisoformat(str(v))
 
 
@@ -502,8 +508,8 @@ def distinct_keywords(s: Session, status: str | None = "published", batch: int =
         try:
             with s.begin_nested():
                 return {str(v) for (v,) in conn.execute(text(sql), {"status": status}) if v is not None}
-        except Exception:  # no JSON functions in this database build: unpack here
-            pass
+        except DBAPIError:  # no JSON functions in this database build: unpack here
+            log.debug("no JSON functions in %s; keywords unpacked in Python", conn.dialect.name, exc_info=True)
     out: set[str] = set()
     last = 0
     while True:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, aliased
 from ..core.booking import BLOCKING, CST, Booking, Slot, UsageRecord, Voucher, as_utc, slot_taken
 from ..core.certification import Licence, Mark
 from ..core.errors import Conflict, Message, NotFound
+from .db import rowcount
 from .models import ListingRow, OrganisationRow
 from .models_accounts import UserRow
 from .models_resources import (
@@ -206,8 +207,8 @@ def blackout_list(s: Session, instrument_id: int, ends_after: dt.datetime) -> li
 
 
 def remove_blackout(s: Session, instrument_id: int, blackout_id: int) -> None:
-    n = s.execute(delete(InstrumentBlackoutRow).where(InstrumentBlackoutRow.id == blackout_id,
-                                                      InstrumentBlackoutRow.instrument_id == instrument_id)).rowcount  # type: ignore[attr-defined]
+    n = rowcount(s.execute(delete(InstrumentBlackoutRow).where(InstrumentBlackoutRow.id == blackout_id,
+                                                               InstrumentBlackoutRow.instrument_id == instrument_id)))
     if not n:
         raise NotFound(Message(f"停机时段 {blackout_id} 不存在", f"blackout {blackout_id} does not exist"))
 
@@ -395,7 +396,7 @@ def add_licence(s: Session, mark_id: int, org_id: int, licence_no: str, valid_fr
 
 
 def revoke_licence(s: Session, licence_no: str) -> None:
-    n = s.execute(update(MarkLicenceRow).where(MarkLicenceRow.licence_no == licence_no).values(revoked=True)).rowcount  # type: ignore[attr-defined]
+    n = rowcount(s.execute(update(MarkLicenceRow).where(MarkLicenceRow.licence_no == licence_no).values(revoked=True)))
     if not n:
         raise NotFound(Message(f"许可 {licence_no} 不存在", f"licence {licence_no} does not exist"))
 

@@ -222,7 +222,7 @@ def recent_vectors(s: Session, model: str, version: str, since: dt.datetime | No
 
 
 def newest_vector_time(s: Session) -> dt.datetime | None:
-    return s.scalar(select(func.max(V.created_at)))  # type: ignore[no-any-return]
+    return s.scalar(select(func.max(V.created_at)))
 
 
 def status_counts(s: Session, model: str, version: str, max_attempts: int = MAX_ATTEMPTS) -> dict[str, int]:

@@ -79,13 +79,15 @@ def create_app(ex: Exchange, mailer: Mailer | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> Any:
-        errs = [{"row": None, "field": ".".join(str(p) for p in e.get("loc", [])[1:]), "value": None,
-                 "message_zh": "输入无效：" + str(e.get("msg")), "message_en": str(e.get("msg"))} for e in exc.errors()]
-        body = {"code": "validation_error", "message_zh": "请求参数有误", "message_en": "invalid request parameters", "errors": errs}
+        problems = [(".".join(str(p) for p in e.get("loc", [])[1:]), E.Message("输入无效：" + str(e.get("msg")), str(e.get("msg"))))
+                    for e in exc.errors()]
+        message = E.Message("请求参数有误", "invalid request parameters")
         if wants_json(request):
+            errs = [{"row": None, "field": field, "value": None, "message_zh": m.zh, "message_en": m.en} for field, m in problems]
+            body = {"code": "validation_error", "message_zh": message.zh, "message_en": message.en, "errors": errs}
             return JSONResponse({"error": body}, status_code=422)
-        return render(request, "error.html", status=422, status_code=422, message=E.Message(body["message_zh"], body["message_en"]),
-                      errors=[E.FieldError(e["field"], E.Message(e["message_zh"], e["message_en"])) for e in errs])
+        return render(request, "error.html", status=422, status_code=422, message=message,
+                      errors=[E.FieldError(field, m) for field, m in problems])
 
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)

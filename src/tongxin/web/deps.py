@@ -11,7 +11,7 @@ import os
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
@@ -21,6 +21,9 @@ from ..core.accounts import CsrfFailed
 from ..core.errors import FieldError, Message, ValidationError
 from ..core.fields import display_value
 from ..services import Exchange
+from ..services.accounts import Accounts
+from ..services.contacts import Contacts
+from ..services.listings import Listings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 templates = Jinja2Templates(directory=os.path.join(HERE, "templates"))
@@ -45,13 +48,52 @@ def lang_of(request: Request) -> str:
     return "en" if lang == "en" else "zh"
 
 
+# -- the services create_app builds, one typed accessor each --------------------------------------
+# A route declares the ones it uses as parameters (`listings_svc: ListingsDep`); other helpers call
+# the accessor with the request.
+
 def exchange(request: Request) -> Exchange:
-    return request.app.state.exchange  # type: ignore[no-any-return]
+    ex: Exchange = request.app.state.exchange
+    return ex
 
 
-def service(request: Request, name: str) -> Any:
-    """A service built by create_app: 'accounts', 'listings' or 'contacts'."""
-    return getattr(request.app.state, name)
+def get_accounts(request: Request) -> Accounts:
+    svc: Accounts = request.app.state.accounts
+    return svc
+
+
+def get_listings(request: Request) -> Listings:
+    svc: Listings = request.app.state.listings
+    return svc
+
+
+def get_contacts(request: Request) -> Contacts:
+    svc: Contacts = request.app.state.contacts
+    return svc
+
+
+# FastAPI calls a plain-def dependency in its thread pool; these only read app.state, so they are
+# coroutines: resolved on the event loop, no thread hop per request.
+async def _exchange_dep(request: Request) -> Exchange:
+    return exchange(request)
+
+
+async def _accounts_dep(request: Request) -> Accounts:
+    return get_accounts(request)
+
+
+async def _listings_dep(request: Request) -> Listings:
+    return get_listings(request)
+
+
+async def _contacts_dep(request: Request) -> Contacts:
+    return get_contacts(request)
+
+
+ExchangeDep = Annotated[Exchange, Depends(_exchange_dep)]
+AccountsDep = Annotated[Accounts, Depends(_accounts_dep)]
+ListingsDep = Annotated[Listings, Depends(_listings_dep)]
+ContactsDep = Annotated[Contacts, Depends(_contacts_dep)]
 
 
 def viewer(request: Request) -> acc.Viewer:
@@ -86,6 +128,7 @@ async def form(request: Request) -> dict[str, Any]:
 async def json_object(request: Request) -> dict[str, Any]:
     """The request body as a JSON object, or a typed 422 naming what is wrong with it."""
     raw = await request.body()
+    problem: Message | None
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):

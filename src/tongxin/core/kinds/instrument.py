@@ -80,7 +80,8 @@ def _pair(inst: Listing, need: Listing, ctx: MatchContext) -> list[FitItem]:
 
 def not_retired(query: Listing, cand: Listing, ctx: MatchContext) -> bool:
     inst = cand if cand.kind == "instrument" else query
-    return inst.attrs.get("instrument_status", "available") != "retired"
+    status: object = inst.attrs.get("instrument_status", "available")
+    return status != "retired"
 
 
 def instrument_vs_need(query: Listing, cand: Listing, ctx: MatchContext) -> list[FitItem]:

@@ -61,8 +61,13 @@ def choices_item(key: str, offered: Iterable[str], wanted: Iterable[str], what_z
     if not off or not want:
         return None
     common = [v for v in want if v in off]
-    zh = lambda vs: "、".join(labels.get(v, (v, v))[0] for v in vs)  # noqa: E731
-    en = lambda vs: ", ".join(labels.get(v, (v, v))[1] for v in vs)  # noqa: E731
+
+    def zh(vs: list[str]) -> str:
+        return "、".join(labels.get(v, (v, v))[0] for v in vs)
+
+    def en(vs: list[str]) -> str:
+        return ", ".join(labels.get(v, (v, v))[1] for v in vs)
+
     if common:
         return FitItem(key, f"{what_zh}一致：{zh(common)}", f"{what_en} agree: {en(common)}", True, points)
     return FitItem(key, f"{what_zh}不一致：提供 {zh(off)}，需要 {zh(want)}", f"{what_en} differ: offered {en(off)}, wanted {en(want)}", False, -points)

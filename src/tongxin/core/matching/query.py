@@ -84,7 +84,7 @@ def weigh_terms(
     counts: Counter[str], doc_freq: Callable[[str], int], n_docs: int, max_terms: int
 ) -> list[QueryTerm]:
     """Keep the `max_terms` most informative terms: tf-saturated count × idf, unknown terms dropped."""
-    scored: list[tuple[float, str]] = []
+    scored: list[tuple[float, str, float]] = []
     n = max(n_docs, 1)
     log = math.log
     for term, c in counts.items():

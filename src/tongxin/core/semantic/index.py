@@ -121,7 +121,8 @@ class VectorIndex:
             if kind is None:
                 return None
             b = self._blocks[kind]
-            return b.m[b.pos[lid]].copy()
+            row: np.ndarray = b.m[b.pos[lid]].copy()
+            return row
 
     def cosines(self, query: np.ndarray, ids: Iterable[int]) -> dict[int, float]:
         """Cosine of `query` with each indexed listing of `ids` (the others are left out)."""

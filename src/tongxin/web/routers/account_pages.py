@@ -12,7 +12,7 @@ from ...core.accounts import TOKEN_LIFETIMES, RateLimited, Unauthorized
 from ...core.errors import Message, ValidationError
 from ...services.accounts import SESSION_COOKIE
 from ..auth import clear_session_cookie, set_session_cookie
-from ..deps import Id, form, redirect, render, safe_next, service, viewer
+from ..deps import AccountsDep, Id, form, get_accounts, redirect, render, safe_next, viewer
 
 router = APIRouter()
 
@@ -22,7 +22,7 @@ def _errors(e: ValidationError) -> dict[str, Any]:
 
 
 def _start_session(request: Request, user_id: int, nxt: str) -> Any:
-    accounts = service(request, "accounts")
+    accounts = get_accounts(request)
     token = accounts.create_session(user_id)
     resp = redirect(safe_next(nxt))
     set_session_cookie(resp, token, int(accounts.policy.session_ttl.total_seconds()))
@@ -36,10 +36,9 @@ def signup_form(request: Request, next: str = "/my/org") -> Any:
 
 
 @router.post("/signup", response_class=HTMLResponse)
-async def signup(request: Request) -> Any:
+async def signup(request: Request, accounts: AccountsDep) -> Any:
     """The same answer whether or not the e-mail was registered before (the mailbox is told which)."""
     data = await form(request)
-    accounts = service(request, "accounts")
     email = str(data.get("email", ""))
     try:
         accounts.register(email, str(data.get("password", "")), str(data.get("name", "")), _ip(request))
@@ -69,10 +68,10 @@ def login_form(request: Request, next: str = "/") -> Any:
 
 
 @router.post("/login", response_class=HTMLResponse)
-async def login(request: Request) -> Any:
+async def login(request: Request, accounts_svc: AccountsDep) -> Any:
     data = await form(request)
     try:
-        uid = service(request, "accounts").authenticate(str(data.get("email", "")), str(data.get("password", "")), _ip(request))
+        uid = accounts_svc.authenticate(str(data.get("email", "")), str(data.get("password", "")), _ip(request))
     except (Unauthorized, RateLimited) as e:
         resp = render(request, "login.html", status=e.status, values={"email": data.get("email", "")}, error=e.message, next=data.get("next", "/"))
         return _limited(resp, e) if isinstance(e, RateLimited) else resp
@@ -80,11 +79,11 @@ async def login(request: Request) -> Any:
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Any:
+async def logout(request: Request, accounts_svc: AccountsDep) -> Any:
     await form(request)
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        service(request, "accounts").end_session(token)
+        accounts_svc.end_session(token)
     resp = redirect("/")
     clear_session_cookie(resp)
     return resp
@@ -96,23 +95,23 @@ def forgot_form(request: Request) -> Any:
 
 
 @router.post("/forgot", response_class=HTMLResponse)
-async def forgot(request: Request) -> Any:
+async def forgot(request: Request, accounts_svc: AccountsDep) -> Any:
     data = await form(request)
-    service(request, "accounts").request_reset(str(data.get("email", "")))
+    accounts_svc.request_reset(str(data.get("email", "")))
     return render(request, "forgot.html", sent=True)
 
 
 @router.get("/reset/{token}", response_class=HTMLResponse)
-def reset_form(request: Request, token: str) -> Any:
-    ok = service(request, "accounts").reset_token_valid(token)
+def reset_form(request: Request, accounts_svc: AccountsDep, token: str) -> Any:
+    ok = accounts_svc.reset_token_valid(token)
     return render(request, "reset.html", status=200 if ok else 400, token=token, valid=ok, errors={})
 
 
 @router.post("/reset/{token}", response_class=HTMLResponse)
-async def reset(request: Request, token: str) -> Any:
+async def reset(request: Request, accounts_svc: AccountsDep, token: str) -> Any:
     data = await form(request)
     try:
-        uid = service(request, "accounts").reset_password(token, str(data.get("password", "")))
+        uid = accounts_svc.reset_password(token, str(data.get("password", "")))
     except ValidationError as e:
         return render(request, "reset.html", status=422, token=token, valid=True, errors=_errors(e))
     except Unauthorized:
@@ -128,28 +127,28 @@ def account(request: Request, changed: int = 0) -> Any:
 
 
 def _account_page(request: Request, status: int = 200, **ctx: Any) -> Any:
-    tokens = service(request, "accounts").tokens(viewer(request))
-    base = {"tokens": tokens, "new_token": None, "errors": {}, "lifetimes": TOKEN_LIFETIMES, "changed": False}
+    tokens = get_accounts(request).tokens(viewer(request))
+    base: dict[str, Any] = {"tokens": tokens, "new_token": None, "errors": {}, "lifetimes": TOKEN_LIFETIMES, "changed": False}
     return render(request, "account.html", status=status, **(base | ctx))
 
 
 @router.post("/account/tokens", response_class=HTMLResponse)
-async def create_token(request: Request) -> Any:
+async def create_token(request: Request, accounts_svc: AccountsDep) -> Any:
     data = await form(request)
     v = viewer(request)
     try:
-        _, token = service(request, "accounts").create_token(v, str(data.get("name", "")), data.get("expires_in_days") or None)
+        _, token = accounts_svc.create_token(v, str(data.get("name", "")), data.get("expires_in_days") or None)
     except ValidationError as e:
         return _account_page(request, 422, errors=_errors(e))
     return _account_page(request, new_token=token)  # Cache-Control: no-store (the security headers)
 
 
 @router.post("/account/password", response_class=HTMLResponse)
-async def change_password(request: Request) -> Any:
+async def change_password(request: Request, accounts_svc: AccountsDep) -> Any:
     data = await form(request)
     v = viewer(request)
     try:
-        service(request, "accounts").change_password(v, str(data.get("current_password", "")), str(data.get("new_password", "")),
+        accounts_svc.change_password(v, str(data.get("current_password", "")), str(data.get("new_password", "")),
                                                      keep_session=request.cookies.get(SESSION_COOKIE))
     except ValidationError as e:
         return _account_page(request, 422, errors=_errors(e))
@@ -157,9 +156,9 @@ async def change_password(request: Request) -> Any:
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-async def revoke_token(request: Request, token_id: Id) -> Any:
+async def revoke_token(request: Request, accounts_svc: AccountsDep, token_id: Id) -> Any:
     await form(request)
-    service(request, "accounts").revoke_token(viewer(request), token_id)
+    accounts_svc.revoke_token(viewer(request), token_id)
     return redirect("/account")
 
 
@@ -169,7 +168,7 @@ def invitation(request: Request, token: str) -> Any:
 
 
 @router.post("/invitations/{token}")
-async def accept_invitation(request: Request, token: str) -> Any:
+async def accept_invitation(request: Request, accounts_svc: AccountsDep, token: str) -> Any:
     await form(request)
-    service(request, "accounts").accept_invitation(viewer(request), token)
+    accounts_svc.accept_invitation(viewer(request), token)
     return redirect("/my/org")

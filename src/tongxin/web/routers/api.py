@@ -16,7 +16,7 @@ from ...core.matching.fit import MatchContext
 from ...services.accounts import Me
 from ...services.listings import common_fields, listing_dict, parse_filters
 from ...storage.repo import ListingFilter
-from ..deps import Cursor, Id, exchange, me, service, viewer
+from ..deps import AccountsDep, ContactsDep, Cursor, ExchangeDep, Id, ListingsDep, me, viewer
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
@@ -78,7 +78,7 @@ def _me(request: Request) -> Me:
     m = me(request)
     if m is None:  # a viewer without a person behind it (never for requests)
         raise acc.forbidden("需要用户身份", "a user is required")
-    return m  # type: ignore[no-any-return]
+    return m
 
 
 # -- accounts ---------------------------------------------------------------------------------------
@@ -89,18 +89,17 @@ def get_me(request: Request) -> Any:
 
 
 @router.post("/auth/signup", status_code=202)
-def api_signup(request: Request, body: SignUp) -> Any:
+def api_signup(request: Request, accounts_svc: AccountsDep, body: SignUp) -> Any:
     """Create an account; then create a token with POST /auth/tokens (e-mail + password). The answer is
     the same whether or not the e-mail was registered before (the mailbox is told which)."""
-    service(request, "accounts").register(body.email, body.password, body.name, request.client.host if request.client else "-")
+    accounts_svc.register(body.email, body.password, body.name, request.client.host if request.client else "-")
     return {"ok": True, "message_zh": "如该邮箱尚未注册，账号已创建，可用此邮箱和密码登录；我们已向该邮箱发送邮件说明",
             "message_en": "unless the e-mail was registered before, the account is ready to sign in with; we sent that mailbox an e-mail"}
 
 
 @router.post("/auth/tokens", status_code=201)
-def create_token(request: Request, body: TokenRequest) -> Any:
+def create_token(request: Request, accounts: AccountsDep, body: TokenRequest) -> Any:
     """Create an API token: signed in (session or token), or with e-mail and password (rate-limited)."""
-    accounts = service(request, "accounts")
     v = viewer(request)
     if not v.signed_in:
         if not body.email or not body.password:
@@ -114,240 +113,236 @@ def create_token(request: Request, body: TokenRequest) -> Any:
 
 
 @router.get("/auth/tokens")
-def list_tokens(request: Request) -> Any:
-    return {"items": service(request, "accounts").tokens(viewer(request))}
+def list_tokens(request: Request, accounts_svc: AccountsDep) -> Any:
+    return {"items": accounts_svc.tokens(viewer(request))}
 
 
 @router.delete("/auth/tokens/{token_id}", status_code=204)
-def revoke_token(request: Request, token_id: Id) -> Response:
-    service(request, "accounts").revoke_token(viewer(request), token_id)
+def revoke_token(request: Request, accounts_svc: AccountsDep, token_id: Id) -> Response:
+    accounts_svc.revoke_token(viewer(request), token_id)
     return Response(status_code=204)
 
 
 @router.post("/auth/password-reset", status_code=202)
-def request_reset(request: Request, body: ResetRequest) -> Any:
-    service(request, "accounts").request_reset(body.email)
+def request_reset(request: Request, accounts_svc: AccountsDep, body: ResetRequest) -> Any:
+    accounts_svc.request_reset(body.email)
     return {"ok": True, "message_zh": "如果该邮箱已注册，重置链接已发送", "message_en": "if the e-mail is registered, a reset link was sent"}
 
 
 @router.post("/auth/password-reset/confirm")
-def confirm_reset(request: Request, body: ResetConfirm) -> Any:
-    service(request, "accounts").reset_password(body.token, body.password)
+def confirm_reset(request: Request, accounts_svc: AccountsDep, body: ResetConfirm) -> Any:
+    accounts_svc.reset_password(body.token, body.password)
     return {"ok": True}
 
 
 # -- kinds, listings, search ------------------------------------------------------------------------
 
 @router.get("/kinds")
-def kinds(request: Request) -> Any:
+def kinds(request: Request, ex: ExchangeDep) -> Any:
     def fd(a: Any) -> dict[str, Any]:
         return {"key": a.key, "zh": a.zh, "en": a.en, "type": a.type, "required": a.required, "min": a.min, "max": a.max,
                 "choices": [{"value": c.value, "zh": c.zh, "en": c.en} for c in a.choices], "help_zh": a.help_zh, "help_en": a.help_en}
 
     return {"common": [fd(a) for a in common_fields()],
             "kinds": [{"name": k.name, "zh": k.zh, "en": k.en, "sides": list(k.sides), "matches_with": list(k.matches_with),
-                       "attrs": [fd(a) for a in k.attrs]} for k in exchange(request).registry],
+                       "attrs": [fd(a) for a in k.attrs]} for k in ex.registry],
             "decline_reasons": [{"value": c.value, "zh": c.zh, "en": c.en} for c in DECLINE_REASONS],
             "report_reasons": [{"value": c.value, "zh": c.zh, "en": c.en} for c in REPORT_REASONS]}
 
 
 @router.get("/listings")
-def list_listings(request: Request, kind: str | None = None, side: str | None = None, region: str | None = None,
+def list_listings(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, kind: str | None = None, side: str | None = None, region: str | None = None,
                   industry: str | None = None, cursor: Cursor = 0, per_page: int = 20) -> Any:
-    ex = exchange(request)
     if kind is not None:
         ex.registry.get(kind)
     f = ListingFilter(kind=kind, side=side, region=region, industry=industry, status="published")
-    items, nxt = service(request, "listings").page(viewer(request), f, cursor, max(1, min(per_page, 100)))
+    items, nxt = listings_svc.page(viewer(request), f, cursor, max(1, min(per_page, 100)))
     return {"items": [listing_dict(s, ex) for s in items], "next_cursor": nxt}
 
 
 @router.get("/search")
-def api_search(request: Request, q: str = "", limit: int = 10, corridor: bool = False) -> Any:
+def api_search(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, q: str = "", limit: int = 10, corridor: bool = False) -> Any:
     """Free-text search with the page's filters: kind, side, region, industry, trl, budget, since."""
-    ex = exchange(request)
     params = dict(request.query_params)
     if params.get("kind"):
         ex.registry.get(params["kind"])
     f = parse_filters(params, ex)
-    res = service(request, "listings").search(viewer(request), q, f, limit=max(1, min(limit, 50)), ctx=MatchContext(prefer_corridor=corridor))
+    res = listings_svc.search(viewer(request), q, f, limit=max(1, min(limit, 50)), ctx=MatchContext(prefer_corridor=corridor))
     return {"query": q, "terms": res.terms, "total": res.total,
             "facets": {k: [{"value": v, "zh": zh, "en": en, "count": n} for v, zh, en, n in vals] for k, vals in res.facets.items()},
             "results": [listing_dict(s, ex) for s in res.items]}
 
 
 @router.get("/export")
-def api_export(request: Request, kind: str | None = None) -> Any:
+def api_export(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, kind: str | None = None) -> Any:
     """Every listing visible to the caller, as the caller may see it."""
     if kind is not None:
-        exchange(request).registry.get(kind)
-    return {"items": service(request, "listings").export(viewer(request), kind)}
+        ex.registry.get(kind)
+    return {"items": listings_svc.export(viewer(request), kind)}
 
 
 @router.get("/listings/{listing_id}")
-def get_listing(request: Request, listing_id: Id) -> Any:
-    return listing_dict(service(request, "listings").show(viewer(request), listing_id), exchange(request))
+def get_listing(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, listing_id: Id) -> Any:
+    return listing_dict(listings_svc.show(viewer(request), listing_id), ex)
 
 
 @router.get("/listings/{listing_id}/matches")
-def get_matches(request: Request, listing_id: Id, limit: int = 10, corridor: bool = False) -> Any:
-    res = service(request, "listings").matches(viewer(request), listing_id, limit=max(1, min(limit, 50)), ctx=MatchContext(prefer_corridor=corridor))
-    return {"listing_id": listing_id, "results": [listing_dict(s, exchange(request)) for s in res]}
+def get_matches(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, listing_id: Id, limit: int = 10, corridor: bool = False) -> Any:
+    res = listings_svc.matches(viewer(request), listing_id, limit=max(1, min(limit, 50)), ctx=MatchContext(prefer_corridor=corridor))
+    return {"listing_id": listing_id, "results": [listing_dict(s, ex) for s in res]}
 
 
 @router.post("/listings", status_code=201)
-def create_listing(request: Request, body: dict[str, Any] = Body(..., examples=[{"kind": "scenario", "publish": True, "title": "…"}])) -> Any:
+def create_listing(request: Request, ex: ExchangeDep, ls: ListingsDep, body: dict[str, Any] = Body(..., examples=[{"kind": "scenario", "publish": True, "title": "…"}])) -> Any:
     kind = str(body.get("kind") or "")
     if not kind:
         raise ValidationError.of([_fe("kind", "资源类型为必填项", "kind is required")])
-    ls = service(request, "listings")
     lid = ls.save(viewer(request), kind, body, publish=bool(body.get("publish")))
-    return listing_dict(ls.show(viewer(request), lid), exchange(request))
+    return listing_dict(ls.show(viewer(request), lid), ex)
 
 
 @router.put("/listings/{listing_id}")
-def update_listing(request: Request, listing_id: Id, body: dict[str, Any] = Body(...)) -> Any:
-    ls = service(request, "listings")
+def update_listing(request: Request, ex: ExchangeDep, ls: ListingsDep, listing_id: Id, body: dict[str, Any] = Body(...)) -> Any:
     ls.save(viewer(request), None, body, listing_id=listing_id, publish=bool(body.get("publish")))
-    return listing_dict(ls.show(viewer(request), listing_id), exchange(request))
+    return listing_dict(ls.show(viewer(request), listing_id), ex)
 
 
 @router.post("/listings/{listing_id}/close")
-def close_listing(request: Request, listing_id: Id) -> Any:
-    return {"status": service(request, "listings").set_open(viewer(request), listing_id, False)}
+def close_listing(request: Request, listings_svc: ListingsDep, listing_id: Id) -> Any:
+    return {"status": listings_svc.set_open(viewer(request), listing_id, False)}
 
 
 @router.post("/listings/{listing_id}/reopen")
-def reopen_listing(request: Request, listing_id: Id) -> Any:
-    return {"status": service(request, "listings").set_open(viewer(request), listing_id, True)}
+def reopen_listing(request: Request, listings_svc: ListingsDep, listing_id: Id) -> Any:
+    return {"status": listings_svc.set_open(viewer(request), listing_id, True)}
 
 
 @router.post("/listings/{listing_id}/interest", status_code=201)
-def express_interest(request: Request, listing_id: Id, body: Interest) -> Any:
-    cid = service(request, "contacts").express_interest(viewer(request), listing_id, body.message, body.nda_accepted)
-    return service(request, "contacts").get(viewer(request), cid)
+def express_interest(request: Request, contacts_svc: ContactsDep, listing_id: Id, body: Interest) -> Any:
+    cid = contacts_svc.express_interest(viewer(request), listing_id, body.message, body.nda_accepted)
+    return contacts_svc.get(viewer(request), cid)
 
 
 @router.post("/listings/{listing_id}/report", status_code=201)
-def report_listing(request: Request, listing_id: Id, body: Report) -> Any:
-    return {"id": service(request, "listings").report(viewer(request), listing_id, body.reason, body.note)}
+def report_listing(request: Request, listings_svc: ListingsDep, listing_id: Id, body: Report) -> Any:
+    return {"id": listings_svc.report(viewer(request), listing_id, body.reason, body.note)}
 
 
 @router.get("/listings/{listing_id}/grants")
-def list_grants(request: Request, listing_id: Id) -> Any:
-    return service(request, "listings").grants(viewer(request), listing_id)
+def list_grants(request: Request, listings_svc: ListingsDep, listing_id: Id) -> Any:
+    return listings_svc.grants(viewer(request), listing_id)
 
 
 @router.post("/listings/{listing_id}/grants", status_code=201)
-def add_grant(request: Request, listing_id: Id, body: GrantBody) -> Any:
-    service(request, "listings").grant(viewer(request), listing_id, body.org_id, body.note, grant=True)
-    return service(request, "listings").grants(viewer(request), listing_id)
+def add_grant(request: Request, listings_svc: ListingsDep, listing_id: Id, body: GrantBody) -> Any:
+    listings_svc.grant(viewer(request), listing_id, body.org_id, body.note, grant=True)
+    return listings_svc.grants(viewer(request), listing_id)
 
 
 @router.delete("/listings/{listing_id}/grants/{org_id}")
-def revoke_grant(request: Request, listing_id: Id, org_id: Id) -> Any:
-    service(request, "listings").grant(viewer(request), listing_id, org_id, "", grant=False)
-    return service(request, "listings").grants(viewer(request), listing_id)
+def revoke_grant(request: Request, listings_svc: ListingsDep, listing_id: Id, org_id: Id) -> Any:
+    listings_svc.grant(viewer(request), listing_id, org_id, "", grant=False)
+    return listings_svc.grants(viewer(request), listing_id)
 
 
 # -- contact requests --------------------------------------------------------------------------------
 
 @router.get("/contacts")
-def list_contacts(request: Request) -> Any:
-    return service(request, "contacts").list(viewer(request))
+def list_contacts(request: Request, contacts_svc: ContactsDep) -> Any:
+    return contacts_svc.list(viewer(request))
 
 
 @router.get("/contacts/{request_id}")
-def get_contact(request: Request, request_id: Id) -> Any:
-    return service(request, "contacts").get(viewer(request), request_id)
+def get_contact(request: Request, contacts_svc: ContactsDep, request_id: Id) -> Any:
+    return contacts_svc.get(viewer(request), request_id)
 
 
 @router.post("/contacts/{request_id}/accept")
-def accept_contact(request: Request, request_id: Id, body: Note | None = None) -> Any:
-    service(request, "contacts").accept(viewer(request), request_id, body.note if body else "")
-    return service(request, "contacts").get(viewer(request), request_id)
+def accept_contact(request: Request, contacts_svc: ContactsDep, request_id: Id, body: Note | None = None) -> Any:
+    contacts_svc.accept(viewer(request), request_id, body.note if body else "")
+    return contacts_svc.get(viewer(request), request_id)
 
 
 @router.post("/contacts/{request_id}/decline")
-def decline_contact(request: Request, request_id: Id, body: Decline) -> Any:
-    service(request, "contacts").decline(viewer(request), request_id, body.reason, body.note)
-    return service(request, "contacts").get(viewer(request), request_id)
+def decline_contact(request: Request, contacts_svc: ContactsDep, request_id: Id, body: Decline) -> Any:
+    contacts_svc.decline(viewer(request), request_id, body.reason, body.note)
+    return contacts_svc.get(viewer(request), request_id)
 
 
 # -- organisations ----------------------------------------------------------------------------------
 
 @router.post("/organisations", status_code=201)
-def create_org(request: Request, body: dict[str, Any] = Body(...)) -> Any:
-    oid = service(request, "accounts").create_organisation(viewer(request), body)
-    return service(request, "accounts").organisation(service(request, "accounts").viewer(_me(request).user_id), oid)
+def create_org(request: Request, accounts_svc: AccountsDep, body: dict[str, Any] = Body(...)) -> Any:
+    oid = accounts_svc.create_organisation(viewer(request), body)
+    return accounts_svc.organisation(accounts_svc.viewer(_me(request).user_id), oid)
 
 
 @router.get("/organisations/{org_id}")
-def get_org(request: Request, org_id: Id) -> Any:
-    return service(request, "accounts").organisation(viewer(request), org_id)
+def get_org(request: Request, accounts_svc: AccountsDep, org_id: Id) -> Any:
+    return accounts_svc.organisation(viewer(request), org_id)
 
 
 @router.patch("/organisations/{org_id}")
-def update_org(request: Request, org_id: Id, body: dict[str, Any] = Body(...)) -> Any:
-    service(request, "accounts").update_organisation(viewer(request), org_id, body)
-    return service(request, "accounts").organisation(viewer(request), org_id)
+def update_org(request: Request, accounts_svc: AccountsDep, org_id: Id, body: dict[str, Any] = Body(...)) -> Any:
+    accounts_svc.update_organisation(viewer(request), org_id, body)
+    return accounts_svc.organisation(viewer(request), org_id)
 
 
 @router.get("/organisations/{org_id}/members")
-def org_members(request: Request, org_id: Id) -> Any:
-    return {"items": service(request, "accounts").members(viewer(request), org_id)}
+def org_members(request: Request, accounts_svc: AccountsDep, org_id: Id) -> Any:
+    return {"items": accounts_svc.members(viewer(request), org_id)}
 
 
 @router.post("/organisations/{org_id}/invitations", status_code=201)
-def org_invite(request: Request, org_id: Id, body: Invite) -> Any:
+def org_invite(request: Request, accounts_svc: AccountsDep, org_id: Id, body: Invite) -> Any:
     v = viewer(request)
     acc.require_manage_org(v, org_id)
-    return {"id": service(request, "accounts").invite(v, body.email, body.role)}
+    return {"id": accounts_svc.invite(v, body.email, body.role)}
 
 
 @router.post("/invitations/{token}/accept")
-def accept_invitation(request: Request, token: str) -> Any:
-    return {"org_id": service(request, "accounts").accept_invitation(viewer(request), token)}
+def accept_invitation(request: Request, accounts_svc: AccountsDep, token: str) -> Any:
+    return {"org_id": accounts_svc.accept_invitation(viewer(request), token)}
 
 
 @router.get("/notifications")
-def notifications(request: Request) -> Any:
+def notifications(request: Request, accounts_svc: AccountsDep) -> Any:
     acc.require_signed_in(viewer(request))
-    return {"items": service(request, "accounts").notifications(viewer(request))}
+    return {"items": accounts_svc.notifications(viewer(request))}
 
 
 # -- operator ---------------------------------------------------------------------------------------
 
 @router.get("/operator/organisations")
-def pending_orgs(request: Request) -> Any:
-    return {"items": service(request, "accounts").pending_organisations(viewer(request))}
+def pending_orgs(request: Request, accounts_svc: AccountsDep) -> Any:
+    return {"items": accounts_svc.pending_organisations(viewer(request))}
 
 
 @router.post("/operator/organisations/{org_id}/verify")
-def verify_org(request: Request, org_id: Id) -> Any:
-    return {"published": service(request, "accounts").verify_organisation(viewer(request), org_id)}
+def verify_org(request: Request, accounts_svc: AccountsDep, org_id: Id) -> Any:
+    return {"published": accounts_svc.verify_organisation(viewer(request), org_id)}
 
 
 @router.get("/operator/reports")
-def reports(request: Request) -> Any:
-    return {"items": service(request, "listings").reports(viewer(request))}
+def reports(request: Request, listings_svc: ListingsDep) -> Any:
+    return {"items": listings_svc.reports(viewer(request))}
 
 
 @router.post("/operator/listings/{listing_id}/hide")
-def hide(request: Request, listing_id: Id, body: Note | None = None) -> Any:
-    service(request, "listings").moderate(viewer(request), listing_id, True, body.note if body else "")
+def hide(request: Request, listings_svc: ListingsDep, listing_id: Id, body: Note | None = None) -> Any:
+    listings_svc.moderate(viewer(request), listing_id, True, body.note if body else "")
     return {"hidden": True}
 
 
 @router.post("/operator/listings/{listing_id}/restore")
-def restore(request: Request, listing_id: Id, body: Note | None = None) -> Any:
-    service(request, "listings").moderate(viewer(request), listing_id, False, body.note if body else "")
+def restore(request: Request, listings_svc: ListingsDep, listing_id: Id, body: Note | None = None) -> Any:
+    listings_svc.moderate(viewer(request), listing_id, False, body.note if body else "")
     return {"hidden": False}
 
 
 @router.get("/operator/summary")
-def summary(request: Request) -> Any:
-    return service(request, "listings").summary(viewer(request))
+def summary(request: Request, listings_svc: ListingsDep) -> Any:
+    return listings_svc.summary(viewer(request))
 
 
 def _fe(key: str, zh: str, en: str) -> Any:

@@ -26,7 +26,7 @@ from ...core.errors import BadFile, Conflict, FieldError, Message, ValidationErr
 from ...core.fields import parse_date
 from ...services import contracts as C
 from ...services import deals as DS
-from ..deps import Id, PageNo, exchange, form, redirect, render, viewer
+from ..deps import ExchangeDep, Id, PageNo, exchange, form, redirect, render, viewer
 
 router = APIRouter()
 
@@ -75,13 +75,13 @@ def _date(raw: object, field: str, zh: str, en: str) -> dt.date | None:
 # -- my deals ------------------------------------------------------------------------------------------
 
 @router.get("/my/deals", response_class=HTMLResponse)
-def my_deals(request: Request, stage: str | None = None) -> Any:
+def my_deals(request: Request, ex: ExchangeDep, stage: str | None = None) -> Any:
     v = _signed_in(request)
     if v.org_id is None and not v.is_staff:
         return redirect("/my/org")
     want = D.find_stage(stage) if stage else None
     today = _today()
-    with exchange(request).db.transaction(write=False) as s:
+    with ex.db.transaction(write=False) as s:
         lines = DS.deal_lines(s, v, today, want)
         reminders = DS.reminders_for(s, v, today)
         counts: dict[str, int] = {}
@@ -92,9 +92,9 @@ def my_deals(request: Request, stage: str | None = None) -> Any:
 
 
 @router.get("/my/contacts/{request_id}/deal")
-def contact_deal(request: Request, request_id: Id) -> Any:
+def contact_deal(request: Request, ex: ExchangeDep, request_id: Id) -> Any:
     v = _signed_in(request)
-    with exchange(request).db.transaction(write=False) as s:
+    with ex.db.transaction(write=False) as s:
         deal_id = DS.deal_for_contact(s, request_id, v)
     return redirect(f"/deals/{deal_id}", 303)
 
@@ -136,11 +136,11 @@ def deal(request: Request, deal_id: Id) -> Any:
 
 
 @router.post("/deals/{deal_id}/stage", response_class=HTMLResponse)
-async def move(request: Request, deal_id: Id) -> Any:
+async def move(request: Request, ex: ExchangeDep, deal_id: Id) -> Any:
     data = await form(request)
     v = _signed_in(request)
     try:
-        with exchange(request).db.transaction() as s:
+        with ex.db.transaction() as s:
             DS.move_deal(s, deal_id, str(data.get("stage", "")), v, v.user_id, str(data.get("note", "")))
     except (Conflict, ValidationError) as e:
         return _refused(request, deal_id, "stage", e, data)
@@ -148,14 +148,14 @@ async def move(request: Request, deal_id: Id) -> Any:
 
 
 @router.post("/deals/{deal_id}/note", response_class=HTMLResponse)
-async def note(request: Request, deal_id: Id) -> Any:
+async def note(request: Request, ex: ExchangeDep, deal_id: Id) -> Any:
     data = await form(request)
     v = _signed_in(request)
     try:
         text = str(data.get("note", "")).strip()
         if not text:
             raise _bad("note", "请填写记录内容", "write the note first")
-        with exchange(request).db.transaction() as s:
+        with ex.db.transaction() as s:
             DS.add_note(s, deal_id, v, text, v.user_id)
     except (Conflict, ValidationError) as e:
         return _refused(request, deal_id, "note", e, data)
@@ -163,10 +163,9 @@ async def note(request: Request, deal_id: Id) -> Any:
 
 
 @router.post("/deals/{deal_id}/finance", response_class=HTMLResponse)
-async def attach_finance(request: Request, deal_id: Id) -> Any:
+async def attach_finance(request: Request, ex: ExchangeDep, deal_id: Id) -> Any:
     data = await form(request)
     v = _signed_in(request)
-    ex = exchange(request)
     try:
         raw = str(data.get("listing_id", "")).strip()
         if not raw.isdigit():
@@ -180,11 +179,11 @@ async def attach_finance(request: Request, deal_id: Id) -> Any:
 
 
 @router.post("/deals/{deal_id}/finance/{finance_id}/status", response_class=HTMLResponse)
-async def finance_status(request: Request, deal_id: Id, finance_id: Id) -> Any:
+async def finance_status(request: Request, ex: ExchangeDep, deal_id: Id, finance_id: Id) -> Any:
     data = await form(request)
     v = _signed_in(request)
     try:
-        with exchange(request).db.transaction() as s:
+        with ex.db.transaction() as s:
             DS.set_deal_finance_status(s, deal_id, finance_id, str(data.get("status", "")), v)
     except (Conflict, ValidationError) as e:
         return _refused(request, deal_id, "finance", e, data)
@@ -192,7 +191,7 @@ async def finance_status(request: Request, deal_id: Id, finance_id: Id) -> Any:
 
 
 @router.post("/deals/{deal_id}/agreements", response_class=HTMLResponse)
-async def agreement(request: Request, deal_id: Id) -> Any:
+async def agreement(request: Request, ex: ExchangeDep, deal_id: Id) -> Any:
     data = await form(request)
     v = _signed_in(request)
     try:
@@ -210,7 +209,7 @@ async def agreement(request: Request, deal_id: Id) -> Any:
             errors += e.errors
         if errors:
             raise ValidationError.of(errors)
-        with exchange(request).db.transaction() as s:
+        with ex.db.transaction() as s:
             DS.register_deal_agreement(s, deal_id, str(data.get("agreement_type", "")), str(data.get("title", "")), parsed["effective_on"],
                                        parsed["expires_on"], v, remind_days=parsed["remind_days"], note=str(data.get("note", "")))
     except (Conflict, ValidationError) as e:
@@ -219,11 +218,11 @@ async def agreement(request: Request, deal_id: Id) -> Any:
 
 
 @router.post("/deals/{deal_id}/contract", response_class=HTMLResponse)
-async def register_contract(request: Request, deal_id: Id) -> Any:
+async def register_contract(request: Request, ex: ExchangeDep, deal_id: Id) -> Any:
     data = await form(request)
     v = _signed_in(request)
     try:
-        with exchange(request).db.transaction() as s:
+        with ex.db.transaction() as s:
             cid = C.register_from_deal(s, deal_id, data, v, _today())
     except (Conflict, ValidationError) as e:
         return _refused(request, deal_id, "contract", e, data)
@@ -233,12 +232,12 @@ async def register_contract(request: Request, deal_id: Id) -> Any:
 # -- contracts -------------------------------------------------------------------------------------------
 
 @router.get("/contracts", response_class=HTMLResponse)
-def contracts(request: Request, year: str | None = None, type: str | None = None, region: str | None = None, page: PageNo = 1) -> Any:
+def contracts(request: Request, ex: ExchangeDep, year: str | None = None, type: str | None = None, region: str | None = None, page: PageNo = 1) -> Any:
     v = _signed_in(request)
     if v.org_id is None and not v.is_staff:
         return redirect("/my/org")
     y = int(year) if year and year.strip().isdigit() and len(year.strip()) <= 4 else None  # a year has at most 4 digits
-    with exchange(request).db.transaction(write=False) as s:
+    with ex.db.transaction(write=False) as s:
         lst = C.contracts_for(s, v, y, type or None, region or None, max(1, page), PER_PAGE)
     pages = max(1, (lst.total + PER_PAGE - 1) // PER_PAGE)
     return render(request, "deals/contracts.html", lst=lst, year=y, ctype=type or "", region=(region or "").upper(), page=max(1, page),
@@ -313,9 +312,9 @@ async def _import(request: Request, upload: Any, skip: bool) -> Any:
 
 
 @router.get("/contracts/{contract_id}", response_class=HTMLResponse)
-def contract(request: Request, contract_id: Id) -> Any:
+def contract(request: Request, ex: ExchangeDep, contract_id: Id) -> Any:
     v = _signed_in(request)
-    with exchange(request).db.transaction(write=False) as s:
+    with ex.db.transaction(write=False) as s:
         p = C.contract_page(s, contract_id, v)
     return render(request, "deals/contract.html", p=p, c=p.c, type_label=type_label, wan=C.wan, yuan_to_wan=yuan_to_wan,
                   registered=request.query_params.get("registered"))

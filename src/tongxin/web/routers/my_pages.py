@@ -13,7 +13,7 @@ from ...core.accounts import DECLINE_REASONS
 from ...core.errors import ValidationError
 from ...core.vocab import ORG_TYPES
 from ...services.listings import common_fields, fetch, form_values
-from ..deps import Id, exchange, form, redirect, render, service, viewer
+from ..deps import AccountsDep, ContactsDep, ExchangeDep, Id, ListingsDep, form, redirect, render, viewer
 
 router = APIRouter()
 
@@ -25,48 +25,47 @@ def _errors(e: ValidationError) -> dict[str, Any]:
 # -- my organisation --------------------------------------------------------------------------------
 
 @router.get("/my/org", response_class=HTMLResponse)
-def my_org(request: Request) -> Any:
+def my_org(request: Request, accounts: AccountsDep, contacts_svc: ContactsDep, ls: ListingsDep) -> Any:
     v = viewer(request)
     acc.require_signed_in(v)
     if v.org_id is None:
         return render(request, "org_new.html", values={}, errors={}, org_types=ORG_TYPES)
-    accounts, ls = service(request, "accounts"), service(request, "listings")
     return render(request, "my_org.html", org=accounts.organisation(v, v.org_id), members=accounts.members(v, v.org_id),
                   invitations=accounts.invitations(v, v.org_id) if acc.can_manage_org(v, v.org_id) else [],
-                  listings=ls.mine(v), notifications=accounts.notifications(v), contacts=service(request, "contacts").list(v),
+                  listings=ls.mine(v), notifications=accounts.notifications(v), contacts=contacts_svc.list(v),
                   org_types=ORG_TYPES, invited=request.query_params.get("invited"))
 
 
 @router.post("/my/org", response_class=HTMLResponse)
-async def create_org(request: Request) -> Any:
+async def create_org(request: Request, accounts_svc: AccountsDep) -> Any:
     data = await form(request)
     try:
-        service(request, "accounts").create_organisation(viewer(request), data)
+        accounts_svc.create_organisation(viewer(request), data)
     except ValidationError as e:
         return render(request, "org_new.html", status=422, values=data, errors=_errors(e), org_types=ORG_TYPES)
     return redirect("/my/org")
 
 
 @router.post("/my/org/profile")
-async def update_org(request: Request) -> Any:
+async def update_org(request: Request, accounts_svc: AccountsDep) -> Any:
     data = await form(request)
     v = viewer(request)
     org_id = acc.require_org(v)
-    service(request, "accounts").update_organisation(v, org_id, data)
+    accounts_svc.update_organisation(v, org_id, data)
     return redirect("/my/org")
 
 
 @router.post("/my/org/invitations")
-async def invite(request: Request) -> Any:
+async def invite(request: Request, accounts_svc: AccountsDep) -> Any:
     data = await form(request)
-    service(request, "accounts").invite(viewer(request), str(data.get("email", "")), str(data.get("role") or "member"))
+    accounts_svc.invite(viewer(request), str(data.get("email", "")), str(data.get("role") or "member"))
     return redirect("/my/org?invited=1")
 
 
 @router.post("/my/org/members/{user_id}/remove")
-async def remove_member(request: Request, user_id: Id) -> Any:
+async def remove_member(request: Request, accounts_svc: AccountsDep, user_id: Id) -> Any:
     await form(request)
-    service(request, "accounts").remove_member(viewer(request), user_id)
+    accounts_svc.remove_member(viewer(request), user_id)
     return redirect("/my/org")
 
 
@@ -84,61 +83,61 @@ def publish_choose(request: Request) -> Any:
 
 
 @router.get("/publish/{kind}", response_class=HTMLResponse)
-def publish_form(request: Request, kind: str) -> Any:
+def publish_form(request: Request, ex: ExchangeDep, kind: str) -> Any:
     acc.require_org(viewer(request))
-    spec = exchange(request).registry.get(kind)
+    spec = ex.registry.get(kind)
     return _form_page(request, spec, {"visibility": "public"}, {}, None)
 
 
 @router.post("/publish/{kind}", response_class=HTMLResponse)
-async def publish(request: Request, kind: str) -> Any:
+async def publish(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, kind: str) -> Any:
     data = await form(request)
-    spec = exchange(request).registry.get(kind)
+    spec = ex.registry.get(kind)
     try:
-        lid = service(request, "listings").save(viewer(request), kind, data, publish=data.get("action") == "publish")
+        lid = listings_svc.save(viewer(request), kind, data, publish=data.get("action") == "publish")
     except ValidationError as e:
         return _form_page(request, spec, data, _errors(e), None, 422)
     return redirect(f"/listings/{lid}")
 
 
 @router.get("/listings/{listing_id}/edit", response_class=HTMLResponse)
-def edit_form(request: Request, listing_id: Id) -> Any:
+def edit_form(request: Request, ex: ExchangeDep, listing_id: Id) -> Any:
     v = viewer(request)
-    x, _ = fetch(exchange(request), v, listing_id)
+    x, _ = fetch(ex, v, listing_id)
     acc.require_edit(v, x)
-    spec = exchange(request).registry.get(x.kind)
+    spec = ex.registry.get(x.kind)
     return _form_page(request, spec, form_values(x, spec), {}, listing_id)
 
 
 @router.post("/listings/{listing_id}/edit", response_class=HTMLResponse)
-async def edit(request: Request, listing_id: Id) -> Any:
+async def edit(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, listing_id: Id) -> Any:
     data = await form(request)
     v = viewer(request)
-    x, _ = fetch(exchange(request), v, listing_id)
+    x, _ = fetch(ex, v, listing_id)
     acc.require_edit(v, x)
     try:
-        service(request, "listings").save(v, None, data, listing_id=listing_id, publish=data.get("action") == "publish")
+        listings_svc.save(v, None, data, listing_id=listing_id, publish=data.get("action") == "publish")
     except ValidationError as e:
-        return _form_page(request, exchange(request).registry.get(x.kind), data, _errors(e), listing_id, 422)
+        return _form_page(request, ex.registry.get(x.kind), data, _errors(e), listing_id, 422)
     return redirect(f"/listings/{listing_id}")
 
 
 @router.post("/listings/{listing_id}/close")
-async def close(request: Request, listing_id: Id) -> Any:
+async def close(request: Request, listings_svc: ListingsDep, listing_id: Id) -> Any:
     await form(request)
-    service(request, "listings").set_open(viewer(request), listing_id, False)
+    listings_svc.set_open(viewer(request), listing_id, False)
     return redirect(f"/listings/{listing_id}")
 
 
 @router.post("/listings/{listing_id}/reopen")
-async def reopen(request: Request, listing_id: Id) -> Any:
+async def reopen(request: Request, listings_svc: ListingsDep, listing_id: Id) -> Any:
     await form(request)
-    service(request, "listings").set_open(viewer(request), listing_id, True)
+    listings_svc.set_open(viewer(request), listing_id, True)
     return redirect(f"/listings/{listing_id}")
 
 
 @router.post("/listings/{listing_id}/grants")
-async def grant(request: Request, listing_id: Id) -> Any:
+async def grant(request: Request, listings_svc: ListingsDep, listing_id: Id) -> Any:
     data = await form(request)
     try:
         org_id = int(str(data.get("org_id", "")).strip())
@@ -146,52 +145,52 @@ async def grant(request: Request, listing_id: Id) -> Any:
         from ...core.errors import FieldError, Message
 
         raise ValidationError.of([FieldError("org_id", Message("请填写机构编号（数字）", "enter the organisation's number"))]) from None
-    service(request, "listings").grant(viewer(request), listing_id, org_id, str(data.get("note", "")), grant=True)
+    listings_svc.grant(viewer(request), listing_id, org_id, str(data.get("note", "")), grant=True)
     return redirect(f"/listings/{listing_id}")
 
 
 @router.post("/listings/{listing_id}/grants/{org_id}/revoke")
-async def revoke(request: Request, listing_id: Id, org_id: Id) -> Any:
+async def revoke(request: Request, listings_svc: ListingsDep, listing_id: Id, org_id: Id) -> Any:
     data = await form(request)
-    service(request, "listings").grant(viewer(request), listing_id, org_id, str(data.get("note", "")), grant=False)
+    listings_svc.grant(viewer(request), listing_id, org_id, str(data.get("note", "")), grant=False)
     return redirect(f"/listings/{listing_id}")
 
 
 @router.post("/listings/{listing_id}/report")
-async def report(request: Request, listing_id: Id) -> Any:
+async def report(request: Request, listings_svc: ListingsDep, listing_id: Id) -> Any:
     data = await form(request)
-    service(request, "listings").report(viewer(request), listing_id, str(data.get("reason", "")), str(data.get("note", "")))
+    listings_svc.report(viewer(request), listing_id, str(data.get("reason", "")), str(data.get("note", "")))
     return redirect(f"/listings/{listing_id}?sent=report")
 
 
 # -- contact requests ------------------------------------------------------------------------------
 
 @router.post("/listings/{listing_id}/interest", response_class=HTMLResponse)
-async def interest(request: Request, listing_id: Id) -> Any:
+async def interest(request: Request, contacts_svc: ContactsDep, listing_id: Id) -> Any:
     data = await form(request)
-    service(request, "contacts").express_interest(viewer(request), listing_id, str(data.get("message", "")), data.get("nda_accepted") in ("1", "on", "yes"))
+    contacts_svc.express_interest(viewer(request), listing_id, str(data.get("message", "")), data.get("nda_accepted") in ("1", "on", "yes"))
     return redirect("/my/contacts?sent=1")
 
 
 @router.get("/my/contacts", response_class=HTMLResponse)
-def contacts(request: Request) -> Any:
+def contacts(request: Request, contacts_svc: ContactsDep) -> Any:
     v = viewer(request)
     acc.require_signed_in(v)
     if v.org_id is None:
         return redirect("/my/org")
-    return render(request, "contacts.html", contacts=service(request, "contacts").list(v), decline_reasons=DECLINE_REASONS,
+    return render(request, "contacts.html", contacts=contacts_svc.list(v), decline_reasons=DECLINE_REASONS,
                   sent=request.query_params.get("sent"))
 
 
 @router.post("/contacts/{request_id}/accept")
-async def accept(request: Request, request_id: Id) -> Any:
+async def accept(request: Request, contacts_svc: ContactsDep, request_id: Id) -> Any:
     data = await form(request)
-    service(request, "contacts").accept(viewer(request), request_id, str(data.get("note", "")))
+    contacts_svc.accept(viewer(request), request_id, str(data.get("note", "")))
     return redirect("/my/contacts")
 
 
 @router.post("/contacts/{request_id}/decline")
-async def decline(request: Request, request_id: Id) -> Any:
+async def decline(request: Request, contacts_svc: ContactsDep, request_id: Id) -> Any:
     data = await form(request)
-    service(request, "contacts").decline(viewer(request), request_id, str(data.get("reason", "")), str(data.get("note", "")))
+    contacts_svc.decline(viewer(request), request_id, str(data.get("reason", "")), str(data.get("note", "")))
     return redirect("/my/contacts")

@@ -9,37 +9,36 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from ...core import access as acc
-from ..deps import Id, form, redirect, render, service, viewer
+from ..deps import AccountsDep, Id, ListingsDep, form, redirect, render, viewer
 
 router = APIRouter()
 
 
 @router.get("/operator", response_class=HTMLResponse)
-def console(request: Request) -> Any:
+def console(request: Request, accounts_svc: AccountsDep, ls: ListingsDep) -> Any:
     v = viewer(request)
     acc.require_signed_in(v)
     acc.require_staff(v)
-    ls = service(request, "listings")
-    return render(request, "operator.html", pending=service(request, "accounts").pending_organisations(v), reports=ls.reports(v),
+    return render(request, "operator.html", pending=accounts_svc.pending_organisations(v), reports=ls.reports(v),
                   hidden=ls.hidden(v), summary=ls.summary(v))
 
 
 @router.post("/operator/orgs/{org_id}/verify")
-async def verify(request: Request, org_id: Id) -> Any:
+async def verify(request: Request, accounts_svc: AccountsDep, org_id: Id) -> Any:
     await form(request)
-    service(request, "accounts").verify_organisation(viewer(request), org_id)
+    accounts_svc.verify_organisation(viewer(request), org_id)
     return redirect("/operator")
 
 
 @router.post("/operator/listings/{listing_id}/hide")
-async def hide(request: Request, listing_id: Id) -> Any:
+async def hide(request: Request, listings_svc: ListingsDep, listing_id: Id) -> Any:
     data = await form(request)
-    service(request, "listings").moderate(viewer(request), listing_id, True, str(data.get("note", "")))
+    listings_svc.moderate(viewer(request), listing_id, True, str(data.get("note", "")))
     return redirect("/operator")
 
 
 @router.post("/operator/listings/{listing_id}/restore")
-async def restore(request: Request, listing_id: Id) -> Any:
+async def restore(request: Request, listings_svc: ListingsDep, listing_id: Id) -> Any:
     data = await form(request)
-    service(request, "listings").moderate(viewer(request), listing_id, False, str(data.get("note", "")))
+    listings_svc.moderate(viewer(request), listing_id, False, str(data.get("note", "")))
     return redirect("/operator")

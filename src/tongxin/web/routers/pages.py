@@ -11,26 +11,26 @@ from ...core.accounts import DECLINE_REASONS, REPORT_REASONS
 from ...core.errors import ValidationError
 from ...core.matching.fit import MatchContext
 from ...storage.repo import ListingFilter
-from ..deps import MODES, Id, exchange, render, service, viewer
+from ..deps import MODES, AccountsDep, ExchangeDep, Id, ListingsDep, render, viewer
 
 router = APIRouter()
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request) -> Any:
-    v, ls = viewer(request), service(request, "listings")
+def home(request: Request, ex: ExchangeDep, ls: ListingsDep) -> Any:
+    v = viewer(request)
     recommended: list[Any] = []
     if v.org_id is not None:  # counterparts of the organisation's newest published listing
         mine = [s for s in ls.mine(v) if s.listing.status == "published"]
-        if mine:
-            recommended = ls.matches(v, int(mine[0].listing.id), limit=4)
+        if mine and mine[0].listing.id is not None:
+            recommended = ls.matches(v, mine[0].listing.id, limit=4)
             recommended = [(mine[0].listing, s) for s in recommended]
-    return render(request, "home.html", counts=exchange(request).counts(), recent_tech=ls.recent(v, "technology"),
+    return render(request, "home.html", counts=ex.counts(), recent_tech=ls.recent(v, "technology"),
                   recent_scen=ls.recent(v, "scenario"), recommended=recommended)
 
 
 @router.get("/search", response_class=HTMLResponse)
-def search_page(request: Request, q: str = "", mode: str = "need", corridor: bool = False) -> Any:
+def search_page(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, q: str = "", mode: str = "need", corridor: bool = False) -> Any:
     from ...services.listings import SearchFilters, parse_filters
 
     v = viewer(request)
@@ -39,29 +39,29 @@ def search_page(request: Request, q: str = "", mode: str = "need", corridor: boo
     params.setdefault("kind", MODES[mode][0])
     errors: list[Any] = []
     try:
-        f = parse_filters(params, exchange(request))
+        f = parse_filters(params, ex)
     except ValidationError as e:
         errors, f = e.errors, SearchFilters(kind=MODES[mode][0])
-    res = service(request, "listings").search(v, q, f, limit=30, ctx=MatchContext(prefer_corridor=corridor))
+    res = listings_svc.search(v, q, f, limit=30, ctx=MatchContext(prefer_corridor=corridor))
     return render(request, "search.html", q=q, mode=mode, res=res, f=f, corridor=corridor, errors=errors, params=params)
 
 
 @router.get("/listings/{listing_id}", response_class=HTMLResponse)
-def listing_page(request: Request, listing_id: Id, corridor: bool = False) -> Any:
-    v, ls = viewer(request), service(request, "listings")
+def listing_page(request: Request, ex: ExchangeDep, ls: ListingsDep, listing_id: Id, corridor: bool = False) -> Any:
+    v = viewer(request)
     shown = ls.show(v, listing_id)
     matches = []
     if shown.level >= 2 and shown.listing.status == "published":
         matches = ls.matches(v, listing_id, limit=10, ctx=MatchContext(prefer_corridor=corridor))
     grants = ls.grants(v, listing_id) if shown.can_edit else None
-    return render(request, "listing.html", s=shown, x=shown.listing, spec=exchange(request).registry.get(shown.listing.kind),
+    return render(request, "listing.html", s=shown, x=shown.listing, spec=ex.registry.get(shown.listing.kind),
                   level=int(shown.level), matches=matches, corridor=corridor, grants=grants,
                   report_reasons=REPORT_REASONS, decline_reasons=DECLINE_REASONS, sent=request.query_params.get("sent"))
 
 
 @router.get("/orgs/{org_id}", response_class=HTMLResponse)
-def org_page(request: Request, org_id: Id) -> Any:
+def org_page(request: Request, accounts_svc: AccountsDep, listings_svc: ListingsDep, org_id: Id) -> Any:
     v = viewer(request)
-    org = service(request, "accounts").organisation(v, org_id)
-    listings, _ = service(request, "listings").page(v, ListingFilter(owner_id=org_id, status="published"), 0, 50)
+    org = accounts_svc.organisation(v, org_id)
+    listings, _ = listings_svc.page(v, ListingFilter(owner_id=org_id, status="published"), 0, 50)
     return render(request, "org.html", org=org, listings=listings)

@@ -20,12 +20,14 @@ from ...core import errors as E
 from ...core import regions
 from ...core.kinds.instrument import CATEGORIES
 from ...core.kinds.resources import SPECS as RESOURCE_SPECS
+from ...core.listing import Listing
 from ...core.matching.fit import MatchContext
+from ...core.matching.rank import Match
 from ...services.booking import Actor, Bookings
 from ...services.certification import licensed_matches, licensees, marks, verify_licence
-from ...services.policy import evaluate_all
+from ...services.policy import Eligibility, evaluate_all
 from ...storage.repo import ListingFilter
-from ..deps import Id, exchange, form, login_url, redirect, render, viewer
+from ..deps import ExchangeDep, Id, exchange, form, login_url, redirect, render, viewer
 
 router = APIRouter()
 PROVINCE_CODES = {"BJ": "110000", "TJ": "120000", "HE": "130000"}
@@ -67,7 +69,7 @@ def _catalogue(request: Request, q: str, province: str, category: str, limit: in
     ex, v = exchange(request), viewer(request)
     if q.strip():
         _, matches = ex.search(q, kind="instrument", viewer=v, limit=limit * 2 if category else limit)
-        pairs = [(m.listing, m) for m in matches]
+        pairs: list[tuple[Listing, Match | None]] = [(m.listing, m) for m in matches]
     else:
         rows = ex.listings(ListingFilter(kind="instrument", status="published", region=PROVINCE_CODES.get(province), limit=limit * 4 if category else limit), v)
         pairs = [(x, None) for x in rows]
@@ -79,14 +81,14 @@ def _catalogue(request: Request, q: str, province: str, category: str, limit: in
 # -- pages ------------------------------------------------------------------------------------
 
 @router.get("/resources", response_class=HTMLResponse)
-def resources_home(request: Request) -> Any:
-    counts = exchange(request).counts()
+def resources_home(request: Request, ex: ExchangeDep) -> Any:
+    counts = ex.counts()
     return render(request, "resources/home.html", specs=RESOURCE_SPECS, counts=counts)
 
 
 @router.get("/resources/{kind}", response_class=HTMLResponse)
-def resources_kind(request: Request, kind: str, q: str = "", region: str = "") -> Any:
-    ex, v = exchange(request), viewer(request)
+def resources_kind(request: Request, ex: ExchangeDep, kind: str, q: str = "", region: str = "") -> Any:
+    v = viewer(request)
     if kind not in RESOURCE_KINDS:
         raise E.NotFound(E.Message(f"未知的资源类型 ‘{kind}’", f"unknown resource kind '{kind}'"))
     if q.strip():
@@ -113,7 +115,7 @@ def stats_page(request: Request, group: str = "region", days: int = 90) -> Any:
 
 
 @router.get("/instruments/{instrument_id}", response_class=HTMLResponse)
-def instrument_page(request: Request, instrument_id: Id, view: str = "week", date: str | None = None, booked: int | None = None) -> Any:
+def instrument_page(request: Request, ex: ExchangeDep, instrument_id: Id, view: str = "week", date: str | None = None, booked: int | None = None) -> Any:
     v = viewer(request)
     svc = _bookings(request)
     anchor = _date(date, _today())
@@ -121,7 +123,7 @@ def instrument_page(request: Request, instrument_id: Id, view: str = "week", dat
     if acc.access(v, x) < acc.Access.FULL:
         raise E.NotFound(E.Message(f"仪器 {instrument_id} 不存在或无权查看", f"instrument {instrument_id} does not exist or is not visible to you"))
     step = dt.timedelta(days=1 if cal.view == "day" else 7)
-    return render(request, "resources/instrument.html", x=x, spec=exchange(request).registry.get("instrument"), cal=cal, anchor=anchor,
+    return render(request, "resources/instrument.html", x=x, spec=ex.registry.get("instrument"), cal=cal, anchor=anchor,
                   prev=(anchor - step).isoformat(), next=(anchor + step).isoformat(), rules=B.InstrumentRules.of(x.attrs),
                   can_book=getattr(v, "user_id", None) is not None and v.org_id is not None, booked=booked, status_labels=B.STATUS_LABELS)
 
@@ -157,35 +159,35 @@ def instrument_ics(request: Request, instrument_id: Id) -> Response:
 
 
 @router.get("/certifications", response_class=HTMLResponse)
-def certifications_page(request: Request) -> Any:
-    return render(request, "resources/certifications.html", marks=marks(exchange(request)))
+def certifications_page(request: Request, ex: ExchangeDep) -> Any:
+    return render(request, "resources/certifications.html", marks=marks(ex))
 
 
 @router.get("/certifications/verify", response_class=HTMLResponse)
-def verify_page(request: Request, mark: str = "", org: str = "", date: str | None = None) -> Any:
+def verify_page(request: Request, ex: ExchangeDep, mark: str = "", org: str = "", date: str | None = None) -> Any:
     day = _date(date, _today())
     verdict, error = None, None
     if mark.strip() and org.strip():
         try:
-            verdict = verify_licence(exchange(request), mark, org, day)
+            verdict = verify_licence(ex, mark, org, day)
         except E.NotFound as e:
             error = e.message
-    return render(request, "resources/verify.html", mark=mark, org=org, day=day, verdict=verdict, error=error, marks=marks(exchange(request)))
+    return render(request, "resources/verify.html", mark=mark, org=org, day=day, verdict=verdict, error=error, marks=marks(ex))
 
 
 @router.get("/certifications/{code}", response_class=HTMLResponse)
-def licensees_page(request: Request, code: str, date: str | None = None) -> Any:
+def licensees_page(request: Request, ex: ExchangeDep, code: str, date: str | None = None) -> Any:
     day = _date(date, _today())
-    m, lics = licensees(exchange(request), code, day)
+    m, lics = licensees(ex, code, day)
     return render(request, "resources/licensees.html", mark=m, licences=lics, day=day)
 
 
 @router.get("/policies/eligible", response_class=HTMLResponse)
-def policies_page(request: Request, org: str = "", date: str | None = None) -> Any:
+def policies_page(request: Request, ex: ExchangeDep, org: str = "", date: str | None = None) -> Any:
     day = _date(date, _today())
-    name, rows = ("", [])
+    name, rows = "", list[Eligibility]()
     if org.strip():
-        name, rows = evaluate_all(exchange(request), org, day, viewer(request))
+        name, rows = evaluate_all(ex, org, day, viewer(request))
     return render(request, "resources/policies.html", org=org, org_name=name, rows=rows, day=day)
 
 
@@ -285,28 +287,28 @@ def api_booking_action(request: Request, booking_id: Id, action: str, body: Book
 
 
 @router.get("/api/v1/certifications/verify")
-def api_verify(request: Request, mark: str, org: str, date: str | None = None) -> Any:
-    return verify_licence(exchange(request), mark, org, _date(date, _today())).as_dict()
+def api_verify(request: Request, ex: ExchangeDep, mark: str, org: str, date: str | None = None) -> Any:
+    return verify_licence(ex, mark, org, _date(date, _today())).as_dict()
 
 
 @router.get("/api/v1/certifications/{code}/licensees")
-def api_licensees(request: Request, code: str, date: str | None = None) -> Any:
+def api_licensees(request: Request, ex: ExchangeDep, code: str, date: str | None = None) -> Any:
     day = _date(date, _today())
-    m, lics = licensees(exchange(request), code, day)
+    m, lics = licensees(ex, code, day)
     return {"mark": m.code, "name": m.name, "date": day.isoformat(), "count": len(lics),
             "licensees": [{"org_id": x.org_id, "org_name": x.org_name, "licence_no": x.licence_no, "valid_from": x.valid_from.isoformat(),
                            "valid_until": x.valid_until.isoformat()} for x in lics]}
 
 
 @router.get("/api/v1/retail-needs/{listing_id}/licensed-matches")
-def api_licensed_matches(request: Request, listing_id: Id, limit: int = 10) -> Any:
-    res = licensed_matches(exchange(request), listing_id, viewer(request), max(1, min(limit, 50)), MatchContext())
+def api_licensed_matches(request: Request, ex: ExchangeDep, listing_id: Id, limit: int = 10) -> Any:
+    res = licensed_matches(ex, listing_id, viewer(request), max(1, min(limit, 50)), MatchContext())
     return {"listing_id": listing_id, "results": [{"id": m.listing.id, "title": m.listing.title, "owner": m.listing.owner_name,
                                                    "score": round(m.score, 2), "explanation": m.explanation.as_dict()} for m in res]}
 
 
 @router.get("/api/v1/policies/eligible")
-def api_policies(request: Request, org: str, date: str | None = None, include_all: bool = False) -> Any:
+def api_policies(request: Request, ex: ExchangeDep, org: str, date: str | None = None, include_all: bool = False) -> Any:
     day = _date(date, _today())
-    name, rows = evaluate_all(exchange(request), org, day, viewer(request))
+    name, rows = evaluate_all(ex, org, day, viewer(request))
     return {"org": name, "date": day.isoformat(), "policies": [r.as_dict() for r in rows if include_all or r.qualifies]}

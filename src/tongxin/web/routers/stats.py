@@ -31,7 +31,7 @@ from ...services import reports
 from ...services import stats as S
 from ...storage import deals_repo as R
 from .. import charts
-from ..deps import Id, exchange, json_object, render, viewer
+from ..deps import ExchangeDep, Id, exchange, json_object, render, viewer
 
 router = APIRouter()
 
@@ -84,9 +84,8 @@ def _page(request: Request, template: str, period: str | None, public: bool, **e
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
-def dashboard(request: Request, period: str | None = None) -> Any:
+def dashboard(request: Request, ex: ExchangeDep, period: str | None = None) -> Any:
     v = _operator(request)
-    ex = exchange(request)
     with ex.db.transaction(write=False) as s:
         stages = R.stage_counts(s)
         reminders = DS.reminders(s, dt.date.today())
@@ -137,12 +136,11 @@ def report_download(request: Request, period: str | None = None, format: str = "
 
 
 @router.get("/contracts/{contract_id}/package.{fmt}")
-def contract_package(request: Request, contract_id: Id, fmt: str) -> Any:
+def contract_package(request: Request, ex: ExchangeDep, contract_id: Id, fmt: str) -> Any:
     v = viewer(request)
     acc.require_signed_in(v)
     if fmt not in ("pdf", "xlsx"):
         raise NotFound(Message("只提供 PDF 或 XLSX 登记材料", "the package is available as .pdf or .xlsx only"))
-    ex = exchange(request)
     with ex.db.transaction(write=False) as s:
         C.visible_contract(s, contract_id, v)  # the two parties and staff
         no, sections = C.package_sections(s, contract_id)
@@ -162,14 +160,14 @@ def _deal_json(d: Any) -> dict[str, Any]:
 
 
 @router.get("/api/v1/deals")
-def api_deals(request: Request, stage: str | None = None) -> Any:
-    with exchange(request).db.transaction(write=False) as s:
+def api_deals(request: Request, ex: ExchangeDep, stage: str | None = None) -> Any:
+    with ex.db.transaction(write=False) as s:
         return {"deals": [_deal_json(d) for d in DS.deals_for(s, viewer(request), stage)]}
 
 
 @router.get("/api/v1/deals/{deal_id}")
-def api_deal(request: Request, deal_id: Id) -> Any:
-    with exchange(request).db.transaction(write=False) as s:
+def api_deal(request: Request, ex: ExchangeDep, deal_id: Id) -> Any:
+    with ex.db.transaction(write=False) as s:
         x = DS.deal_detail(s, deal_id, viewer(request))
         return _deal_json(x.deal) | {
             "next_stages": list(x.next_stages),
@@ -183,10 +181,10 @@ def api_deal(request: Request, deal_id: Id) -> Any:
 
 
 @router.post("/api/v1/deals/{deal_id}/stage")
-async def api_move(request: Request, deal_id: Id) -> Any:
+async def api_move(request: Request, ex: ExchangeDep, deal_id: Id) -> Any:
     body = await json_object(request)
     v = viewer(request)
-    with exchange(request).db.transaction() as s:
+    with ex.db.transaction() as s:
         DS.move_deal(s, deal_id, str(body.get("stage") or ""), v, v.user_id, str(body.get("note") or ""))
-    with exchange(request).db.transaction(write=False) as s:
+    with ex.db.transaction(write=False) as s:
         return _deal_json(R.get_deal(s, deal_id))

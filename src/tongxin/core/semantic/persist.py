@@ -59,7 +59,7 @@ def save(idx: VectorIndex, directory: str, meta: dict[str, Any]) -> str:
         all_codes.append(np.full(len(ids), i, dtype=np.int16))
         info.append({"name": kind, "approximate": b.approximate, "n": int(b.n), "total": b.total.tolist()})
     ids = np.concatenate(all_ids) if all_ids else np.zeros(0, dtype=np.int64)
-    hashes = np.array([idx._hash_of.get(int(x), "") for x in ids], dtype="U64")
+    hashes = np.array([idx._hash_of.get(int(x), "").encode("ascii") for x in ids], dtype="S")  # hex: 40 bytes a listing
     np.savez(os.path.join(folder, "listings.npz"), ids=ids, codes=np.concatenate(all_codes) if all_codes else np.zeros(0, np.int16),
              hashes=hashes)
     _write_json(os.path.join(folder, "meta.json"), {"format": FORMAT, "dim": idx.dim, "kinds": info, "meta": meta})
@@ -121,5 +121,5 @@ def _load(idx: VectorIndex, directory: str) -> tuple[VectorIndex, dict[str, Any]
         idx._blocks[k["name"]] = b
         for lid in mine.tolist():
             idx._kind_of[lid] = k["name"]
-    idx._hash_of = dict(zip(ids.tolist(), hashes.tolist(), strict=True))
+    idx._hash_of = {lid: h.decode("ascii") for lid, h in zip(ids.tolist(), hashes.tolist(), strict=True)}
     return idx, dict(head.get("meta") or {})

@@ -126,3 +126,18 @@ def test_semantic_restarts_from_the_saved_index_and_catches_up(exchange: Exchang
     other = Semantic(exchange.db, encoder=Newer(), index_dir=where, ann_threshold=3)
     other.candidates(other.encode_query("城轨列车控制系统"), ["technology"], 5)
     assert other.index_loaded is False  # another model: rebuilt from the stored vectors
+
+
+def test_a_new_save_replaces_the_pointer_and_old_saves_are_removed_once_old(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tongxin.core.semantic import persist
+
+    _, approx, x = both(2000, threshold=1000)
+    first = approx.save(str(tmp_path), {"n": 1})
+    approx.remove(2)
+    second = approx.save(str(tmp_path), {"n": 2})
+    assert os.path.isdir(first)  # recent: another process may still be loading it
+    got = VectorIndex.load(str(tmp_path), DIM)
+    assert got is not None and got[1] == {"n": 2} and 2 not in got[0]
+    monkeypatch.setattr(persist, "KEEP_SECONDS", -1.0)
+    third = approx.save(str(tmp_path), {"n": 3})
+    assert not os.path.exists(first) and not os.path.exists(second) and os.path.isdir(third)

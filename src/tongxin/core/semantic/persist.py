@@ -6,8 +6,9 @@
     vectors-<token>/block-<i>.usearch   a large kind's HNSW graph (usearch file; keys = listing ids)
     vectors-<token>/block-<i>.npy       a small kind's float16 rows, in the order of its ids
 
-A save writes a new folder, then replaces the pointer, then removes older folders: a reader
-sees the old save or the new one, never half of one. Loading checks every part against the
+A save writes a new folder, then replaces the pointer, then removes folders of earlier saves
+older than KEEP_SECONDS: a reader sees the old save or the new one, never half of one (several
+processes may save into one directory; the last pointer wins). Loading checks every part against the
 others (counts, dimension, keys) and answers None on any mismatch: the caller rebuilds.
 """
 
@@ -17,7 +18,9 @@ import json
 import logging
 import os
 import shutil
+import time
 import uuid
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from . import ann
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("tongxin.core.semantic.persist")
 POINTER = "vectors.json"
 FORMAT = 1
+KEEP_SECONDS = 600.0  # an earlier save younger than this stays (another process may be loading it)
 
 
 def _write_json(path: str, data: dict[str, Any]) -> None:
@@ -64,10 +68,19 @@ def save(idx: VectorIndex, directory: str, meta: dict[str, Any]) -> str:
              hashes=hashes)
     _write_json(os.path.join(folder, "meta.json"), {"format": FORMAT, "dim": idx.dim, "kinds": info, "meta": meta})
     _write_json(os.path.join(directory, POINTER), {"folder": name})
-    for old in os.listdir(directory):
-        if old.startswith("vectors-") and old != name:
-            shutil.rmtree(os.path.join(directory, old), ignore_errors=True)
+    _clean(directory, name)
     return folder
+
+
+def _clean(directory: str, keep: str) -> None:
+    """Remove earlier saves, except those another process may still be writing or reading (recent)."""
+    now = time.time()
+    for old in os.listdir(directory):
+        path = os.path.join(directory, old)
+        if old.startswith("vectors-") and old != keep and os.path.isdir(path):
+            with suppress(OSError):
+                if now - os.path.getmtime(path) > KEEP_SECONDS:
+                    shutil.rmtree(path, ignore_errors=True)
 
 
 def saved_meta(directory: str) -> dict[str, Any] | None:

@@ -1,6 +1,6 @@
 """An in-process vector index per kind. Small kinds: exact cosine (a dot product of unit
 vectors) over a float32 matrix, top k by argpartition. Kinds of `ann_threshold` (20k) vectors or
-more (20k by default): an HNSW graph (core.semantic.ann, usearch), approximate, recall@100 ≥ 0.9. Incremental:
+more: an HNSW graph (core.semantic.ann, usearch), approximate, recall@100 ≥ 0.9. Incremental:
 add, replace and remove one vector; bulk loads with `put_many` (a large kind's graph is then
 built on all cores at once). `save` / `load` keep the index on disk, so a restart does not
 rebuild a million vectors.

@@ -17,9 +17,16 @@ Steps (one process unless workers are asked for):
    and index directory, check that they rank identically, time cross-worker freshness and
    measure throughput with all workers querying at once.
 
+With an encoder (the default: e5), step 1 also writes one synthetic vector per listing
+(bench.vectors: built from real e5 embeddings of the corpus's topics and words, not of each
+listing) and step 3b times the hybrid path (words and meaning fused, queries embedded for
+real) next to the words-only figures of step 3 (bench.speed_semantic).
+
 Environment: TONGXIN_BENCH_DATABASE_URL (default: a temporary SQLite file),
 TONGXIN_BENCH_WORKERS (default 0), TONGXIN_BENCH_QUERIES (default 1000 of each kind),
-TONGXIN_BENCH_SEED, TONGXIN_BENCH_DIR (where the temporary files go; default $TMPDIR).
+TONGXIN_BENCH_SEED, TONGXIN_BENCH_DIR (where the temporary files go; default $TMPDIR),
+TONGXIN_BENCH_ENCODER (e5 by default; hash: the fast test encoder; none: words only),
+TONGXIN_BENCH_ANN_THRESHOLD (vectors per kind from which the vector index is approximate).
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, Protocol
 
+from . import speed_semantic as sem
 from .synthetic import TODAY, Generator, listing_record
 
 DEFAULT_SEED = 20260601
@@ -52,6 +60,8 @@ TARGETS = {
     "p50_vs_engine": 3.0,  # p50 within 3x the bare engine
     "peak_rss_mb": 4096.0,  # 4 GiB
     "freshness_ms": 1000.0,  # publish / change / withdraw visible within 1 s
+    "hybrid_text_p99_ms": 60.0,  # free text on the hybrid path, query embedding included
+    "vector_recall": 0.9,  # the vector index's candidates: recall@100 against the exact scan
 }
 
 
@@ -185,9 +195,11 @@ def database(url: str | None, workdir: str) -> Iterator[tuple[str, str]]:
 
 # -- the benchmark -----------------------------------------------------------------------------
 
-def load_corpus(ex: Any, gen: Generator, n: int, bar: _Bar | None = None) -> tuple[int, float, float]:
-    """Generate n listings (and their organisations) and bulk-load them in one transaction.
-    Returns (organisations, seconds generating, seconds in the database)."""
+def load_corpus(ex: Any, gen: Generator, n: int, bar: _Bar | None = None, vectors: Any = None) -> tuple[int, float, float]:
+    """Generate n listings (and their organisations) and bulk-load them in one transaction; with
+    `vectors` (bench.vectors.SyntheticVectors) also their synthetic vectors, instead of queueing
+    them for embedding. Returns (organisations, seconds generating, seconds in the database
+    less the vectors' time, which `vectors.store_seconds` holds)."""
     from ..core.listing import validate_listing
     from ..storage import repo
 
@@ -210,23 +222,29 @@ def load_corpus(ex: Any, gen: Generator, n: int, bar: _Bar | None = None) -> tup
             batch = list(gen.listings(min(n, done + LOAD_BATCH), n_orgs, start=done))
             t_gen += time.perf_counter() - t
             t = time.perf_counter()
-            repo.bulk_insert_listings(s, batch, ex.registry, owners)
+            ids = repo.bulk_insert_listings(s, batch, ex.registry, owners, enqueue_vectors=vectors is None)
+            if vectors is not None:
+                vectors.store(s, ids, batch, done)
             t_db += time.perf_counter() - t
             done += len(batch)
             advance(done)
         t = time.perf_counter()
     t_db += time.perf_counter() - t  # the commit
-    return n_orgs, t_gen, t_db
+    return n_orgs, t_gen, t_db - (vectors.store_seconds if vectors is not None else 0.0)
 
 
 def run_speed(listings: int, database_url: str | None = None, workers: int = 0, queries: int = 1000,
-              seed: int = DEFAULT_SEED, quiet: bool = False, workdir: str | None = None) -> dict[str, Any]:
-    """Run the whole benchmark; returns the figures (see the module docstring)."""
+              seed: int = DEFAULT_SEED, quiet: bool = False, workdir: str | None = None, encoder: Any = None,
+              ann_threshold: int | None = None) -> dict[str, Any]:
+    """Run the whole benchmark; returns the figures (see the module docstring). `encoder`: an
+    Encoder or a name ("e5") to add synthetic vectors and time the hybrid path (None: words
+    only); `ann_threshold`: vectors per kind from which the vector index is approximate."""
     from ..core.access import VISITOR
     from ..core.matching.fit import MatchContext
     from ..core.matching.rank import allowed_kinds
     from ..core.text import Analyzer
     from ..services import Exchange
+    from ..services.hybrid import NoSemantic
     from ..storage import repo
     from ..storage.db import Database
 
@@ -239,12 +257,13 @@ def run_speed(listings: int, database_url: str | None = None, workers: int = 0, 
             out["database"] = backend
             index_dir = os.path.join(base_dir, "index")
             analyzer = Analyzer()  # terms learned from this corpus stay in this run
-            ex = Exchange(Database(url), index_dir, analyzer=analyzer)
+            ex = Exchange(Database(url), index_dir, analyzer=analyzer, semantic=NoSemantic())  # words only until step 3b
             ex.init_db()
             gen = Generator(seed)
+            sv = sem.SyntheticVectors(gen, sem.resolve(encoder), seed) if encoder is not None else None
 
             # 1. bulk load ------------------------------------------------------------------
-            n_orgs, t_gen, t_db = load_corpus(ex, gen, n, bar)
+            n_orgs, t_gen, t_db = load_corpus(ex, gen, n, bar, sv)
             out.update(organisations=n_orgs, generate_seconds=round(t_gen, 2), db_load_seconds=round(t_db, 2),
                        db_load_listings_per_s=round(n / t_db) if t_db else None)
 
@@ -347,13 +366,17 @@ def run_speed(listings: int, database_url: str | None = None, workers: int = 0, 
             out["listing_match_vs_engine_p50"] = (round(out["listing_match_p50_ms"] / out["engine_listing_p50_ms"], 2)
                                                   if out["engine_listing_p50_ms"] else None)
 
+            # 3b. the hybrid path: words and meaning (synthetic vectors; queries embedded for real) --
+            if sv is not None:
+                out["semantic"] = sem.semantic_phase(ex, sv, index_dir, ann_threshold, text_qs, match_ids, ctx)
+
             # 4. freshness and restart --------------------------------------------------------
             out.update(_freshness(ex, n_orgs, ctx))
             sample = [(q, k) for q, k in text_qs[:20]]
             before = [[(m.listing.id, round(m.score, 6)) for m in ex.search(q, kind=k, ctx=ctx)[1]] for q, k in sample]
             ex.close()
             t = time.perf_counter()
-            ex = Exchange(Database(url), index_dir, analyzer=analyzer)
+            ex = Exchange(Database(url), index_dir, analyzer=analyzer, semantic=NoSemantic())
             fresh = ex.engine.fresh
             ex.search(text_qs[0][0], kind=text_qs[0][1], ctx=ctx)
             out["reopen_ms"] = round((time.perf_counter() - t) * 1000, 1)
@@ -579,6 +602,11 @@ def _verdict(o: dict[str, Any]) -> dict[str, Any]:
     v["listing_match_p99_le_10ms"] = o["listing_match_p99_ms"] <= TARGETS["match_p99_ms"]
     v["match_p50_within_3x_engine"] = (o["match_vs_engine_p50"] or 99) <= TARGETS["p50_vs_engine"]
     v["listing_match_p50_within_3x_engine"] = (o["listing_match_vs_engine_p50"] or 99) <= TARGETS["p50_vs_engine"]
+    m = o.get("semantic")
+    if m:
+        v["hybrid_text_p99_le_60ms"] = (m["text_p99_ms"] or 1e9) <= TARGETS["hybrid_text_p99_ms"]
+        v["hybrid_listing_match_p99_le_10ms"] = (m["listing_match_p99_ms"] or 1e9) <= TARGETS["match_p99_ms"]
+        v["vector_recall_ge_0_9"] = m["recall_at_100"] >= TARGETS["vector_recall"]
     v["peak_rss_le_4gib"] = o.get("peak_rss_total_mb", o["peak_rss_mb"]) <= TARGETS["peak_rss_mb"]
     fr = [o.get("fresh_publish_ms"), o.get("fresh_change_ms"), o.get("fresh_withdraw_ms")]
     v["fresh_within_1s"] = all(x is not None and x <= TARGETS["freshness_ms"] for x in fr)
@@ -613,6 +641,16 @@ def _table(o: dict[str, Any]) -> None:
         ("publish / change / withdraw visible after", f"{o.get('fresh_publish_ms')} / {o.get('fresh_change_ms')} / {o.get('fresh_withdraw_ms')} ms"),
         ("reopen (restart) + first query", f"{o['reopen_ms']} ms, rebuilt: {o['reopen_rebuilt']}"),
     ]
+    m = o.get("semantic")
+    if m:
+        rows += [
+            ("hybrid: vector index build / reload", f"{m['vector_index_build_seconds']} / {m.get('vector_index_reload_seconds')} s, "
+                                                    f"approximate: {', '.join(m['approximate_kinds']) or '-'}"),
+            ("hybrid: query embedding p50 / p99", f"{m['query_embed_p50_ms']} / {m['query_embed_p99_ms']} ms"),
+            ("hybrid: free text p50 / p99", f"{m['text_p50_ms']} / {m['text_p99_ms']} ms"),
+            ("hybrid: listing match p50 / p99", f"{m['listing_match_p50_ms']} / {m['listing_match_p99_ms']} ms"),
+            ("hybrid: candidates recall@100 vs exact", str(m["recall_at_100"])),
+        ]
     w = o.get("workers")
     if w:
         rows += [
@@ -635,6 +673,8 @@ def cli_speed(listings: int, as_json: bool) -> None:
         workers=int(os.environ.get("TONGXIN_BENCH_WORKERS", "0") or 0),
         queries=int(os.environ.get("TONGXIN_BENCH_QUERIES", "1000") or 1000),
         seed=int(os.environ.get("TONGXIN_BENCH_SEED", str(DEFAULT_SEED)) or DEFAULT_SEED),
+        encoder=None if (enc := os.environ.get("TONGXIN_BENCH_ENCODER", "e5") or "e5") == "none" else enc,
+        ann_threshold=int(a) if (a := os.environ.get("TONGXIN_BENCH_ANN_THRESHOLD")) else None,
     )
     if as_json:
         sys.stdout.write(json.dumps(figures, ensure_ascii=False) + "\n")

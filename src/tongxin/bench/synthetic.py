@@ -172,9 +172,16 @@ class Generator:
         for i in range(start, n):
             yield self.listing(i, n_orgs)
 
+    def _topic(self, r: random.Random) -> int:
+        return r.choices(range(len(self.vocab.topics)), cum_weights=self.topic_cum, k=1)[0]
+
+    def topic_of(self, i: int) -> int:
+        """The topic (position in vocab.topics) listing i was written about."""
+        return self._topic(random.Random(self.seed * 1_000_003 + i))
+
     def listing(self, i: int, n_orgs: int) -> Listing:
         r = random.Random(self.seed * 1_000_003 + i)
-        t = r.choices(range(len(self.vocab.topics)), cum_weights=self.topic_cum, k=1)[0]
+        t = self._topic(r)
         topic = self.vocab.topics[t]
         kind = "technology" if r.random() < 0.6 else "scenario"
         industry = self.topic_industry[t] if r.random() < 0.7 else r.choice(self.divisions)

@@ -77,7 +77,7 @@ class Exchange(IndexMaintenance):
                  sync_interval: float = SYNC_INTERVAL, background_sync: bool = True, semantic: SemanticSource | None = None) -> None:
         self.db = db
         # vectors, the embedding queue's worker, semantic candidates (TONGXIN_ENCODER=none: off, like NoSemantic)
-        self.semantic: SemanticSource = semantic or Semantic(db)
+        self.semantic: SemanticSource = semantic or Semantic(db, index_dir=index_dir)
         self.registry = registry or default_registry()
         self.analyzer = analyzer or default_analyzer()
         self.index_dir = index_dir

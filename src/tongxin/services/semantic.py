@@ -6,9 +6,17 @@ Degrades, never fails: with `TONGXIN_ENCODER=none`, an unknown encoder, a model 
 load, or a listing without a vector, the answers are "no vector" and "no candidates".
 
 Freshness (like the search index, per process): the index is built from the stored vectors on
-first use, then kept current from the listing change log (status and kind changes, removals)
+first use (or loaded from the copy saved next to the search index, then caught up), then kept
+current from the listing change log (status and kind changes, removals)
 and from the vectors written since (by any process's worker), checked at most every
 `refresh_interval` seconds on the query path; this process's worker adds its vectors at once.
+
+Large kinds (core.semantic.index.ANN_THRESHOLD vectors or more) are searched approximately
+(HNSW): such an index takes minutes to build at a million listings, so it is saved under
+`index_dir` (TONGXIN_INDEX_DIR) after a build and when the service stops, with the change and
+vector watermarks it reflects; a restart loads it and catches up from the watermarks. A save of
+another model, of a database whose change log is behind it, or one that cannot be read is
+rebuilt from the stored vectors.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..core.semantic import Encoder, encoder_from_setting, get_encoder
+from ..core.semantic import Encoder, encoder_from_setting, get_encoder, persist
 from ..core.semantic.index import VectorIndex
 from ..core.semantic.text import embed_text, text_hash
 from ..storage import repo
@@ -46,9 +54,15 @@ QUERY_CACHE = 512
 
 class Semantic:
     def __init__(self, db: Database, encoder: Encoder | str | None = None, batch: int = BATCH, lease_seconds: float = LEASE_SECONDS,
-                 refresh_interval: float = REFRESH_INTERVAL) -> None:
-        """`encoder`: an Encoder, a key of core.semantic.ENCODERS ("none": off), or None for TONGXIN_ENCODER."""
+                 refresh_interval: float = REFRESH_INTERVAL, index_dir: str | None = None, ann_threshold: int | None = None) -> None:
+        """`encoder`: an Encoder, a key of core.semantic.ENCODERS ("none": off), or None for TONGXIN_ENCODER.
+        `index_dir`: where a large index is saved (None: not saved). `ann_threshold`: vectors per kind
+        from which a kind is searched approximately (None: the default; 0: always exact)."""
         self.db = db
+        self.index_dir = index_dir
+        self.ann_threshold = ann_threshold
+        self.index_loaded = False  # the last index came from disk (not rebuilt)
+        self._dirty = 0  # vectors applied since the last save
         self.batch = batch
         self.lease_seconds = lease_seconds
         self.refresh_interval = refresh_interval
@@ -116,19 +130,93 @@ class Semantic:
             return self._index
 
     def _build_index(self, enc: Encoder) -> VectorIndex:
-        idx = VectorIndex(enc.dim)
+        idx = self._load_saved(enc)
+        if idx is not None:
+            self.refresh_index(idx)
+            return idx
+        idx = VectorIndex(enc.dim, self.ann_threshold)
         with self.db.transaction(write=False) as s:
             self._change_wm = repo.last_change_id(s)
             self._vec_wm = vr.newest_vector_time(s)
+            rows_of: dict[str, tuple[list[int], list[Any], list[str]]] = {}
             for rows in vr.scan_vectors(s, enc.name, enc.version):
-                for lid, kind, status, h, blob in rows:
-                    if status == "published":
-                        idx.put(lid, kind, vr.from_bytes(blob, enc.dim), h)
+                self._gather(rows_of, rows, enc.dim)
+        self._bulk_load(idx, rows_of)
+        self.index_loaded = False
+        if idx.approximate_kinds():
+            self.save_index(idx)
         return idx
+
+    @staticmethod
+    def _gather(rows_of: dict[str, tuple[list[int], list[Any], list[str]]], rows: Sequence[tuple[int, str, str, str, bytes]],
+                dim: int) -> None:
+        """One scanned batch, grouped by kind: ids, one float16 matrix, hashes (published listings only)."""
+        import numpy as np
+
+        by_kind: dict[str, list[tuple[int, str, bytes]]] = {}
+        for lid, kind, status, h, blob in rows:
+            if status == "published":
+                by_kind.setdefault(kind, []).append((lid, h, blob))
+        for kind, got in by_kind.items():
+            ids, chunks, hashes = rows_of.setdefault(kind, ([], [], []))
+            ids.extend(x[0] for x in got)
+            hashes.extend(x[1] for x in got)
+            chunks.append(np.frombuffer(b"".join(x[2] for x in got), dtype="<f2").reshape(len(got), dim))
+
+    @staticmethod
+    def _bulk_load(idx: VectorIndex, rows_of: dict[str, tuple[list[int], list[Any], list[str]]]) -> None:
+        import numpy as np
+
+        for kind in sorted(rows_of):
+            ids, chunks, hashes = rows_of.pop(kind)
+            m = np.concatenate(chunks)
+            chunks.clear()
+            idx.put_many(kind, ids, m, hashes)
+
+    def _meta(self, enc: Encoder) -> dict[str, Any]:
+        return {"model": enc.name, "version": enc.version, "change_wm": self._change_wm,
+                "vec_wm": self._vec_wm.isoformat() if self._vec_wm is not None else None}
+
+    def save_index(self, idx: VectorIndex | None = None) -> str | None:
+        """Save the index (with the watermarks it reflects) under index_dir; None when there is nowhere to save."""
+        enc, idx = self.encoder, idx or self._index
+        if enc is None or idx is None or not self.index_dir:
+            return None
+        with self._lock:
+            try:
+                folder = idx.save(self.index_dir, self._meta(enc))
+            except OSError:
+                log.exception("could not save the vector index under %s", self.index_dir)
+                return None
+            self._dirty = 0
+            return folder
+
+    def _load_saved(self, enc: Encoder) -> VectorIndex | None:
+        """The saved index, when it is of this model and not ahead of the database; sets the watermarks."""
+        if not self.index_dir:
+            return None
+        meta = persist.saved_meta(self.index_dir)
+        if not meta or meta.get("model") != enc.name or meta.get("version") != enc.version:
+            return None
+        with self.db.transaction(write=False) as s:
+            change_wm, vec_wm = repo.last_change_id(s), vr.newest_vector_time(s)
+        saved_vec = dt.datetime.fromisoformat(meta["vec_wm"]) if meta.get("vec_wm") else None
+        if int(meta.get("change_wm", 0)) > change_wm or (saved_vec is not None and (vec_wm is None or _naive(saved_vec) > _naive(vec_wm))):
+            log.warning("saved vector index is ahead of the database (another database?): rebuilding")
+            return None
+        got = VectorIndex.load(self.index_dir, enc.dim, self.ann_threshold)
+        if got is None:
+            return None
+        self._change_wm, self._vec_wm = int(meta.get("change_wm", 0)), saved_vec
+        self.index_loaded = True
+        return got[0]
 
     def refresh(self) -> int:
         """Catch up with changed listings and vectors written since the last check; returns how many were applied."""
-        enc, idx = self.encoder, self._index
+        return self.refresh_index(self._index)
+
+    def refresh_index(self, idx: VectorIndex | None) -> int:
+        enc = self.encoder
         if enc is None or idx is None:
             return 0
         with self._lock, self.db.transaction(write=False) as s:
@@ -150,6 +238,7 @@ class Semantic:
                 idx.remove(lid)
             else:
                 idx.put(lid, got[0], vr.from_bytes(got[3], enc.dim), got[2])
+        self._dirty += len(ids)
         return len(ids)
 
     def vector_of(self, listing_id: int) -> np.ndarray | None:
@@ -334,8 +423,17 @@ class Semantic:
                 self._stop.wait(IDLE_WAIT)
 
     def stop(self) -> None:
+        """Stop the worker; save a large index that changed since its last save (a quick restart)."""
         self._stop.set()
+        idx = self._index
+        if idx is not None and self._dirty and idx.approximate_kinds():
+            self.save_index(idx)
         w = self._worker
         if w is not None and w is not threading.current_thread():
             w.join(timeout=30)
         self._worker = None
+
+
+def _naive(t: dt.datetime) -> dt.datetime:
+    """UTC without tzinfo (SQLite returns naive datetimes, PostgreSQL aware ones)."""
+    return t.astimezone(dt.UTC).replace(tzinfo=None) if t.tzinfo is not None else t

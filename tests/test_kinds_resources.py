@@ -72,8 +72,9 @@ VALID: dict[str, tuple[dict[str, Any], tuple[str, Any, str]]] = {
 def test_every_resource_kind_is_declared_and_tested() -> None:
     assert {s.name for s in SPECS} == set(VALID)
     for s in SPECS:
-        assert s.name in REG and all(k in REG for k in s.matches_with)
-        assert s.fit is not None and s.searchable_attrs(), s.name
+        assert s.name in REG and REG.counterparts(s.name) and all(k in REG for k in REG.counterparts(s.name))
+        assert all(REG.pairing(s.name, k).fit is not None for k in REG.counterparts(s.name)), s.name
+        assert s.searchable_attrs(), s.name
 
 
 @pytest.mark.parametrize("kind", sorted(VALID))

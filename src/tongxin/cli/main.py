@@ -295,7 +295,7 @@ def show(listing_id: int = typer.Argument(..., help="资源 ID / listing id"), a
             console.print("关键词 keywords: " + "、".join(x.keywords))
         for a in spec.attrs:
             if a.key in x.attrs:
-                console.print(f"{a.zh} {a.en}: {display_value(a, x.attrs[a.key])}{a.unit_zh}")
+                console.print(f"{a.zh} {a.en}: {display_value(a, x.attrs[a.key])}{a.unit_zh}{f' ({a.unit_en})' if a.unit_en else ''}")
 
     _run(go, ex)
 

@@ -58,7 +58,7 @@ def demo(seed: int = typer.Option(20260301, help="随机种子 / seed")) -> None
 def instruments(q: str = typer.Argument("", help="检索词 / search words"), limit: int = typer.Option(10, help="条数 / results")) -> None:
     """检索科研仪器 / search instruments."""
     def go(ex: Any) -> Any:
-        _, res = ex.search(q or "仪器", kind="instrument", viewer=SYSTEM, limit=limit)
+        _, res = ex.search(q or "仪器", kind=ex.registry.kind_with("bookable"), viewer=SYSTEM, limit=limit)
         return [{"id": m.listing.id, "title": m.listing.title, "owner": m.listing.owner_name, "score": round(m.score, 1)} for m in res]
 
     _echo(_go(go))

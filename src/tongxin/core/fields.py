@@ -27,6 +27,25 @@ class Choice:
     en: str
 
 
+FilterMode = Literal["at_least", "at_most", "choice"]
+
+
+@dataclass(frozen=True)
+class Filter:
+    """How a field filters search results. `param` is the search parameter (kinds share it when
+    their fields mean the same to a searcher: `budget` is a scenario's budget and a technology's
+    asking price); `mode` says which listings pass for an asked value v:
+    at_least — the listing's value ≥ v (TRL ≥ 6); at_most — the listing's value ≤ v (priced
+    within a budget); choice — the listing's value is (or, for several values, includes) v.
+    A kind with several fields on one param passes when any of them does. `zh`/`en` label the
+    param on the search form (default: the field's label)."""
+
+    mode: FilterMode
+    param: str = ""
+    zh: str = ""
+    en: str = ""
+
+
 @dataclass(frozen=True)
 class AttrField:
     key: str
@@ -37,11 +56,34 @@ class AttrField:
     min: float | None = None
     max: float | None = None
     choices: tuple[Choice, ...] = ()
-    search_weight: float = 0.0  # > 0: the field's text is searchable with this weight
+    searchable: bool = False  # the field's text is part of the listing's searchable body
     help_zh: str = ""
     help_en: str = ""
     example: str = ""
     unit_zh: str = ""
+    unit_en: str = ""
+    filter: Filter | None = None
+
+    def __post_init__(self) -> None:
+        if bool(self.unit_zh) != bool(self.unit_en):
+            raise ValueError(f"field {self.key!r}: declare both unit_zh and unit_en, or neither")
+        if self.filter is not None and self.filter.mode == "choice" and not self.choices:
+            raise ValueError(f"field {self.key!r}: a choice filter needs choices")
+        if self.filter is not None and self.filter.mode != "choice" and self.type not in ("int", "float"):
+            raise ValueError(f"field {self.key!r}: at_least/at_most filters need a number field")
+
+    def unit(self, lang: str = "zh") -> str:
+        return self.unit_en if lang == "en" else self.unit_zh
+
+    @property
+    def filter_param(self) -> str:
+        return (self.filter.param or self.key) if self.filter is not None else ""
+
+    def filter_label(self, lang: str = "zh") -> str:
+        f = self.filter
+        zh = (f.zh if f is not None and f.zh else self.zh)
+        en = (f.en if f is not None and f.en else self.en)
+        return en if lang == "en" else zh
 
     def choice_label(self, value: str, lang: str = "zh") -> str:
         for c in self.choices:

@@ -43,7 +43,7 @@ def listing_columns(spec: KindSpec | None, registry: Registry) -> list[Column]:
                 continue
             seen.add(a.key)
             unit = f"（{a.unit_zh}）" if a.unit_zh else ""
-            help_ = a.help_en or a.en
+            help_ = (a.help_en or a.en) + (f" ({a.unit_en})" if a.unit_en else "")
             if a.choices:
                 help_ += " — " + " / ".join(f"{c.zh}={c.value}" for c in a.choices)
             cols.append(Column(a.key, a.zh + unit, help_, a.required))

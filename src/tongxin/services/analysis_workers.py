@@ -42,10 +42,11 @@ class _Memo(Analyzer):
 class _Fields:
     """What index_terms / index_bigrams read from a listing: its searchable text per field."""
 
-    __slots__ = ("f",)
+    __slots__ = ("f", "text_weights")
 
-    def __init__(self, title: str, keywords: str, body: str) -> None:
+    def __init__(self, title: str, keywords: str, body: str, text_weights: Any) -> None:
         self.f = {"title": title, "keywords": keywords, "body": body}
+        self.text_weights = text_weights  # the kind's TextWeights: this stands in for its KindSpec too
 
     def search_text(self, spec: Any) -> dict[str, str]:
         return self.f
@@ -96,7 +97,7 @@ class _AnalysisPool:
             return False
         return True
 
-    def submit(self, rows: list[tuple[str, str, str, str]]) -> None:
+    def submit(self, rows: list[tuple[str, str, str, str, Any]]) -> None:
         self.queues[self.sent % self.n].put(rows)
         self.sent += 1
 
@@ -110,7 +111,7 @@ class _AnalysisPool:
             raise out
         return out
 
-    def probe(self, rows: list[tuple[str, str, str, str]]) -> Analysed | None:
+    def probe(self, rows: list[tuple[str, str, str, str, Any]]) -> Analysed | None:
         try:
             outs = []
             for _ in range(self.n):  # every worker must agree
@@ -185,14 +186,14 @@ def _worker_main() -> None:
 Analysed = tuple[list[tuple[str, str, bytes]], dict[str, set[str]]]
 
 
-def _analyse_rows(a: Analyzer, gen: int, rows: list[tuple[str, str, str, str]]) -> Analysed:
-    """(index terms, bigrams, stored terms) per (title, keywords, body, kind) row, and the
-    word terms of the batch per kind (SearchEngine.note_terms), collected here in parallel."""
+def _analyse_rows(a: Analyzer, gen: int, rows: list[tuple[str, str, str, str, Any]]) -> Analysed:
+    """(index terms, bigrams, stored terms) per (title, keywords, body, kind, kind's TextWeights)
+    row, and the word terms of the batch per kind (SearchEngine.note_terms), collected here in parallel."""
     out = []
     kinds: dict[str, set[str]] = {}
-    for title, kw, body, kind in rows:
-        f = _Fields(title, kw, body)
-        t, b, e = _analyse(f.f, None, f, a, gen)
+    for title, kw, body, kind, weights in rows:
+        f = _Fields(title, kw, body, weights)
+        t, b, e = _analyse(f.f, f, f, a, gen)
         seen = kinds.get(kind)
         if seen is None:
             seen = kinds[kind] = set()

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ..core import access as acc
 from ..core.certification import Licence, Mark, Verdict, claim_problems, verify
 from ..core.errors import FieldError, Message, NotFound, ValidationError
+from ..core.kinds import Registry, default_registry
 from ..core.listing import Listing
 from ..core.matching.explain import FitItem
 from ..core.matching.fit import MatchContext
@@ -34,7 +35,7 @@ def claim_errors(s: Session, listing: Listing, today: dt.date, row: int | None =
     listing's dates (from `valid_from`, or today, to `valid_until`). Every write path (pages, API,
     CLI and file import) calls this before it writes; the errors name the field and the fix."""
     code = str(listing.attrs.get("mark_code") or "").strip().upper()
-    if listing.kind != "certified_product" or not code:
+    if not default_registry().has_check(listing.kind, "licence") or not code:
         return []
     owner = repo.resolve_owner(s, listing.owner) if listing.owner else None
     if owner is None:
@@ -59,7 +60,7 @@ def require_licensed_claim(s: Session, listing: Listing, today: dt.date) -> None
 def claim_warning(ex: Exchange, listing: Listing, day: dt.date) -> Message | None:
     """Why a published mark claim no longer holds on `day` (licence revoked, expired or never
     valid), for the listing's page; None when it holds or claims nothing."""
-    if listing.kind != "certified_product" or not listing.attrs.get("mark_code") or listing.owner_id is None:
+    if not ex.registry.has_check(listing.kind, "licence") or not listing.attrs.get("mark_code") or listing.owner_id is None:
         return None
     code = str(listing.attrs["mark_code"]).strip().upper()
     with ex.db.transaction(write=False) as s:
@@ -86,9 +87,9 @@ def licensees(ex: Exchange, mark_ref: str, day: dt.date | None = None) -> tuple[
         return mark, rr.licences(s, mark, on=day)
 
 
-def claimed_mark(query: Listing | None, cand: Listing) -> str | None:
+def claimed_mark(query: Listing | None, cand: Listing, registry: Registry | None = None) -> str | None:
     """The mark a matched listing stands for: the one it claims, or (when it names none) the one the need asks for."""
-    if cand.kind != "certified_product" and not cand.attrs.get("mark_code"):
+    if not (registry or default_registry()).has_check(cand.kind, "licence") and not cand.attrs.get("mark_code"):
         return None
     code = cand.attrs.get("mark_code") or (query.attrs.get("mark_code") if query is not None else None)
     return str(code).strip().upper() if code else None
@@ -99,7 +100,7 @@ def check_claimed_marks(ex: Exchange, matches: Sequence[Match], day: dt.date, qu
     (unknown marks, expired, revoked or missing licences drop it); a kept one gets the licence as a reason."""
     wanted: dict[str, set[int]] = {}
     for m in matches:
-        code = claimed_mark(query, m.listing)
+        code = claimed_mark(query, m.listing, ex.registry)
         if code and m.listing.owner_id is not None:
             wanted.setdefault(code, set()).add(m.listing.owner_id)
     if not wanted:
@@ -114,7 +115,7 @@ def check_claimed_marks(ex: Exchange, matches: Sequence[Match], day: dt.date, qu
             found[code] = (mark, {x.org_id: x for x in rr.licences(s, mark, sorted(owners), on=day)})
     out = []
     for m in matches:
-        code = claimed_mark(query, m.listing)
+        code = claimed_mark(query, m.listing, ex.registry)
         if not code:
             out.append(m)
             continue

@@ -19,6 +19,7 @@ from ..core import access as acc
 from ..core import regions
 from ..core.contracts import CONTRACT_TYPES, Section, find_type, registration_sections, validate_contract, yuan_to_wan
 from ..core.errors import Conflict, FieldError, Message, NotFound, ValidationError
+from ..core.kinds import default_registry
 from ..fileio.contracts import resolve
 from ..fileio.safe_cells import xlsx_row
 from ..storage import deals_repo as R
@@ -193,7 +194,7 @@ def _guess_type(s: Session, deal: Any) -> str:
     modes = {"license": "licence", "transfer": "transfer", "co_develop": "development", "service": "service", "equity": "transfer"}
     for lid in deal.listing_ids or []:
         row = s.get(ListingRow, int(lid))
-        if row is not None and row.kind == "technology":
+        if row is not None and default_registry().has_role(row.kind, "contract_subject"):
             for m in (row.attrs or {}).get("transfer_modes") or []:
                 if m in modes:
                     return modes[m]

@@ -223,7 +223,10 @@ def finance_options(session: Session, viewer: acc.Viewer, registry: Any) -> list
     """Published financial_service listings this viewer may read in full, to pick from."""
     from ..storage import repo
 
-    rows = repo.find_listings(session, repo.ListingFilter(kind="financial_service", status="published", limit=1000), registry)
+    kind = registry.kind_with("deal_finance")
+    if kind is None:
+        return []
+    rows = repo.find_listings(session, repo.ListingFilter(kind=kind, status="published", limit=1000), registry)
     out = [FinanceOption(int(x.id or 0), x.title, int(x.owner_id or 0), x.owner_name, PRODUCT_KIND[str(x.attrs.get("product_type"))])
            for x in rows if acc.access(viewer, x) == acc.Access.FULL and x.attrs.get("product_type") in PRODUCT_KIND]
     return sorted(out, key=lambda o: ([k.value for k in D.FINANCE_KINDS].index(o.kind), o.provider, o.title))
@@ -242,7 +245,7 @@ def attach_finance_listing(session: Session, deal_id: int, listing_id: int, view
     if acc.access(viewer, x) != acc.Access.FULL:
         raise acc.not_visible("金融服务资源", "financial service listing", listing_id)
     kind = PRODUCT_KIND.get(str(x.attrs.get("product_type")))
-    if x.kind != "financial_service" or x.status != "published" or kind is None:
+    if not registry.has_role(x.kind, "deal_finance") or x.status != "published" or kind is None:
         raise Conflict(Message(f"资源 {listing_id} 不是可选的金融服务（信用担保、银行贷款或股权投资）",
                                f"listing {listing_id} is not a financial service that can be attached (guarantee, loan or investment)"))
     if amount_wan is not None and not 0 < amount_wan <= 1_000_000:

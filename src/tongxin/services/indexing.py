@@ -233,9 +233,10 @@ class IndexMaintenance:
         return [make_document(int(x.id or 0), x.kind, x.visibility, x.valid_from, x.valid_until, t, b, e)
                 for x, (t, b, e) in zip(batch, rows, strict=False)]
 
-    def _fields(self, listing: Listing) -> tuple[str, str, str, str]:
-        f = listing.search_text(self.registry.get(listing.kind))
-        return f["title"], f["keywords"], f["body"], listing.kind
+    def _fields(self, listing: Listing) -> tuple[str, str, str, str, Any]:
+        spec = self.registry.get(listing.kind)
+        f = listing.search_text(spec)
+        return f["title"], f["keywords"], f["body"], listing.kind, spec.text_weights
 
     def _fields_analysed(self, listing: Listing) -> tuple[str, str, bytes]:
         spec = self.registry.get(listing.kind)

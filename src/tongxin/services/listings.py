@@ -12,7 +12,7 @@ from typing import Any
 from ..core import access as acc
 from ..core import industries, regions
 from ..core.accounts import REPORT_REASONS
-from ..core.errors import ErrorCollector, Message, ValidationError
+from ..core.errors import Message, ValidationError
 from ..core.fields import AttrField, display_value
 from ..core.kinds import KindSpec
 from ..core.listing import Listing, validate_listing
@@ -22,8 +22,10 @@ from ..core.matching.relevance import SHOW_FLOOR
 from ..core.text.analyzer import normalise
 from ..storage import accounts_repo as R
 from ..storage.repo import ListingFilter
+from . import filters
 from .certification import claim_warning, require_licensed_claim
 from .exchange import Exchange
+from .filters import SearchFilters
 
 # Common listing fields of every form: key, zh, en, type, required, help zh, help en
 COMMON_FIELDS: tuple[AttrField, ...] = (
@@ -43,7 +45,7 @@ COMMON_FIELDS: tuple[AttrField, ...] = (
 def common_fields() -> tuple[AttrField, ...]:
     from ..core.vocab import VISIBILITIES
 
-    return tuple(AttrField(f.key, f.zh, f.en, f.type, f.required, f.min, f.max, VISIBILITIES, f.search_weight, f.help_zh, f.help_en)
+    return tuple(AttrField(f.key, f.zh, f.en, f.type, f.required, f.min, f.max, VISIBILITIES, f.searchable, f.help_zh, f.help_en)
                  if f.key == "visibility" else f for f in COMMON_FIELDS)
 
 
@@ -63,17 +65,6 @@ class Shown:
 
 
 @dataclass
-class SearchFilters:
-    kind: str | None = None
-    side: str | None = None
-    region: str | None = None
-    industry: str | None = None
-    trl: int | None = None  # technologies with TRL ≥ this; scenarios that require ≤ this
-    budget: float | None = None  # 万元: scenarios whose budget reaches it; technologies priced from ≤ it
-    since: dt.date | None = None  # published or changed on/after
-
-
-@dataclass
 class SearchResult:
     items: list[Shown]
     facets: dict[str, list[tuple[str, str, str, int]]] = field(default_factory=dict)  # name → (value, zh, en, count)
@@ -90,72 +81,9 @@ def visible_terms(terms: Sequence[str], shown: Sequence[Shown], registry: Any) -
     return [t for t in terms if any(normalise(t) in tx for tx in texts)]
 
 
-def _num(raw: Any) -> float | None:
-    try:
-        return float(raw) if raw not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
 def parse_filters(raw: Mapping[str, Any], ex: Exchange) -> SearchFilters:
-    ec = ErrorCollector()
-    kind = (raw.get("kind") or "").strip() or None
-    if kind and kind not in ex.registry:
-        ec.add("kind", f"资源类型 ‘{kind}’ 无效", f"kind '{kind}' is unknown", kind)
-    side = (raw.get("side") or "").strip() or None
-    if side and side not in ("offer", "need"):
-        ec.add("side", "供需方向应为 offer 或 need", "side must be offer or need", side)
-    trl = _num(raw.get("trl"))
-    if raw.get("trl") not in (None, "") and (trl is None or not 1 <= trl <= 9):
-        ec.add("trl", "技术成熟度应为 1–9", "TRL must be 1–9", raw.get("trl"))
-    budget = _num(raw.get("budget"))
-    if raw.get("budget") not in (None, "") and (budget is None or budget < 0):
-        ec.add("budget", "预算应为非负数字（万元）", "budget must be a non-negative number (×10k CNY)", raw.get("budget"))
-    since = None
-    if raw.get("since"):
-        try:
-            since = dt.date.fromisoformat(str(raw.get("since")))
-        except ValueError:
-            ec.add("since", "日期格式应为 2026-01-31", "date should look like 2026-01-31", raw.get("since"))
-    region = regions.normalise(raw.get("region") or "") if raw.get("region") else None
-    industry = (raw.get("industry") or "").strip().upper() or None
-    ec.raise_if_any()
-    return SearchFilters(kind, side, region, industry, int(trl) if trl else None, budget, since)
-
-
-def _passes(x: Listing, f: SearchFilters) -> bool:
-    if f.kind and x.kind != f.kind or f.side and x.side != f.side:
-        return False
-    if f.region:
-        if f.region.endswith("0000") and not x.region.startswith(f.region[:2]):
-            return False
-        if not f.region.endswith("0000") and x.region != f.region:
-            return False
-    if f.industry and not (x.industry == f.industry or (len(f.industry) == 1 and (industries.section_of(x.industry) == f.industry))):
-        return False
-    if f.trl is not None:
-        if "trl" in x.attrs:
-            if x.attrs["trl"] < f.trl:
-                return False
-        elif "required_trl" in x.attrs:
-            if x.attrs["required_trl"] > f.trl:
-                return False
-        else:
-            return False
-    if f.budget is not None:
-        if "budget_max" in x.attrs or "budget_min" in x.attrs:
-            if (x.attrs.get("budget_max") or x.attrs.get("budget_min") or 0) < f.budget:
-                return False
-        elif "price_min" in x.attrs:
-            if x.attrs["price_min"] > f.budget:
-                return False
-        else:
-            return False
-    if f.since is not None:
-        when = x.updated_at or x.created_at
-        if when is None or when.date() < f.since:
-            return False
-    return True
+    """The search parameters (see services/filters.py: the kinds' fields declare theirs)."""
+    return filters.parse_filters(raw, ex.registry)
 
 
 def _facets(items: list[Shown], ex: Exchange) -> dict[str, list[tuple[str, str, str, int]]]:
@@ -274,7 +202,7 @@ class Listings:
             shown = self._shown(viewer, self.ex.listings(lf, viewer))
             today = (ctx or MatchContext()).today  # expired posts leave browsing the day after their end date, as in search
             shown = [s for s in shown if s.listing.is_live(today)]
-        shown = [s for s in shown if _passes(s.listing, f)]
+        shown = [s for s in shown if filters.passes(s.listing, f, self.ex.registry)]
         return SearchResult(shown[:limit], _facets(shown, self.ex), len(shown), visible_terms(terms, shown, self.ex.registry))
 
     def mine(self, viewer: acc.Viewer) -> list[Shown]:
@@ -328,7 +256,7 @@ class Listings:
         with self.db.transaction() as s:
             m = R.moderation(s, lid)
             m.publish_on_verify = bool(publish and not viewer.org_verified)
-        if spec.name == "policy" and status == "published" and (existing is None or existing.status != "published"):
+        if "policy" in spec.roles and status == "published" and (existing is None or existing.status != "published"):
             from .policy import notify_qualifying
 
             notify_qualifying(self.ex, lid)  # organisations that qualify hear about a new policy at once

@@ -82,8 +82,10 @@ def resource_figures(s: Session, p: st.Period) -> st.ResourceFigures:
         prov = st.province_label(regions.province_of(region))
         hours[prov] = round(hours.get(prov, 0.0) + max(0.0, (end - start).total_seconds() / 3600), 1)
     today = min(dt.date.today(), p.end)
-    policies_live = [x for x in repo.find_listings(s, repo.ListingFilter(kind="policy", status="published", limit=100000), default_registry())
-                     if x.is_live(today)]
+    reg = default_registry()
+    policy_kind = reg.kind_with("policy")
+    policies_live = [x for x in repo.find_listings(s, repo.ListingFilter(kind=policy_kind, status="published", limit=100000), reg)
+                     if x.is_live(today)] if policy_kind else []
     policies: list[tuple[str, int]] = []
     if policies_live:
         org_ids = list(s.scalars(select(OrganisationRow.id).where(OrganisationRow.verified.is_(True))))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, aliased
 from ..core.booking import BLOCKING, CST, Booking, Slot, UsageRecord, Voucher, as_utc, slot_taken
 from ..core.certification import Licence, Mark
 from ..core.errors import Conflict, Message, NotFound
+from ..core.kinds import default_registry
 from .db import rowcount
 from .models import ListingRow, OrganisationRow
 from .models_accounts import UserRow
@@ -49,18 +50,22 @@ def yuan(f: int) -> float:
 
 # -- instruments and bookings -----------------------------------------------------------------
 
+def _bookable(kind: str) -> bool:
+    return default_registry().has_role(kind, "bookable")
+
+
 def lock_instrument(s: Session, instrument_id: int) -> ListingRow:
     """The instrument's listing row, locked for this transaction (PostgreSQL: FOR UPDATE; SQLite: the
     write transaction already holds the database lock). Serialises booking checks per instrument."""
     r = s.scalar(select(ListingRow).where(ListingRow.id == instrument_id).with_for_update())
-    if r is None or r.kind != "instrument":
+    if r is None or not _bookable(r.kind):
         raise NotFound(Message(f"仪器 {instrument_id} 不存在", f"instrument {instrument_id} does not exist"))
     return r
 
 
 def instrument_row(s: Session, instrument_id: int) -> ListingRow:
     r = s.get(ListingRow, instrument_id)
-    if r is None or r.kind != "instrument":
+    if r is None or not _bookable(r.kind):
         raise NotFound(Message(f"仪器 {instrument_id} 不存在", f"instrument {instrument_id} does not exist"))
     return r
 
@@ -144,7 +149,8 @@ def bookings_of_user(s: Session, user_id: int, limit: int = 100) -> list[Booking
 
 def instruments_of(s: Session, owner_id: int) -> list[tuple[int, str, str]]:
     """(id, title, status) of an organisation's instruments."""
-    q = select(ListingRow.id, ListingRow.title, ListingRow.status).where(ListingRow.owner_id == owner_id, ListingRow.kind == "instrument")
+    q = select(ListingRow.id, ListingRow.title, ListingRow.status).where(ListingRow.owner_id == owner_id,
+                                                              ListingRow.kind == default_registry().kind_with("bookable"))
     return [(i, t, st) for i, t, st in s.execute(q.order_by(ListingRow.title, ListingRow.id))]
 
 

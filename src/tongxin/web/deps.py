@@ -29,11 +29,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 templates = Jinja2Templates(directory=os.path.join(HERE, "templates"))
 templates.env.filters["dict_merge"] = lambda d, other: {**{k: v for k, v in d.items() if k != "cursor"}, **other}
 
-MODES = {
-    # mode: (wanted kind, zh label, en label)
-    "need": ("technology", "我有需求", "I have a need"),
-    "tech": ("scenario", "我有技术", "I have a technology"),
-}
+def search_modes(registry: Any) -> dict[str, tuple[str, str, str]]:
+    """The search box's modes: (kind searched, zh label, en label), from the kinds' roles."""
+    return {
+        "need": (registry.kind_with("headline_offer"), "我有需求", "I have a need"),
+        "tech": (registry.kind_with("headline_need"), "我有技术", "I have a technology"),
+    }
+
 MAX_ID = 2**63 - 1  # BIGINT: larger ids cannot exist, so they are refused (422) before any query
 Id = Annotated[int, Path(ge=1, le=MAX_ID, description="id (1 … 2^63−1)")]
 Cursor = Annotated[int, Query(ge=0, le=MAX_ID)]
@@ -162,7 +164,7 @@ def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLRe
     ex = exchange(request)
     t = lambda zh, en: en if lang == "en" else zh  # noqa: E731
     base = {"lang": lang, "t": t, "regions": regions, "industries": industries, "registry": ex.registry,
-            "display_value": display_value, "modes": MODES, "path": request.url.path, "viewer": viewer(request),
+            "display_value": display_value, "modes": search_modes(ex.registry), "path": request.url.path, "viewer": viewer(request),
             "me": me(request), "csrf": csrf_token(request), "Access": acc.Access}
     resp = templates.TemplateResponse(request, name, base | ctx, status_code=status)
     if request.query_params.get("lang") in ("zh", "en"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import Message
-from ..fields import AttrField, Choice, Rules
+from ..fields import AttrField, Choice, Filter, Rules
 from ..listing import Listing
 from ..matching.common import ceiling_item, distance_item
 from ..matching.explain import FitItem
@@ -51,15 +51,7 @@ def _pair(prod: Listing, need: Listing, ctx: MatchContext) -> list[FitItem]:
     return [i for i in items if i is not None]
 
 
-def product_vs_need(query: Listing, cand: Listing, ctx: MatchContext) -> list[FitItem]:
-    return _pair(query, cand, ctx)
-
-
-def need_vs_product(query: Listing, cand: Listing, ctx: MatchContext) -> list[FitItem]:
-    return _pair(cand, query, ctx)
-
-
-_MARK = AttrField("mark_code", "认证标志编码", "mark code", "str", search_weight=0.2, example="XZD-GI",
+_MARK = AttrField("mark_code", "认证标志编码", "mark code", "str", searchable=True, example="XZD-GI",
                   help_zh="见认证标志目录，如 XZD-GI（小站稻地理标志证明商标）", help_en="from the mark registry, e.g. XZD-GI")
 
 CERTIFIED_PRODUCT = KindSpec(
@@ -72,16 +64,15 @@ CERTIFIED_PRODUCT = KindSpec(
     icon="🌾",
     attrs=(
         _MARK,
-        AttrField("product_name", "产品名称", "product", "str", required=True, search_weight=1.0, example="小站稻大米"),
+        AttrField("product_name", "产品名称", "product", "str", required=True, searchable=True, example="小站稻大米"),
         AttrField("licence_no", "许可编号", "licence number", "str", example="XZD-2025-001"),
-        AttrField("annual_output_tonnes", "年产量", "annual output", "float", min=0, unit_zh="吨", example="1200"),
-        AttrField("packaging", "包装规格", "packaging", "str", search_weight=0.3, example="5kg 真空包装"),
-        AttrField("price", "出厂价", "ex-works price", "float", min=0, unit_zh="元/公斤", example="12"),
+        AttrField("annual_output_tonnes", "年产量", "annual output", "float", min=0, unit_zh="吨", unit_en="t", example="1200"),
+        AttrField("packaging", "包装规格", "packaging", "str", searchable=True, example="5kg 真空包装"),
+        AttrField("price", "出厂价", "ex-works price", "float", min=0, unit_zh="元/公斤", unit_en="CNY/kg", example="12"),
     ),
-    matches_with=("retail_need",),
+    fits={"retail_need": _pair},
+    hards={"retail_need": same_mark},
     rules=Rules(extra=(_mark_code,)),
-    fit=product_vs_need,
-    hard=same_mark,
     checks=("licence",),
 )
 
@@ -95,13 +86,11 @@ RETAIL_NEED = KindSpec(
     icon="🛒",
     attrs=(
         _MARK,
-        AttrField("product_name", "采购产品", "product wanted", "str", required=True, search_weight=1.0, example="小站稻大米"),
-        AttrField("channel", "渠道", "channel", "enum", choices=CHANNELS, example="商超"),
-        AttrField("quantity_tonnes", "采购量", "quantity", "float", min=0, unit_zh="吨/年", example="300"),
-        AttrField("price_ceiling", "价格上限", "price ceiling", "float", min=0, unit_zh="元/公斤", example="15"),
+        AttrField("product_name", "采购产品", "product wanted", "str", required=True, searchable=True, example="小站稻大米"),
+        AttrField("channel", "渠道", "channel", "enum", choices=CHANNELS, example="商超", filter=Filter("choice")),
+        AttrField("quantity_tonnes", "采购量", "quantity", "float", min=0, unit_zh="吨/年", unit_en="t/year", example="300"),
+        AttrField("price_ceiling", "价格上限", "price ceiling", "float", min=0, unit_zh="元/公斤", unit_en="CNY/kg", example="15"),
     ),
-    matches_with=("certified_product",),
+    # matches certified products: the pair is declared on CERTIFIED_PRODUCT
     rules=Rules(extra=(_mark_code,)),
-    fit=need_vs_product,
-    hard=same_mark,
 )

@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import regions
 from ..errors import Message
-from ..fields import AttrField, Choice, Rules
+from ..fields import AttrField, Choice, Filter, Rules
 from ..listing import Listing
 from ..matching.common import ceiling_item, choices_item, distance_item, labels_of, opposite_sides
 from ..matching.explain import FitItem
@@ -88,21 +88,20 @@ EQUIPMENT = KindSpec(
     description_en="idle equipment for sale or lease, and equipment wanted",
     icon="🏭",
     attrs=(
-        AttrField("equipment_type", "设备类型", "equipment type", "str", required=True, search_weight=1.0, example="数控加工中心"),
-        AttrField("brand_model", "品牌型号", "brand / model", "str", search_weight=0.5, example="DMG MORI DMU 65"),
-        AttrField("spec", "规格参数", "specification", "text", search_weight=0.8, max=2000, example="五轴联动；工作台 650×650 mm"),
+        AttrField("equipment_type", "设备类型", "equipment type", "str", required=True, searchable=True, example="数控加工中心"),
+        AttrField("brand_model", "品牌型号", "brand / model", "str", searchable=True, example="DMG MORI DMU 65"),
+        AttrField("spec", "规格参数", "specification", "text", searchable=True, max=2000, example="五轴联动；工作台 650×650 mm"),
         AttrField("year", "出厂年份", "year built", "int", min=1950, max=2100, example="2019"),
         AttrField("condition", "成色", "condition", "enum", choices=CONDITIONS,
-                  help_zh="需求方填写最低可接受成色", help_en="for needs: the lowest acceptable condition", example="良好可用"),
-        AttrField("quantity", "数量", "quantity", "int", min=0, unit_zh="台/套", example="2"),
-        AttrField("location", "存放地点", "location", "str", search_weight=0.2),
-        AttrField("deals", "交易方式", "deal types", "multi_enum", required=True, choices=DEALS, example="出售;租赁"),
-        AttrField("price", "价格", "price", "float", min=0, unit_zh="万元",
-                  help_zh="供给为报价，需求为价格上限", help_en="offer: asking price; need: ceiling", example="120"),
-        AttrField("max_distance_km", "可接受距离", "max distance", "float", min=0, unit_zh="公里", example="300"),
+                  help_zh="需求方填写最低可接受成色", help_en="for needs: the lowest acceptable condition", example="良好可用", filter=Filter("choice")),
+        AttrField("quantity", "数量", "quantity", "int", min=0, unit_zh="台/套", unit_en="units", example="2"),
+        AttrField("location", "存放地点", "location", "str", searchable=True),
+        AttrField("deals", "交易方式", "deal types", "multi_enum", required=True, choices=DEALS, example="出售;租赁", filter=Filter("choice")),
+        AttrField("price", "价格", "price", "float", min=0, unit_zh="万元", unit_en="×10k CNY",
+                  help_zh="供给为报价，需求为价格上限", help_en="offer: asking price; need: ceiling", example="120", filter=Filter("at_most", "budget", "您的预算", "your budget")),
+        AttrField("max_distance_km", "可接受距离", "max distance", "float", min=0, unit_zh="公里", unit_en="km", example="300"),
     ),
-    matches_with=("equipment",),
+    fits={"equipment": equipment_fit},
+    hards={"equipment": equipment_hard},
     rules=Rules(extra=(_need_has_ceiling_or_offer_has_price,)),
-    fit=equipment_fit,
-    hard=equipment_hard,
 )

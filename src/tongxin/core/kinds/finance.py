@@ -6,7 +6,7 @@ from typing import Any
 
 from .. import industries, regions
 from ..errors import Message
-from ..fields import AttrField, Choice, Range, Rules, split_list
+from ..fields import AttrField, Choice, Filter, Range, Rules, split_list
 from ..listing import Listing
 from ..matching.common import labels_of
 from ..matching.explain import FitItem
@@ -79,28 +79,6 @@ def _pair(svc: Listing, need: Listing, ctx: MatchContext) -> list[FitItem]:
     return items
 
 
-def service_vs_need(query: Listing, cand: Listing, ctx: MatchContext) -> list[FitItem]:
-    if cand.kind != "financing_need":
-        return []
-    return _pair(query, cand, ctx)
-
-
-def need_vs_service(query: Listing, cand: Listing, ctx: MatchContext) -> list[FitItem]:
-    if cand.kind == "policy":
-        from .policy import policy_vs_need
-
-        return policy_vs_need(cand, query, ctx)
-    return _pair(cand, query, ctx)
-
-
-def need_hard(query: Listing, cand: Listing, ctx: MatchContext) -> bool:
-    if cand.kind == "policy":
-        from .policy import policy_applies
-
-        return policy_applies(cand, query, ctx)
-    return True
-
-
 FINANCIAL_SERVICE = KindSpec(
     name="financial_service",
     zh="金融服务",
@@ -110,19 +88,19 @@ FINANCIAL_SERVICE = KindSpec(
     description_en="credit guarantees, angel and venture investment, bank loans, IP-pledge financing",
     icon="💴",
     attrs=(
-        AttrField("product_type", "产品类型", "product type", "enum", required=True, choices=PRODUCTS, example="知识产权质押融资"),
-        AttrField("amount_min", "额度下限", "amount from", "float", min=0, unit_zh="万元", example="100"),
-        AttrField("amount_max", "额度上限", "amount to", "float", min=0, unit_zh="万元", example="1000"),
-        AttrField("stages", "支持阶段", "stages", "multi_enum", choices=STAGES, example="初创期;成长期"),
+        AttrField("product_type", "产品类型", "product type", "enum", required=True, choices=PRODUCTS, example="知识产权质押融资", filter=Filter("choice")),
+        AttrField("amount_min", "额度下限", "amount from", "float", min=0, unit_zh="万元", unit_en="×10k CNY", example="100"),
+        AttrField("amount_max", "额度上限", "amount to", "float", min=0, unit_zh="万元", unit_en="×10k CNY", example="1000"),
+        AttrField("stages", "支持阶段", "stages", "multi_enum", choices=STAGES, example="初创期;成长期", filter=Filter("choice", "stage")),
         AttrField("industries", "支持行业", "industries", "str", help_zh="GB/T 4754 门类或大类，多个用 ; 分隔", help_en="sections or divisions, separated by ;",
                   example="C;I65"),
         AttrField("regions", "服务区域", "regions served", "multi_enum", choices=PROVINCES, example="北京;天津;河北"),
         AttrField("rate", "利率/费率", "rate", "str", example="年化 3.45% 起"),
-        AttrField("conditions", "申请条件", "conditions", "text", search_weight=0.8, max=2000, example="拥有有效发明专利；近一年无不良信用记录"),
+        AttrField("conditions", "申请条件", "conditions", "text", searchable=True, max=2000, example="拥有有效发明专利；近一年无不良信用记录"),
     ),
-    matches_with=("financing_need",),
+    fits={"financing_need": _pair},
+    roles=frozenset({"deal_finance"}),
     rules=Rules(ranges=(Range("amount_min", "amount_max"),), extra=(_industry_list,)),
-    fit=service_vs_need,
 )
 
 FINANCING_NEED = KindSpec(
@@ -134,13 +112,11 @@ FINANCING_NEED = KindSpec(
     description_en="enterprises' financing needs",
     icon="📈",
     attrs=(
-        AttrField("product_types", "期望产品", "products wanted", "multi_enum", choices=PRODUCTS, example="银行贷款;知识产权质押融资"),
-        AttrField("amount", "融资金额", "amount", "float", required=True, min=0, unit_zh="万元", example="500"),
-        AttrField("stage", "企业阶段", "stage", "enum", choices=STAGES, example="成长期"),
+        AttrField("product_types", "期望产品", "products wanted", "multi_enum", choices=PRODUCTS, example="银行贷款;知识产权质押融资", filter=Filter("choice", "product_type")),
+        AttrField("amount", "融资金额", "amount", "float", required=True, min=0, unit_zh="万元", unit_en="×10k CNY", example="500", filter=Filter("at_most", "amount", "融资金额不超过", "amount at most")),
+        AttrField("stage", "企业阶段", "stage", "enum", choices=STAGES, example="成长期", filter=Filter("choice")),
         AttrField("has_ip", "有可质押知识产权", "has IP to pledge", "bool", example="是"),
-        AttrField("purpose", "资金用途", "use of funds", "text", search_weight=1.0, max=2000, example="扩建生产线"),
+        AttrField("purpose", "资金用途", "use of funds", "text", searchable=True, max=2000, example="扩建生产线"),
     ),
-    matches_with=("financial_service", "policy"),
-    fit=need_vs_service,
-    hard=need_hard,
+    # matches financial services and policies: both pairs are declared on those kinds
 )

@@ -6,7 +6,7 @@ from typing import Any
 
 from .. import regions
 from ..errors import Message
-from ..fields import AttrField, Choice, Rules
+from ..fields import AttrField, Choice, Filter, Rules
 from ..listing import Listing
 from ..matching.common import distance_item, labels_of
 from ..matching.explain import FitItem
@@ -78,18 +78,9 @@ def _pair(inst: Listing, need: Listing, ctx: MatchContext) -> list[FitItem]:
     return [i for i in items if i is not None]
 
 
-def not_retired(query: Listing, cand: Listing, ctx: MatchContext) -> bool:
-    inst = cand if cand.kind == "instrument" else query
+def not_retired(inst: Listing, need: Listing, ctx: MatchContext) -> bool:
     status: object = inst.attrs.get("instrument_status", "available")
     return status != "retired"
-
-
-def instrument_vs_need(query: Listing, cand: Listing, ctx: MatchContext) -> list[FitItem]:
-    return _pair(query, cand, ctx)
-
-
-def need_vs_instrument(query: Listing, cand: Listing, ctx: MatchContext) -> list[FitItem]:
-    return _pair(cand, query, ctx)
 
 
 INSTRUMENT = KindSpec(
@@ -101,33 +92,33 @@ INSTRUMENT = KindSpec(
     description_en="shared large research instruments, bookable by the hour",
     icon="🔬",
     attrs=(
-        AttrField("category", "仪器类别", "category", "enum", required=True, choices=CATEGORIES, example="分析仪器"),
-        AttrField("manufacturer", "生产厂商", "manufacturer", "str", search_weight=0.3, example="赛默飞世尔"),
-        AttrField("model", "型号", "model", "str", search_weight=0.3, example="Orbitrap Exploris 480"),
-        AttrField("specs", "主要技术指标", "key specifications", "text", search_weight=0.8, max=2000, example="分辨率 480000；质量范围 40–8000 m/z"),
-        AttrField("capabilities", "功能与服务内容", "capabilities", "text", search_weight=1.0, max=2000, example="蛋白质组学定性定量分析；代谢组学"),
-        AttrField("samples", "典型样品", "typical samples", "text", search_weight=0.8, max=1000, example="蛋白质酶解液、血清、组织提取物"),
-        AttrField("accreditation", "资质认定", "accreditation", "multi_enum", choices=ACCREDITATIONS, example="CMA;CNAS"),
-        AttrField("location", "放置地点", "location", "str", search_weight=0.2, example="分析测试中心 B203"),
-        AttrField("original_value", "仪器原值", "original value", "float", min=0, unit_zh="万元", example="650"),
+        AttrField("category", "仪器类别", "category", "enum", required=True, choices=CATEGORIES, example="分析仪器", filter=Filter("choice")),
+        AttrField("manufacturer", "生产厂商", "manufacturer", "str", searchable=True, example="赛默飞世尔"),
+        AttrField("model", "型号", "model", "str", searchable=True, example="Orbitrap Exploris 480"),
+        AttrField("specs", "主要技术指标", "key specifications", "text", searchable=True, max=2000, example="分辨率 480000；质量范围 40–8000 m/z"),
+        AttrField("capabilities", "功能与服务内容", "capabilities", "text", searchable=True, max=2000, example="蛋白质组学定性定量分析；代谢组学"),
+        AttrField("samples", "典型样品", "typical samples", "text", searchable=True, max=1000, example="蛋白质酶解液、血清、组织提取物"),
+        AttrField("accreditation", "资质认定", "accreditation", "multi_enum", choices=ACCREDITATIONS, example="CMA;CNAS", filter=Filter("choice")),
+        AttrField("location", "放置地点", "location", "str", searchable=True, example="分析测试中心 B203"),
+        AttrField("original_value", "仪器原值", "original value", "float", min=0, unit_zh="万元", unit_en="×10k CNY", example="650"),
         AttrField("fee_unit", "收费单位", "fee unit", "enum", choices=FEE_UNITS, example="每机时"),
-        AttrField("fee_internal", "内部价", "internal price", "float", min=0, unit_zh="元", example="300"),
-        AttrField("fee_same_region", "同省市价", "same-region price", "float", min=0, unit_zh="元", example="450"),
-        AttrField("fee_cross_region", "跨省市价", "cross-region price", "float", min=0, unit_zh="元", example="500"),
-        AttrField("service_mode", "服务方式", "service mode", "enum", required=True, choices=SERVICE_MODES, example="自主上机"),
+        AttrField("fee_internal", "内部价", "internal price", "float", min=0, unit_zh="元", unit_en="CNY", example="300"),
+        AttrField("fee_same_region", "同省市价", "same-region price", "float", min=0, unit_zh="元", unit_en="CNY", example="450"),
+        AttrField("fee_cross_region", "跨省市价", "cross-region price", "float", min=0, unit_zh="元", unit_en="CNY", example="500"),
+        AttrField("service_mode", "服务方式", "service mode", "enum", required=True, choices=SERVICE_MODES, example="自主上机", filter=Filter("choice")),
         AttrField("training_required", "需培训上机", "training required", "bool", example="是"),
         AttrField("auto_approve_trained", "培训用户自动批准", "auto-approve trained users", "bool", example="是"),
-        AttrField("notice_hours", "取消提前时限", "cancellation notice", "int", min=0, max=720, unit_zh="小时", example="24"),
-        AttrField("weekly_quota_hours", "每人每周限额", "weekly quota per user", "float", min=0, max=168, unit_zh="小时", example="8"),
+        AttrField("notice_hours", "取消提前时限", "cancellation notice", "int", min=0, max=720, unit_zh="小时", unit_en="hours", example="24"),
+        AttrField("weekly_quota_hours", "每人每周限额", "weekly quota per user", "float", min=0, max=168, unit_zh="小时", unit_en="hours", example="8"),
         AttrField("open_from", "开放开始时", "opens at (hour)", "int", min=0, max=23, example="8"),
         AttrField("open_to", "开放结束时", "closes at (hour)", "int", min=1, max=24, example="20"),
         AttrField("instrument_status", "仪器状态", "instrument status", "enum", choices=INSTRUMENT_STATUSES, example="可预约"),
         AttrField("contact", "联系方式", "contact", "str"),
     ),
-    matches_with=("testing_need",),
+    fits={"testing_need": _pair},
+    hards={"testing_need": not_retired},
+    roles=frozenset({"bookable"}),
     rules=Rules(extra=(_open_hours,)),
-    fit=instrument_vs_need,
-    hard=not_retired,
 )
 
 TESTING_NEED = KindSpec(
@@ -139,15 +130,13 @@ TESTING_NEED = KindSpec(
     description_en="testing, analysis and fabrication needs",
     icon="🧪",
     attrs=(
-        AttrField("category", "仪器类别", "category", "enum", choices=CATEGORIES, example="分析仪器"),
-        AttrField("samples", "样品与检测项目", "samples and tests", "text", search_weight=1.0, max=2000, example="血清样品蛋白质组定量分析"),
+        AttrField("category", "仪器类别", "category", "enum", choices=CATEGORIES, example="分析仪器", filter=Filter("choice")),
+        AttrField("samples", "样品与检测项目", "samples and tests", "text", searchable=True, max=2000, example="血清样品蛋白质组定量分析"),
         AttrField("sample_count", "样品数量", "number of samples", "int", min=0, example="40"),
-        AttrField("hours", "预计机时", "estimated hours", "float", min=0, unit_zh="小时", example="16"),
-        AttrField("accreditation", "资质要求", "required accreditation", "multi_enum", choices=ACCREDITATIONS, example="CMA"),
-        AttrField("max_fee", "可接受单价上限", "price ceiling", "float", min=0, unit_zh="元", example="600"),
+        AttrField("hours", "预计机时", "estimated hours", "float", min=0, unit_zh="小时", unit_en="hours", example="16"),
+        AttrField("accreditation", "资质要求", "required accreditation", "multi_enum", choices=ACCREDITATIONS, example="CMA", filter=Filter("choice")),
+        AttrField("max_fee", "可接受单价上限", "price ceiling", "float", min=0, unit_zh="元", unit_en="CNY", example="600"),
         AttrField("deadline", "完成期限", "deadline", "date", example="2026-12-31"),
     ),
-    matches_with=("instrument",),
-    fit=need_vs_instrument,
-    hard=not_retired,
+    # matches instruments: the pair is declared on INSTRUMENT
 )

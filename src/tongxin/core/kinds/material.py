@@ -9,7 +9,7 @@ from typing import Any
 
 from .. import regions
 from ..errors import Message
-from ..fields import AttrField, Choice, Range, Rules
+from ..fields import AttrField, Choice, Filter, Range, Rules
 from ..listing import Listing
 from ..matching.common import ceiling_item, distance_item, labels_of
 from ..matching.explain import FitItem
@@ -59,9 +59,8 @@ def _need_rules(attrs: dict[str, Any]) -> list[tuple[str, Message]]:
     return out
 
 
-def respects_grade_and_quantity(query: Listing, cand: Listing, ctx: MatchContext) -> bool:
+def respects_grade_and_quantity(lot: Listing, need: Listing, ctx: MatchContext) -> bool:
     """Hard rule: same material, an accepted grade, and enough tonnage for the need's minimum."""
-    lot, need = (query, cand) if query.kind == "material_lot" else (cand, query)
     if lot.attrs.get("material") != need.attrs.get("material"):
         return False
     grades = need.attrs.get("grades") or []
@@ -92,14 +91,6 @@ def _pair(lot: Listing, need: Listing, ctx: MatchContext) -> list[FitItem]:
     return [i for i in items if i is not None]
 
 
-def lot_vs_need(query: Listing, cand: Listing, ctx: MatchContext) -> list[FitItem]:
-    return _pair(query, cand, ctx)
-
-
-def need_vs_lot(query: Listing, cand: Listing, ctx: MatchContext) -> list[FitItem]:
-    return _pair(cand, query, ctx)
-
-
 _MATERIAL = AttrField("material", "物料种类", "material", "enum", required=True, choices=MATERIALS, example="废钢铁")
 
 MATERIAL_LOT = KindSpec(
@@ -113,16 +104,15 @@ MATERIAL_LOT = KindSpec(
     attrs=(
         _MATERIAL,
         AttrField("grade", "品级", "grade", "enum", choices=SCRAP_STEEL_GRADES, help_zh="废钢铁按 GB/T 4223-2017", help_en="GB/T 4223-2017 for scrap steel",
-                  example="重型废钢"),
-        AttrField("spec", "规格说明", "specification", "text", search_weight=0.8, max=1000, example="厚度≥6mm，单件≤1.2m×0.5m"),
-        AttrField("tonnage", "货量", "tonnage", "float", required=True, min=0, unit_zh="吨", example="500"),
-        AttrField("price_per_tonne", "单价", "price per tonne", "float", min=0, unit_zh="元/吨", example="2650"),
+                  example="重型废钢", filter=Filter("choice")),
+        AttrField("spec", "规格说明", "specification", "text", searchable=True, max=1000, example="厚度≥6mm，单件≤1.2m×0.5m"),
+        AttrField("tonnage", "货量", "tonnage", "float", required=True, min=0, unit_zh="吨", unit_en="t", example="500", filter=Filter("at_least", "tonnage", "货量不少于", "tonnage at least")),
+        AttrField("price_per_tonne", "单价", "price per tonne", "float", min=0, unit_zh="元/吨", unit_en="CNY/t", example="2650"),
         AttrField("available_from", "供货日期", "available from", "date", example="2026-03-01"),
     ),
-    matches_with=("material_need",),
+    fits={"material_need": _pair},
+    hards={"material_need": respects_grade_and_quantity},
     rules=Rules(extra=(_lot_rules,)),
-    fit=lot_vs_need,
-    hard=respects_grade_and_quantity,
 )
 
 MATERIAL_NEED = KindSpec(
@@ -135,16 +125,14 @@ MATERIAL_NEED = KindSpec(
     icon="🧲",
     attrs=(
         _MATERIAL,
-        AttrField("grades", "可接受品级", "accepted grades", "multi_enum", choices=SCRAP_STEEL_GRADES, example="重型废钢;中型废钢"),
-        AttrField("tonnage_min", "需求量下限", "tonnage from", "float", min=0, unit_zh="吨", example="200"),
-        AttrField("tonnage_max", "需求量上限", "tonnage to", "float", min=0, unit_zh="吨", example="2000"),
-        AttrField("price_ceiling", "价格上限", "price ceiling", "float", min=0, unit_zh="元/吨", example="2800"),
+        AttrField("grades", "可接受品级", "accepted grades", "multi_enum", choices=SCRAP_STEEL_GRADES, example="重型废钢;中型废钢", filter=Filter("choice", "grade")),
+        AttrField("tonnage_min", "需求量下限", "tonnage from", "float", min=0, unit_zh="吨", unit_en="t", example="200"),
+        AttrField("tonnage_max", "需求量上限", "tonnage to", "float", min=0, unit_zh="吨", unit_en="t", example="2000", filter=Filter("at_least", "tonnage", "货量不少于", "tonnage at least")),
+        AttrField("price_ceiling", "价格上限", "price ceiling", "float", min=0, unit_zh="元/吨", unit_en="CNY/t", example="2800"),
         AttrField("delivery_region", "交货地区", "delivery region", "str", help_zh="GB/T 2260 代码", help_en="GB/T 2260 code", example="130200"),
         AttrField("needed_by", "需求日期", "needed by", "date", example="2026-06-30"),
-        AttrField("spec", "质量要求", "quality requirements", "text", search_weight=0.8, max=1000),
+        AttrField("spec", "质量要求", "quality requirements", "text", searchable=True, max=1000),
     ),
-    matches_with=("material_lot",),
+    # matches material lots: the pair is declared on MATERIAL_LOT
     rules=Rules(ranges=(Range("tonnage_min", "tonnage_max"),), extra=(_need_rules,)),
-    fit=need_vs_lot,
-    hard=respects_grade_and_quantity,
 )

@@ -6,7 +6,7 @@ from typing import Any
 
 from .. import policy as engine
 from ..errors import Message
-from ..fields import AttrField, Choice, Rules
+from ..fields import AttrField, Choice, Filter, Rules
 from ..listing import Listing
 from ..matching.explain import FitItem
 from ..matching.fit import MatchContext
@@ -56,14 +56,6 @@ def policy_vs_need(policy: Listing, need: Listing, ctx: MatchContext) -> list[Fi
     return items
 
 
-def _policy_fit(query: Listing, cand: Listing, ctx: MatchContext) -> list[FitItem]:
-    return policy_vs_need(query, cand, ctx)
-
-
-def _policy_hard(query: Listing, cand: Listing, ctx: MatchContext) -> bool:
-    return policy_applies(query, cand, ctx)
-
-
 POLICY = KindSpec(
     name="policy",
     zh="惠企政策",
@@ -73,19 +65,19 @@ POLICY = KindSpec(
     description_en="support policies whose eligibility is expressed as rules; qualifying organisations see them automatically",
     icon="📜",
     attrs=(
-        AttrField("issuing_body", "发布机关", "issuing body", "str", required=True, search_weight=0.3, example="天津市科学技术局"),
+        AttrField("issuing_body", "发布机关", "issuing body", "str", required=True, searchable=True, example="天津市科学技术局"),
         AttrField("policy_no", "文号", "document number", "str", example="津科规〔2025〕3号"),
-        AttrField("benefit_type", "支持方式", "benefit type", "enum", required=True, choices=BENEFIT_TYPES, example="资金补贴"),
-        AttrField("benefit", "支持内容", "benefit", "text", required=True, search_weight=1.0, max=2000, example="按研发投入的 10% 给予补助，最高 100 万元"),
-        AttrField("amount_max", "最高支持额", "maximum amount", "float", min=0, unit_zh="万元", example="100"),
-        AttrField("apply_mode", "兑现方式", "how granted", "enum", choices=APPLY_MODES, example="免申即享"),
+        AttrField("benefit_type", "支持方式", "benefit type", "enum", required=True, choices=BENEFIT_TYPES, example="资金补贴", filter=Filter("choice")),
+        AttrField("benefit", "支持内容", "benefit", "text", required=True, searchable=True, max=2000, example="按研发投入的 10% 给予补助，最高 100 万元"),
+        AttrField("amount_max", "最高支持额", "maximum amount", "float", min=0, unit_zh="万元", unit_en="×10k CNY", example="100", filter=Filter("at_least", "amount", "最高支持额不低于", "maximum amount at least")),
+        AttrField("apply_mode", "兑现方式", "how granted", "enum", choices=APPLY_MODES, example="免申即享", filter=Filter("choice")),
         AttrField("eligibility", "资格条件", "eligibility rules", "text", max=2000,
                   help_zh="每行或用 ; 分隔一条：字段 运算符 值，如 region in 120000; employees <= 300",
                   help_en="one condition per line or ;-separated: field operator value, e.g. region in 120000; employees <= 300",
                   example="region in 120000; org_type in enterprise; age_years <= 5"),
     ),
-    matches_with=("financing_need",),
+    fits={"financing_need": policy_vs_need},
+    hards={"financing_need": policy_applies},
     rules=Rules(extra=(_rules_parse,)),
-    fit=_policy_fit,
-    hard=_policy_hard,
+    roles=frozenset({"policy"}),
 )

@@ -1,13 +1,16 @@
 """Kind declarations and the registry that holds them.
 
-Adding a kind means writing one `KindSpec`: its attribute schema, searchable fields with
-weights, import columns (derived from the schema), which kinds it matches with and its
-structured-fit rules. Nothing else in the code base lists kinds by name.
+Adding a kind means writing one `KindSpec`: its attribute schema (which also gives the import
+columns, the form, the units and the search filters), the weights of its text fields, and
+how it fits each kind it matches with (`fits`, keyed by the counterpart kind, with optional
+hard rules in `hards`). A pair is declared once, on either kind: the registry finds the
+declaration from both sides, so matching *into* a new kind needs no edit to the other kind.
+Nothing outside core/kinds lists kinds by name (tests/test_kind_names.py checks it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,12 +22,40 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..matching.explain import FitItem
     from ..matching.fit import MatchContext
 
+# A pair's structured fit: (a listing of the declaring kind, a listing of the counterpart kind, context).
 FitFn = Callable[["Listing", "Listing", "MatchContext"], list["FitItem"]]
-# A hard rule of the query's kind: False drops the candidate before scoring (never shown, never explained).
+# A pair's hard rule, same arguments: False drops the candidate before scoring (never shown, never explained).
 HardFn = Callable[["Listing", "Listing", "MatchContext"], bool]
 
-# Weights of the common text fields; kinds may override.
-DEFAULT_TEXT_WEIGHTS = {"title": 3.0, "keywords": 2.5, "description": 1.0}
+
+@dataclass(frozen=True)
+class TextWeights:
+    """How many times each text field counts in a listing's index document and in the query
+    made from a listing (a cheap BM25F): whole repeats, as the engine counts terms."""
+
+    title: int = 3
+    keywords: int = 2
+    body: int = 1
+
+    def __post_init__(self) -> None:
+        if min(self.title, self.keywords, self.body) < 1:
+            raise ValueError("text weights are whole repeats ≥ 1")
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """How a query of one kind meets a candidate of another: fit and hard rule as functions of
+    (query, candidate, context), whichever kind declared the pair."""
+
+    fit: FitFn | None
+    hard: HardFn | None
+
+
+def _swap(fn: Callable[[Any, Any, Any], Any] | None) -> Callable[[Any, Any, Any], Any] | None:
+    if fn is None:
+        return None
+    f = fn
+    return lambda query, cand, ctx: f(cand, query, ctx)
 
 
 @dataclass(frozen=True)
@@ -34,15 +65,20 @@ class KindSpec:
     en: str
     sides: tuple[str, ...]
     attrs: tuple[AttrField, ...]
-    matches_with: tuple[str, ...]
-    text_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TEXT_WEIGHTS))
+    # counterpart kind → fit(listing of this kind, listing of that kind, ctx); a pair is declared
+    # on one of its two kinds (or on both, each for its own direction).
+    fits: Mapping[str, FitFn] = field(default_factory=dict)
+    hards: Mapping[str, HardFn] = field(default_factory=dict)
+    text_weights: TextWeights = TextWeights()
     rules: Rules = Rules()
-    fit: FitFn | None = None
-    hard: HardFn | None = None
     # Checks that need stored facts (e.g. "licence": the owner holds a licence for the mark the
     # listing claims, on the day). The services provide them by name and run them in the one
     # match path, so CLI, API and pages can never disagree.
     checks: tuple[str, ...] = ()
+    # Roles the services look up instead of kind names (e.g. "bookable": an instrument with a
+    # calendar; "contract_subject": the subject of a technology contract; "policy": eligibility
+    # rules that qualify organisations). Each role is held by at most one kind.
+    roles: frozenset[str] = frozenset()
     icon: str = ""
     description_zh: str = ""
     description_en: str = ""
@@ -54,13 +90,28 @@ class KindSpec:
         raise KeyError(key)
 
     def searchable_attrs(self) -> list[AttrField]:
-        return [a for a in self.attrs if a.search_weight > 0]
+        return [a for a in self.attrs if a.searchable]
+
+    def filter_attrs(self) -> list[AttrField]:
+        return [a for a in self.attrs if a.filter]
 
     def label(self, lang: str = "zh") -> str:
         return self.en if lang == "en" else self.zh
 
     def default_side(self) -> str:
         return self.sides[0]
+
+
+# The roles a kind may hold (KindSpec.roles): what the services, pages and storage look up
+# instead of naming kinds. Each role is held by at most one registered kind.
+ROLES = {
+    "headline_offer": "the offers the home page counts and lists first; the search page's 'I have a need' mode finds them",
+    "headline_need": "the needs the home page counts and lists; the search page's 'I have a technology' mode finds them",
+    "contract_subject": "its listings are what technology contracts transfer (their transfer_modes suggest the contract type)",
+    "bookable": "its listings have a booking calendar (instrument pages, bookings, trainings, usage statistics)",
+    "policy": "eligibility rules qualify organisations: published ones notify those who qualify, statistics count them",
+    "deal_finance": "its listings can be attached to a deal as the deal's financing (product_type names the product)",
+}
 
 
 class Registry:
@@ -70,6 +121,12 @@ class Registry:
     def register(self, spec: KindSpec) -> KindSpec:
         if spec.name in self._kinds:
             raise ValueError(f"kind {spec.name!r} registered twice")
+        for role in spec.roles:
+            if role not in ROLES:
+                raise ValueError(f"kind {spec.name!r}: unknown role {role!r}; known roles: {', '.join(ROLES)}")
+            other = self.with_role(role)
+            if other is not None:
+                raise ValueError(f"role {role!r} is held by {other.name!r} and {spec.name!r}")
         self._kinds[spec.name] = spec
         return spec
 
@@ -97,7 +154,35 @@ class Registry:
         return list(self._kinds)
 
     def counterparts(self, name: str) -> tuple[str, ...]:
-        return self.get(name).matches_with
+        """The kinds a listing of this kind matches with: those its own declaration names,
+        then those whose declarations name it (in registration order)."""
+        out = list(self.get(name).fits)
+        out += [s.name for s in self._kinds.values() if name in s.fits and s.name not in out]
+        return tuple(k for k in out if k in self._kinds)
+
+    def pairing(self, query_kind: str, cand_kind: str) -> Pairing:
+        """The fit and hard rule for a query of `query_kind` meeting a `cand_kind` candidate."""
+        q = self.get(query_kind)
+        if cand_kind in q.fits:
+            return Pairing(q.fits[cand_kind], q.hards.get(cand_kind))
+        c = self.get(cand_kind)
+        if query_kind in c.fits:
+            return Pairing(_swap(c.fits[query_kind]), _swap(c.hards.get(query_kind)))
+        return Pairing(None, None)
+
+    def with_role(self, role: str) -> KindSpec | None:
+        """The kind that holds a role (see KindSpec.roles), if any is registered."""
+        return next((s for s in self._kinds.values() if role in s.roles), None)
+
+    def kind_with(self, role: str) -> str | None:
+        spec = self.with_role(role)
+        return spec.name if spec is not None else None
+
+    def has_role(self, kind: str, role: str) -> bool:
+        return kind in self._kinds and role in self._kinds[kind].roles
+
+    def has_check(self, kind: str, check: str) -> bool:
+        return kind in self._kinds and check in self._kinds[kind].checks
 
 
 _DEFAULT: Registry | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..fields import AttrField, Choice, Range, Rules
+from ..fields import AttrField, Choice, Filter, Range, Rules
 from ..listing import Listing
 from ..matching.common import choices_item, distance_item, labels_of, period_item
 from ..matching.explain import FitItem
@@ -42,14 +42,6 @@ def _pair(expert: Listing, post: Listing, ctx: MatchContext) -> list[FitItem]:
     return [i for i in items if i is not None]
 
 
-def expert_vs_post(query: Listing, cand: Listing, ctx: MatchContext) -> list[FitItem]:
-    return _pair(query, cand, ctx)
-
-
-def post_vs_expert(query: Listing, cand: Listing, ctx: MatchContext) -> list[FitItem]:
-    return _pair(cand, query, ctx)
-
-
 def _period_fields(zh_from: str, zh_to: str) -> tuple[AttrField, AttrField]:
     return (AttrField("available_from", zh_from, "from", "date", example="2026-03-01"),
             AttrField("available_until", zh_to, "until", "date", example="2026-12-31"))
@@ -64,16 +56,15 @@ EXPERT = KindSpec(
     description_en="experts available for secondment, remote consultation or part-time work",
     icon="🧑‍🔬",
     attrs=(
-        AttrField("fields", "专业领域", "fields", "text", required=True, search_weight=1.2, max=500, example="心血管内科；介入治疗"),
-        AttrField("title_level", "职称级别", "title level", "enum", required=True, choices=TITLE_LEVELS, example="正高级（教授/主任医师/正高工）"),
-        AttrField("title_name", "职称/职务", "title", "str", search_weight=0.3, example="主任医师"),
+        AttrField("fields", "专业领域", "fields", "text", required=True, searchable=True, max=500, example="心血管内科；介入治疗"),
+        AttrField("title_level", "职称级别", "title level", "enum", required=True, choices=TITLE_LEVELS, example="正高级（教授/主任医师/正高工）", filter=Filter("choice")),
+        AttrField("title_name", "职称/职务", "title", "str", searchable=True, example="主任医师"),
         *_period_fields("可服务开始", "可服务截止"),
-        AttrField("modes", "工作方式", "modes", "multi_enum", required=True, choices=MODES, example="驻点/挂职;远程会诊/咨询"),
-        AttrField("achievements", "主要成果", "achievements", "text", search_weight=0.5, max=2000),
+        AttrField("modes", "工作方式", "modes", "multi_enum", required=True, choices=MODES, example="驻点/挂职;远程会诊/咨询", filter=Filter("choice")),
+        AttrField("achievements", "主要成果", "achievements", "text", searchable=True, max=2000),
     ),
-    matches_with=("post",),
+    fits={"post": _pair},
     rules=Rules(ranges=(Range("available_from", "available_until"),)),
-    fit=expert_vs_post,
 )
 
 POST = KindSpec(
@@ -85,15 +76,14 @@ POST = KindSpec(
     description_en="posts and expertise wanted: secondments, on-site or remote",
     icon="📋",
     attrs=(
-        AttrField("fields", "所需专业", "fields wanted", "text", required=True, search_weight=1.2, max=500, example="心血管内科"),
-        AttrField("title_level", "最低职称", "minimum title", "enum", choices=TITLE_LEVELS, example="副高级（副教授/副主任医师/高工）"),
+        AttrField("fields", "所需专业", "fields wanted", "text", required=True, searchable=True, max=500, example="心血管内科"),
+        AttrField("title_level", "最低职称", "minimum title", "enum", choices=TITLE_LEVELS, example="副高级（副教授/副主任医师/高工）", filter=Filter("choice")),
         *_period_fields("岗位开始", "岗位截止"),
-        AttrField("modes", "工作方式", "modes", "multi_enum", required=True, choices=MODES, example="驻点/挂职"),
+        AttrField("modes", "工作方式", "modes", "multi_enum", required=True, choices=MODES, example="驻点/挂职", filter=Filter("choice")),
         AttrField("headcount", "人数", "headcount", "int", min=1, example="3"),
-        AttrField("support", "保障条件", "support offered", "text", search_weight=0.3, max=1000),
+        AttrField("support", "保障条件", "support offered", "text", searchable=True, max=1000),
     ),
-    matches_with=("expert",),
+    # matches experts: the pair is declared on EXPERT
     rules=Rules(ranges=(Range("available_from", "available_until"),)),
-    fit=post_vs_expert,
 )
 

@@ -123,9 +123,6 @@ def _tech_scenario(tech: Listing, scen: Listing, ctx: MatchContext) -> list[FitI
     return [i for i in items if i is not None]
 
 
-def scenario_vs_technology(query: Listing, cand: Listing, ctx: MatchContext) -> list[FitItem]:
-    return _tech_scenario(cand, query, ctx)
-
-
-def technology_vs_scenario(query: Listing, cand: Listing, ctx: MatchContext) -> list[FitItem]:
-    return _tech_scenario(query, cand, ctx)
+def technology_vs_scenario(tech: Listing, scen: Listing, ctx: MatchContext) -> list[FitItem]:
+    """The technology ↔ scenario pair's fit (declared on the technology kind, used both ways)."""
+    return _tech_scenario(tech, scen, ctx)

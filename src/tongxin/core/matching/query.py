@@ -32,10 +32,7 @@ from ..kinds.registry import KindSpec
 from ..listing import Listing
 from ..text.analyzer import _ASCII_RE, Analyzer
 
-TITLE_REPEAT = 3
-KEYWORD_REPEAT = 2
-
-TEXT_FIELD = "text"  # engine field of words (title ×3, keywords ×2, body)
+TEXT_FIELD = "text"  # engine field of words (each text field repeated as its kind's TextWeights say)
 NGRAM_FIELD = "bigrams"  # engine field of character n-grams (single characters and bigrams)
 GROUP_TIE = 0.1  # a group scores max(member) + GROUP_TIE × the other members' scores
 CHAR_WEIGHT = 0.4  # boost of a single character against 1.0 for words, sub-words and bigrams
@@ -61,12 +58,14 @@ class QueryTerm:
 
 
 def index_terms(listing: Listing, spec: KindSpec, analyzer: Analyzer) -> list[str]:
-    """The document terms of a listing: title ×3, keywords ×2, body once (a cheap BM25F)."""
+    """The document terms of a listing, each text field repeated as the kind declares
+    (`KindSpec.text_weights`, by default title ×3, keywords ×2, body once: a cheap BM25F)."""
     fields = listing.search_text(spec)
+    w = spec.text_weights
     title = analyzer.terms(fields["title"])
     kw = analyzer.terms(fields["keywords"])
     body = analyzer.terms(fields["body"])
-    return title * TITLE_REPEAT + kw * KEYWORD_REPEAT + body
+    return title * w.title + kw * w.keywords + body * w.body
 
 
 def index_bigrams(listing: Listing, spec: KindSpec, analyzer: Analyzer) -> list[str]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..kinds.registry import HardFn, Registry
+from ..kinds.registry import HardFn, Pairing, Registry
 from ..listing import Listing
 from ..text.analyzer import _ASCII_RE, Analyzer, normalise
 from .explain import Explanation, FitItem, TermHit
@@ -50,6 +50,14 @@ def allowed_kinds(registry: Registry, query: Listing | None, wanted: str | None)
         kinds = registry.counterparts(query.kind)
         return tuple(k for k in kinds if wanted is None or k == wanted)
     return (wanted,) if wanted else tuple(registry.names())
+
+
+def pairings(registry: Registry, query: Listing | None, kinds: Sequence[str]) -> dict[str, Pairing]:
+    """The fit and hard rule for each candidate kind, for a listing query (free text: none).
+    Declared once per pair of kinds, on either kind (see Registry.pairing)."""
+    if query is None:
+        return {}
+    return {k: registry.pairing(query.kind, k) for k in kinds}
 
 
 def passes_hard_rules(
@@ -174,16 +182,17 @@ def rank(
     query terms when None); `background` is the query vector's cosine with the mean vector of
     the kinds it looks for (see relevance.py)."""
     kinds = allowed_kinds(registry, query, wanted_kind)
-    hard = registry.get(query.kind).hard if query is not None else None
-    live = [c for c in candidates if passes_hard_rules(c.listing, query, kinds, ctx, can_see, hard)]
+    pairs = pairings(registry, query, kinds)
+    live = [c for c in candidates
+            if passes_hard_rules(c.listing, query, kinds, ctx, can_see, pairs[c.listing.kind].hard if c.listing.kind in pairs else None)]
     if not live:
         return []
     if ceiling is None:
         ceiling = lexical_ceiling(qterms)
-    fit_fn = registry.get(query.kind).fit if query is not None else None
     scored: list[tuple[float, int, Candidate, float, float, list[FitItem]]] = []
     for c in live:
         words, meaning = fusion.fuse(fusion.lexical(c.text_score, ceiling, query is not None), c.cosine, background)
+        fit_fn = pairs[c.listing.kind].fit if c.listing.kind in pairs else None
         fit: list[FitItem] = fit_fn(query, c.listing, ctx) if fit_fn is not None and query is not None else []
         score = TEXT_MAX * (words + meaning) + sum(f.points for f in fit)
         scored.append((score, c.listing.id or 0, c, words, meaning, fit))

@@ -11,7 +11,7 @@ from ...core.accounts import DECLINE_REASONS, REPORT_REASONS
 from ...core.errors import ValidationError
 from ...core.matching.fit import MatchContext
 from ...storage.repo import ListingFilter
-from ..deps import MODES, AccountsDep, ExchangeDep, Id, ListingsDep, render, viewer
+from ..deps import AccountsDep, ExchangeDep, Id, ListingsDep, render, search_modes, viewer
 
 router = APIRouter()
 
@@ -25,25 +25,30 @@ def home(request: Request, ex: ExchangeDep, ls: ListingsDep) -> Any:
         if mine and mine[0].listing.id is not None:
             recommended = ls.matches(v, mine[0].listing.id, limit=4)
             recommended = [(mine[0].listing, s) for s in recommended]
-    return render(request, "home.html", counts=ex.counts(), recent_tech=ls.recent(v, "technology"),
-                  recent_scen=ls.recent(v, "scenario"), recommended=recommended)
+    offer, need = ex.registry.kind_with("headline_offer"), ex.registry.kind_with("headline_need")
+    return render(request, "home.html", counts=ex.counts(), offer_kind=offer, need_kind=need,
+                  recent_tech=ls.recent(v, offer) if offer else [], recent_scen=ls.recent(v, need) if need else [], recommended=recommended)
 
 
 @router.get("/search", response_class=HTMLResponse)
 def search_page(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, q: str = "", mode: str = "need", corridor: bool = False) -> Any:
+    from ...services.filters import filter_params
     from ...services.listings import SearchFilters, parse_filters
 
-    v = viewer(request)
-    mode = mode if mode in MODES else "need"
+    v, reg = viewer(request), ex.registry
+    modes = search_modes(reg)
+    mode = mode if mode in modes else "need"
     params = dict(request.query_params)
-    params.setdefault("kind", MODES[mode][0])
+    params.setdefault("kind", modes[mode][0])
     errors: list[Any] = []
     try:
         f = parse_filters(params, ex)
     except ValidationError as e:
-        errors, f = e.errors, SearchFilters(kind=MODES[mode][0])
+        kind = params["kind"] if params.get("kind") in reg else modes[mode][0]
+        errors, f = e.errors, SearchFilters(kind=kind)
     res = listings_svc.search(v, q, f, limit=30, ctx=MatchContext(prefer_corridor=corridor))
-    return render(request, "search.html", q=q, mode=mode, res=res, f=f, corridor=corridor, errors=errors, params=params)
+    return render(request, "search.html", q=q, mode=mode, res=res, f=f, corridor=corridor, errors=errors, params=params,
+                  filter_params=filter_params(reg, f.kind or modes[mode][0]), raw=params)
 
 
 @router.get("/listings/{listing_id}", response_class=HTMLResponse)

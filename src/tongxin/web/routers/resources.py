@@ -65,13 +65,21 @@ def _instrument_json(x: Any) -> dict[str, Any]:
             "attrs": {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in x.attrs.items()}}
 
 
+def _bookable_kind(request: Request) -> str:
+    """The kind with booking calendars (KindSpec.roles 'bookable'); without one these pages do not exist."""
+    kind = exchange(request).registry.kind_with("bookable")
+    if kind is None:
+        raise E.NotFound(E.Message("没有可预约的资源类型", "no kind of listing can be booked"))
+    return kind
+
+
 def _catalogue(request: Request, q: str, province: str, category: str, limit: int) -> tuple[list[Any], list[Any]]:
-    ex, v = exchange(request), viewer(request)
+    ex, v, kind = exchange(request), viewer(request), _bookable_kind(request)
     if q.strip():
-        _, matches = ex.search(q, kind="instrument", viewer=v, limit=limit * 2 if category else limit)
+        _, matches = ex.search(q, kind=kind, viewer=v, limit=limit * 2 if category else limit)
         pairs: list[tuple[Listing, Match | None]] = [(m.listing, m) for m in matches]
     else:
-        rows = ex.listings(ListingFilter(kind="instrument", status="published", region=PROVINCE_CODES.get(province), limit=limit * 4 if category else limit), v)
+        rows = ex.listings(ListingFilter(kind=kind, status="published", region=PROVINCE_CODES.get(province), limit=limit * 4 if category else limit), v)
         pairs = [(x, None) for x in rows]
     pairs = [(x, m) for x, m in pairs if (not category or x.attrs.get("category") == category)
              and (not province or regions.province_of(x.region) == province)][:limit]
@@ -123,7 +131,7 @@ def instrument_page(request: Request, ex: ExchangeDep, instrument_id: Id, view: 
     if acc.access(v, x) < acc.Access.FULL:
         raise E.NotFound(E.Message(f"仪器 {instrument_id} 不存在或无权查看", f"instrument {instrument_id} does not exist or is not visible to you"))
     step = dt.timedelta(days=1 if cal.view == "day" else 7)
-    return render(request, "resources/instrument.html", x=x, spec=ex.registry.get("instrument"), cal=cal, anchor=anchor,
+    return render(request, "resources/instrument.html", x=x, spec=ex.registry.get(_bookable_kind(request)), cal=cal, anchor=anchor,
                   prev=(anchor - step).isoformat(), next=(anchor + step).isoformat(), rules=B.InstrumentRules.of(x.attrs),
                   can_book=getattr(v, "user_id", None) is not None and v.org_id is not None, booked=booked, status_labels=B.STATUS_LABELS)
 

@@ -49,7 +49,7 @@ def evaluate_all(ex: Exchange, org_ref: str, today: dt.date, viewer: acc.Viewer 
     with ex.db.transaction(write=False) as s:
         org = rr.resolve_org(s, org_ref)
         facts = rr.facts_for(s, org.id, today)
-        kind = ex.registry.kind_with("policy")
+        kind = ex.registry.kind_with("eligibility_rules")
         policies = repo.find_listings(s, repo.ListingFilter(kind=kind, status="published", limit=100000), ex.registry) if kind else []
     reveal = may_see_facts(viewer, org.id)
     out = []
@@ -77,7 +77,7 @@ def notify_qualifying(ex: Exchange, policy_id: int, today: dt.date | None = None
     today = today or dt.date.today()
     with ex.db.transaction() as s:
         p = repo.get_listing(s, policy_id, ex.registry)
-        if not ex.registry.has_role(p.kind, "policy") or not p.is_live(today) or p.visibility != "public":
+        if not ex.registry.has_role(p.kind, "eligibility_rules") or not p.is_live(today) or p.visibility != "public":
             return []
         conds = engine.parse_rules(p.attrs.get("eligibility"))
         notified = []

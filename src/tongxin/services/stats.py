@@ -83,7 +83,7 @@ def resource_figures(s: Session, p: st.Period) -> st.ResourceFigures:
         hours[prov] = round(hours.get(prov, 0.0) + max(0.0, (end - start).total_seconds() / 3600), 1)
     today = min(dt.date.today(), p.end)
     reg = default_registry()
-    policy_kind = reg.kind_with("policy")
+    policy_kind = reg.kind_with("eligibility_rules")
     policies_live = [x for x in repo.find_listings(s, repo.ListingFilter(kind=policy_kind, status="published", limit=100000), reg)
                      if x.is_live(today)] if policy_kind else []
     policies: list[tuple[str, int]] = []

@@ -35,7 +35,7 @@ from .models import Base, BigId
 
 
 class InstrumentBookingRow(Base):
-    """One booking of an instrument (a listing of kind 'instrument').
+    """One booking of an instrument (a listing of the bookable kind, see KindSpec.roles).
 
     Active bookings (pending, approved, used, no_show) of one instrument never overlap: PostgreSQL
     enforces it with an exclusion constraint, SQLite with triggers (both in migration 0003).

@@ -79,5 +79,5 @@ POLICY = KindSpec(
     fits={"financing_need": policy_vs_need},
     hards={"financing_need": policy_applies},
     rules=Rules(extra=(_rules_parse,)),
-    roles=frozenset({"policy"}),
+    roles=frozenset({"eligibility_rules"}),
 )

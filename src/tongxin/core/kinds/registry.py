@@ -109,7 +109,7 @@ ROLES = {
     "headline_need": "the needs the home page counts and lists; the search page's 'I have a technology' mode finds them",
     "contract_subject": "its listings are what technology contracts transfer (their transfer_modes suggest the contract type)",
     "bookable": "its listings have a booking calendar (instrument pages, bookings, trainings, usage statistics)",
-    "policy": "eligibility rules qualify organisations: published ones notify those who qualify, statistics count them",
+    "eligibility_rules": "eligibility rules qualify organisations: published ones notify those who qualify, statistics count them",
     "deal_finance": "its listings can be attached to a deal as the deal's financing (product_type names the product)",
 }
 

@@ -141,11 +141,14 @@ def confirm_reset(request: Request, accounts_svc: AccountsDep, body: ResetConfir
 def kinds(request: Request, ex: ExchangeDep) -> Any:
     def fd(a: Any) -> dict[str, Any]:
         return {"key": a.key, "zh": a.zh, "en": a.en, "type": a.type, "required": a.required, "min": a.min, "max": a.max,
-                "choices": [{"value": c.value, "zh": c.zh, "en": c.en} for c in a.choices], "help_zh": a.help_zh, "help_en": a.help_en}
+                "choices": [{"value": c.value, "zh": c.zh, "en": c.en} for c in a.choices], "help_zh": a.help_zh, "help_en": a.help_en,
+                "unit_zh": a.unit_zh, "unit_en": a.unit_en, "searchable": a.searchable,
+                "filter": {"param": a.filter_param, "mode": a.filter.mode, "zh": a.filter_label("zh"), "en": a.filter_label("en")} if a.filter else None}
 
+    reg = ex.registry
     return {"common": [fd(a) for a in common_fields()],
-            "kinds": [{"name": k.name, "zh": k.zh, "en": k.en, "sides": list(k.sides), "matches_with": list(k.matches_with),
-                       "attrs": [fd(a) for a in k.attrs]} for k in ex.registry],
+            "kinds": [{"name": k.name, "zh": k.zh, "en": k.en, "sides": list(k.sides), "matches_with": list(reg.counterparts(k.name)),
+                       "attrs": [fd(a) for a in k.attrs]} for k in reg],
             "decline_reasons": [{"value": c.value, "zh": c.zh, "en": c.en} for c in DECLINE_REASONS],
             "report_reasons": [{"value": c.value, "zh": c.zh, "en": c.en} for c in REPORT_REASONS]}
 

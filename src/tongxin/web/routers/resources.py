@@ -112,7 +112,7 @@ def resources_kind(request: Request, ex: ExchangeDep, kind: str, q: str = "", re
 def instruments_page(request: Request, q: str = "", province: str = "", category: str = "") -> Any:
     items, matches = _catalogue(request, q, province, category, 30)
     return render(request, "resources/instruments.html", q=q, province=province, category=category, items=items, matches=matches,
-                  categories=CATEGORIES, provinces=list(PROVINCE_CODES))
+                  spec=exchange(request).registry.get(_bookable_kind(request)), categories=CATEGORIES, provinces=list(PROVINCE_CODES))
 
 
 @router.get("/instruments/stats", response_class=HTMLResponse)

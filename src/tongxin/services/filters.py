@@ -96,15 +96,15 @@ def _parse_param(p: FilterParam, raw: Any, ec: ErrorCollector) -> Any:
                f"{label_en} must be one of: " + ", ".join(c[2] for c in opts), raw)
         return None
     lo, hi = p.bounds()
-    v = _num(raw)
-    if v is None or (lo is not None and v < lo) or (hi is not None and v > hi):
+    num = _num(raw)
+    if num is None or (lo is not None and num < lo) or (hi is not None and num > hi):
         rng_zh = f"{lo:g}–{hi:g} 的数字" if lo is not None and hi is not None else f"不小于 {lo:g} 的数字" if lo is not None else "数字"
         rng_en = f"a number from {lo:g} to {hi:g}" if lo is not None and hi is not None else f"a number ≥ {lo:g}" if lo is not None else "a number"
         unit = p.first.unit("zh")
         ec.add(p.param, f"‘{label_zh}’应为{rng_zh}" + (f"（{unit}）" if unit else ""),
                f"{label_en} must be {rng_en}" + (f" ({p.first.unit('en')})" if unit else ""), raw)
         return None
-    return int(v) if all(f.type == "int" for f in p.fields) and v == int(v) else v
+    return int(num) if all(f.type == "int" for f in p.fields) and num == int(num) else num
 
 
 def parse_filters(raw: Mapping[str, Any], registry: Registry) -> SearchFilters:

@@ -165,7 +165,8 @@ def list_listings(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, 
 
 @router.get("/search")
 def api_search(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, q: str = "", limit: int = 10, corridor: bool = False) -> Any:
-    """Free-text search with the page's filters: kind, side, region, industry, trl, budget, since."""
+    """Free-text search with the page's filters: kind, side, region, industry, since, and the
+    filters the kinds' fields declare (e.g. trl, budget; see /api/v1/kinds, attrs[].filter)."""
     params = dict(request.query_params)
     if params.get("kind"):
         ex.registry.get(params["kind"])

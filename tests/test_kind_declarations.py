@@ -121,3 +121,23 @@ def test_roles_are_declared_and_unique() -> None:
         reg.register(dataclasses.replace(REG.get("testing_need"), roles=frozenset({"bookable"})))
     with pytest.raises(ValueError, match="unknown role"):
         reg.register(KindSpec(name="x", zh="x", en="x", sides=("offer",), attrs=(), roles=frozenset({"bookabel"})))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_forms_and_pages_show_each_fields_own_unit(lang: str) -> None:
+    from tongxin.web.deps import templates
+
+    t = lambda zh, en: en if lang == "en" else zh  # noqa: E731
+    field_tpl = templates.env.get_template("_field.html")
+    n = 0
+    for spec in REG:
+        for a in spec.attrs:
+            if not a.unit_zh:
+                continue
+            html = field_tpl.render(a=a, values={}, errors={}, lang=lang, t=t)
+            want = f"({a.unit_en})" if lang == "en" else f"（{a.unit_zh}）"
+            assert want in html, (spec.name, a.key, html[:300])
+            if lang == "en" and a.unit_en != "×10k CNY":
+                assert "×10k CNY" not in html, (spec.name, a.key)
+            n += 1
+    assert n >= 28

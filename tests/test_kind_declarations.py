@@ -141,3 +141,8 @@ def test_forms_and_pages_show_each_fields_own_unit(lang: str) -> None:
                 assert "×10k CNY" not in html, (spec.name, a.key)
             n += 1
     assert n >= 28
+
+
+def test_a_hard_rule_needs_its_pair() -> None:
+    with pytest.raises(ValueError, match="need a fit"):
+        KindSpec(name="x", zh="x", en="x", sides=("offer",), attrs=(), hards={"scenario": lambda a, b, c: True})

@@ -83,6 +83,11 @@ class KindSpec:
     description_zh: str = ""
     description_en: str = ""
 
+    def __post_init__(self) -> None:
+        extra = set(self.hards) - set(self.fits)
+        if extra:
+            raise ValueError(f"kind {self.name!r}: hard rules for {sorted(extra)} need a fit for that kind too (fits)")
+
     def attr(self, key: str) -> AttrField:
         for a in self.attrs:
             if a.key == key:

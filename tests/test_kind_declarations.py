@@ -81,7 +81,7 @@ def test_bad_filter_values_are_named() -> None:
 def test_filter_form_parameters_per_kind() -> None:
     tech = {p.param: p for p in filter_params(REG, "technology")}
     assert list(tech) == ["trl", "transfer_modes", "budget"]
-    assert tech["budget"].label("zh") == "您的预算（万元）" and tech["budget"].label("en") == "your budget (×10k CNY)"
+    assert tech["budget"].label("zh") == "您的预算（万元）" and tech["budget"].label("en") == "Your budget (×10k CNY)"
     assert tech["trl"].bounds() == (1, 9)
     assert [c[0] for c in tech["transfer_modes"].choices()][:2] == ["transfer", "license"]
     everything = {p.param for p in filter_params(REG)}

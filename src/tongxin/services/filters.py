@@ -51,8 +51,10 @@ class FilterParam:
         return self.first.filter is not None and self.first.filter.mode == "choice"
 
     def label(self, lang: str = "zh") -> str:
-        unit = self.first.unit(lang)
-        return self.first.filter_label(lang) + (f"（{unit}）" if unit and lang != "en" else f" ({unit})" if unit else "")
+        unit, text = self.first.unit(lang), self.first.filter_label(lang)
+        if lang == "en":
+            return text[:1].upper() + text[1:] + (f" ({unit})" if unit else "")
+        return text + (f"（{unit}）" if unit else "")
 
     def bounds(self) -> tuple[float | None, float | None]:
         lows = [f.min for f in self.fields if f.min is not None]
@@ -101,10 +103,10 @@ def _parse_param(p: FilterParam, raw: Any, ec: ErrorCollector) -> Any:
         rng_zh = f"{lo:g}–{hi:g} 的数字" if lo is not None and hi is not None else f"不小于 {lo:g} 的数字" if lo is not None else "数字"
         rng_en = f"a number from {lo:g} to {hi:g}" if lo is not None and hi is not None else f"a number ≥ {lo:g}" if lo is not None else "a number"
         unit = p.first.unit("zh")
-        ec.add(p.param, f"‘{label_zh}’应为{rng_zh}" + (f"（{unit}）" if unit else ""),
+        ec.add(p.param, f"‘{label_zh}’应为 {rng_zh}" + (f"（{unit}）" if unit else ""),
                f"{label_en} must be {rng_en}" + (f" ({p.first.unit('en')})" if unit else ""), raw)
         return None
-    return int(num) if all(f.type == "int" for f in p.fields) and num == int(num) else num
+    return int(num) if num == int(num) else num  # 100, not 100.0, back in the form
 
 
 def parse_filters(raw: Mapping[str, Any], registry: Registry) -> SearchFilters:

@@ -24,7 +24,7 @@ from ..services.contacts import Contacts
 from ..services.listings import Listings
 from ..services.mail import Mailer, mailer_from_env
 from ..settings import max_upload_bytes
-from . import auth, routers
+from . import auth, openapi_docs, routers
 from .deps import HERE, login_url, redirect, render
 from .security import BodyLimit, SecurityHeaders, allowed_methods, security_headers
 
@@ -117,4 +117,5 @@ def create_app(ex: Exchange, mailer: Mailer | None = None) -> FastAPI:
     def health() -> Any:
         return {"ok": True, "counts": ex.counts()}
 
+    openapi_docs.install(app)
     return app

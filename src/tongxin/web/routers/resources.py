@@ -27,6 +27,7 @@ from ...services.booking import Actor, Bookings
 from ...services.certification import licensed_matches, licensees, marks, verify_licence
 from ...services.policy import Eligibility, evaluate_all
 from ...storage.repo import ListingFilter
+from .. import schemas as S
 from ..deps import ExchangeDep, Id, exchange, form, login_url, redirect, render, viewer
 
 router = APIRouter()
@@ -201,7 +202,7 @@ def policies_page(request: Request, ex: ExchangeDep, org: str = "", date: str | 
 
 # -- JSON API -----------------------------------------------------------------------------------
 
-@router.get("/api/v1/instruments")
+@router.get("/api/v1/instruments", response_model=S.InstrumentsOut, **S.TYPED)
 def api_instruments(request: Request, q: str = "", province: str = "", category: str = "", limit: int = 20) -> Any:
     items, matches = _catalogue(request, q, province, category, max(1, min(limit, 100)))
     out = []
@@ -226,7 +227,7 @@ def api_stats(request: Request, group: str = "instrument", start: str | None = N
     return {"group": group, "start": s.isoformat(), "end": e.isoformat(), "rows": [r.as_dict() for r in rows]}
 
 
-@router.get("/api/v1/instruments/{instrument_id}")
+@router.get("/api/v1/instruments/{instrument_id}", response_model=S.InstrumentOut, **S.TYPED)
 def api_instrument(request: Request, instrument_id: Id) -> Any:
     x = _bookings(request).instrument(instrument_id)
     if acc.access(viewer(request), x) < acc.Access.FULL:

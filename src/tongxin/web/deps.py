@@ -153,8 +153,8 @@ def login_url(request: Request) -> str:
 
 
 def safe_next(nxt: str | None) -> str:
-    """Only same-site paths (no open redirects)."""
-    if not nxt or not nxt.startswith("/") or nxt.startswith("//") or "\\" in nxt:
+    """Only same-site paths (no open redirects; browsers drop tabs and newlines, so `/\t/x` is `//x`)."""
+    if not nxt or not nxt.startswith("/") or nxt.startswith("//") or "\\" in nxt or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in nxt):
         return "/"
     return nxt
 

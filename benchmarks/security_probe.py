@@ -83,7 +83,7 @@ def run_schemathesis(exe: Path, port: int, minutes: float, headers: list[str], r
     for h in headers:
         cmd += ["-H", h]
     t0 = time.time()
-    out = subprocess.run(cmd, capture_output=True, text=True)
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=report.parent)  # its cache (.schemathesis) stays there
     (report.with_suffix(".txt")).write_text(out.stdout + out.stderr)
     return summarise(report) | {"seconds": round(time.time() - t0), "exit": out.returncode}
 

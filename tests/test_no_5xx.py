@@ -95,3 +95,16 @@ def test_deal_stage_with_malformed_bodies(client: tuple[TestClient, dict[str, st
     c, auth = client
     r = c.post("/api/v1/deals/1/stage", content=body, headers=auth | {"content-type": "application/json"})
     assert 400 <= r.status_code < 500 and "error" in r.json()
+
+
+def test_undecodable_bodies_get_a_typed_400_saying_what_to_send(client: tuple[TestClient, dict[str, str]]) -> None:
+    """Invalid UTF-8 and JSON nested past Python's recursion limit (benchmarks/security_probe_inputs.py)."""
+    c, auth = client
+    json_auth = auth | {"Content-Type": "application/json"}
+    for body in (b'{"kind": "technology", "title": "\xff\xfe\x80"}', b"[" * 100_000 + b"]" * 100_000):
+        r = c.post("/api/v1/listings", content=body, headers=json_auth)
+        assert r.status_code == 400, r.text
+        err = r.json()["error"]
+        assert err["code"] == "bad_request" and "UTF-8" in err["message_zh"] and "UTF-8 encoded JSON" in err["message_en"]
+    r = c.post("/api/v1/listings", content=b'{"kind": "technology", "title": ', headers=json_auth)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"

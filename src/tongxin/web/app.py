@@ -65,6 +65,8 @@ def create_app(ex: Exchange, mailer: Mailer | None = None) -> FastAPI:
             msg, code = E.Message("页面不存在", "page not found"), "not_found"
         elif exc.status_code == 405:
             msg, code = E.Message("不支持此请求方法", "method not allowed"), "method_not_allowed"
+        elif exc.status_code == 400:  # FastAPI's answer to a body it cannot decode (bad UTF-8, nesting too deep)
+            msg, code = E.Message("请求内容无法解析：请发送 UTF-8 编码的 JSON 或表单", "the request body could not be parsed: send UTF-8 encoded JSON or form data"), "bad_request"
         else:
             msg, code = E.Message("请求无法完成", "the request could not be completed"), "http_error"
         headers = dict(exc.headers or {})

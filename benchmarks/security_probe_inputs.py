@@ -220,7 +220,7 @@ def cli_cases(work: Path, env: dict[str, str], inputs: dict[str, Path]) -> list[
     for label, path in inputs.items():
         r = subprocess.run(["/usr/bin/time", "-f", "maxrss=%M", str(VENV_BIN / "tongxin"), "import", str(path)], env=env, capture_output=True, text=True)
         peak = int(re.search(r"maxrss=(\d+)", r.stderr).group(1))  # type: ignore[union-attr]
-        msg = next((ln for ln in r.stderr.splitlines() if "✗" in ln), "").strip()[:90]
+        msg = next((ln for ln in r.stderr.splitlines() if "✗" in ln), "").strip().split(" / ")[0]  # the Chinese half
         out.append((f"CLI import: {label}", f"exit {r.returncode} {msg}", "-", "-", f"{peak / 1024:.0f}"))
     return out
 

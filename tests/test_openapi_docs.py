@@ -61,6 +61,7 @@ def test_every_operation_documents_its_error_answers(setup: tuple[TestClient, An
                 assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorEnvelope"}, (method, path, code)
             else:
                 assert "text/html" in content, (method, path, code)
+                assert "content" not in op["responses"]["303"] and "Location" in op["responses"]["303"]["headers"]
     assert "HTTPValidationError" not in spec["components"]["schemas"]
     envelope = spec["components"]["schemas"]["ErrorEnvelope"]
     assert envelope["required"] == ["error"]

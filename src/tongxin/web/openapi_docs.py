@@ -67,7 +67,9 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
                 for code, text in API_ERRORS.items():
                     responses[code] = {"description": text, "content": {"application/json": {"schema": {"$ref": REF}}}}
             else:
-                for code, text in (API_ERRORS | PAGE_ANSWERS).items():
+                for code, text in PAGE_ANSWERS.items():  # a redirect has no body
+                    responses[code] = {"description": text, "headers": {"Location": {"schema": {"type": "string"}}}}
+                for code, text in API_ERRORS.items():
                     content: dict[str, Any] = {"text/html": {"schema": {"type": "string"}}}
                     if code == "401":  # a bad bearer token is refused in JSON on every route
                         content["application/json"] = {"schema": {"$ref": REF}}

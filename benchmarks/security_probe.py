@@ -28,6 +28,8 @@ from pathlib import Path
 
 VENV_BIN = Path(sys.executable).parent
 MEMBER = "member@demo.tongxin.cn"
+# operations that would end the member's own token (revoking it, changing the password): left to the anonymous run
+ENDS_IDENTITY = r"^/(api/v1/auth/tokens/\{token_id\}|account/password|account/tokens/\{token_id\}/revoke|logout)$"
 CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance"
 
 
@@ -82,6 +84,8 @@ def run_schemathesis(exe: Path, port: int, minutes: float, headers: list[str], r
            "--report", "ndjson", "--report-ndjson-path", str(report)]
     for h in headers:
         cmd += ["-H", h]
+    if headers:
+        cmd += ["--exclude-path-regex", ENDS_IDENTITY]
     t0 = time.time()
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=report.parent)  # its cache (.schemathesis) stays there
     (report.with_suffix(".txt")).write_text(out.stdout + out.stderr)

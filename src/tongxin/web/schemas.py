@@ -109,4 +109,3 @@ class InstrumentsOut(Open):
     results: list[InstrumentOut]
 
 
-TYPED = {"response_model_exclude_unset": True}

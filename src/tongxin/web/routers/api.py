@@ -154,7 +154,7 @@ def kinds(request: Request, ex: ExchangeDep) -> Any:
             "report_reasons": [{"value": c.value, "zh": c.zh, "en": c.en} for c in REPORT_REASONS]}
 
 
-@router.get("/listings", response_model=S.ListingPage, **S.TYPED)
+@router.get("/listings", response_model=S.ListingPage, response_model_exclude_unset=True)
 def list_listings(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, kind: str | None = None, side: str | None = None, region: str | None = None,
                   industry: str | None = None, cursor: Cursor = 0, per_page: int = 20) -> Any:
     if kind is not None:
@@ -164,7 +164,7 @@ def list_listings(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, 
     return {"items": [listing_dict(s, ex) for s in items], "next_cursor": nxt}
 
 
-@router.get("/search", response_model=S.SearchOut, **S.TYPED)
+@router.get("/search", response_model=S.SearchOut, response_model_exclude_unset=True)
 def api_search(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, q: str = "", limit: int = 10, corridor: bool = False) -> Any:
     """Free-text search with the page's filters: kind, side, region, industry, since, and the
     filters the kinds' fields declare (e.g. trl, budget; see /api/v1/kinds, attrs[].filter)."""
@@ -178,7 +178,7 @@ def api_search(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, q: 
             "results": [listing_dict(s, ex) for s in res.items]}
 
 
-@router.get("/export", response_model=S.ListingItems, **S.TYPED)
+@router.get("/export", response_model=S.ListingItems, response_model_exclude_unset=True)
 def api_export(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, kind: str | None = None) -> Any:
     """Every listing visible to the caller, as the caller may see it."""
     if kind is not None:
@@ -186,12 +186,12 @@ def api_export(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, kin
     return {"items": listings_svc.export(viewer(request), kind)}
 
 
-@router.get("/listings/{listing_id}", response_model=S.ListingOut, **S.TYPED)
+@router.get("/listings/{listing_id}", response_model=S.ListingOut, response_model_exclude_unset=True)
 def get_listing(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, listing_id: Id) -> Any:
     return listing_dict(listings_svc.show(viewer(request), listing_id), ex)
 
 
-@router.get("/listings/{listing_id}/matches", response_model=S.MatchesOut, **S.TYPED)
+@router.get("/listings/{listing_id}/matches", response_model=S.MatchesOut, response_model_exclude_unset=True)
 def get_matches(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, listing_id: Id, limit: int = 10, corridor: bool = False) -> Any:
     res = listings_svc.matches(viewer(request), listing_id, limit=max(1, min(limit, 50)), ctx=MatchContext(prefer_corridor=corridor))
     return {"listing_id": listing_id, "results": [listing_dict(s, ex) for s in res]}
@@ -276,18 +276,18 @@ def decline_contact(request: Request, contacts_svc: ContactsDep, request_id: Id,
 
 # -- organisations ----------------------------------------------------------------------------------
 
-@router.post("/organisations", status_code=201, response_model=S.OrganisationOut, **S.TYPED)
+@router.post("/organisations", status_code=201, response_model=S.OrganisationOut, response_model_exclude_unset=True)
 def create_org(request: Request, accounts_svc: AccountsDep, body: dict[str, Any] = Body(...)) -> Any:
     oid = accounts_svc.create_organisation(viewer(request), body)
     return accounts_svc.organisation(accounts_svc.viewer(_me(request).user_id), oid)
 
 
-@router.get("/organisations/{org_id}", response_model=S.OrganisationOut, **S.TYPED)
+@router.get("/organisations/{org_id}", response_model=S.OrganisationOut, response_model_exclude_unset=True)
 def get_org(request: Request, accounts_svc: AccountsDep, org_id: Id) -> Any:
     return accounts_svc.organisation(viewer(request), org_id)
 
 
-@router.patch("/organisations/{org_id}", response_model=S.OrganisationOut, **S.TYPED)
+@router.patch("/organisations/{org_id}", response_model=S.OrganisationOut, response_model_exclude_unset=True)
 def update_org(request: Request, accounts_svc: AccountsDep, org_id: Id, body: dict[str, Any] = Body(...)) -> Any:
     accounts_svc.update_organisation(viewer(request), org_id, body)
     return accounts_svc.organisation(viewer(request), org_id)

@@ -202,7 +202,7 @@ def policies_page(request: Request, ex: ExchangeDep, org: str = "", date: str | 
 
 # -- JSON API -----------------------------------------------------------------------------------
 
-@router.get("/api/v1/instruments", response_model=S.InstrumentsOut, **S.TYPED)
+@router.get("/api/v1/instruments", response_model=S.InstrumentsOut, response_model_exclude_unset=True)
 def api_instruments(request: Request, q: str = "", province: str = "", category: str = "", limit: int = 20) -> Any:
     items, matches = _catalogue(request, q, province, category, max(1, min(limit, 100)))
     out = []
@@ -227,7 +227,7 @@ def api_stats(request: Request, group: str = "instrument", start: str | None = N
     return {"group": group, "start": s.isoformat(), "end": e.isoformat(), "rows": [r.as_dict() for r in rows]}
 
 
-@router.get("/api/v1/instruments/{instrument_id}", response_model=S.InstrumentOut, **S.TYPED)
+@router.get("/api/v1/instruments/{instrument_id}", response_model=S.InstrumentOut, response_model_exclude_unset=True)
 def api_instrument(request: Request, instrument_id: Id) -> Any:
     x = _bookings(request).instrument(instrument_id)
     if acc.access(viewer(request), x) < acc.Access.FULL:

@@ -242,3 +242,24 @@ def test_bm25_finds_expert_pick_in_top5(data, by_id):
     hits = sum(data.expert_picks[sid] in {ids[j] for j in results[i]} for i, sid in enumerate(sids))
     rate = hits / len(sids)
     assert rate >= 0.85, rate
+
+
+def test_demo_names_and_keywords_are_whole_words() -> None:
+    """No doubled word in a generated firm name ("再生再生资源有限公司"), and policy keywords are
+    the policy's subject as a whole phrase, not its title cut after eight characters."""
+    from tongxin.demo.resources import policy_keyword
+
+    assert policy_keyword("唐山市再生资源回收利用项目补助") == "再生资源回收利用"
+    assert policy_keyword("河北省科技型中小企业研发费用后补助") == "科技型中小企业研发费用"  # 后补助 is the benefit
+    assert policy_keyword("京津冀创新券互认互通") == "京津冀创新券互认互通"
+    from tongxin.demo.resources import generate_resources
+
+    d = generate()
+    res = generate_resources(7, d.organisations, REFERENCE_DATE)
+    names = [o["name"] for o in d.organisations] + [str(o.get("name", "")) for o in res["organisations"]]
+    assert len(names) > 300 and not [n for n in names if re.search(r"(..)\1", n)]
+    policies = [x for x in res["listings"] if x["kind"] == "policy"]
+    assert len(policies) >= 10
+    for x in policies:
+        kw = x["keywords"][0] if isinstance(x["keywords"], list) else str(x["keywords"]).split(";")[0]
+        assert kw == policy_keyword(x["title"]) and len(kw) >= 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -168,7 +169,7 @@ def _materials(rng: random.Random, orgs: _Orgs) -> list[dict[str, Any]]:
     rows = []
     for i in range(45):
         site = rng.choice(MATERIAL_SITES)
-        owner = orgs.ensure(f"RES-ORG-RECY-{site}-{i % 5}", f"{regions.label(site).split(' ')[-1]}{('恒通', '鑫源', '绿环', '再生', '金泰')[i % 5]}再生资源有限公司",
+        owner = orgs.ensure(f"RES-ORG-RECY-{site}-{i % 5}", f"{regions.label(site).split(' ')[-1]}{('恒通', '鑫源', '绿环', '永盛', '金泰')[i % 5]}再生资源有限公司",
                             "enterprise", site, "N77", "废钢铁回收、加工、配送")
         g = rng.choice(GRADES)
         t = rng.choice((80, 150, 300, 500, 1200, 3000))
@@ -241,11 +242,22 @@ def _finance(rng: random.Random, orgs: _Orgs) -> list[dict[str, Any]]:
     return rows
 
 
+_PLACE = re.compile(r"^(?:北京市|天津市|河北省|[^市省区县]{1,5}[市省区县])")
+_BENEFIT = re.compile(r"(?:项目)?(?:后补助|补助|补贴|奖励|贴息|资助|专项资金|支持|政策|办法)+$")
+
+
+def policy_keyword(title: str) -> str:
+    """A policy's subject as a whole phrase: its title without the place in front and the kind of
+    benefit behind ("唐山市再生资源回收利用项目补助" → "再生资源回收利用"), never cut mid-word."""
+    t = _BENEFIT.sub("", _PLACE.sub("", title))
+    return t if len(t) >= 2 else title
+
+
 def _policies(rng: random.Random, orgs: _Orgs) -> list[dict[str, Any]]:
     rows = []
     for i, (title, issuer, btype, benefit, amount, mode, rules, region) in enumerate(_rows(POLICIES)):
         owner = orgs.ensure(f"RES-ORG-GOV-{region}-{i}", issuer, "government", region, "S92")
-        rows.append(_listing(f"RES-POL-{i + 1:03d}", "policy", title, benefit, [title[:8], "惠企政策"], "S92", owner, issuing_body=issuer,
+        rows.append(_listing(f"RES-POL-{i + 1:03d}", "policy", title, benefit, [policy_keyword(title), "惠企政策"], "S92", owner, issuing_body=issuer,
                              policy_no=f"示例〔2025〕{i + 1}号", benefit_type=btype, benefit=benefit, amount_max=float(amount) or None,
                              apply_mode=mode, eligibility=rules))
     return rows
@@ -262,9 +274,13 @@ def _certification(rng: random.Random, orgs: _Orgs, out: dict[str, Any]) -> list
     licences, rows = [], []
     for i in range(38):
         d = districts[i % len(districts)]
-        name = f"{regions.label(d).split(' ')[-1].replace('区', '')}{words[i % len(words)]}{kinds[i % len(kinds)]}"
+        place = regions.label(d).split(' ')[-1].replace('区', '')
+        word = words[i % len(words)]
+        if word in place:  # not "津南津南…"
+            word = words[(i + 7) % len(words)]
+        name = f"{place}{word}{kinds[i % len(kinds)]}"
         if i >= len(words):
-            name = f"{regions.label(d).split(' ')[-1].replace('区', '')}{words[i % len(words)]}{('二', '三')[i // len(words) - 1]}{kinds[i % len(kinds)]}"
+            name = f"{place}{word}{('二', '三')[i // len(words) - 1]}{kinds[i % len(kinds)]}"
         o = orgs.ensure(f"RES-ORG-XZD-{i + 1:02d}", name, "enterprise", d, "A01", "小站稻种植与加工")
         expired = i >= 36  # two former licensees, 2022–2024
         lic = f"XZD-{2022 if expired else 2025}-{i + 1:03d}"

@@ -176,3 +176,17 @@ def test_cli_rejects_a_bad_period(exchange: Exchange, tmp_path, monkeypatch) -> 
     res = CliRunner().invoke(app, ["stats", "--period", "soon", "--json"])
     assert res.exit_code == 1
     assert len(ORGS) == 5
+
+
+def test_funnel_counts_the_listings_on_offer_in_the_period(exchange: Exchange) -> None:
+    """Interests of 2025 go to listings published before 2025 too: the funnel's first stage counts
+    every listing on offer during the period (published before its end, not expired before its
+    start), not only those created in it (which gave more interests than listings, rate 11.71)."""
+    load(exchange)  # seven listings valid until 2030, one expired in 2020
+    with exchange.db.engine.begin() as c:
+        c.execute(text("UPDATE listings SET created_at = :t"), {"t": dt.datetime(2024, 3, 1, tzinfo=dt.UTC)})
+    with exchange.db.transaction(write=False) as s:
+        on_offer = S.funnel_counts(s, st.parse_period("2025")).listings
+        before = S.funnel_counts(s, st.parse_period("2023")).listings
+    assert on_offer == 6  # all but the one that expired in 2020
+    assert before == 0  # nothing was published yet

@@ -224,7 +224,7 @@ def rate(a: int | None, b: int | None) -> float | None:
     return round(b / a, 4)
 
 
-FUNNEL_LABELS = (("listings", "发布资源"), ("interests", "对接意向"), ("accepted", "接受对接"),
+FUNNEL_LABELS = (("listings", "在架资源"), ("interests", "对接意向"), ("accepted", "接受对接"),
                  ("deals", "进入洽谈"), ("contracts", "签订合同（经平台洽谈）"))
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import DateTime, String, column, func, select, table
+from sqlalchemy import DateTime, String, column, func, or_, select, table
 from sqlalchemy.orm import Session
 
 from ..core import regions
@@ -50,7 +50,12 @@ def contact_request_counts(s: Session, p: st.Period, tables: set[str] | None = N
 
 def funnel_counts(s: Session, p: st.Period) -> st.FunnelCounts:
     lo, hi = _bounds(p)
-    listings = int(s.scalar(select(func.count()).select_from(ListingRow).where(ListingRow.created_at >= lo, ListingRow.created_at < hi)) or 0)
+    # listings on offer during the period (published before its end, not expired before its start): the
+    # listings interests of the period could go to; counting only those created in it put a year's
+    # interests over a handful of new listings (a "rate" of 11.71)
+    listings = int(s.scalar(select(func.count()).select_from(ListingRow).where(
+        ListingRow.created_at < hi, ListingRow.status != "draft",
+        or_(ListingRow.valid_until.is_(None), ListingRow.valid_until >= p.start))) or 0)
     deals = int(s.scalar(select(func.count()).select_from(DealRow).where(DealRow.created_at >= lo, DealRow.created_at < hi)) or 0)
     # contracts that came out of a deal on the platform (registered contracts without one are not part of the funnel)
     contracts = int(s.scalar(select(func.count()).select_from(TechContractRow).where(

@@ -21,7 +21,7 @@ CTX = MatchContext(today=dt.date(2026, 6, 1))
 
 
 @given(st.floats(0, 50, allow_nan=False), st.floats(0, 50, allow_nan=False))
-def test_saturate_keeps_order_and_stays_below_one(a: float, b: float) -> None:
+def test_saturate_keeps_order_and_never_exceeds_one(a: float, b: float) -> None:
     if a < b:
         assert saturate(a) <= saturate(b)
         if b <= 4.0:  # where scores live (a very good match is about 1): strictly increasing

@@ -5,7 +5,8 @@
 #   bash scripts/system-deps.sh test   # what `make test` needs on top: chromium (browser tests),
 #                                      # fonts-wqy-zenhei (TrueType CJK font embedded in PDFs),
 #                                      # fonts-noto-cjk + fonts-noto-color-emoji (pages and icons in screenshots),
-#                                      # poppler-utils + poppler-data (the tests read the PDFs back)
+#                                      # poppler-utils + poppler-data (the tests read the PDFs back),
+#                                      # postgresql-client when pg_dump is missing (backup tests)
 #
 # The demo needs no fonts: PDFs fall back to reportlab's built-in STSong-Light font. fonts-wqy-zenhei
 # is recommended for the demo (the font is then embedded, so PDFs look the same in every viewer).
@@ -48,6 +49,10 @@ fi
 for p in "${wanted[@]}"; do
   installed "$p" || missing+=("$p")
 done
+# backup/restore tests on PostgreSQL call pg_dump and pg_restore (any postgresql-client-NN provides them)
+if [ "$mode" = test ] && ! command -v pg_dump >/dev/null 2>&1; then
+  missing+=(postgresql-client)
+fi
 
 if [ "$mode" = demo ] && ! installed fonts-wqy-zenhei; then
   echo "提示：安装 fonts-wqy-zenhei 可在 PDF 中嵌入中文字体（否则使用内置 STSong-Light）/" \

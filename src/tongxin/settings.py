@@ -35,6 +35,14 @@ SETTINGS: tuple[Setting, ...] = (
             "CJK font file for PDFs (TrueType .ttf/.ttc); STSong-Light forces the built-in font; empty finds one"),
     Setting("TONGXIN_FONT_DIRS", "", "查找 PDF 中文字体的目录（以 : 分隔）；留空则为系统与用户字体目录",
             "directories searched for a CJK font for PDFs (:-separated); empty means the system and user font directories"),
+    Setting("TONGXIN_DATABASE_READ_URL", "", "只读副本（PostgreSQL 热备）地址：检索、匹配与索引追赶从此读取，写入仍走主库；留空则全部走主库",
+            "read replica (PostgreSQL hot standby) URL: search, matching and index catch-up read from it, writes go to the primary; empty means the primary for all"),
+    Setting("TONGXIN_WORKERS", "1", "网页服务进程数（tongxin serve --workers）", "web worker processes (tongxin serve --workers)"),
+    Setting("TONGXIN_WEB_BACKGROUND", "1", "网页进程自行运行后台任务（向量计算）；0 表示交给 tongxin worker 进程",
+            "the web process runs background jobs (embedding) itself; 0 leaves them to `tongxin worker` processes"),
+    Setting("TONGXIN_LOG_FORMAT", "text", "日志格式：text 或 json（每行一个 JSON，含请求 ID）", "log format: text or json (one JSON object per line, with the request id)"),
+    Setting("TONGXIN_METRICS_TOKEN", "", "/metrics 的访问令牌（Authorization: Bearer …）；留空则不校验，请只在内网开放",
+            "token for /metrics (Authorization: Bearer …); empty means no check, so expose /metrics on the internal network only"),
 )
 
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -18,7 +20,7 @@ from rich.table import Table
 
 from ..core import errors as E
 from ..core.access import SYSTEM
-from ..settings import SETTINGS, Config
+from ..settings import SETTINGS, Config, setting
 
 if TYPE_CHECKING:
     from ..services import Exchange
@@ -132,32 +134,127 @@ def demo(
         ex.close()
 
 
-def _serve(ex: Any, host: str | None = None, port: int | None = None) -> None:
+def _serve(ex: Any, host: str | None = None, port: int | None = None, workers: int = 1) -> None:
+    """Serve the web app. One worker: this process and its exchange. Several: uvicorn worker
+    processes, each with its own exchange from the environment (web.app.app_from_env); SIGTERM
+    or Ctrl+C lets requests in flight finish (up to GRACEFUL seconds) before the workers exit."""
     import uvicorn
 
-    from ..web.app import create_app
+    from ..web.observability import configure_logging
 
     cfg = Config.from_env()
     host = host or cfg.host
     port = port or cfg.port
-    console.print(f"\n[bold green]同心 tongxin 已启动 / is running: http://{host}:{port}[/bold green]  (Ctrl+C 退出 / to stop)\n")
+    configure_logging()
+    console.print(f"\n[bold green]同心 tongxin 已启动 / is running: http://{host}:{port}[/bold green]"
+                  f"  ({workers} 个进程 worker(s); Ctrl+C 退出 / to stop)\n")
+    if workers > 1:
+        ex.close()  # the index is current (synced above); each worker opens its own exchange
+        _multiproc_metrics_dir(cfg)
+        uvicorn.run("tongxin.web.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning", timeout_graceful_shutdown=GRACEFUL)
+        return
+    from ..web.app import create_app
+
     app_ = create_app(ex)
     import gc
 
     gc.collect()
     gc.freeze()  # start-up objects leave the collector's view: no ~40 ms full collections while serving
-    uvicorn.run(app_, host=host, port=port, log_level="warning")
+    uvicorn.run(app_, host=host, port=port, log_level="warning", timeout_graceful_shutdown=GRACEFUL)
+
+
+GRACEFUL = 20  # seconds requests in flight may take after SIGTERM
+
+
+def _multiproc_metrics_dir(cfg: Config) -> None:
+    """Several workers write their Prometheus samples into one directory, emptied at start."""
+    import shutil
+
+    d = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.path.join(cfg.data_dir, "metrics")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = d
+
+
+def _workers(n: int | None) -> int:
+    raw = n if n is not None else setting("TONGXIN_WORKERS")
+    try:
+        w = int(raw)
+    except ValueError:
+        w = 0
+    if w < 1 or w > 64:
+        err.print(f"[red]✗[/red] 进程数应为 1–64 的整数，收到 {raw!r} / workers must be an integer from 1 to 64, got {raw!r}")
+        raise typer.Exit(2)
+    return w
 
 
 @app.command()
-def serve(host: str | None = typer.Option(None, help="监听地址 / host"), port: int | None = typer.Option(None, help="端口 / port")) -> None:
+def serve(host: str | None = typer.Option(None, help="监听地址 / host"), port: int | None = typer.Option(None, help="端口 / port"),
+          workers: int | None = typer.Option(None, "--workers", "-w", help="进程数（默认 TONGXIN_WORKERS 或 1）/ worker processes")) -> None:
     """启动网页服务 / start the web app."""
+    n = _workers(workers)
     ex = _exchange()
     try:
         _run(ex.sync)
-        _serve(ex, host, port)
+        _serve(ex, host, port, n)
     finally:
         ex.close()
+
+
+@app.command()
+def worker() -> None:
+    """只运行后台任务（向量计算），可在任一主机启动多个 / run background jobs only (embedding); start any number on any host."""
+    import signal
+    import threading
+
+    from ..web.observability import configure_logging
+
+    configure_logging()
+    ex = _exchange()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        started = getattr(ex.semantic, "start_worker", lambda: False)()
+        if not started:
+            err.print("[yellow]! 语义层已关闭，没有后台任务 / the semantic layer is off: no background jobs[/yellow]")
+        console.print(f"✓ 后台任务进程已启动 / worker running (pid {os.getpid()}); SIGTERM 退出 / to stop", highlight=False)
+        while not stop.wait(1.0):
+            pass
+    finally:
+        ex.close()  # stops the embedding thread after its current batch
+    console.print("✓ 已停止 / stopped")
+
+
+@app.command()
+def backup(file: Path = typer.Argument(..., help="备份文件 / backup file")) -> None:
+    """在线备份数据库（服务运行时亦可）/ back up the database online (while the server runs)."""
+    from ..services.backup import backup as do_backup
+
+    ex = _exchange()
+    info = _run(lambda: do_backup(ex.db, str(file)), ex)
+    console.print(f"✓ 已备份 / backed up: {info['file']} ({info['bytes']:,} bytes, {info['seconds']:.1f} s, {info['format']})", highlight=False)
+
+
+@app.command()
+def restore(file: Path = typer.Argument(..., help="备份文件 / backup file"),
+            force: bool = typer.Option(False, "--force", help="覆盖已有数据 / replace existing data")) -> None:
+    """从备份恢复到（空）数据库，随后重建索引 / restore a backup into an (empty) database, then rebuild the index."""
+    from ..services.backup import restore as do_restore
+
+    cfg = Config.from_env()
+    info = _run(lambda: do_restore(cfg.database_url, str(file), index_dir=cfg.index_dir, force=force))
+    console.print(f"✓ 已恢复 / restored: {info['file']} ({info['seconds']:.1f} s)", highlight=False)
+    ex = _exchange()
+
+    def rebuild() -> None:
+        with _progress() as p:
+            t = p.add_task("建立索引 indexing", total=None)
+            n = ex.rebuild_index(progress=lambda d, tot: p.update(t, completed=d, total=tot))
+        console.print(f"✓ 索引 / index: {n} 条已发布资源 published listings")
+
+    _run(rebuild, ex)
 
 
 @app.command("import")

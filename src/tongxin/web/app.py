@@ -23,8 +23,8 @@ from ..services.accounts import Accounts
 from ..services.contacts import Contacts
 from ..services.listings import Listings
 from ..services.mail import Mailer, mailer_from_env
-from ..settings import max_upload_bytes
-from . import auth, openapi_docs, routers
+from ..settings import max_upload_bytes, setting
+from . import auth, observability, openapi_docs, routers
 from .deps import HERE, login_url, redirect, render
 from .security import BodyLimit, SecurityHeaders, allowed_methods, security_headers
 
@@ -33,8 +33,30 @@ log = logging.getLogger("tongxin.web")
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> Any:
-    getattr(app.state.exchange.semantic, "start_worker", lambda: None)()  # embeds queued listings in the background; Exchange.close stops it
+    if background_in_web():  # embeds queued listings in the background; Exchange.close stops it
+        getattr(app.state.exchange.semantic, "start_worker", lambda: None)()
     yield
+    owned = getattr(app.state, "owned_exchange", None)
+    if owned is not None:  # a worker process built its own exchange (app_from_env): close it on shutdown
+        owned.close()
+
+
+def background_in_web() -> bool:
+    """TONGXIN_WEB_BACKGROUND: the web process runs background work (embedding) itself unless 0."""
+    return setting("TONGXIN_WEB_BACKGROUND").lower() not in ("0", "false", "no", "off")
+
+
+def app_from_env() -> FastAPI:
+    """The app factory for `tongxin serve --workers N`: each worker process opens its own Exchange
+    from the environment (one index writer among them, the others readers kept current by it)."""
+    from ..settings import Config
+    from .observability import configure_logging
+
+    configure_logging()
+    ex = Exchange.from_config(Config.from_env())
+    app = create_app(ex)
+    app.state.owned_exchange = ex
+    return app
 
 
 def create_app(ex: Exchange, mailer: Mailer | None = None) -> FastAPI:
@@ -120,4 +142,5 @@ def create_app(ex: Exchange, mailer: Mailer | None = None) -> FastAPI:
         return {"ok": True, "counts": ex.counts()}
 
     openapi_docs.install(app)
+    observability.install(app)  # last: outermost middleware, sees every answer and its time
     return app

@@ -17,6 +17,7 @@ from ..settings import setting
 from .deps import CSRF_COOKIE, CSRF_HEADER
 
 SAFE = ("GET", "HEAD", "OPTIONS")
+PROBES = ("/healthz", "/readyz", "/metrics")  # operators' probes: no session, no CSRF cookie; /metrics checks its own token
 
 
 def cookie_secure() -> bool:
@@ -40,6 +41,9 @@ def install(app: FastAPI) -> None:
 
     @app.middleware("http")
     async def authenticate(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        if request.url.path in PROBES:
+            request.state.viewer, request.state.me, request.state.auth_via = acc.VISITOR, None, None
+            return await call_next(request)
         accounts: Accounts = request.app.state.accounts
         auth = request.headers.get("authorization", "")
         ident, via = None, None

@@ -41,7 +41,7 @@ def main() -> None:
             print(f"{a.listings:,} listings on {backend}: database load {t_db:.1f} s ({a.listings / t_db:,.0f}/s); machine {machine()}")
             print(f"{'build':28s} {'wall s':>8s} {'CPU main s':>11s} {'CPU workers s':>14s} {'listings/s':>11s}")
             for name, workers in (("in-process analysis (base)", 0), ("2 analysis workers", 2)):
-                ex.build_workers = workers
+                ex.index.build_workers = workers
                 c0 = cpu()
                 t = time.perf_counter()
                 n = ex.rebuild_index()

@@ -47,7 +47,7 @@ def main() -> None:
             load_corpus(ex, Generator(DEFAULT_SEED), args.listings)
             ex.rebuild_index()
             eng = ex.engine
-            table = eng.kind_terms
+            table = eng.store.kind_terms
             ids = [i for i in random.Random(7).sample(range(1, args.listings + 1), min(args.listings, args.queries * 2))
                    if ex.get(i)[1] >= acc.Access.FULL][: args.queries]
             times: dict[bool, list[float]] = {True: [], False: []}
@@ -55,12 +55,12 @@ def main() -> None:
             for j, lid in enumerate(ids):
                 got = {}
                 for on in ((True, False) if j % 2 else (False, True)):
-                    eng.kind_terms = table if on else None
+                    eng.store.kind_terms = table if on else None
                     t = time.perf_counter()
                     got[on] = [(m.listing.id, m.score) for m in ex.match(lid, ctx=ctx)[1]]
                     times[on].append((time.perf_counter() - t) * 1000)
                 differ += got[True] != got[False]
-            eng.kind_terms = table
+            eng.store.kind_terms = table
             print(machine())
             for on, name in ((False, "whole query (baseline)"), (True, "kind terms known")):
                 xs = times[on]

@@ -146,17 +146,17 @@ def test_terms_no_wanted_kind_holds_are_left_out_and_results_stay_the_same(corpu
 
     ex = corpus
     eng = ex.engine
-    table = eng.kind_terms
+    table = eng.store.kind_terms
     assert table is not None and {"technology", "scenario"} <= set(table)
     assert table["scenario"] - table["technology"]  # terms only needs hold (places, sites)
     cases = dropped = differ = 0
 
     def whole(f: Any) -> Any:
-        eng.kind_terms = None  # unknown: nothing is left out
+        eng.store.kind_terms = None  # unknown: nothing is left out
         try:
             return f()
         finally:
-            eng.kind_terms = table
+            eng.store.kind_terms = table
 
     for i, lid in enumerate(random.Random(9).sample(range(1, 1500), 80)):
         viewer = VIEWERS[i % 3]
@@ -187,29 +187,29 @@ def test_kind_terms_follow_new_listings_readers_and_restarts(corpus: Exchange) -
     before the listings do, survive a restart, and an index without them leaves nothing out."""
     ex = corpus
     eng = ex.engine
-    table = eng.kind_terms
+    table = eng.store.kind_terms
     assert table is not None
     word = sorted(table["scenario"] - table["technology"], key=lambda t: (-len(t), t))[0]  # no technology holds it yet
     reader = Exchange(Database(ex.db.url), ex.index_dir)
     try:
         assert not reader.is_writer
-        assert reader.engine.kind_terms == table
-        assert word not in reader.engine.kind_terms["technology"]
+        assert reader.engine.store.kind_terms == table
+        assert word not in reader.engine.store.kind_terms["technology"]
         rec = tech("T-KT-1", f"{word}智能运维平台", f"面向{word}的智能运维平台。", word, owner="SYN-ORG-1")
         lid = ex.save_listing(validate_listing(rec, ex.registry))
-        assert word in eng.kind_terms["technology"]
+        assert word in eng.store.kind_terms["technology"]
         assert lid in [m.listing.id for m in ex.search(word, kind="technology", ctx=CTX)[1]]
         reader.sync()  # a reader waits for the writer, then loads its commit and the new terms
-        assert word in reader.engine.kind_terms["technology"]
-        assert reader.engine.kind_terms == eng.kind_terms
+        assert word in reader.engine.store.kind_terms["technology"]
+        assert reader.engine.store.kind_terms == eng.store.kind_terms
         assert lid in [m.listing.id for m in reader.search(word, kind="technology", ctx=CTX)[1]]
     finally:
         reader.close()
-    before = {k: set(v) for k, v in eng.kind_terms.items()}
+    before = {k: set(v) for k, v in eng.store.kind_terms.items()}
     ex.close()
     again = Exchange(Database(ex.db.url), ex.index_dir)
     try:
-        assert not again.engine.fresh and again.engine.kind_terms == before
+        assert not again.engine.store.fresh and again.engine.store.kind_terms == before
     finally:
         again.close()
     # an index written before kind terms were recorded: unknown, the whole query is searched
@@ -221,9 +221,9 @@ def test_kind_terms_follow_new_listings_readers_and_restarts(corpus: Exchange) -
         json.dump(meta, fh)
     old = Exchange(Database(ex.db.url), ex.index_dir)
     try:
-        assert not old.engine.fresh and old.engine.kind_terms is None
+        assert not old.engine.store.fresh and old.engine.store.kind_terms is None
         assert lid in [m.listing.id for m in old.search(word, kind="technology", ctx=CTX)[1]]
-        assert old.engine.kind_terms is None  # an incremental update does not make a partial table look complete
+        assert old.engine.store.kind_terms is None  # an incremental update does not make a partial table look complete
     finally:
         old.close()
 
@@ -234,15 +234,15 @@ def test_a_build_in_worker_processes_indexes_and_records_the_same(corpus: Exchan
     import logging
 
     ex = corpus
-    before = {k: set(v) for k, v in (ex.engine.kind_terms or {}).items()}
+    before = {k: set(v) for k, v in (ex.engine.store.kind_terms or {}).items()}
     queries = Generator(14).text_queries(15)
     results = [_sig(ex.search(q, kind=k, ctx=CTX)[1]) for q, k in queries]
-    ex.build_workers = 2
+    ex.index.build_workers = 2
     with caplog.at_level(logging.WARNING):
         ex.rebuild_index()
-    assert ex.last_build["workers"] == 2.0 and ex.last_build["worker_peak_rss_mb"] > 0
+    assert ex.index.last_build["workers"] == 2.0 and ex.index.last_build["worker_peak_rss_mb"] > 0
     assert not [r for r in caplog.records if "in-process" in r.getMessage()]  # the workers did the analysis
-    assert before and ex.engine.kind_terms == before
+    assert before and ex.engine.store.kind_terms == before
     assert [_sig(ex.search(q, kind=k, ctx=CTX)[1]) for q, k in queries] == results
 
 
@@ -251,7 +251,7 @@ def test_explanations_fall_back_when_the_dictionary_changed(corpus: Exchange) ->
     q, k = Generator(11).text_queries(1)[0]
     before = _sig(ex.search(q, kind=k, ctx=CTX)[1])
     n0 = ex.stats["explained_from_index"]
-    ex._learn(["测试专用新词汇"])  # a new learned term: stored explanation terms are of an older dictionary
+    ex.index.learn(["测试专用新词汇"])  # a new learned term: stored explanation terms are of an older dictionary
     after = _sig(ex.search(q, kind=k, ctx=CTX)[1])
     assert ex.stats["explained_from_index"] == n0  # none taken from the index
     ex.exact = True
@@ -318,7 +318,7 @@ def test_changes_by_another_process_show_within_a_second(exchange: Exchange) -> 
         repo.upsert_listing(s, validate_listing(rec, exchange.registry), exchange.registry)
     other.dispose()
     t0 = time.monotonic()
-    while exchange.engine.last_change < _newest(exchange) and time.monotonic() - t0 < 3:
+    while exchange.engine.store.last_change < _newest(exchange) and time.monotonic() - t0 < 3:
         time.sleep(0.02)
     assert time.monotonic() - t0 < 1.0
     exchange.exact = True  # no query-path sync involved: the background thread did it
@@ -336,15 +336,15 @@ def test_late_commits_are_not_lost(db_url: str, tmp_path) -> None:  # type: igno
     ex = Exchange(Database(db_url), str(tmp_path / "idx"), analyzer=Analyzer(), background_sync=False)
     ex.init_db()
     ids = load(ex)
-    assert not ex._pending_changes()
+    assert not ex.index.pending_changes()
     with ex.db.transaction() as s:
         repo.set_status(s, ids["T-CBTC"], "closed")
         late = repo.last_change_id(s)
-    ex.engine.last_change = late  # the index moved past the change without seeing it
-    assert ex._pending_changes()
+    ex.engine.store.last_change = late  # the index moved past the change without seeing it
+    assert ex.index.pending_changes()
     assert ex.sync() == 1
     assert "T-CBTC" not in {m.listing.external_id for m in ex.search("列车控制系统", ctx=CTX)[1]}
-    assert not ex._pending_changes()
+    assert not ex.index.pending_changes()
     ex.close()
 
 
@@ -361,9 +361,9 @@ def test_interrupted_build_is_redone_on_open(db_url: str, tmp_path) -> None:  # 
     with open(meta, "w", encoding="utf-8") as fh:
         json.dump(data, fh)
     ex2 = Exchange(Database(db_url), idx, analyzer=Analyzer())
-    assert ex2.engine.fresh
+    assert ex2.engine.store.fresh
     assert ex2.search("列车控制系统", kind="technology", ctx=CTX)[1][0].listing.external_id == "T-CBTC"
-    assert not ex2.engine.fresh
+    assert not ex2.engine.store.fresh
     ex2.close()
 
 
@@ -377,7 +377,7 @@ def test_learned_terms_survive_a_restart(db_url: str, tmp_path) -> None:  # type
     ex.close()
     ex2 = Exchange(Database(db_url), idx, analyzer=Analyzer())  # a new process: an untaught analyzer
     q2, res = ex2.search("海洋活性肽 毕赤酵母", ctx=CTX)
-    assert not ex2.engine.fresh
+    assert not ex2.engine.store.fresh
     assert ex2.analyzer.learned >= a1.learned
     assert [t.term for t in q2] == [t.term for t in q] and res
     ex2.close()
@@ -506,7 +506,7 @@ def test_killed_writer_loses_nothing(db_url: str, tmp_path) -> None:  # type: ig
     other.dispose()
     w.kill()
     ex2 = Exchange(Database(db_url), idx, analyzer=Analyzer())
-    assert not ex2.engine.fresh  # no rebuild: caught up from the change log
+    assert not ex2.engine.store.fresh  # no rebuild: caught up from the change log
     assert "T-K" in {m.listing.external_id for m in ex2.search("光伏组件回收", ctx=CTX)[1]}
     ex2.close()
     assert LISTINGS

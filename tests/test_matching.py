@@ -100,7 +100,7 @@ def test_update_visible_without_rebuild_and_survives_restart(db_url: str, tmp_pa
     ex.close()
     # restart: same index directory, no rebuild needed, still finds it
     ex2 = Exchange(Database(db_url), str(tmp_path / "idx"))
-    assert ex2.engine.fresh is False
+    assert ex2.engine.store.fresh is False
     _, res = ex2.search("无人集卡 调度", kind="technology", ctx=CTX)
     assert res and res[0].listing.external_id == "T-PORT"
     ex2.close()

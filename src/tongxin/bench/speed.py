@@ -272,13 +272,13 @@ def run_speed(listings: int, database_url: str | None = None, workers: int = 0, 
             t = time.perf_counter()
             indexed = ex.rebuild_index(progress=lambda d, tot: advance(d, tot))
             t_build = time.perf_counter() - t
-            build_worker_rss = ex.last_build.get("worker_peak_rss_mb", 0.0)
-            build_workers_n = int(ex.last_build.get("workers", 0))
+            build_worker_rss = ex.index.last_build.get("worker_peak_rss_mb", 0.0)
+            build_workers_n = int(ex.index.last_build.get("workers", 0))
             eng = ex.engine
             out.update(indexed=indexed, index_build_seconds=round(t_build, 2),
                        index_build_listings_per_s=round(n / t_build) if t_build else None,
                        index_seconds=round(t_db + t_build, 2), index_listings_per_s=round(n / (t_db + t_build)),
-                       index_build_detail={k: round(v, 2) for k, v in ex.last_build.items()},
+                       index_build_detail={k: round(v, 2) for k, v in ex.index.last_build.items()},
                        index_mb=round(_dir_mb(index_dir), 1), segments=eng.num_segments(), peak_rss_after_build_mb=round(peak_rss_mb(), 1))
 
             # 3. latency ---------------------------------------------------------------------
@@ -377,7 +377,7 @@ def run_speed(listings: int, database_url: str | None = None, workers: int = 0, 
             ex.close()
             t = time.perf_counter()
             ex = Exchange(Database(url), index_dir, analyzer=analyzer, semantic=NoSemantic())
-            fresh = ex.engine.fresh
+            fresh = ex.engine.store.fresh
             ex.search(text_qs[0][0], kind=text_qs[0][1], ctx=ctx)
             out["reopen_ms"] = round((time.perf_counter() - t) * 1000, 1)
             after = [[(m.listing.id, round(m.score, 6)) for m in ex.search(q, kind=k, ctx=ctx)[1]] for q, k in sample]

@@ -24,11 +24,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-import os
 import struct
-import threading
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import tantivy
 
@@ -119,66 +117,44 @@ def _plus_ones_stepwise(or_score: float, n: int) -> float:
 
 
 
-class SearchEngine(IndexStore):
-    """One index directory (or RAM when path is None), one writer process, many searches.
+class IndexView(Protocol):
+    """What searching reads of an index (IndexStore provides it): the schema, the current
+    searcher and its document-frequency cache, and what the indexed documents hold."""
 
-    `last_change` is the last change-log id the index reflects; `fresh` is True when the
-    index must be (re)built from the database (new, corrupt, outdated or half-built).
-    `writable` tells whether this process holds the writer lock.
-    """
+    schema: tantivy.Schema
+    df_cache: dict[tuple[str, str], int]
+    present: dict[str, set[str] | None]
+    kind_terms: dict[str, set[str]] | None
+
+    def searcher(self) -> tantivy.Searcher: ...
+
+
+class SearchEngine:
+    """Searching one index: `store` (search.store.IndexStore) owns the directory, the writer
+    lock, the writer and the metadata; this side builds queries and ranks (see the module doc).
+    `SearchEngine(path)` opens the directory (or a RAM index when path is None)."""
 
     def __init__(self, path: str | None, heap_mb: int = WRITER_HEAP_MB, threads: int = 1) -> None:
-        self.path = path
-        self.schema = _schema()
-        self._lock = threading.RLock()
-        self._heap = heap_mb * 1_000_000
-        self._threads = threads
-        self.last_change = 0
-        self.fresh = False
-        self.writable = True
-        self._lease = None
-        self._writer = None
-        self._pending = 0
-        self._searcher = None
-        self._df_cache = {}
+        self.store = IndexStore(path, _schema(), heap_mb, threads)
+        self.view: IndexView = self.store
+        self.schema = self.store.schema
         self.stats = {"exact_fallbacks": 0, "spot_check_failures": 0, "kind_boosted": 0}
         self._pass_rate: dict[tuple[tuple[str, ...], tuple[str, ...]], float] = {}
         self._settled = 0
         self._arithmetic = True  # _settle may compute filtered scores (turned off by a failed spot check)
+        self._current: tantivy.Searcher | None = None  # the searcher the caches below are of
         self._consts: dict[tuple[Any, ...], dict[int, int]] = {}  # filters → segment → filter constant (see _settle)
         self._kind_scores: dict[str, float] = {}  # kind → score of its boosted term (see _kind_boosted), per searcher
-        self._meta_sig = None
-        self._terms_read = 0  # bytes of the terms file already handed out (readers) …
-        self._terms_ino = -1  # … of this file (inode)
-        self._broken = False  # reader: the directory could not be opened yet
-        # kinds / visibilities of the indexed documents (None: unknown); filters that every one passes are free
-        self.present = {"kind": set(), "vis": set()}
-        # kind → the word terms its documents hold (None: unknown); see _known and search.store
-        self.kind_terms = {} if path is None else None
-        self._kind_terms_building = None  # a full build's, swapped in at its commit
-        self._kind_terms_new = []  # noted since the last commit (appended then)
-        self._kind_terms_read = 0  # bytes of the kind-terms file already read …
-        self._kind_terms_ino = -1  # … of this file (inode)
-        self._present_dirty = False
-        self._state = "ok"
-        if path is None:
-            self.index = tantivy.Index(self.schema)
-            self.fresh = True
-        else:
-            os.makedirs(path, exist_ok=True)
-            self.writable = self._take_lease()
-            if self.writable:
-                self._open_writable(path)
-            else:
-                self._open_reader(path)
 
+    def close(self) -> None:
+        self.store.close()
 
     # -- reading -----------------------------------------------------------------------------
     def searcher(self) -> tantivy.Searcher:
-        """The current searcher (one per commit, shared by queries until the next reload)."""
-        s = self._searcher
-        if s is None:
-            s = self._searcher = self.index.searcher()
+        """The store's current searcher (one per commit, shared by queries until the next reload)."""
+        s = self.view.searcher()
+        if s is not self._current:
+            self._current = s
             self._consts = {}
             self._kind_scores = {}
         return s
@@ -191,7 +167,7 @@ class SearchEngine(IndexStore):
 
     def doc_freq(self, field: str, term: str) -> int:
         key = (field, term)
-        cache = self._df_cache
+        cache = self.view.df_cache
         v = cache.get(key)
         if v is None:
             v = int(self.searcher().doc_freq(field, term))
@@ -202,7 +178,7 @@ class SearchEngine(IndexStore):
 
     def doc_freq_fn(self, field: str) -> Callable[[str], int]:
         """doc_freq of one field as a function (for the many lookups of one query; same cache)."""
-        cache = self._df_cache
+        cache = self.view.df_cache
         get = cache.get
 
         def df(term: str) -> int:
@@ -250,7 +226,7 @@ class SearchEngine(IndexStore):
         the same, but they no longer pull documents of other kinds to the top of the unfiltered
         OR (a need's place names, say, which no technology mentions). Unknown kind terms
         (an index built before they were recorded): the query as it is."""
-        table = self.kind_terms
+        table = self.view.kind_terms
         if table is None or not kinds:
             return list(terms), [list(g) for g in groups]
         sets = [table.get(k) or set() for k in dict.fromkeys(kinds)]
@@ -305,7 +281,7 @@ class SearchEngine(IndexStore):
         every indexed document passes → all documents; one value → one term; else an OR of terms."""
         Q = tantivy.Query
         wanted = list(dict.fromkeys(values))
-        present = self.present.get(field)
+        present = self.view.present.get(field)
         if present is not None and present <= set(wanted):
             return Q.const_score_query(Q.all_query(), 1.0)
         if present is not None:
@@ -481,7 +457,7 @@ class SearchEngine(IndexStore):
     def _fingerprints_unique(self, kinds: Sequence[str], visibilities: Sequence[str]) -> bool:
         """The `flt` fingerprints tell the indexed kinds (visibilities) apart and from the asked ones."""
         for field, asked in (("kind", kinds), ("vis", visibilities)):
-            present = self.present.get(field)
+            present = self.view.present.get(field)
             if present is None:
                 return False
             values = present | set(asked)

@@ -55,40 +55,69 @@ BULK_THREADS = 2
 
 
 class IndexStore:
-    """SearchEngine's index directory side (a mixin: SearchEngine.__init__ sets the state).
+    """One index directory (or RAM when path is None): its on-disk life, owned by SearchEngine.
 
     Opening (a missing, corrupt, outdated or half-built index is started afresh), the
-    writer lock and its takeover, the metadata file, the learned-terms file, and the
-    writer: incremental updates, bulk builds (marked "building" until committed), commits.
+    writer lock and its takeover, the metadata file, the learned-terms file, the writer
+    (incremental updates, bulk builds marked "building" until committed, commits) and the
+    current searcher, replaced at every reload.
+
+    `last_change` is the last change-log id the index reflects; `fresh` is True when the
+    index must be (re)built from the database (new, corrupt, outdated or half-built);
+    `writable` tells whether this process holds the writer lock.
     """
 
-    # The state this side reads and writes (set by SearchEngine.__init__), declared so it is checked.
-    path: str | None
-    schema: tantivy.Schema
-    index: tantivy.Index
-    _lock: threading.RLock
-    _heap: int  # writer heap, bytes
-    _threads: int
-    last_change: int
-    fresh: bool
-    writable: bool
-    _lease: IO[bytes] | None
-    _writer: tantivy.IndexWriter | None
-    _pending: int
-    _searcher: tantivy.Searcher | None
-    _df_cache: dict[tuple[str, str], int]
-    _meta_sig: tuple[int, int, int] | None
-    _terms_read: int
-    _terms_ino: int
-    _broken: bool
-    present: dict[str, set[str] | None]
-    kind_terms: dict[str, set[str]] | None
-    _kind_terms_building: dict[str, set[str]] | None
-    _kind_terms_new: list[tuple[str, str]]
-    _kind_terms_read: int
-    _kind_terms_ino: int
-    _present_dirty: bool
-    _state: str
+    def __init__(self, path: str | None, schema: tantivy.Schema, heap_mb: int = WRITER_HEAP_MB, threads: int = 1) -> None:
+        self.path = path
+        self.schema = schema
+        self._lock = threading.RLock()
+        self._heap = heap_mb * 1_000_000  # writer heap, bytes
+        self._threads = threads
+        self.last_change = 0
+        self.fresh = False
+        self.writable = True
+        self._lease: IO[bytes] | None = None
+        self._writer: tantivy.IndexWriter | None = None
+        self._pending = 0
+        self._searcher: tantivy.Searcher | None = None
+        self.df_cache: dict[tuple[str, str], int] = {}  # document frequencies of the current searcher
+        self._meta_sig: tuple[int, int, int] | None = None
+        self._terms_read = 0  # bytes of the terms file already handed out (readers) …
+        self._terms_ino = -1  # … of this file (inode)
+        self._broken = False  # reader: the directory could not be opened yet
+        # kinds / visibilities of the indexed documents (None: unknown); filters that every one passes are free
+        self.present: dict[str, set[str] | None] = {"kind": set(), "vis": set()}
+        # kind → the word terms its documents hold (None: unknown); see SearchEngine.known
+        self.kind_terms: dict[str, set[str]] | None = {} if path is None else None
+        self._kind_terms_building: dict[str, set[str]] | None = None  # a full build's, swapped in at its commit
+        self._kind_terms_new: list[tuple[str, str]] = []  # noted since the last commit (appended then)
+        self._kind_terms_read = 0  # bytes of the kind-terms file already read …
+        self._kind_terms_ino = -1  # … of this file (inode)
+        self._present_dirty = False
+        self._state = "ok"
+        self.index: tantivy.Index
+        if path is None:
+            self.index = tantivy.Index(self.schema)
+            self.fresh = True
+        else:
+            os.makedirs(path, exist_ok=True)
+            self.writable = self._take_lease()
+            if self.writable:
+                self._open_writable(path)
+            else:
+                self._open_reader(path)
+
+    def searcher(self) -> tantivy.Searcher:
+        """The current searcher (one per commit or reload, shared by queries until the next)."""
+        s = self._searcher
+        if s is None:
+            s = self._searcher = self.index.searcher()
+        return s
+
+    def _reloaded(self) -> None:
+        """A new commit is visible: the searcher and its document frequencies are out of date."""
+        self._searcher = None
+        self.df_cache.clear()
 
     # -- the writer lock ---------------------------------------------------------------------
     def _take_lease(self) -> bool:
@@ -179,8 +208,7 @@ class IndexStore:
             self.present = {"kind": set(), "vis": set()}
             self.kind_terms = {}
             self._write_meta(state="building")
-        self._searcher = None
-        self._df_cache.clear()
+        self._reloaded()
         self._meta_sig = self._stat_meta()
 
     def _open_reader(self, path: str) -> None:
@@ -197,8 +225,7 @@ class IndexStore:
             self.index = tantivy.Index(self.schema)
             self.last_change = 0
             self._broken = True
-        self._searcher = None
-        self._df_cache.clear()
+        self._reloaded()
         self._meta_sig = self._stat_meta()
 
     # -- metadata ----------------------------------------------------------------------------
@@ -264,8 +291,7 @@ class IndexStore:
             self.last_change = int(before.get("last_change", self.last_change))  # type: ignore[call-overload]
             self._load_present(after)
             self._load_kind_terms(after)
-            self._searcher = None
-            self._df_cache.clear()
+            self._reloaded()
             return True
 
     # -- learned terms -----------------------------------------------------------------------
@@ -472,8 +498,7 @@ class IndexStore:
             self._write_meta(state="ok")
             self.fresh = False
             self.index.reload()
-            self._searcher = None
-            self._df_cache.clear()
+            self._reloaded()
 
     def close(self) -> None:
         with self._lock:

@@ -11,8 +11,6 @@ analysed terms stored in the index; structured fit computed once per candidate.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -29,12 +27,8 @@ from ..settings import Config
 from ..storage import repo
 from ..storage.db import Database
 from ..storage.migrate import upgrade
-from .analysis_workers import _AnalysisPool
 from .hybrid import SEMANTIC_DEPTH, SemanticSource
-from .indexing import (
-    SYNC_INTERVAL,
-    IndexMaintenance,
-)
+from .indexing import SYNC_INTERVAL, IndexMaintainer, Progress
 from .semantic import Semantic
 
 log = logging.getLogger(__name__)
@@ -72,7 +66,11 @@ SEARCH_MAX_DEPTH = 2000  # … and at most this many (hard rules dropping almost
 EXPLAIN_CACHE = 20_000  # analysed candidate texts kept for explanations (fallback path)
 
 
-class Exchange(IndexMaintenance):
+class Exchange:
+    """Publish, find and match listings. Collaborators are attributes with typed interfaces:
+    `index` (IndexMaintainer: the search engine and keeping it in step with the database) and
+    `semantic` (SemanticSource: vectors and meaning candidates)."""
+
     def __init__(self, db: Database, index_dir: str | None, registry: Registry | None = None, analyzer: Analyzer | None = None,
                  sync_interval: float = SYNC_INTERVAL, background_sync: bool = True, semantic: SemanticSource | None = None) -> None:
         self.db = db
@@ -81,20 +79,9 @@ class Exchange(IndexMaintenance):
         self.registry = registry or default_registry()
         self.analyzer = analyzer or default_analyzer()
         self.index_dir = index_dir
-        self.sync_interval = sync_interval
-        self.background_sync = background_sync
-        self.build_workers: int | None = None  # analysis processes for full builds; None: automatic
+        self.index = IndexMaintainer(db, self.registry, self.analyzer, index_dir, sync_interval, background_sync)
         self.exact = False  # True: the plain path (filters in the engine query, every candidate explained), for comparisons
-        self._engine: SearchEngine | None = None
-        self._lock = threading.RLock()
-        self._last_check = 0.0
-        self._seen: set[int] = set()  # change ids in (last_change - LOOKBACK, last_change] already applied
-        self._seen_ready = False
-        self._stop = threading.Event()
-        self._poller: threading.Thread | None = None
-        self.last_build: dict[str, float] = {}  # timings of the last full build (benchmarks)
         self._explain_cache: dict[tuple[int, str], list[str]] = {}
-        self._pool: _AnalysisPool | None = None
         self.stats = {"explained": 0, "explained_from_index": 0}
 
     @classmethod
@@ -107,51 +94,28 @@ class Exchange(IndexMaintenance):
 
     @property
     def engine(self) -> SearchEngine:
-        if self._engine is None:
-            with self._lock:
-                if self._engine is None:
-                    eng = SearchEngine(self.index_dir)
-                    if not eng.fresh:  # segment like the index was built (restart, reader)
-                        self._learn(eng.load_terms(all_terms=True))
-                    self._engine = eng
-                    self._start_poller()
-        return self._engine
+        """The search engine (opened on first use by the index maintainer)."""
+        return self.index.engine
 
     @property
     def is_writer(self) -> bool:
         """True when this process maintains the index (holds the writer lock)."""
-        return self.engine.writable
+        return self.index.is_writer
+
+    def sync(self) -> int:
+        """Bring the index up to date with the database (IndexMaintainer.sync)."""
+        return self.index.sync()
+
+    def rebuild_index(self, progress: Progress | None = None) -> int:
+        """Full rebuild of the index from the database (IndexMaintainer.rebuild_index)."""
+        return self.index.rebuild_index(progress)
 
     def close(self) -> None:
         stop = getattr(self.semantic, "stop", None)  # the embedding worker, if this source has one
         if stop is not None:
             stop()
-        self._stop.set()
-        if self._poller is not None and self._poller is not threading.current_thread():
-            self._poller.join(timeout=5)
-        self._poller = None
-        if self._engine is not None:
-            self._engine.close()
+        self.index.close()
         self.db.dispose()
-
-    # -- analysis ---------------------------------------------------------------------------
-    def _learn(self, terms: Iterable[str]) -> None:
-        """Teach the analyzer terms. rjieba refuses to add a word while another thread is
-        segmenting ('Already borrowed'); add_terms is idempotent, so retry."""
-        terms = list(terms)
-        for attempt in range(2000):
-            try:
-                self.analyzer.add_terms(terms)
-                return
-            except RuntimeError as e:
-                if "borrow" not in str(e) or attempt == 1999:
-                    raise
-                time.sleep(0.0005)
-
-    def _generation(self) -> int:
-        """The analyzer's dictionary generation: learned terms only ever grow, so equal counts
-        mean the same dictionary (stored explanation terms are valid only for their generation)."""
-        return len(self.analyzer.learned)
 
     # -- writing ----------------------------------------------------------------------------
     def save_listing(self, listing: Listing) -> int:
@@ -221,7 +185,7 @@ class Exchange(IndexMaintenance):
 
     def _explainer(self, cands: Sequence[Candidate], hits: dict[int, SearchHit]) -> Analyzer:
         """An analyzer for rank's explanations of these candidates (see _Explainer)."""
-        gen = self._generation()
+        gen = self.index.generation()
         table: dict[str, list[str]] = {}
         n = 0
         for c in cands:
@@ -299,7 +263,7 @@ class Exchange(IndexMaintenance):
                ctx: MatchContext | None = None) -> tuple[list[QueryTerm], list[Match]]:
         """Free text → ranked listings of `kind` (all kinds when None): word and meaning candidates fused."""
         ctx = ctx or MatchContext()
-        self._maybe_sync()
+        self.index.maybe_sync()
         qterms = self.text_qterms(text)
         kinds = allowed_kinds(self.registry, None, kind)
         can_see = lambda x: acc.can_match(viewer, x)  # noqa: E731
@@ -332,7 +296,7 @@ class Exchange(IndexMaintenance):
               ctx: MatchContext | None = None) -> tuple[Listing, list[Match]]:
         """A listing → ranked counterparts (scenario → technologies, technology → scenarios)."""
         ctx = ctx or MatchContext()
-        self._maybe_sync()
+        self.index.maybe_sync()
         with self.db.transaction(write=False) as s:  # one transaction (one round of BEGIN/COMMIT) per match
             listing = repo.fetch_listing(s, listing_id, self.registry)
             if acc.access(viewer, listing) < acc.Access.FULL:

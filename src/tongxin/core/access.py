@@ -97,10 +97,32 @@ def redact(viewer: Viewer, listing: Listing) -> tuple[Listing, Access] | None:
     level = access(viewer, listing)
     if level == Access.NONE:
         return None
+    return redacted(listing, level), level
+
+
+def redacted(listing: Listing, level: Access) -> Listing:
+    """The listing cut to an access level already decided (`access` or `decide`): a summary-only
+    copy for SUMMARY, itself for FULL. Call it only with a level above NONE."""
     if level == Access.SUMMARY:
         return dataclasses.replace(listing, description="", keywords=[], attrs={}, external_id=None,
-                                   valid_from=None, valid_until=None), level
-    return listing, level
+                                   valid_from=None, valid_until=None)
+    return listing
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What one viewer may see of one listing and do with it, decided once (one `access` call):
+    the same answers as `access`, `can_edit`, `can_grant`, `can_express_interest` and `can_report`."""
+
+    level: Access
+    can_edit: bool  # also can_grant
+    can_interest: bool
+    can_report: bool
+
+
+def decide(viewer: Viewer, listing: Listing) -> Decision:
+    level = access(viewer, listing)
+    return Decision(level, _can_edit(viewer, listing), _can_interest(viewer, listing, level), _can_report(viewer, listing, level))
 
 
 def require_visible(viewer: Viewer, listing: Listing, level: Access = Access.SUMMARY) -> Access:
@@ -140,7 +162,7 @@ def can_publish(viewer: Viewer) -> bool:
 
 def can_edit(viewer: Viewer, listing: Listing) -> bool:
     """Only the owner organisation's people change a listing (staff moderate, they do not edit)."""
-    return can_publish(viewer) and owns(viewer, listing)
+    return _can_edit(viewer, listing)
 
 
 def require_edit(viewer: Viewer, listing: Listing) -> None:
@@ -155,12 +177,24 @@ def can_grant(viewer: Viewer, listing: Listing) -> bool:
 
 
 def can_express_interest(viewer: Viewer, listing: Listing) -> bool:
-    return (viewer.org_id is not None and viewer.org_verified and viewer.role in ORG_ROLES and not owns(viewer, listing)
-            and listing.status == "published" and access(viewer, listing) >= Access.SUMMARY)
+    return _can_interest(viewer, listing, access(viewer, listing))
 
 
 def can_report(viewer: Viewer, listing: Listing) -> bool:
-    return viewer.signed_in and not owns(viewer, listing) and access(viewer, listing) >= Access.SUMMARY
+    return _can_report(viewer, listing, access(viewer, listing))
+
+
+def _can_edit(viewer: Viewer, listing: Listing) -> bool:
+    return can_publish(viewer) and owns(viewer, listing)
+
+
+def _can_interest(viewer: Viewer, listing: Listing, level: Access) -> bool:
+    return (viewer.org_id is not None and viewer.org_verified and viewer.role in ORG_ROLES and not owns(viewer, listing)
+            and listing.status == "published" and level >= Access.SUMMARY)
+
+
+def _can_report(viewer: Viewer, listing: Listing, level: Access) -> bool:
+    return viewer.signed_in and not owns(viewer, listing) and level >= Access.SUMMARY
 
 
 def can_moderate(viewer: Viewer) -> bool:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from sqlalchemy.orm import Session
 
@@ -57,13 +58,24 @@ def require_licensed_claim(s: Session, listing: Listing, today: dt.date) -> None
         raise ValidationError(Message("认证标志声明未通过许可核验", "the mark claim failed the licence check"), errors)
 
 
-def claim_warning(ex: Exchange, listing: Listing, day: dt.date) -> Message | None:
+@contextmanager
+def _unit(ex: Exchange, session: Session | None) -> Iterator[Session]:
+    """The caller's session, or a read transaction of its own."""
+    if session is not None:
+        yield session
+        return
+    with ex.db.transaction(write=False) as s:
+        yield s
+
+
+def claim_warning(ex: Exchange, listing: Listing, day: dt.date, session: Session | None = None) -> Message | None:
     """Why a published mark claim no longer holds on `day` (licence revoked, expired or never
-    valid), for the listing's page; None when it holds or claims nothing."""
+    valid), for the listing's page; None when it holds or claims nothing. Read in `session`
+    (the caller's unit of work) when given."""
     if not ex.registry.has_check(listing.kind, "licence") or not listing.attrs.get("mark_code") or listing.owner_id is None:
         return None
     code = str(listing.attrs["mark_code"]).strip().upper()
-    with ex.db.transaction(write=False) as s:
+    with _unit(ex, session) as s:
         try:
             mark = rr.find_mark(s, code)
         except NotFound:
@@ -95,9 +107,11 @@ def claimed_mark(query: Listing | None, cand: Listing, registry: Registry | None
     return str(code).strip().upper() if code else None
 
 
-def check_claimed_marks(ex: Exchange, matches: Sequence[Match], day: dt.date, query: Listing | None = None) -> list[Match]:
+def check_claimed_marks(ex: Exchange, matches: Sequence[Match], day: dt.date, query: Listing | None = None,
+                        session: Session | None = None) -> list[Match]:
     """Keep a certified product only when its owner holds a licence for the mark it stands for, valid on `day`
-    (unknown marks, expired, revoked or missing licences drop it); a kept one gets the licence as a reason."""
+    (unknown marks, expired, revoked or missing licences drop it); a kept one gets the licence as a reason.
+    Read in `session` (the caller's unit of work) when given."""
     wanted: dict[str, set[int]] = {}
     for m in matches:
         code = claimed_mark(query, m.listing, ex.registry)
@@ -106,7 +120,7 @@ def check_claimed_marks(ex: Exchange, matches: Sequence[Match], day: dt.date, qu
     if not wanted:
         return list(matches)
     found: dict[str, tuple[Mark, dict[int, Licence]]] = {}
-    with ex.db.transaction(write=False) as s:
+    with _unit(ex, session) as s:
         for code, owners in wanted.items():
             try:
                 mark = rr.find_mark(s, code)

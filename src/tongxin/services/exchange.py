@@ -203,24 +203,26 @@ class Exchange:
 
     def _rank(self, cands: Sequence[Candidate], qterms: Sequence[QueryTerm], can_see: Callable[[Listing], bool],
               ctx: MatchContext, query: Listing | None = None, wanted_kind: str | None = None, limit: int = 10,
-              hits: dict[int, SearchHit] | None = None, ceiling: float | None = None, background: float = 0.0) -> list[Match]:
+              hits: dict[int, SearchHit] | None = None, ceiling: float | None = None, background: float = 0.0,
+              session: Any = None) -> list[Match]:
         """`rank`, explaining the listings it returns from the terms stored in the index (see
         _explainer); `exact` analyses their text afresh instead (the reference for tests).
         Then the checks the candidates' kinds declare (KindSpec.checks) drop what fails them;
-        when a kind has checks, more are ranked so that `limit` can still be filled."""
+        when a kind has checks, more are ranked so that `limit` can still be filled (their facts
+        read in `session` when given, else in a transaction of their own)."""
         explainer = None if self.exact or not hits else (lambda top: self._explainer(top, hits))
         kinds = allowed_kinds(self.registry, query, wanted_kind)
         checked = any(self.registry.get(k).checks for k in kinds)
         out = rank(cands, qterms, self.registry, self.analyzer, ctx, can_see, query=query, wanted_kind=wanted_kind,
                    limit=limit * 3 if checked else limit, explainer=explainer, ceiling=ceiling, background=background)
-        return self._checked(out, ctx, query)[:limit] if checked else out
+        return self._checked(out, ctx, query, session)[:limit] if checked else out
 
-    def _checked(self, matches: list[Match], ctx: MatchContext, query: Listing | None) -> list[Match]:
+    def _checked(self, matches: list[Match], ctx: MatchContext, query: Listing | None, session: Any = None) -> list[Match]:
         """Matches that pass every check their kind declares (KindSpec.checks), in order."""
         from .certification import check_claimed_marks
 
         providers: dict[str, Callable[[list[Match]], list[Match]]] = {
-            "licence": lambda ms: check_claimed_marks(self, ms, ctx.today, query),
+            "licence": lambda ms: check_claimed_marks(self, ms, ctx.today, query, session),
         }
         names = {n for m in matches for n in self.registry.get(m.listing.kind).checks}
         unknown = names - providers.keys()
@@ -303,14 +305,39 @@ class Exchange:
                 from ..core.errors import Message, NotFound
 
                 raise NotFound(Message(f"资源 {listing_id} 不存在或无权查看", f"listing {listing_id} does not exist or is not visible to you"))
-            qterms = self.listing_qterms(listing)
-            kinds = allowed_kinds(self.registry, listing, kind)
-            if not kinds:
-                return listing, []
-            cands, hits = self._retrieve_hits(qterms, kinds, viewer, ctx, depth=max(limit * 5, 50), exclude=[listing_id], session=s)
-            cands, background = self._with_meaning(cands, self.semantic.vector_of(listing_id), kinds, [listing_id], s)
-        return listing, self._rank(cands, qterms, lambda x: acc.can_match(viewer, x), ctx, query=listing, wanted_kind=kind,
-                                   limit=limit, hits=hits, background=background)
+            found = self._counterpart_candidates(listing, viewer, kind, ctx, limit, s)
+        return listing, self._rank_counterparts(listing, found, viewer, kind, ctx, limit)
+
+    def match_read(self, listing: Listing, viewer: acc.Viewer, session: Any, limit: int = 10, kind: str | None = None,
+                   ctx: MatchContext | None = None) -> list[Match]:
+        """`match` of a listing the caller has already read in `session` and decided the viewer
+        may see in full: candidates, ranking and the kinds' checks in the caller's unit of work
+        (no read of the listing, no access decision about it, no transaction of its own).
+        The caller brings the index up to date first (`ex.index.maybe_sync()`)."""
+        ctx = ctx or MatchContext()
+        found = self._counterpart_candidates(listing, viewer, kind, ctx, limit, session)
+        return self._rank_counterparts(listing, found, viewer, kind, ctx, limit, session)
+
+    def _counterpart_candidates(self, listing: Listing, viewer: acc.Viewer, kind: str | None, ctx: MatchContext, limit: int,
+                                session: Any) -> tuple[list[QueryTerm], list[Candidate], dict[int, SearchHit], float] | None:
+        """A listing's query terms, word and meaning candidates, their hits and the background
+        cosine, read in `session`; None when no kind pairs with it."""
+        lid = int(listing.id or 0)
+        qterms = self.listing_qterms(listing)
+        kinds = allowed_kinds(self.registry, listing, kind)
+        if not kinds:
+            return None
+        cands, hits = self._retrieve_hits(qterms, kinds, viewer, ctx, depth=max(limit * 5, 50), exclude=[lid], session=session)
+        cands, background = self._with_meaning(cands, self.semantic.vector_of(lid), kinds, [lid], session)
+        return qterms, cands, hits, background
+
+    def _rank_counterparts(self, listing: Listing, found: tuple[list[QueryTerm], list[Candidate], dict[int, SearchHit], float] | None,
+                           viewer: acc.Viewer, kind: str | None, ctx: MatchContext, limit: int, session: Any = None) -> list[Match]:
+        if found is None:
+            return []
+        qterms, cands, hits, background = found
+        return self._rank(cands, qterms, lambda x: acc.can_match(viewer, x), ctx, query=listing, wanted_kind=kind,
+                          limit=limit, hits=hits, background=background, session=session)
 
     def counts(self) -> dict[str, int]:
         with self.db.transaction(write=False) as s:

@@ -9,6 +9,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from ..core import access as acc
 from ..core import industries, regions
 from ..core.accounts import REPORT_REASONS
@@ -21,6 +23,7 @@ from ..core.matching.rank import Match
 from ..core.matching.relevance import SHOW_FLOOR
 from ..core.text.analyzer import normalise
 from ..storage import accounts_repo as R
+from ..storage import repo
 from ..storage.repo import ListingFilter
 from . import filters
 from .certification import claim_warning, require_licensed_claim
@@ -70,6 +73,15 @@ class SearchResult:
     facets: dict[str, list[tuple[str, str, str, int]]] = field(default_factory=dict)  # name → (value, zh, en, count)
     total: int = 0
     terms: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ListingPage:
+    """What the listing page shows, read in one unit of work (Listings.listing_page)."""
+
+    shown: Shown
+    matches: list[Shown]  # counterparts, when the viewer may read the listing in full and it is published
+    grants: dict[str, Any] | None  # the owner's grants and their log (None: not the owner)
 
 
 def visible_terms(terms: Sequence[str], shown: Sequence[Shown], registry: Any) -> list[str]:
@@ -124,44 +136,88 @@ class Listings:
         self.db = ex.db
 
     # -- showing --------------------------------------------------------------------------------
-    def _shown(self, viewer: acc.Viewer, xs: Iterable[Listing], matches: dict[int, Match] | None = None) -> list[Shown]:
+    def _read(self, s: Session, viewer: acc.Viewer, listing_id: int) -> tuple[Listing, acc.Decision]:
+        """The listing read once in `s` and what the viewer may do with it, decided once; a
+        missing listing answers exactly like an invisible one."""
+        from ..core.errors import NotFound
+
+        try:
+            x = repo.fetch_listing(s, listing_id, self.ex.registry)
+        except NotFound:
+            raise acc.not_visible("资源", "listing", listing_id) from None
+        d = acc.decide(viewer, x)
+        if d.level == acc.Access.NONE:
+            raise acc.not_visible("资源", "listing", listing_id)
+        return x, d
+
+    @staticmethod
+    def _shown_as(x: Listing, d: acc.Decision, mod: Any, match: Match | None = None) -> Shown:
+        return Shown(acc.redacted(x, d.level), d.level, can_edit=d.can_edit, can_interest=d.can_interest, can_report=d.can_report,
+                     pending=bool(mod and mod.publish_on_verify), hidden=bool(mod and mod.hidden), match=match)
+
+    def _shown(self, viewer: acc.Viewer, xs: Iterable[Listing], matches: dict[int, Match] | None = None,
+               session: Session | None = None) -> list[Shown]:
+        """The listings this viewer may see, as they may see them (one access decision each), with
+        their moderation state read in `session` (or a read transaction of its own)."""
         xs = list(xs)
-        with self.db.transaction(write=False) as s:
-            mods = R.moderation_of(s, [int(x.id or 0) for x in xs])
+        if session is None:
+            with self.db.transaction(write=False) as s:
+                return self._shown(viewer, xs, matches, s)
+        mods = R.moderation_of(session, [int(x.id or 0) for x in xs])
         out = []
         for x in xs:
-            r = acc.redact(viewer, x)
-            if r is None:
+            d = acc.decide(viewer, x)
+            if d.level == acc.Access.NONE:
                 continue
-            shown, level = r
-            m = mods.get(int(x.id or 0))
-            out.append(Shown(shown, level, can_edit=acc.can_edit(viewer, x), can_interest=acc.can_express_interest(viewer, x),
-                             can_report=acc.can_report(viewer, x), pending=bool(m and m.publish_on_verify),
-                             hidden=bool(m and m.hidden), match=(matches or {}).get(int(x.id or 0))))
+            out.append(self._shown_as(x, d, mods.get(int(x.id or 0)), (matches or {}).get(int(x.id or 0))))
         return out
 
-    def show(self, viewer: acc.Viewer, listing_id: int) -> Shown:
-        x, level = fetch(self.ex, viewer, listing_id)
-        if level == acc.Access.NONE:
-            raise acc.not_visible("资源", "listing", listing_id)
-        shown = self._shown(viewer, [x])[0]
-        warning = claim_warning(self.ex, x, dt.date.today())
+    def _shown_read(self, s: Session, viewer: acc.Viewer, x: Listing, d: acc.Decision) -> Shown:
+        """A listing already read and decided, with its moderation state and a lapsed mark claim."""
+        lid = int(x.id or 0)
+        shown = self._shown_as(x, d, R.moderation_of(s, [lid]).get(lid))
+        warning = claim_warning(self.ex, x, dt.date.today(), session=s)
         if warning is not None:
             shown.warnings.append(warning)
         return shown
+
+    def show(self, viewer: acc.Viewer, listing_id: int) -> Shown:
+        with self.db.transaction(write=False) as s:
+            x, d = self._read(s, viewer, listing_id)
+            return self._shown_read(s, viewer, x, d)
+
+    def listing_page(self, viewer: acc.Viewer, listing_id: int, ctx: MatchContext | None = None, limit: int = 10) -> ListingPage:
+        """Everything the listing page shows, in one unit of work: the listing read once, what the
+        viewer may see and do decided once, its moderation state, a lapsed mark claim, the owner's
+        grants, and its counterparts (when the viewer may read it in full and it is published)."""
+        ctx = ctx or MatchContext()
+        self.ex.index.maybe_sync()  # before the transaction: counterparts come from an up-to-date index
+        with self.db.transaction(write=False) as s:
+            x, d = self._read(s, viewer, listing_id)
+            shown = self._shown_read(s, viewer, x, d)
+            matches = self._matches_read(s, viewer, x, limit, None, ctx) if d.level >= acc.Access.FULL and x.status == "published" else []
+            grants = self._grants_read(s, listing_id) if d.can_edit else None  # can_edit is can_grant
+        return ListingPage(shown, matches, grants)
 
     def matches(self, viewer: acc.Viewer, listing_id: int, limit: int = 10, ctx: MatchContext | None = None,
                 kind: str | None = None) -> list[Shown]:
         """Counterparts with explanations. Only listings the viewer can read in full are matched
         (and explained); a summary-only listing is not matched at all."""
-        x, level = fetch(self.ex, viewer, listing_id)
-        if level < acc.Access.FULL:
-            raise acc.not_visible("资源", "listing", listing_id)
-        if x.status != "published" and not acc.owns(viewer, x) and not viewer.is_staff:
-            return []
-        _, ms = self.ex.match(listing_id, viewer, limit=limit, kind=kind, ctx=ctx or MatchContext())
+        ctx = ctx or MatchContext()
+        self.ex.index.maybe_sync()
+        with self.db.transaction(write=False) as s:
+            x, d = self._read(s, viewer, listing_id)
+            if d.level < acc.Access.FULL:
+                raise acc.not_visible("资源", "listing", listing_id)
+            if x.status != "published" and not acc.owns(viewer, x) and not viewer.is_staff:
+                return []
+            return self._matches_read(s, viewer, x, limit, kind, ctx)
+
+    def _matches_read(self, s: Session, viewer: acc.Viewer, x: Listing, limit: int, kind: str | None, ctx: MatchContext) -> list[Shown]:
+        """Counterparts of a listing read in `s` that the viewer may read in full, in that unit of work."""
+        ms = self.ex.match_read(x, viewer, s, limit=limit, kind=kind, ctx=ctx)
         ms = [m for m in ms if m.explanation.relevance >= SHOW_FLOOR]  # not worth showing: the page says so instead
-        return self._shown(viewer, [m.listing for m in ms], {int(m.listing.id or 0): m for m in ms})
+        return self._shown(viewer, [m.listing for m in ms], {int(m.listing.id or 0): m for m in ms}, session=s)
 
     def page(self, viewer: acc.Viewer, f: ListingFilter, cursor: int = 0, per_page: int = 20) -> tuple[list[Shown], int | None]:
         """Visible listings in id order (newest first), `per_page` at a time; cursor = raw offset."""
@@ -288,8 +344,12 @@ class Listings:
                 raise acc.not_visible("资源", "listing", listing_id)
             raise acc.forbidden("只有发布机构可以查看授权", "only the publishing organisation may see its grants")
         with self.db.transaction(write=False) as s:
-            return {"grants": [{"org_id": o.id, "org_name": o.name, "since": g.created_at.isoformat() if g.created_at else None} for g, o in R.grants(s, listing_id)],
-                    "log": [{"org_id": e.org_id, "action": e.action, "note": e.note, "at": e.at.isoformat()} for e in R.grant_log(s, listing_id)]}
+            return self._grants_read(s, listing_id)
+
+    @staticmethod
+    def _grants_read(s: Session, listing_id: int) -> dict[str, Any]:
+        return {"grants": [{"org_id": o.id, "org_name": o.name, "since": g.created_at.isoformat() if g.created_at else None} for g, o in R.grants(s, listing_id)],
+                "log": [{"org_id": e.org_id, "action": e.action, "note": e.note, "at": e.at.isoformat()} for e in R.grant_log(s, listing_id)]}
 
     def grant(self, viewer: acc.Viewer, listing_id: int, org_id: int, note: str = "", grant: bool = True) -> bool:
         x, _ = fetch(self.ex, viewer, listing_id)
@@ -404,4 +464,4 @@ def form_values(x: Listing, spec: KindSpec) -> dict[str, str]:
     return v
 
 
-__all__ = ["Listings", "Shown", "SearchFilters", "SearchResult", "parse_filters", "listing_dict", "form_values", "common_fields", "display_value"]
+__all__ = ["Listings", "ListingPage", "Shown", "SearchFilters", "SearchResult", "parse_filters", "listing_dict", "form_values", "common_fields", "display_value"]

@@ -53,14 +53,10 @@ def search_page(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, q:
 
 @router.get("/listings/{listing_id}", response_class=HTMLResponse)
 def listing_page(request: Request, ex: ExchangeDep, ls: ListingsDep, listing_id: Id, corridor: bool = False) -> Any:
-    v = viewer(request)
-    shown = ls.show(v, listing_id)
-    matches = []
-    if shown.level >= 2 and shown.listing.status == "published":
-        matches = ls.matches(v, listing_id, limit=10, ctx=MatchContext(prefer_corridor=corridor))
-    grants = ls.grants(v, listing_id) if shown.can_edit else None
+    page = ls.listing_page(viewer(request), listing_id, ctx=MatchContext(prefer_corridor=corridor))
+    shown = page.shown
     return render(request, "listing.html", s=shown, x=shown.listing, spec=ex.registry.get(shown.listing.kind),
-                  level=int(shown.level), matches=matches, corridor=corridor, grants=grants,
+                  level=int(shown.level), matches=page.matches, corridor=corridor, grants=page.grants,
                   report_reasons=REPORT_REASONS, decline_reasons=DECLINE_REASONS, sent=request.query_params.get("sent"))
 
 

@@ -490,6 +490,25 @@ class SearchEngine:
         top_or = keep[:limit]
         if not self._arithmetic or min(sc for sc, _ in top_or) < SAFE_OR_SCORE:
             return self._settle_by_query(searcher, full, keep, limit, exhausted)
+        consts = self._filter_constants(searcher, full, keep, sig)
+        if consts is None or any(a.segment_ord not in consts for _, a in top_or):
+            return self._settle_by_query(searcher, full, keep, limit, exhausted)
+        scored = sorted(((_plus_ones(sc, consts[a.segment_ord]), a) for sc, a in keep if a.segment_ord in consts),
+                        key=lambda x: (-x[0], x[1].segment_ord, x[1].doc))
+        top = scored[:limit]
+        if len(top) < limit and not exhausted:
+            return None
+        if (not exhausted or len(scored) < len(keep)) and not self._below(searcher, keep[-1][0], top[-1][0], consts):
+            return None
+        if not self._spot_check(searcher, full, top[-1]):
+            return self._settle_by_query(searcher, full, keep, limit, exhausted)
+        return self._hits(searcher, top)
+
+    def _filter_constants(self, searcher: tantivy.Searcher, full: tantivy.Query, keep: list[tuple[float, Any]],
+                          sig: tuple[Any, ...]) -> dict[int, int] | None:
+        """Segment → C (the filter clauses that add 1.0 there) for the filters `sig`, learned from
+        one survivor of each segment not seen yet (its exact score is its OR score plus C ones)
+        and kept until the next reload; None when a survivor's exact score fits no C."""
         consts = self._consts.setdefault(sig, {})
         unknown: dict[int, tuple[float, Any]] = {}
         for sc, a in keep:
@@ -501,36 +520,36 @@ class SearchEngine:
                 e = got.get((a.segment_ord, a.doc))
                 c = next((c for c in range(FILTER_CLAUSES + 1) if e is not None and _plus_ones(sc, c) == e), None)
                 if c is None:
-                    return self._settle_by_query(searcher, full, keep, limit, exhausted)
-                consts[seg] = c
-        if any(a.segment_ord not in consts for _, a in top_or):
-            return self._settle_by_query(searcher, full, keep, limit, exhausted)
-        scored = sorted(((_plus_ones(sc, consts[a.segment_ord]), a) for sc, a in keep if a.segment_ord in consts),
-                        key=lambda x: (-x[0], x[1].segment_ord, x[1].doc))
-        top = scored[:limit]
-        if len(top) < limit and not exhausted:
-            return None
-        if not exhausted or len(scored) < len(keep):
-            last_or = keep[-1][0]
-            bound_c = max(consts.values()) if len(consts) >= searcher.num_segments else FILTER_CLAUSES
-            kth = top[-1][0]
-            if last_or >= SAFE_OR_SCORE:
-                if not _plus_ones(last_or, bound_c) < kth:
                     return None
-            elif not last_or + bound_c + 0.01 < kth:
-                return None
-        # spot check of the arithmetic against the engine (the returned limit-th document)
+                consts[seg] = c
+        return consts
+
+    @staticmethod
+    def _below(searcher: tantivy.Searcher, last_or: float, kth: float, consts: dict[int, int]) -> bool:
+        """Whether every document not fetched (OR score at most the last survivor's `last_or`, C at
+        most the largest learned, or FILTER_CLAUSES while a segment is unknown) scores strictly
+        below the `limit`-th exact score `kth`."""
+        bound_c = max(consts.values()) if len(consts) >= searcher.num_segments else FILTER_CLAUSES
+        if last_or >= SAFE_OR_SCORE:
+            return _plus_ones(last_or, bound_c) < kth
+        return last_or + bound_c + 0.01 < kth
+
+    def _spot_check(self, searcher: tantivy.Searcher, full: tantivy.Query, hit: tuple[float, Any]) -> bool:
+        """The arithmetic against the engine on the returned `limit`-th document: on every query
+        at first, then on one in SPOT_CHECK_EVERY. False (and exact restricted queries from now
+        on) when the engine scores it differently."""
         self._settled += 1
-        if self._settled <= SPOT_CHECK_FIRST or self._settled % SPOT_CHECK_EVERY == 0:
-            sc, a = top[-1]
-            got = self._exact_scores(searcher, full, [a])
-            if got.get((a.segment_ord, a.doc)) != sc:
-                self.stats["spot_check_failures"] += 1
-                self._arithmetic = False
-                log.warning("engine scores differ from OR score + filters (%s vs %s): exact restricted queries from now on",
-                            got.get((a.segment_ord, a.doc)), sc)
-                return self._settle_by_query(searcher, full, keep, limit, exhausted)
-        return self._hits(searcher, top)
+        if not (self._settled <= SPOT_CHECK_FIRST or self._settled % SPOT_CHECK_EVERY == 0):
+            return True
+        sc, a = hit
+        got = self._exact_scores(searcher, full, [a])
+        if got.get((a.segment_ord, a.doc)) == sc:
+            return True
+        self.stats["spot_check_failures"] += 1
+        self._arithmetic = False
+        log.warning("engine scores differ from OR score + filters (%s vs %s): exact restricted queries from now on",
+                    got.get((a.segment_ord, a.doc)), sc)
+        return False
 
     def _exact_scores(self, searcher: tantivy.Searcher, full: tantivy.Query, addrs: Sequence[Any]) -> dict[tuple[int, int], float]:
         """The filtered query's scores of a few documents (one seek each)."""

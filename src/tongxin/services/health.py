@@ -48,7 +48,7 @@ def _check_index(ex: Exchange) -> dict[str, Any]:
     try:
         eng = ex.engine
         docs = int(eng.num_docs())
-        last = int(eng.last_change)
+        last = int(eng.store.last_change)
     except Exception as e:
         return {"ok": False, "error": type(e).__name__}
     try:
@@ -57,7 +57,7 @@ def _check_index(ex: Exchange) -> dict[str, Any]:
     except Exception as e:
         return {"ok": False, "documents": docs, "error": type(e).__name__}
     return {"ok": behind <= MAX_BEHIND, "documents": docs, "last_change": last, "newest_change": newest,
-            "behind": behind, "writer": bool(eng.writable)}
+            "behind": behind, "writer": bool(eng.store.writable)}
 
 
 def queue_depth(ex: Exchange) -> int | None:

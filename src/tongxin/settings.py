@@ -76,6 +76,7 @@ class Config:
     host: str
     port: int
     lang: str
+    database_read_url: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: str) -> Config:
@@ -84,4 +85,5 @@ class Config:
         data_dir = os.path.abspath(get("TONGXIN_DATA_DIR"))
         url = get("TONGXIN_DATABASE_URL") or "sqlite:///" + os.path.join(data_dir, "tongxin.db")
         index_dir = get("TONGXIN_INDEX_DIR") or os.path.join(data_dir, "index")
-        return cls(data_dir, url, index_dir, get("TONGXIN_HOST"), int(get("TONGXIN_PORT")), get("TONGXIN_LANG"))
+        return cls(data_dir, url, index_dir, get("TONGXIN_HOST"), int(get("TONGXIN_PORT")), get("TONGXIN_LANG"),
+                   get("TONGXIN_DATABASE_READ_URL"))

@@ -86,7 +86,7 @@ class Exchange:
 
     @classmethod
     def from_config(cls, config: Config) -> Exchange:
-        return cls(Database(config.database_url), config.index_dir)
+        return cls(Database(config.database_url, config.database_read_url), config.index_dir)
 
     # -- lifecycle --------------------------------------------------------------------------
     def init_db(self) -> None:
@@ -153,7 +153,7 @@ class Exchange:
         if session is not None:
             found = repo.fetch_listings(session, [h.id for h in hits], self.registry)
         else:
-            with self.db.transaction(write=False) as s:
+            with self.db.transaction(write=False, replica=True) as s:
                 found = repo.fetch_listings(s, [h.id for h in hits], self.registry)
         return [Candidate(found[h.id], h.score) for h in hits if h.id in found], {h.id: h for h in hits}
 
@@ -272,7 +272,7 @@ class Exchange:
         qvec = self.semantic.encode_query(text) if text.strip() else None
         ceiling = self.text_ceiling(text, qterms)
         if qvec is not None:
-            with self.db.transaction(write=False) as s:
+            with self.db.transaction(write=False, replica=True) as s:
                 cands, hits = self._retrieve_hits(qterms, kinds, viewer, ctx, depth=max(limit * 5, 50), session=s)
                 cands, background = self._with_meaning(cands, qvec, kinds, (), s)
             return query_words(qterms), self._rank(cands, qterms, can_see, ctx, wanted_kind=kind, limit=limit, hits=hits,
@@ -299,7 +299,7 @@ class Exchange:
         """A listing → ranked counterparts (scenario → technologies, technology → scenarios)."""
         ctx = ctx or MatchContext()
         self.index.maybe_sync()
-        with self.db.transaction(write=False) as s:  # one transaction (one round of BEGIN/COMMIT) per match
+        with self.db.transaction(write=False, replica=True) as s:  # one transaction (one round of BEGIN/COMMIT) per match
             listing = repo.fetch_listing(s, listing_id, self.registry)
             if acc.access(viewer, listing) < acc.Access.FULL:
                 from ..core.errors import Message, NotFound

@@ -184,7 +184,7 @@ class IndexMaintainer:
                                    "rebuild it there, or stop that process first")
             self._start_poller()
             t0 = time.perf_counter()
-            with self.db.transaction(write=False) as s:
+            with self.db.transaction(write=False, replica=True) as s:
                 last = repo.last_change_id(s)
                 total = repo.count_status(s, "published")
                 keywords = repo.distinct_keywords(s)
@@ -202,7 +202,7 @@ class IndexMaintainer:
                 done = 0
                 if progress:
                     progress(0, total)
-                with self.db.transaction(write=False) as s:
+                with self.db.transaction(write=False, replica=True) as s:
                     batches = repo.scan_listings_for_index(s, self.registry, batch=BUILD_BATCH)
                     for docs in self._analysed(self._noting(batches), workers):
                         done += st.add_documents(docs)
@@ -324,7 +324,7 @@ class IndexMaintainer:
         """Writer: are there changes the index has not applied? One small indexed query."""
         st = self.store
         low = self._window(st)
-        with self.db.engine.connect() as c:
+        with self.db.read_engine.connect() as c:
             n, newest = repo.count_changes_above(c, low)
         if newest > st.last_change:
             return True
@@ -335,7 +335,7 @@ class IndexMaintainer:
     def _init_seen(self) -> None:
         """After a start or a build: the changes in the look-back window the index already reflects."""
         st = self.store
-        with self.db.transaction(write=False) as s:
+        with self.db.transaction(write=False, replica=True) as s:
             rows = repo.change_rows_above(s, self._window(st))
         self._seen = {cid for cid, _ in rows if cid <= st.last_change}
         self._seen_ready = True
@@ -343,7 +343,7 @@ class IndexMaintainer:
     def _apply_changes(self) -> int:
         st = self.store
         low = self._window(st)
-        with self.db.transaction(write=False) as s:
+        with self.db.transaction(write=False, replica=True) as s:
             rows = repo.change_rows_above(s, low)  # (change id, listing id), id order
             if not self._seen_ready:  # after a start or a build: what the index already reflects
                 self._seen = {cid for cid, _ in rows if cid <= st.last_change}
@@ -375,7 +375,7 @@ class IndexMaintainer:
     def _wait_for_writer(self, timeout: float = WRITER_WAIT) -> int:
         """Reader: wait until the writer has applied every change made so far."""
         st = self.store
-        with self.db.engine.connect() as c:
+        with self.db.read_engine.connect() as c:
             target = repo.newest_change(c)
         deadline = time.monotonic() + timeout
         while True:

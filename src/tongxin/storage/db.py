@@ -49,17 +49,25 @@ def make_engine(url: str) -> Engine:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    """The primary (every write, and reads that must see this host's own writes) and, optionally, a
+    read replica (a PostgreSQL hot standby: TONGXIN_DATABASE_READ_URL) for the reads that may lag
+    by the replication delay: search, matching and the index's catch-up from the change log."""
+
+    def __init__(self, url: str, read_url: str = "") -> None:
         self.url = url
+        self.read_url = read_url or ""
         self.engine = make_engine(url)
+        self.read_engine = make_engine(read_url) if read_url else self.engine
         self.dialect = self.engine.dialect.name
         self._writer = sessionmaker(bind=self.engine.execution_options(tongxin_write=True), expire_on_commit=False)
         self._reader = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self._replica = sessionmaker(bind=self.read_engine, expire_on_commit=False) if read_url else self._reader
 
     @contextlib.contextmanager
-    def transaction(self, write: bool = True) -> Iterator[Session]:
-        """Commit on success, roll back on any error: nothing half-written."""
-        session = (self._writer if write else self._reader)()
+    def transaction(self, write: bool = True, replica: bool = False) -> Iterator[Session]:
+        """Commit on success, roll back on any error: nothing half-written. `replica=True` (reads
+        only): the read replica when one is configured, else the primary."""
+        session = (self._writer if write else self._replica if replica else self._reader)()
         try:
             yield session
             session.commit()
@@ -71,6 +79,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()
 
 
 def rowcount(result: object) -> int:

@@ -197,7 +197,7 @@ def serve(host: str | None = typer.Option(None, help="监听地址 / host"), por
     ex = _exchange()
     try:
         applied = _run(ex.sync)
-        if ex.last_build:
+        if ex.index.last_build:
             console.print(f"✓ 索引已重建 / index rebuilt: {applied} 条已发布资源 published listings")
         else:
             console.print(f"✓ 索引已追上数据库 / index caught up: {applied} 条变更已应用 listings re-indexed from the change log")

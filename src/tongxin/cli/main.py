@@ -117,6 +117,9 @@ def demo(
 
         shipped = load_demo_vectors(ex)
         console.print(f"✓ 语义向量 / vectors: {shipped['stored']} 条随包提供 shipped, {shipped['queued']} 条后台计算 embedded in the background")
+        if ex.semantic.enabled:
+            waiting = _vectors(ex).status()["sentences_waiting"]
+            console.print(f"✓ 句子向量 / sentence vectors (匹配依据 evidence): {waiting} 条资源后台计算 listings embedded in the background")
         with _progress() as p:
             t = p.add_task("建立索引 indexing", total=None)
             n = ex.rebuild_index(progress=lambda d, tot: p.update(t, completed=d, total=tot))
@@ -470,8 +473,10 @@ def index(
             with _progress() as p:
                 t = p.add_task("建立索引 indexing", total=None)
                 n = ex.rebuild_index(progress=lambda d, tot: p.update(t, completed=d, total=tot))
-            queued = _vectors(ex).enqueue_stale(check_text=True)
-            console.print(f"✓ 索引 / index: {n}; 排入嵌入队列 / queued for embedding: {queued}")
+            sem = _vectors(ex)
+            queued = sem.enqueue_stale(check_text=True)
+            console.print(f"✓ 索引 / index: {n}; 排入嵌入队列 / queued for embedding: {queued}; "
+                          f"句子向量 / for sentence vectors: {sem.stale_sentences}")
         elif not embed:
             console.print(f"✓ 索引 / index: {ex.sync()}")
         if embed:
@@ -502,8 +507,12 @@ def _embed(ex: Exchange) -> None:
     with Progress(*cols, console=err) as p:
         t = p.add_task(f"嵌入 embedding ({encoder.name})", total=None)
         n = sem.drain(progress=lambda d, tot: p.update(t, completed=d, total=tot))
+        t2 = p.add_task(f"句子 sentences ({encoder.name})", total=None)  # evidence: after the listing vectors
+        ns = sem.drain_sentences(progress=lambda d, tot: p.update(t2, completed=d, total=tot))
     st = sem.status()
     console.print(f"✓ 向量 / vectors: 新算 {n} embedded, 共 {st['vectors']} stored, 等待 {st['waiting']} waiting, 失败 {st['failed']} failed")
+    console.print(f"✓ 句子向量 / sentence vectors: 新算 {ns} listings embedded, 共 {st['sentence_vectors']} stored, "
+                  f"等待 {st['sentences_waiting']} waiting, 失败 {st['sentences_failed']} failed")
 
 
 def _index_status(ex: Exchange) -> None:
@@ -516,6 +525,9 @@ def _index_status(ex: Exchange) -> None:
     table.add_row("等待嵌入 vectors waiting", str(st["waiting"]))
     table.add_row("嵌入失败 failed (见 last_error)", str(st["failed"]))
     table.add_row("旧模型向量 vectors of another model", str(st["other_model_vectors"]))
+    table.add_row("句子向量 sentence vectors stored", f"{st['sentence_vectors']} / {st['listings']}")
+    table.add_row("等待句子嵌入 sentences waiting", str(st["sentences_waiting"]))
+    table.add_row("句子嵌入失败 sentences failed", str(st["sentences_failed"]))
     table.add_row("模型 model", f"{st['model']} {st['model_version']}".strip())
     console.print(table)
 

@@ -39,6 +39,10 @@ class SemanticSource(Protocol):
     def background(self, vector: Any, kinds: Sequence[str]) -> float:
         """Cosine of `vector` with the mean stored vector of these kinds: what an unrelated listing scores."""
 
+    def sentence_vectors(self, listing_ids: Sequence[int]) -> dict[int, tuple[list[str], Any]]:
+        """listing id → (its sentences, their unit vectors as rows), in one query; listings without
+        them are left out (evidence: services.evidence)."""
+
 
 class NoSemantic:
     """Semantic matching off: no query vectors, no candidates."""
@@ -59,3 +63,6 @@ class NoSemantic:
 
     def background(self, vector: Any, kinds: Sequence[str]) -> float:
         return 0.0
+
+    def sentence_vectors(self, listing_ids: Sequence[int]) -> dict[int, tuple[list[str], Any]]:
+        return {}

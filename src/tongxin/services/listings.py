@@ -4,6 +4,7 @@ and exports. Reads go through `Exchange` with the viewer and are redacted by `co
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from ..storage import repo
 from ..storage.repo import ListingFilter
 from . import filters
 from .certification import claim_warning, require_licensed_claim
+from .evidence import with_evidence
 from .exchange import Exchange
 from .filters import SearchFilters
 
@@ -217,6 +219,7 @@ class Listings:
         """Counterparts of a listing read in `s` that the viewer may read in full, in that unit of work."""
         ms = self.ex.match_read(x, viewer, s, limit=limit, kind=kind, ctx=ctx)
         ms = [m for m in ms if m.explanation.relevance >= SHOW_FLOOR]  # not worth showing: the page says so instead
+        ms = with_evidence(self.ex.semantic, ms, x)  # the closest sentences, where meaning carried a match
         return self._shown(viewer, [m.listing for m in ms], {int(m.listing.id or 0): m for m in ms}, session=s)
 
     def page(self, viewer: acc.Viewer, f: ListingFilter, cursor: int = 0, per_page: int = 20) -> tuple[list[Shown], int | None]:
@@ -259,7 +262,12 @@ class Listings:
             today = (ctx or MatchContext()).today  # expired posts leave browsing the day after their end date, as in search
             shown = [s for s in shown if s.listing.is_live(today)]
         shown = [s for s in shown if filters.passes(s.listing, f, self.ex.registry)]
-        return SearchResult(shown[:limit], _facets(shown, self.ex), len(shown), visible_terms(terms, shown, self.ex.registry))
+        top = shown[:limit]
+        if q.strip():  # the closest sentences of the results shown, where meaning carried a match
+            got = with_evidence(self.ex.semantic, [s.match for s in top if s.match is not None], q)
+            by_id = {int(m.listing.id or 0): m for m in got}
+            top = [dataclasses.replace(s, match=by_id[int(s.listing.id or 0)]) if s.match is not None else s for s in top]
+        return SearchResult(top, _facets(shown, self.ex), len(shown), visible_terms(terms, shown, self.ex.registry))
 
     def mine(self, viewer: acc.Viewer) -> list[Shown]:
         org_id = acc.require_org(viewer)

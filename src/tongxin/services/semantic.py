@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.semantic import Encoder, encoder_from_setting, get_encoder, persist
 from ..core.semantic.index import VectorIndex
-from ..core.semantic.text import embed_text, text_hash
+from ..core.semantic.text import embed_text, sentences_hash, text_hash
+from ..core.text.sentences import listing_sentences
 from ..storage import repo
 from ..storage import vectors_repo as vr
 from ..storage.db import Database
@@ -45,6 +46,7 @@ log = logging.getLogger("tongxin.services.semantic")
 Progress = Callable[[int, int], None]
 
 BATCH = 16  # listings per embedding batch (one transaction each; ~2 s of one core with e5)
+SENTENCE_BATCH = 4  # listings per sentence batch (up to 4 × 12 sentences, each shorter than a listing's text)
 LEASE_SECONDS = 600.0  # a claimed batch is someone else's for this long (then a crashed worker's rows come back)
 IDLE_WAIT = 2.0  # the worker's pause when the queue is empty
 REFRESH_INTERVAL = 1.0  # the query path's freshness check
@@ -54,7 +56,8 @@ QUERY_CACHE = 512
 
 class Semantic:
     def __init__(self, db: Database, encoder: Encoder | str | None = None, batch: int = BATCH, lease_seconds: float = LEASE_SECONDS,
-                 refresh_interval: float = REFRESH_INTERVAL, index_dir: str | None = None, ann_threshold: int | None = None) -> None:
+                 refresh_interval: float = REFRESH_INTERVAL, index_dir: str | None = None, ann_threshold: int | None = None,
+                 sentence_batch: int = SENTENCE_BATCH) -> None:
         """`encoder`: an Encoder, a key of core.semantic.ENCODERS ("none": off), or None for TONGXIN_ENCODER.
         `index_dir`: where a large index is saved (None: not saved). `ann_threshold`: vectors per kind
         from which a kind is searched approximately (None: the default; 0: always exact)."""
@@ -64,6 +67,7 @@ class Semantic:
         self.index_loaded = False  # the last index came from disk (not rebuilt)
         self._dirty = 0  # vectors applied since the last save
         self.batch = batch
+        self.sentence_batch = sentence_batch
         self.lease_seconds = lease_seconds
         self.refresh_interval = refresh_interval
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -78,6 +82,7 @@ class Semantic:
         self._queries: OrderedDict[str, Any] = OrderedDict()
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
+        self.stale_sentences = 0  # listings queued for sentence vectors by the last enqueue_stale
 
     # -- the encoder --------------------------------------------------------------------------
     @property
@@ -284,6 +289,7 @@ class Semantic:
         name, version = (enc.name, enc.version) if enc is not None else ("none", "")
         with self.db.transaction(write=False) as s:
             out: dict[str, Any] = vr.status_counts(s, name, version)
+            out.update(vr.sentence_status_counts(s, name, version))
             out["published"] = repo.count_status(s, "published")
         out.update(model=name, model_version=version, dim=enc.dim if enc is not None else 0,
                    indexed=len(self._index) if self._index is not None else None)
@@ -291,7 +297,8 @@ class Semantic:
 
     def enqueue_stale(self, check_text: bool = True) -> int:
         """Queue every listing without a current vector: none, another model or version, or (with
-        `check_text`) a text hash that no longer matches its text. Returns how many were queued."""
+        `check_text`) a text hash that no longer matches its text. The same for sentence vectors
+        (`stale_sentences`). Returns how many listing vectors were queued."""
         enc = self.encoder
         if enc is None:
             return 0
@@ -301,6 +308,12 @@ class Semantic:
                 for rows in vr.hashed_texts(s):
                     ids.update(lid for lid, t, k, d, h in rows if h is not None and h != text_hash(embed_text(t, k, d)))
             vr.enqueue(s, sorted(ids))
+            sids = set(vr.stale_sentence_ids(s, enc.name, enc.version))
+            if check_text:
+                for srows in vr.hashed_sentence_texts(s):
+                    sids.update(lid for lid, t, d, h in srows if h is not None and h != sentences_hash(listing_sentences(t, d)))
+            vr.enqueue(s, sorted(sids), vr.SQ)
+        self.stale_sentences = len(sids)
         return len(ids)
 
     def embed_batch(self) -> int:
@@ -349,23 +362,87 @@ class Semantic:
             self._apply(s, enc, self._index, sorted(written))
 
     def drain(self, progress: Progress | None = None, limit: int | None = None) -> int:
-        """Embed queued listings in the foreground until the queue is empty (or `limit` rows); returns rows claimed."""
+        """Embed queued listings in the foreground until the queue is empty (or `limit` rows); returns rows claimed.
+        Sentence vectors are `drain_sentences`' work."""
+        return self._drain(self.embed_batch, "waiting", progress, limit)
+
+    def drain_sentences(self, progress: Progress | None = None, limit: int | None = None) -> int:
+        """Embed the sentences of queued listings in the foreground (or `limit` listings); returns rows claimed."""
+        return self._drain(self.embed_sentence_batch, "sentences_waiting", progress, limit)
+
+    def _drain(self, step: Callable[[], int], waiting: str, progress: Progress | None, limit: int | None) -> int:
         if self.encoder is None:
             return 0
-        total = self.status()["waiting"]
+        total = self.status()[waiting]
         if limit is not None:
             total = min(total, limit)
         done = 0
         if progress:
             progress(0, total)
         while limit is None or done < limit:
-            n = self.embed_batch()
+            n = step()
             if n == 0:
                 break
             done += n
             if progress:
                 progress(min(done, max(total, done)), max(total, done))
         return done
+
+    # -- sentence vectors (evidence) ----------------------------------------------------------------
+    def embed_sentence_batch(self) -> int:
+        """Claim one batch of the sentence queue, split each listing into sentences, embed them all
+        at once, store them and drop the queue rows. Returns the number of rows claimed (0: nothing to do)."""
+        enc = self.encoder
+        if enc is None:
+            return 0
+        with self.db.transaction() as s:
+            ids = vr.claim(s, self.owner, self.sentence_batch, self.lease_seconds, queue=vr.SQ)
+            texts = vr.sentence_texts_of(s, ids) if ids else {}
+        if not ids:
+            return 0
+        items = [(lid, listing_sentences(*texts[lid])) for lid in ids if lid in texts]
+        try:
+            self._store_sentences(enc, items)
+        except Exception:  # one poison text must not hold back the others: one by one
+            log.warning("embedding the sentences of %d listings failed; retrying one by one", len(items), exc_info=True)
+            for item in items:
+                try:
+                    self._store_sentences(enc, [item])
+                except Exception as e:
+                    with self.db.transaction() as s:
+                        vr.fail(s, self.owner, [item[0]], f"{type(e).__name__}: {e}", queue=vr.SQ)
+        with self.db.transaction() as s:  # rows of listings deleted meanwhile
+            vr.complete(s, self.owner, [lid for lid in ids if lid not in texts], queue=vr.SQ)
+        return len(ids)
+
+    def _store_sentences(self, enc: Encoder, items: Sequence[tuple[int, list[str]]]) -> None:
+        flat = [t for _, sents in items for t in sents]
+        vectors = enc.encode_passages(flat)
+        if vectors.shape != (len(flat), enc.dim):
+            raise ValueError(f"encoder returned {vectors.shape}, expected {(len(flat), enc.dim)}")
+        rows, at = [], 0
+        for lid, sents in items:
+            rows.append(vr.StoredSentences(lid, sentences_hash(sents), list(sents), vr.to_bytes(vectors[at : at + len(sents)])))
+            at += len(sents)
+        with self.db.transaction() as s:
+            vr.write_sentence_vectors(s, enc.name, enc.version, enc.dim, rows)
+            vr.complete(s, self.owner, [lid for lid, _ in items], queue=vr.SQ)
+
+    def sentence_vectors(self, listing_ids: Sequence[int]) -> dict[int, tuple[list[str], np.ndarray]]:
+        """listing id → (its sentences, their float32 vectors) stored for the current model, in one
+        query; listings without them (not embedded yet, another model, semantic off) are left out."""
+        enc = self.encoder
+        if enc is None or not listing_ids:
+            return {}
+        import numpy as np
+
+        with self.db.transaction(write=False) as s:
+            got = vr.sentence_vectors_for(s, enc.name, enc.version, listing_ids)
+        out: dict[int, tuple[list[str], np.ndarray]] = {}
+        for lid, (_, sents, blob) in got.items():
+            if sents:
+                out[lid] = (sents, vr.sentence_matrix(blob, len(sents), enc.dim).astype(np.float32))
+        return out
 
     def preload(self, path: str) -> dict[str, int]:
         """Store shipped vectors (an .npz of text hashes and float16 vectors, see
@@ -415,7 +492,7 @@ class Semantic:
             log.exception("could not queue stale vectors")
         while not self._stop.is_set():
             try:
-                n = self.embed_batch()
+                n = self.embed_batch() or self.embed_sentence_batch()  # sentence vectors after the listing vectors
             except Exception:
                 log.exception("embedding worker: batch failed")
                 n = 0

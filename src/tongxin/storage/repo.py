@@ -18,7 +18,7 @@ from ..core.errors import FieldError, Message, NotFound, ValidationError
 from ..core.kinds.registry import Registry
 from ..core.listing import Listing, attrs_from_json, attrs_to_json
 from ..core.organisation import Organisation
-from ..core.semantic.text import listing_embed_text, text_hash
+from ..core.semantic.text import listing_embed_text, listing_sentence_list, sentences_hash, text_hash
 from . import vectors_repo
 from .models import ListingChangeRow, ListingRow, OrganisationRow
 
@@ -126,6 +126,7 @@ def upsert_listing(s: Session, listing: Listing, registry: Registry, row: int | 
     s.flush()
     record_change(s, r.id)
     vectors_repo.note_saved(s, r.id, text_hash(listing_embed_text(listing)))  # embedded text changed: queue it
+    vectors_repo.note_sentences_saved(s, r.id, sentences_hash(listing_sentence_list(listing)))  # and its sentences
     return r, created
 
 

@@ -76,14 +76,15 @@ def chip_terms(terms: list[TermHit], limit: int = 8) -> list[str]:
 
 @dataclass(frozen=True)
 class Evidence:
-    """The closest sentence of the query and of the candidate, when meaning carried a match."""
+    """The closest sentence of the need (the query) and of the match, when meaning carried the
+    match (core.matching.evidence): 『…车间太热…』↔『…蒸发冷却降温…』. It explains, it adds no points."""
 
-    query: str
-    candidate: str
-    cosine: float
+    query_sentence: str
+    match_sentence: str
+    cosine: float  # of the two sentences' vectors
 
     def as_dict(self) -> dict[str, object]:
-        return {"query": self.query, "candidate": self.candidate, "cosine": round(self.cosine, 4)}
+        return {"query_sentence": self.query_sentence, "match_sentence": self.match_sentence, "cosine": round(self.cosine, 4)}
 
 
 @dataclass
@@ -125,7 +126,7 @@ class Explanation:
             if terms:
                 parts.append("matched terms: " + ", ".join(terms))
             if ev is not None:
-                parts.append(f"similar meaning: “{ev.query}” ↔ “{ev.candidate}”")
+                parts.append(f"similar meaning: “{ev.query_sentence}” ↔ “{ev.match_sentence}”")
             elif self.semantic_points > self.text_points:
                 parts.append("similar meaning (different words)")
             parts += [f.en for f in met]
@@ -134,7 +135,7 @@ class Explanation:
         if terms:
             parts.append("匹配词：" + "、".join(terms))
         if ev is not None:
-            parts.append(f"语义相近：『{ev.query}』↔『{ev.candidate}』")
+            parts.append(f"语义相近：『{ev.query_sentence}』↔『{ev.match_sentence}』")
         elif self.semantic_points > self.text_points:
             parts.append("语义相近（词语不同，意思接近）")
         parts += [f.zh for f in met]

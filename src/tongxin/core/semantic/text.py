@@ -30,3 +30,16 @@ def listing_embed_text(listing: object) -> str:
     """embed_text of anything with title, keywords and description (a core Listing, a row)."""
     return embed_text(getattr(listing, "title", "") or "", list(getattr(listing, "keywords", None) or []),
                       getattr(listing, "description", "") or "")
+
+
+def listing_sentence_list(listing: object) -> list[str]:
+    """The sentences of anything with title and description (a core Listing, a row): what its
+    sentence vectors are of (core.text.sentences.listing_sentences)."""
+    from ..text.sentences import listing_sentences
+
+    return listing_sentences(getattr(listing, "title", "") or "", getattr(listing, "description", "") or "")
+
+
+def sentences_hash(sentences: Sequence[str]) -> str:
+    """sha1 of the sentences, one a line: stored sentence vectors are current when it and the model match."""
+    return text_hash("\n".join(sentences))

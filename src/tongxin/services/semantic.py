@@ -11,6 +11,11 @@ current from the listing change log (status and kind changes, removals)
 and from the vectors written since (by any process's worker), checked at most every
 `refresh_interval` seconds on the query path; this process's worker adds its vectors at once.
 
+Sentence vectors (evidence, services.evidence): each listing's sentences (its title, then its
+description, core.text.sentences) embedded by the same worker from their own queue once no listing
+vector is waiting, stored per listing (`listing_sentence_vectors`) and read for the results shown,
+never loaded into the index.
+
 Large kinds (core.semantic.index.ANN_THRESHOLD vectors or more) are searched approximately
 (HNSW): such an index takes minutes to build at a million listings, so it is saved under
 `index_dir` (TONGXIN_INDEX_DIR) after a build and when the service stops, with the change and
@@ -485,6 +490,11 @@ class Semantic:
         self._worker.start()
         return True
 
+    def work_step(self) -> int:
+        """One batch of the worker: listing vectors first; sentence vectors only when no listing vector
+        is waiting (they are evidence, listing vectors are matching). Returns rows claimed (0: idle)."""
+        return self.embed_batch() or self.embed_sentence_batch()
+
     def _work(self) -> None:
         try:
             self.enqueue_stale(check_text=False)  # a model change: everything of the old model
@@ -492,7 +502,7 @@ class Semantic:
             log.exception("could not queue stale vectors")
         while not self._stop.is_set():
             try:
-                n = self.embed_batch() or self.embed_sentence_batch()  # sentence vectors after the listing vectors
+                n = self.work_step()
             except Exception:
                 log.exception("embedding worker: batch failed")
                 n = 0

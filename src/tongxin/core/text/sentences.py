@@ -24,6 +24,7 @@ MAX_CHARS = 120  # longer sentences are cut at commas
 # English one followed by white space or the end (not the point of a one-letter abbreviation such
 # as "e.g." or "i.e."), or at a line break.
 _END = re.compile(r"[。！？；!?;…]+[”’」』）)\]]*|(?<![\s.][A-Za-z])\.(?=\s|$)[”’」』）)\]]*|\n+")
+_TERMINATORS = frozenset("。！？；!?;….\n")
 _COMMA = re.compile(r"(?<=[，,、：:])")
 _SPACE = re.compile(r"[ \t\r\f\v\u3000]+")
 
@@ -115,8 +116,12 @@ def _join(a: str, b: str) -> str:
 
 def listing_sentences(title: str, description: str, max_sentences: int = MAX_SENTENCES) -> list[str]:
     """A listing's sentences: its title (whatever its length, when it has a letter or digit), then
-    those of its description; repeats dropped, at most `max_sentences`."""
+    those of its description (less its first sentence where that is the title again); repeats
+    dropped, at most `max_sentences`."""
     t = _SPACE.sub(" ", title.replace("\n", " ")).strip()
     head = _cut_long(t, MAX_CHARS)[:1] if any(c.isalnum() for c in t) else []
+    d = description.lstrip()
+    if head and d.startswith(t) and (len(d) == len(t) or d[len(t)] in _TERMINATORS):
+        description = d[len(t):]  # the description's first sentence is the title again
     rest = [s for s in split_sentences(description, max_sentences + 1) if s not in head]
     return (head + rest)[:max_sentences]

@@ -43,13 +43,17 @@ def test_index_status_embed_and_rebuild(cli: Any) -> None:
     assert r.exit_code == 0, r.output
     assert _row(r.output, "vectors waiting") == str(len(LISTINGS)) and _row(r.output, "vectors stored") == f"0 / {len(LISTINGS)}"
     assert "char-bigram-hash 1" in r.output
+    assert _row(r.output, "sentences waiting") == str(len(LISTINGS)) and _row(r.output, "sentence vectors stored") == f"0 / {len(LISTINGS)}"
     r = cli("index", "--embed")
     assert r.exit_code == 0, r.output
     assert f"{len(LISTINGS)} embedded" in r.output and "0 waiting" in r.output
+    assert f"sentence vectors: 新算 {len(LISTINGS)} listings embedded, 共 {len(LISTINGS)} stored, 等待 0" in r.output
     r = cli("index", "--status")
     assert _row(r.output, "vectors stored") == f"{len(LISTINGS)} / {len(LISTINGS)}" and _row(r.output, "vectors waiting") == "0"
-    r = cli("index", "--rebuild")
+    assert _row(r.output, "sentence vectors stored") == f"{len(LISTINGS)} / {len(LISTINGS)}" and _row(r.output, "sentences waiting") == "0"
+    r = cli("index", "--rebuild")  # the search index is rebuilt; no vector of either kind is recomputed
     assert r.exit_code == 0 and "index: 7" in r.output and "queued for embedding: 0" in r.output
+    assert "sentence vectors: 0" in r.output.replace("\n", "")
 
 
 def test_index_embed_with_the_layer_off(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:

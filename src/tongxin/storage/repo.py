@@ -125,8 +125,11 @@ def upsert_listing(s: Session, listing: Listing, registry: Registry, row: int | 
         s.add(r)
     s.flush()
     record_change(s, r.id)
-    vectors_repo.note_saved(s, r.id, text_hash(listing_embed_text(listing)))  # embedded text changed: queue it
-    vectors_repo.note_sentences_saved(s, r.id, sentences_hash(listing_sentence_list(listing)))  # and its sentences
+    if created:  # no vector of either kind yet: queue both
+        vectors_repo.enqueue_new(s, [r.id])
+    else:  # queue what its text change made stale: its vector, its sentence vectors
+        vectors_repo.note_saved(s, r.id, text_hash(listing_embed_text(listing)))
+        vectors_repo.note_sentences_saved(s, r.id, sentences_hash(listing_sentence_list(listing)))
     return r, created
 
 

@@ -24,7 +24,7 @@ from ..core.matching.relevance import lexical_ceiling
 from ..core.text import Analyzer, default_analyzer
 from ..search import SearchEngine, SearchHit
 from ..settings import Config
-from ..storage import repo
+from ..storage import alerts_repo, repo
 from ..storage.db import Database
 from ..storage.migrate import upgrade
 from .hybrid import SEMANTIC_DEPTH, SemanticSource
@@ -119,15 +119,21 @@ class Exchange:
 
     # -- writing ----------------------------------------------------------------------------
     def save_listing(self, listing: Listing) -> int:
+        """Create or change a listing; a published one enters the alerts outbox in the same
+        transaction (nothing published is missed by alerts, nothing unpublished is announced)."""
         with self.db.transaction() as s:
             row, _ = repo.upsert_listing(s, listing, self.registry)
             lid = row.id
+            if row.status == "published":
+                alerts_repo.enqueue(s, "listing.published", {"listing_id": lid})
         self.sync()
         return lid
 
     def set_status(self, listing_id: int, status: str) -> None:
         with self.db.transaction() as s:
             repo.set_status(s, listing_id, status)
+            if status == "published":
+                alerts_repo.enqueue(s, "listing.published", {"listing_id": listing_id})
         self.sync()
 
     # -- reading ----------------------------------------------------------------------------

@@ -1,0 +1,430 @@
+"""Alerts as people use them: preferences, saved searches and follows, and turning events into
+alert items (who hears about which listing). Sending is services.alert_sender.
+
+Events come from the outbox (written in the transaction that published the listing, see
+Exchange.save_listing). For a published listing L:
+
+- **match**: the counterparts of L found by the one match path (`Exchange.match`) at a band
+  of at least the person's minimum; every person of each counterpart's organisation hears of L;
+- **publisher**: the people of L's organisation hear of the counterparts that already match;
+- **follows**: people following L's organisation, industry or region hear of L.
+
+Saved searches are evaluated per subscription, not per event: one `Exchange.search` over the
+listings published since the subscription was last evaluated (instant: every pass; daily and
+weekly: when their digest is due), so 10,000 saved searches cost 10,000 searches a day.
+
+Every item passes `core.alerts.may_alert` for its recipient, and the delivered log is unique
+on (recipient, listing): nobody hears of the same listing twice."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import os
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from ..core import access as acc
+from ..core import alerts as A
+from ..core.errors import FieldError, Message, ValidationError
+from ..core.listing import Listing
+from ..core.matching.relevance import BANDS, band
+from ..storage import accounts_repo as R
+from ..storage import alerts_repo as AR
+from ..storage import repo
+from ..storage.models_alerts import OutboxRow, SubscriptionRow
+from . import filters as F
+from .accounts import viewer_of
+from .exchange import Exchange
+
+log = logging.getLogger(__name__)
+
+MATCH_DEPTH = 50  # counterparts considered per published listing
+SEARCH_DEPTH = 50  # results of a saved search considered per evaluation
+EVENT_BATCH = 20
+TOPIC_PUBLISHED = "listing.published"
+
+
+def secret_key(data_dir: str | None = None, env: Mapping[str, str] | None = None) -> str:
+    """TONGXIN_SECRET_KEY, else a key generated once and kept in DATA_DIR/secret_key (0600)."""
+    from ..settings import setting
+
+    e = dict(os.environ if env is None else env)
+    key = setting("TONGXIN_SECRET_KEY", e)
+    if key:
+        return key
+    path = os.path.join(os.path.abspath(data_dir or setting("TONGXIN_DATA_DIR", e)), "secret_key")
+    try:
+        with open(path, encoding="utf-8") as f:
+            key = f.read().strip()
+    except FileNotFoundError:
+        key = ""
+    if not key:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        key = secrets.token_urlsafe(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(key)
+    return key
+
+
+@dataclass
+class PassReport:
+    """What one pass of due work did (for `tongxin alerts run` and the logs)."""
+
+    events: int = 0
+    events_failed: int = 0
+    items: int = 0
+    searches: int = 0
+    mails_composed: int = 0
+    mails_sent: int = 0
+    mails_retry: int = 0
+    mails_failed: int = 0
+    webhooks_sent: int = 0
+    webhooks_failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _fe(key: str, zh: str, en: str) -> FieldError:
+    return FieldError(key, Message(zh, en))
+
+
+def sub_dict(r: SubscriptionRow) -> dict[str, Any]:
+    return {"id": r.id, "type": r.type, "kind": r.kind, "q": r.q, "filters": r.filters or {}, "target": r.target,
+            "min_band": r.min_band, "frequency": r.frequency, "created_at": AR.aware(r.created_at).isoformat()}
+
+
+def prefs_dict(p: A.Preferences) -> dict[str, Any]:
+    return {"frequency": p.frequency.value, "min_band": p.min_band, "kinds": list(p.kinds), "regions": list(p.regions), "email": p.email}
+
+
+class Alerts:
+    """Finding alert items. `now` is injectable for tests and benchmarks (a callable returning UTC)."""
+
+    def __init__(self, ex: Exchange, now: Any = None) -> None:
+        self.ex = ex
+        self.db = ex.db
+        self.now = now or AR.now
+
+    # -- preferences ----------------------------------------------------------------------------
+    def preferences(self, viewer: acc.Viewer) -> A.Preferences:
+        acc.require_signed_in(viewer)
+        with self.db.transaction(write=False) as s:
+            return AR.prefs(s, [int(viewer.user_id or 0)])[int(viewer.user_id or 0)]
+
+    def set_preferences(self, viewer: acc.Viewer, raw: Mapping[str, Any]) -> A.Preferences:
+        acc.require_signed_in(viewer)
+        cur = self.preferences(viewer)
+        p = A.Preferences(
+            frequency=A.parse_frequency(raw["frequency"]) if "frequency" in raw else cur.frequency,
+            min_band=A.parse_band(raw["min_band"]) if "min_band" in raw else cur.min_band,
+            kinds=self._kinds(raw["kinds"]) if "kinds" in raw else cur.kinds,
+            regions=self._regions(raw["regions"]) if "regions" in raw else cur.regions,
+            email=_truthy(raw["email"]) if "email" in raw else cur.email,
+        )
+        with self.db.transaction() as s:
+            AR.save_prefs(s, int(viewer.user_id or 0), p)
+        return p
+
+    def _kinds(self, raw: Any) -> tuple[str, ...]:
+        vals = _list(raw)
+        known = set(self.ex.registry.names())
+        bad = [v for v in vals if v not in known]
+        if bad:
+            raise ValidationError.of([_fe("kinds", f"未知的资源类型：{'、'.join(bad)}；可选 {'、'.join(sorted(known))}",
+                                          f"unknown kinds: {', '.join(bad)}; choose from {', '.join(sorted(known))}")])
+        return tuple(vals)
+
+    @staticmethod
+    def _regions(raw: Any) -> tuple[str, ...]:
+        vals = _list(raw)
+        bad = [v for v in vals if not (v.isdigit() and len(v) in (2, 4, 6))]
+        if bad:
+            raise ValidationError.of([_fe("regions", f"地区应为 GB/T 2260 代码的前 2、4 或 6 位，如 12（天津）、1201：{'、'.join(bad)}",
+                                          f"regions are GB/T 2260 code prefixes of 2, 4 or 6 digits, e.g. 12 (Tianjin): {', '.join(bad)}")])
+        return tuple(vals)
+
+    # -- subscriptions --------------------------------------------------------------------------
+    def subscriptions(self, viewer: acc.Viewer) -> list[dict[str, Any]]:
+        acc.require_signed_in(viewer)
+        with self.db.transaction(write=False) as s:
+            return [sub_dict(r) for r in AR.subscriptions(s, int(viewer.user_id or 0))]
+
+    def _own(self, s: Any, viewer: acc.Viewer, sub_id: int) -> SubscriptionRow:
+        r = s.get(SubscriptionRow, sub_id)
+        if r is None or r.user_id != viewer.user_id:
+            raise acc.not_visible("订阅", "subscription", sub_id)
+        return r
+
+    def _clean(self, raw: Mapping[str, Any], cur: SubscriptionRow | None = None) -> dict[str, Any]:
+        typ = str(raw.get("type", cur.type if cur else A.SubType.SEARCH.value) or A.SubType.SEARCH.value)
+        try:
+            sub_type = A.SubType(typ)
+        except ValueError:
+            raise ValidationError.of([_fe("type", f"订阅类型“{typ}”无效，请填写 {'、'.join(t.value for t in A.SubType)}",
+                                          f"subscription type '{typ}' is not valid; use one of {', '.join(t.value for t in A.SubType)}")]) from None
+        kind = raw.get("kind", cur.kind if cur else None) or None
+        if kind is not None and kind not in self.ex.registry.names():
+            raise ValidationError.of([_fe("kind", f"未知的资源类型“{kind}”", f"unknown kind '{kind}'")])
+        q = str(raw.get("q", cur.q if cur else "") or "").strip()[:500]
+        flt = raw.get("filters", cur.filters if cur else {}) or {}
+        if not isinstance(flt, Mapping):
+            raise ValidationError.of([_fe("filters", "筛选条件应为对象，如 {\"budget\": 300}", "filters must be an object, e.g. {\"budget\": 300}")])
+        flt = {str(k): v for k, v in flt.items()}
+        F.parse_filters({**flt, **({"kind": kind} if kind else {})}, self.ex.registry)  # refuses unknown or bad filters, naming them
+        target = str(raw.get("target", cur.target if cur else "") or "").strip()
+        if sub_type == A.SubType.SEARCH and not q and not flt and not kind:
+            raise ValidationError.of([_fe("q", "保存的搜索需要关键词、资源类型或筛选条件", "a saved search needs words, a kind or filters")])
+        if sub_type == A.SubType.FOLLOW_ORG and not target.isdigit():
+            raise ValidationError.of([_fe("target", "请填写要关注的机构 ID", "give the id of the organisation to follow")])
+        if sub_type == A.SubType.FOLLOW_REGION:
+            self._regions([target])
+        if sub_type == A.SubType.FOLLOW_INDUSTRY and not (target[:1].isalpha() and target[:1].isupper() and len(target) <= 5):
+            raise ValidationError.of([_fe("target", "行业应为 GB/T 4754 门类或大类代码，如 C 或 C37", "an industry is a GB/T 4754 section or division code, e.g. C or C37")])
+        freq = A.parse_frequency(raw.get("frequency", cur.frequency if cur else A.Frequency.DAILY.value))
+        min_band = A.parse_band(raw.get("min_band", cur.min_band if cur else "possible"))
+        return {"type": sub_type.value, "kind": kind, "q": q, "filters": flt, "target": target, "frequency": freq.value, "min_band": min_band}
+
+    def subscribe(self, viewer: acc.Viewer, raw: Mapping[str, Any]) -> dict[str, Any]:
+        acc.require_signed_in(viewer)
+        v = self._clean(raw)
+        with self.db.transaction() as s:
+            if v["type"] == A.SubType.FOLLOW_ORG.value:
+                from ..storage.models import OrganisationRow
+
+                if s.get(OrganisationRow, int(v["target"])) is None:
+                    raise acc.not_visible("机构", "organisation", v["target"])
+            row = SubscriptionRow(user_id=viewer.user_id, created_at=self.now(), checked_upto=AR.last_event_id(s), **v)
+            s.add(row)
+            s.flush()
+            return sub_dict(row)
+
+    def change(self, viewer: acc.Viewer, sub_id: int, raw: Mapping[str, Any]) -> dict[str, Any]:
+        acc.require_signed_in(viewer)
+        with self.db.transaction() as s:
+            row = self._own(s, viewer, sub_id)
+            for k, val in self._clean(raw, row).items():
+                setattr(row, k, val)
+            s.flush()
+            return sub_dict(row)
+
+    def unsubscribe(self, viewer: acc.Viewer, sub_id: int) -> None:
+        acc.require_signed_in(viewer)
+        with self.db.transaction() as s:
+            s.delete(self._own(s, viewer, sub_id))
+
+    # -- events → items -------------------------------------------------------------------------
+    def process_events(self, report: PassReport, limit: int = EVENT_BATCH) -> None:
+        """Claim outbox events and turn each into alert items (one transaction per event for the
+        writes; the matching before it reads only). A failing event is retried with backoff and
+        marked failed after MAX_ATTEMPTS, with its error kept."""
+        with self.db.transaction() as s:
+            events = [(e.id, e.topic, dict(e.payload or {}), e.attempts) for e in AR.claim_events(s, limit, self.now())]
+        for eid, topic, payload, attempts in events:
+            try:
+                rows = self._items_for(topic, payload) if topic == TOPIC_PUBLISHED else []
+                with self.db.transaction() as s:
+                    report.items += self._store(s, rows)
+                    e = s.get(OutboxRow, eid)
+                    if e is not None:
+                        e.done_at, e.locked_until = self.now(), None
+                report.events += 1
+            except Exception as exc:  # one bad event must not stop the others
+                log.exception("alert event %s failed", eid)
+                retry = A.retry_at(attempts + 1, self.now())
+                with self.db.transaction() as s:
+                    e = s.get(OutboxRow, eid)
+                    if e is not None:
+                        e.attempts, e.last_error, e.locked_until = attempts + 1, f"{type(exc).__name__}: {exc}"[:2000], None
+                        if retry is None:
+                            e.failed, e.done_at = True, self.now()
+                            report.events_failed += 1
+                            report.errors.append(f"event {eid}: {exc}")
+                        else:
+                            e.available_at = retry
+
+    def _viewers(self, s: Any, user_ids: Sequence[int]) -> dict[int, acc.Viewer]:
+        out = {}
+        for u in user_ids:
+            ident = R.identity(s, u)
+            if ident is not None:
+                out[u] = viewer_of(ident)
+        return out
+
+    def _items_for(self, topic: str, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+        lid = int(payload["listing_id"])
+        try:
+            x, _ = self.ex.get(lid, acc.SYSTEM)
+        except Exception:  # deleted since: nothing to tell
+            return []
+        if x.status != "published":
+            return []
+        _, ms = self.ex.match(lid, acc.SYSTEM, limit=MATCH_DEPTH)
+        floor = BANDS[-1].floor
+        ms = [m for m in ms if m.explanation.relevance >= floor]
+        now = self.now()
+        rows: list[dict[str, Any]] = []
+        with self.db.transaction(write=False) as s:
+            best: dict[int, tuple[float, Listing]] = {}  # counterpart org → strongest own listing that L matches
+            for m in ms:
+                o = int(m.listing.owner_id or 0)
+                if o and o != x.owner_id and m.explanation.relevance > best.get(o, (-1.0, m.listing))[0]:
+                    best[o] = (m.explanation.relevance, m.listing)
+            org_ids = sorted(set(best) | {int(x.owner_id or 0)})
+            members = AR.members_of(s, org_ids)
+            uids = sorted({u for o in org_ids for u, _ in members[o]})
+            follows = self._follow_subs(s, x)
+            uids = sorted(set(uids) | {r.user_id for r in follows})
+            prefs = AR.prefs(s, uids)
+            viewers = self._viewers(s, uids)
+            # match: the people of each counterpart organisation hear of L
+            for o, (rel, mine) in best.items():
+                for u, _ in members[o]:
+                    p, v = prefs[u], viewers.get(u)
+                    if v and A.wants(p, x) and A.reaches(rel, p.min_band) and A.may_alert(v, x):
+                        rows.append(self._row(u, lid, "match", p, now, rel, about=mine.id))
+            # publisher: L's people hear of what already matches
+            for u, _ in members.get(int(x.owner_id or 0), []):
+                p, v = prefs[u], viewers.get(u)
+                if v is None:
+                    continue
+                for m in ms:
+                    c, rel = m.listing, m.explanation.relevance
+                    if A.wants(p, c) and A.reaches(rel, p.min_band) and A.may_alert(v, c):
+                        rows.append(self._row(u, int(c.id or 0), "publisher", p, now, rel, about=lid))
+            # follows
+            for r in follows:
+                v = viewers.get(r.user_id)
+                p = dataclasses.replace(prefs[r.user_id], frequency=A.Frequency(r.frequency))
+                if v and A.may_alert(v, x):
+                    rows.append(self._row(r.user_id, lid, r.type, p, now, None, sub=r.id))
+        return rows
+
+    def _follow_subs(self, s: Any, x: Listing) -> list[SubscriptionRow]:
+        ind = [x.industry[:n] for n in range(1, len(x.industry) + 1)]
+        reg = [x.region[:n] for n in (2, 4, 6)]
+        q = select(SubscriptionRow).where(SubscriptionRow.frequency != A.Frequency.OFF.value, (
+            ((SubscriptionRow.type == A.SubType.FOLLOW_ORG.value) & (SubscriptionRow.target == str(x.owner_id)))
+            | ((SubscriptionRow.type == A.SubType.FOLLOW_INDUSTRY.value) & SubscriptionRow.target.in_(ind))
+            | ((SubscriptionRow.type == A.SubType.FOLLOW_REGION.value) & SubscriptionRow.target.in_(reg))))
+        return [r for r in s.scalars(q) if A.follows(A.SubType(r.type), r.target, x)]
+
+    @staticmethod
+    def _row(user_id: int, listing_id: int, reason: str, p: A.Preferences, now: dt.datetime, rel: float | None,
+             about: int | None = None, sub: int | None = None) -> dict[str, Any]:
+        b = band(rel) if rel is not None else None
+        return {"user_id": user_id, "listing_id": listing_id, "reason": reason, "about_listing_id": about, "subscription_id": sub,
+                "relevance": None if rel is None else round(rel, 4), "band": b.key if b else None, "frequency": p.frequency.value,
+                "created_at": now, "due_at": A.due_at(p.frequency, now), "mail_id": None, "skipped": not p.email}
+
+    def _store(self, s: Any, rows: Sequence[dict[str, Any]]) -> int:
+        """Keep one row per (user, listing), the first reason of REASON_ORDER; insert those not in
+        the log yet; one in-app notification per organisation and listing."""
+        by_key: dict[tuple[int, int], dict[str, Any]] = {}
+        for r in rows:
+            k = (r["user_id"], r["listing_id"])
+            if k not in by_key or A.REASON_ORDER.index(r["reason"]) < A.REASON_ORDER.index(by_key[k]["reason"]):
+                by_key[k] = r
+        if not by_key:
+            return 0
+        old = AR.seen(s, sorted({u for u, _ in by_key}), sorted({x for _, x in by_key}))
+        new = [r for k, r in by_key.items() if k not in old]
+        n = AR.add_items(s, new)
+        self._notify(s, new)
+        from .alert_sender import queue_webhooks
+
+        queue_webhooks(s, new, self.now())
+        return n
+
+    def _notify(self, s: Any, rows: Sequence[dict[str, Any]]) -> None:
+        orgs: dict[tuple[int, int], dict[str, Any]] = {}
+        for r in rows:
+            ident = R.identity(s, r["user_id"])
+            if ident is not None and ident.org_id is not None:
+                orgs.setdefault((ident.org_id, r["listing_id"]), r)
+        titles = AR.listing_titles(s, sorted({x for _, x in orgs}))
+        for (org_id, lid), r in orgs.items():
+            t = titles.get(lid)
+            if t is None:
+                continue
+            zh, en = A.REASON_LABELS[r["reason"]]
+            b = next((bb for bb in BANDS if bb.key == r["band"]), None)
+            R.notify(s, org_id, f"新提醒：“{t.title}”{zh}" + (f"（{b.zh}）" if b else ""),
+                     f"new alert: '{t.title}' {en}" + (f" ({b.en})" if b else ""), f"/listings/{lid}")
+
+    # -- saved searches -------------------------------------------------------------------------
+    def evaluate_searches(self, report: PassReport, limit: int = 100_000) -> None:
+        """Each saved search whose turn has come: one search, keeping results published since it
+        was last evaluated (the outbox ids in (checked_upto, last])."""
+        now = self.now()
+        with self.db.transaction(write=False) as s:
+            last = AR.last_event_id(s)
+            subs = [r for r in AR.subscriptions(s, types=[A.SubType.SEARCH.value], active_only=True) if r.checked_upto < last][:limit]
+            if not subs:
+                return
+            lo = min(r.checked_upto for r in subs)
+            events = list(s.execute(select(OutboxRow.id, OutboxRow.created_at, OutboxRow.payload)
+                                    .where(OutboxRow.id > lo, OutboxRow.id <= last, OutboxRow.topic == TOPIC_PUBLISHED)
+                                    .order_by(OutboxRow.id)))
+            viewers = self._viewers(s, sorted({r.user_id for r in subs}))
+            prefs = AR.prefs(s, sorted({r.user_id for r in subs}))
+            subs_v = [(r.id, r.user_id, r.kind, r.q, dict(r.filters or {}), r.min_band, A.Frequency(r.frequency), r.checked_upto) for r in subs]
+        for sid, uid, kind, q, flt, min_band, freq, upto in subs_v:
+            mine = [(eid, AR.aware(at), int((pl or {}).get("listing_id", 0))) for eid, at, pl in events if eid > upto]
+            if not mine:
+                continue
+            first = min(at for _, at, _ in mine)
+            if freq != A.Frequency.INSTANT and A.due_at(freq, first) > now:
+                continue  # a digest subscription waits for its digest
+            v = viewers.get(uid)
+            rows: list[dict[str, Any]] = []
+            if v is not None:
+                new_ids = {lid for _, _, lid in mine}
+                rows = self._search_rows(sid, uid, v, kind, q, flt, min_band, dataclasses.replace(prefs[uid], frequency=freq), new_ids, now)
+                report.searches += 1
+            with self.db.transaction() as s:
+                report.items += self._store(s, rows)
+                row = s.get(SubscriptionRow, sid)
+                if row is not None:
+                    row.checked_upto = max(row.checked_upto, max(eid for eid, _, _ in mine))
+
+    def _search_rows(self, sid: int, uid: int, v: acc.Viewer, kind: str | None, q: str, flt: dict[str, Any], min_band: str,
+                     p: A.Preferences, new_ids: set[int], now: dt.datetime) -> list[dict[str, Any]]:
+        f = F.parse_filters({**flt, **({"kind": kind} if kind else {})}, self.ex.registry)
+        out = []
+        if q:
+            _, ms = self.ex.search(q, kind=kind, viewer=v, limit=SEARCH_DEPTH)
+            for m in ms:
+                x, rel = m.listing, m.explanation.relevance
+                if int(x.id or 0) in new_ids and A.reaches(rel, min_band) and A.may_alert(v, x) and F.passes(x, f, self.ex.registry):
+                    out.append(self._row(uid, int(x.id or 0), A.SubType.SEARCH.value, p, now, rel, sub=sid))
+            return out
+        with self.db.transaction(write=False) as s:  # no words: every new listing of the kind that passes the filters
+            found = repo.fetch_listings(s, sorted(new_ids), self.ex.registry)
+        for lid in sorted(found):
+            x = found[lid]
+            if (kind is None or x.kind == kind) and A.may_alert(v, x) and F.passes(x, f, self.ex.registry):
+                out.append(self._row(uid, lid, A.SubType.SEARCH.value, p, now, None, sub=sid))
+        return out
+
+
+def _list(raw: Any) -> list[str]:
+    if raw is None or raw == "":
+        return []
+    if isinstance(raw, str):
+        raw = raw.replace("，", ",").replace(";", ",").split(",")
+    if not isinstance(raw, list | tuple):
+        raise ValidationError.of([_fe("kinds", "应为列表或以逗号分隔的文字", "expected a list or comma-separated text")])
+    return [str(v).strip() for v in raw if str(v).strip()]
+
+
+def _truthy(raw: Any) -> bool:
+    return raw is True or str(raw).strip().lower() in ("1", "true", "on", "yes")

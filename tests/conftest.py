@@ -16,6 +16,8 @@ from tongxin.storage.db import Database
 # semantic matching off unless a test asks for an encoder (tests/test_semantic*.py pass the
 # deterministic HashEncoder; the e5 model is loaded by its own test only)
 os.environ.setdefault("TONGXIN_ENCODER", "none")
+# the web app's background alert sender is off unless a test starts it (tests/test_alerts.py runs passes itself)
+os.environ.setdefault("TONGXIN_ALERTS_WORKER", "0")
 PG_URL = os.environ.get("TONGXIN_TEST_POSTGRES_URL", "")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

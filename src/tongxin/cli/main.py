@@ -38,11 +38,13 @@ app = typer.Typer(
 from .bench import bench_app  # noqa: E402
 
 app.add_typer(bench_app, name="bench")
+from .alerts import register as register_alerts  # noqa: E402
 from .resources import resources_app  # noqa: E402
 from .stats import register as register_stats  # noqa: E402
 
 app.add_typer(resources_app, name="resources")
 register_stats(app)
+register_alerts(app)
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
@@ -211,7 +213,7 @@ def serve(host: str | None = typer.Option(None, help="监听地址 / host"), por
 
 @app.command()
 def worker() -> None:
-    """只运行后台任务（向量计算），可在任一主机启动多个 / run background jobs only (embedding); start any number on any host."""
+    """只运行后台任务（向量计算、提醒与发信），可在任一主机启动多个 / run background jobs only (embedding, alerts and mail); start any number on any host."""
     import signal
     import threading
 
@@ -222,14 +224,22 @@ def worker() -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    from ..services.alert_sender import Sender, Worker
+    from ..web.app import _interval, alerts_in_web
+
+    alerts = Worker(Sender(ex), _interval()) if alerts_in_web() else None  # due alerts and mail (claims keep workers apart)
     try:
         started = getattr(ex.semantic, "start_worker", lambda: False)()
         if not started:
-            err.print("[yellow]! 语义层已关闭，没有后台任务 / the semantic layer is off: no background jobs[/yellow]")
+            err.print("[yellow]! 语义层已关闭，没有向量计算任务 / the semantic layer is off: no embedding jobs[/yellow]")
+        if alerts is not None:
+            alerts.start()
         console.print(f"✓ 后台任务进程已启动 / worker running (pid {os.getpid()}); SIGTERM 退出 / to stop", highlight=False)
         while not stop.wait(1.0):
             pass
     finally:
+        if alerts is not None:
+            alerts.stop()
         ex.close()  # stops the embedding thread after its current batch
     console.print("✓ 已停止 / stopped")
 

@@ -230,7 +230,7 @@ class Alerts:
             events = [(e.id, e.topic, dict(e.payload or {}), e.attempts) for e in AR.claim_events(s, limit, self.now())]
         for eid, topic, payload, attempts in events:
             try:
-                rows = self._items_for(topic, payload) if topic == TOPIC_PUBLISHED else []
+                rows = self._items_for(eid, payload) if topic == TOPIC_PUBLISHED else []
                 with self.db.transaction() as s:
                     report.items += self._store(s, rows)
                     e = s.get(OutboxRow, eid)
@@ -259,7 +259,7 @@ class Alerts:
                 out[u] = viewer_of(ident)
         return out
 
-    def _items_for(self, topic: str, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def _items_for(self, event_id: int, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
         lid = int(payload["listing_id"])
         try:
             x, _ = self.ex.get(lid, acc.SYSTEM)
@@ -281,7 +281,7 @@ class Alerts:
             org_ids = sorted(set(best) | {int(x.owner_id or 0)})
             members = AR.members_of(s, org_ids)
             uids = sorted({u for o in org_ids for u, _ in members[o]})
-            follows = self._follow_subs(s, x)
+            follows = [r for r in self._follow_subs(s, x) if r.checked_upto < event_id]  # a follow starts when it is made
             uids = sorted(set(uids) | {r.user_id for r in follows})
             prefs = AR.prefs(s, uids)
             viewers = self._viewers(s, uids)

@@ -20,6 +20,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..core import errors as E
 from ..services import Exchange
 from ..services.accounts import Accounts
+from ..services.alert_sender import Sender, Worker
+from ..services.alerts import secret_key
 from ..services.contacts import Contacts
 from ..services.listings import Listings
 from ..services.mail import Mailer, mailer_from_env
@@ -33,17 +35,37 @@ log = logging.getLogger("tongxin.web")
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> Any:
+    worker = None
     if background_in_web():  # embeds queued listings in the background; Exchange.close stops it
         getattr(app.state.exchange.semantic, "start_worker", lambda: None)()
-    yield
-    owned = getattr(app.state, "owned_exchange", None)
-    if owned is not None:  # a worker process built its own exchange (app_from_env): close it on shutdown
-        owned.close()
+        if alerts_in_web():  # due alerts and mail without cron (claims keep several workers apart)
+            worker = Worker(app.state.alert_sender, _interval())
+            worker.start()
+    try:
+        yield
+    finally:
+        if worker is not None:
+            worker.stop()
+        owned = getattr(app.state, "owned_exchange", None)
+        if owned is not None:  # a worker process built its own exchange (app_from_env): close it on shutdown
+            owned.close()
 
 
 def background_in_web() -> bool:
     """TONGXIN_WEB_BACKGROUND: the web process runs background work (embedding) itself unless 0."""
     return setting("TONGXIN_WEB_BACKGROUND").lower() not in ("0", "false", "no", "off")
+
+
+def alerts_in_web() -> bool:
+    """TONGXIN_ALERTS_WORKER: the web process runs due alert work itself unless 0."""
+    return setting("TONGXIN_ALERTS_WORKER").strip().lower() not in ("0", "false", "no", "off", "")
+
+
+def _interval() -> float:
+    try:
+        return max(float(setting("TONGXIN_ALERTS_INTERVAL")), 0.5)
+    except ValueError:
+        return 10.0
 
 
 def app_from_env() -> FastAPI:
@@ -66,6 +88,8 @@ def create_app(ex: Exchange, mailer: Mailer | None = None) -> FastAPI:
     app.state.accounts = Accounts(ex, mailer)
     app.state.listings = Listings(ex)
     app.state.contacts = Contacts(ex, mailer)
+    key_dir = os.path.dirname(os.path.abspath(ex.index_dir)) if ex.index_dir else None  # the data directory
+    app.state.alert_sender = Sender(ex, mailer, secret=secret_key(key_dir))
     app.mount("/static", StaticFiles(directory=os.path.join(HERE, "static")), name="static")
 
     def wants_json(request: Request) -> bool:

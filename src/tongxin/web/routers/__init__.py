@@ -12,4 +12,5 @@ def all_routers() -> list[APIRouter]:
                                stats.router, resources.router]
     from . import deal_pages; routers.append(deal_pages.router)  # noqa: E702, I001
     from . import resources_owner; routers.append(resources_owner.router)  # noqa: E702, I001
+    from . import alerts; routers.append(alerts.router)  # noqa: E702, I001
     return routers

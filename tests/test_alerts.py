@@ -1,0 +1,273 @@
+"""Alerts end to end against a real SMTP server on loopback (aiosmtpd), on SQLite and PostgreSQL:
+publish a matching listing → the counterpart's owner receives one e-mail with the title and a
+working link; the same listing never twice; unsubscribe stops mail; nobody hears of a listing
+they may not read; saved searches and follows; retries and giving up; a sender killed with
+SIGKILL mid-batch loses nothing and repeats at most the message in flight, under its Message-ID."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+import world
+from aiosmtp_sink import AioSink, html_of, text_of
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from tongxin.core import alerts as A
+from tongxin.services import Exchange
+from tongxin.services.alert_sender import Sender
+from tongxin.services.listings import Listings
+from tongxin.services.mail import SmtpMailer
+from tongxin.storage import alerts_repo as AR
+from tongxin.storage.models_accounts import NotificationRow
+from tongxin.storage.models_alerts import AlertItemRow, MailRow, OutboxRow
+from tongxin.web.app import create_app
+
+PUBLIC = "http://tx.test"
+
+
+@pytest.fixture
+def sink() -> Iterator[AioSink]:
+    s = AioSink()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def w(exchange: Exchange) -> world.World:
+    return world.build(exchange)
+
+
+def sender_for(ex: Exchange, sink: AioSink, now: object = None) -> Sender:
+    return Sender(ex, SmtpMailer("127.0.0.1", sink.port, "alerts@tongxin.test"), secret="test-secret", public_url=PUBLIC, now=now)  # type: ignore[arg-type]
+
+
+def cbtc(title: str = "全自动运行CBTC列车控制系统", vis: str = "public") -> dict[str, object]:
+    """A technology that matches the member organisation's scenario S-WQ (城轨列车控制系统产业化场景) strongly."""
+    return dict(world.tech_raw("public"), title=title, visibility=vis, summary="城轨信号系统",
+                description="自主研发的城轨CBTC列车控制系统，支持全自动运行，实现轨道交通信号系统产业化。",
+                keywords="列车控制系统;CBTC;轨道交通信号")
+
+
+def tomorrow_at(hour: int) -> dt.datetime:
+    """A fake clock ahead of the real one (events are stamped with the real time)."""
+    d = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+    return dt.datetime(d.year, d.month, d.day, hour, tzinfo=dt.UTC)
+
+
+def settle(w: world.World, snd: Sender) -> None:
+    """Everything the world's own publications caused is processed (and nobody asked for instant mail yet)."""
+    snd.run_once()
+
+
+def count(ex: Exchange, model: object, *where: object) -> int:
+    with ex.db.transaction(write=False) as s:
+        return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)  # type: ignore[arg-type]
+
+
+def test_publish_mails_the_counterpart_once_with_title_and_a_working_link(w: world.World, sink: AioSink) -> None:
+    snd = sender_for(w.ex, sink)
+    snd.alerts.set_preferences(w.viewer("member"), {"frequency": "instant", "min_band": "possible"})
+    settle(w, snd)
+    before = len(sink.messages())
+    title = "全自动运行CBTC列车控制系统"
+    lid = Listings(w.ex).save(w.viewer("owner_admin"), "technology", cbtc(title), publish=True)
+    with w.ex.db.transaction(write=False) as s:  # the event was written with the listing
+        assert s.scalar(select(func.count()).select_from(OutboxRow).where(OutboxRow.payload["listing_id"].as_integer() == lid)) == 1
+    r = snd.run_once()
+    assert r.events == 1 and r.mails_sent == 1, r
+    got = sink.messages()[before:]
+    assert [str(m["To"]) for m in got] == [w.email("member")]
+    m = got[0]
+    assert title in str(m["Subject"]) and title in text_of(m) and title in html_of(m)
+    link = f"{PUBLIC}/listings/{lid}"
+    assert link in text_of(m) and f'href="{link}"' in html_of(m)
+    assert "强匹配" in text_of(m) and "城轨列车控制系统产业化场景" in text_of(m)  # the band, and which of theirs it matched
+    assert str(m["List-Unsubscribe"]).strip().startswith(f"<{PUBLIC}/alerts/unsubscribe?t=") and m["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert str(m["Message-ID"]).startswith("<alerts-u") and str(m["Message-ID"]).endswith("@tx.test>")
+    # the link works for the recipient
+    _, token = w.accounts.create_token(w.viewer("member"), "t")
+    with TestClient(create_app(w.ex), base_url=PUBLIC) as c:
+        page = c.get(link.removeprefix(PUBLIC), headers={"Authorization": f"Bearer {token}"})
+        assert page.status_code == 200 and title in page.text
+    # never the same listing twice: nothing more now, nor when the listing changes and is published again
+    assert snd.run_once().mails_sent == 0
+    Listings(w.ex).save(w.viewer("owner_admin"), None, cbtc(title + "（升级版）"), listing_id=lid, publish=True)
+    r = snd.run_once()
+    assert r.events == 1 and r.mails_sent == 0 and len(sink.messages()) == before + 1
+    assert count(w.ex, AlertItemRow, AlertItemRow.listing_id == lid, AlertItemRow.user_id == w.users["member"]) == 1
+    # the publisher heard what already matches (their default: the daily digest, not yet due)
+    with w.ex.db.transaction(write=False) as s:
+        pub = list(s.scalars(select(AlertItemRow).where(AlertItemRow.user_id == w.users["owner_admin"], AlertItemRow.reason == "publisher")))
+    assert {i.listing_id for i in pub} >= {w.fixture_ids["S-WQ"]} and all(i.mail_id is None and i.frequency == "daily" for i in pub)
+    assert snd.preview(w.email("owner_admin")) is not None and "城轨列车控制系统产业化场景" in snd.preview(w.email("owner_admin"))[1]  # type: ignore[index]
+
+
+def test_the_daily_digest_groups_items_and_goes_out_at_eight_beijing_time(w: world.World, sink: AioSink) -> None:
+    clock = [tomorrow_at(1)]  # 09:00 in Beijing: the next digest is the day after, 08:00 (00:00 UTC)
+    snd = sender_for(w.ex, sink, now=lambda: clock[0])
+    snd.alerts.set_preferences(w.viewer("member"), {"frequency": "daily", "min_band": "weak"})
+    settle(w, snd)
+    before = len(sink.messages())
+    ls = Listings(w.ex)
+    ids = [ls.save(w.viewer("owner_admin"), "technology", cbtc(f"CBTC列车控制系统方案{i}"), publish=True) for i in range(3)]
+    snd.run_once()
+    assert len(sink.messages()) == before  # not yet
+    clock[0] = tomorrow_at(0) + dt.timedelta(days=1, seconds=1)
+    r = snd.run_once()
+    assert r.mails_sent >= 1
+    mine = [m for m in sink.messages()[before:] if str(m["To"]) == w.email("member")]
+    assert len(mine) == 1 and "每日" in str(mine[0]["Subject"])
+    body = text_of(mine[0])
+    assert all(f"/listings/{i}" in body for i in ids) and body.count("■ 与贵单位的资源匹配") == 1
+
+
+def test_unsubscribe_link_stops_mail_but_not_in_app_notifications(w: world.World, sink: AioSink) -> None:
+    snd = sender_for(w.ex, sink)
+    snd.alerts.set_preferences(w.viewer("member"), {"frequency": "instant"})
+    settle(w, snd)
+    Listings(w.ex).save(w.viewer("owner_admin"), "technology", cbtc("CBTC列车控制系统一"), publish=True)
+    snd.run_once()
+    m = sink.to(w.email("member"))[-1]
+    url = str(m["List-Unsubscribe"]).strip().strip("<>")
+    with TestClient(create_app(w.ex, snd.mailer), base_url=PUBLIC) as c:
+        c.app.state.alert_sender = snd  # type: ignore[attr-defined]
+        assert "确认退订" in c.get(url.removeprefix(PUBLIC)).text  # a GET only asks
+        assert snd.alerts.preferences(w.viewer("member")).email
+        assert c.post(url.removeprefix(PUBLIC) + "x").status_code == 422  # a tampered token does nothing
+        r = c.post(url.removeprefix(PUBLIC))  # RFC 8058 one-click: no session, no CSRF token
+        assert r.status_code == 200 and "已退订" in r.text
+    assert not snd.alerts.preferences(w.viewer("member")).email
+    n_mail, n_notes = len(sink.to(w.email("member"))), count(w.ex, NotificationRow, NotificationRow.org_id == w.orgs["member"])
+    lid = Listings(w.ex).save(w.viewer("owner_admin"), "technology", cbtc("CBTC列车控制系统二"), publish=True)
+    snd.run_once()
+    assert len(sink.to(w.email("member"))) == n_mail
+    assert count(w.ex, NotificationRow, NotificationRow.org_id == w.orgs["member"]) == n_notes + 1
+    assert count(w.ex, AlertItemRow, AlertItemRow.listing_id == lid, AlertItemRow.user_id == w.users["member"], AlertItemRow.skipped.is_(True)) == 1
+
+
+def test_nobody_hears_of_a_listing_they_may_not_read(w: world.World, sink: AioSink) -> None:
+    snd = sender_for(w.ex, sink)
+    for role in ("member", "granted", "user"):
+        snd.alerts.set_preferences(w.viewer(role), {"frequency": "instant", "min_band": "weak"})
+    snd.alerts.subscribe(w.viewer("user"), {"type": "search", "q": "CBTC 列车控制系统", "frequency": "instant", "min_band": "weak"})
+    settle(w, snd)
+    before = len(sink.messages())
+    conf = Listings(w.ex).save(w.viewer("owner_admin"), "technology", cbtc("保密的CBTC列车控制系统", vis="confidential"), publish=True)
+    memb = Listings(w.ex).save(w.viewer("owner_admin"), "technology", cbtc("会员可见的CBTC列车控制系统", vis="members"), publish=True)
+    snd.run_once()
+    with w.ex.db.transaction(write=False) as s:
+        got = {(i.user_id, i.listing_id) for i in s.scalars(select(AlertItemRow).where(AlertItemRow.listing_id.in_([conf, memb])))}
+    assert (w.users["member"], conf) not in got  # summary access only: not matched, not told
+    assert (w.users["member"], memb) in got  # a verified member reads members-only listings
+    assert not any(u == w.users["user"] for u, _ in got)  # no organisation: neither
+    assert not any(u in (w.users["owner_admin"], w.users["owner_member"]) and x in (conf, memb) for u, x in got)  # never one's own
+    assert all("保密的" not in str(m["Subject"]) + text_of(m) for m in sink.messages()[before:])
+
+
+def test_saved_search_and_follows(w: world.World, sink: AioSink) -> None:
+    snd = sender_for(w.ex, sink)
+    user = w.viewer("user")
+    with pytest.raises(Exception) as e:
+        snd.alerts.subscribe(user, {"type": "search", "q": "CBTC", "frequency": "hourly"})
+    assert e.value.errors[0].field == "frequency"  # type: ignore[attr-defined]
+    sub = snd.alerts.subscribe(user, {"type": "search", "q": "CBTC 列车控制系统", "kind": "technology", "frequency": "instant", "min_band": "weak"})
+    snd.alerts.subscribe(user, {"type": "follow_region", "target": "11", "frequency": "instant"})
+    snd.alerts.subscribe(w.viewer("granted"), {"type": "follow_org", "target": str(w.orgs["owner"]), "frequency": "instant"})
+    assert [s["id"] for s in snd.alerts.subscriptions(user)][0] == sub["id"]
+    settle(w, snd)
+    assert not sink.to(w.email("user"))  # subscriptions start from now: older listings are not news
+    lid = Listings(w.ex).save(w.viewer("owner_admin"), "technology", cbtc("新一代CBTC列车控制系统"), publish=True)
+    r = snd.run_once()
+    assert r.searches == 1
+    with w.ex.db.transaction(write=False) as s:
+        items = {(i.user_id, i.reason) for i in s.scalars(select(AlertItemRow).where(AlertItemRow.listing_id == lid))}
+    assert (w.users["granted"], "follow_org") in items
+    assert len([u for u, _ in items if u == w.users["user"]]) == 1  # search and region follow both fit: one item, one mail
+    assert len(sink.to(w.email("user"))) == 1 and "新一代CBTC列车控制系统" in text_of(sink.to(w.email("user"))[0])
+    tj = Listings(w.ex).save(w.viewer("owner_admin"), "technology", dict(cbtc("天津的CBTC列车控制系统"), region="120114"), publish=True)
+    snd.run_once()
+    with w.ex.db.transaction(write=False) as s:
+        reasons = {i.reason for i in s.scalars(select(AlertItemRow).where(AlertItemRow.listing_id == tj, AlertItemRow.user_id == w.users["user"]))}
+    assert reasons == {"search"}  # outside the followed region: the saved search alone
+    other = Listings(w.ex).save(w.viewer("owner_admin"), "technology", dict(cbtc("海淀区的高分子材料"), description="一种新型高分子材料的制备方法。",
+                                                                            keywords="高分子材料"), publish=True)
+    snd.run_once()
+    with w.ex.db.transaction(write=False) as s:
+        reasons = {i.reason for i in s.scalars(select(AlertItemRow).where(AlertItemRow.listing_id == other, AlertItemRow.user_id == w.users["user"]))}
+    assert reasons == {"follow_region"}  # not the search (unrelated words), but the region followed
+    snd.alerts.unsubscribe(user, sub["id"])
+    assert sub["id"] not in [s["id"] for s in snd.alerts.subscriptions(user)]
+
+
+def test_mail_is_retried_with_backoff_then_given_up_visibly(w: world.World, sink: AioSink) -> None:
+    clock = [tomorrow_at(1)]
+    snd = sender_for(w.ex, sink, now=lambda: clock[0])
+    snd.alerts.set_preferences(w.viewer("member"), {"frequency": "instant"})
+    settle(w, snd)
+    sink.refuse = True
+    Listings(w.ex).save(w.viewer("owner_admin"), "technology", cbtc(), publish=True)
+    r = snd.run_once()
+    assert r.mails_retry == 1 and r.mails_sent == 0
+    assert snd.run_once().mails_retry == 0  # backoff: not again at once
+    for _ in range(A.MAX_ATTEMPTS - 1):
+        clock[0] += A.RETRY_CAP
+        r = snd.run_once()
+    assert r.mails_failed == 1 and "mail" in r.errors[0]
+    st = snd.status()
+    assert st["mail"].get("failed") == 1 and st["mail_failed"][0]["attempts"] == A.MAX_ATTEMPTS and "451" in st["mail_failed"][0]["error"]
+    sink.refuse = False
+    clock[0] += A.RETRY_CAP
+    assert snd.run_once().mails_sent == 0  # given up means given up
+
+
+KILL_SCRIPT = """
+import sys, time
+from tongxin.services import Exchange
+from tongxin.storage.db import Database
+from tongxin.services.alert_sender import Sender
+from tongxin.services.mail import SmtpMailer
+ex = Exchange(Database(sys.argv[1]), sys.argv[2], background_sync=False)
+Sender(ex, SmtpMailer("127.0.0.1", int(sys.argv[3])), secret="s", public_url="http://tx.test").run_once()
+"""
+
+
+def test_a_sender_killed_mid_batch_loses_nothing_and_repeats_at_most_the_mail_in_flight(exchange: Exchange, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    sink = AioSink(delay=0.15)
+    try:
+        n = 30
+        with exchange.db.transaction() as s:
+            for i in range(n):
+                AR.add_mail(s, f"k{i}", None, f"r{i}@test.tongxin.cn", f"主题 {i}", f"正文 {i}")
+        url = exchange.db.url
+        proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, url, str(tmp_path / "index"), str(sink.port)],
+                                env={**os.environ, "TONGXIN_ENCODER": "none"})
+        end = time.monotonic() + 60
+        while len(sink.raw) < 8 and time.monotonic() < end and proc.poll() is None:
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        first = len(sink.raw)
+        assert 8 <= first < n, "the sender should have been killed mid-batch"
+        time.sleep(0.3)  # the server finishes the message it was receiving, if any
+        with exchange.db.transaction(write=False) as s:
+            claimed = s.scalar(select(func.count()).select_from(MailRow).where(MailRow.status == "sending"))
+        assert claimed and claimed >= 1  # what the dead sender held stays claimed until its lease runs out
+        later = AR.now() + AR.LEASE + dt.timedelta(seconds=1)
+        sink.delay = 0
+        r = Sender(exchange, SmtpMailer("127.0.0.1", sink.port), secret="s", public_url="http://tx.test", now=lambda: later).run_once()
+        assert r.mails_failed == 0
+        ids = [str(m["Message-ID"]) for m in sink.messages()]
+        assert {i.split("@")[0].lstrip("<") for i in ids} == {f"k{i}" for i in range(n)}  # nothing lost
+        repeated = {i for i in ids if ids.count(i) > 1}
+        assert len(ids) - len(set(ids)) <= 1 and len(repeated) <= 1  # at most the one in flight, under its own Message-ID
+        assert count(exchange, MailRow, MailRow.status == "sent") == n
+    finally:
+        sink.close()

@@ -319,11 +319,11 @@ class Alerts:
 
     @staticmethod
     def _row(user_id: int, listing_id: int, reason: str, p: A.Preferences, now: dt.datetime, rel: float | None,
-             about: int | None = None, sub: int | None = None) -> dict[str, Any]:
+             about: int | None = None, sub: int | None = None, due: dt.datetime | None = None) -> dict[str, Any]:
         b = band(rel) if rel is not None else None
         return {"user_id": user_id, "listing_id": listing_id, "reason": reason, "about_listing_id": about, "subscription_id": sub,
                 "relevance": None if rel is None else round(rel, 4), "band": b.key if b else None, "frequency": p.frequency.value,
-                "created_at": now, "due_at": A.due_at(p.frequency, now), "mail_id": None, "skipped": not p.email}
+                "created_at": now, "due_at": due or A.due_at(p.frequency, now), "mail_id": None, "skipped": not p.email}
 
     def _store(self, s: Any, rows: Sequence[dict[str, Any]]) -> int:
         """Keep one row per (user, listing), the first reason of REASON_ORDER; insert those not in
@@ -383,7 +383,7 @@ class Alerts:
                 continue
             first = min(at for _, at, _ in mine)
             if freq != A.Frequency.INSTANT and A.due_at(freq, first) > now:
-                continue  # a digest subscription waits for its digest
+                continue  # a digest subscription waits for its digest; evaluated then, its items are due at once
             v = viewers.get(uid)
             rows: list[dict[str, Any]] = []
             if v is not None:
@@ -405,14 +405,14 @@ class Alerts:
             for m in ms:
                 x, rel = m.listing, m.explanation.relevance
                 if int(x.id or 0) in new_ids and A.reaches(rel, min_band) and A.may_alert(v, x) and F.passes(x, f, self.ex.registry):
-                    out.append(self._row(uid, int(x.id or 0), A.SubType.SEARCH.value, p, now, rel, sub=sid))
+                    out.append(self._row(uid, int(x.id or 0), A.SubType.SEARCH.value, p, now, rel, sub=sid, due=now))
             return out
         with self.db.transaction(write=False) as s:  # no words: every new listing of the kind that passes the filters
             found = repo.fetch_listings(s, sorted(new_ids), self.ex.registry)
         for lid in sorted(found):
             x = found[lid]
             if (kind is None or x.kind == kind) and A.may_alert(v, x) and F.passes(x, f, self.ex.registry):
-                out.append(self._row(uid, lid, A.SubType.SEARCH.value, p, now, None, sub=sid))
+                out.append(self._row(uid, lid, A.SubType.SEARCH.value, p, now, None, sub=sid, due=now))
         return out
 
 

@@ -271,3 +271,84 @@ def test_a_sender_killed_mid_batch_loses_nothing_and_repeats_at_most_the_mail_in
         assert count(exchange, MailRow, MailRow.status == "sent") == n
     finally:
         sink.close()
+
+
+# -- API and webhooks --------------------------------------------------------------------------------
+
+class _Hooks:
+    """A loopback HTTP server that records webhook calls (answers `status`)."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.calls: list[tuple[dict[str, str], bytes]] = []
+        self.status = 200
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                outer.calls.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(outer.status)
+                self.end_headers()
+
+            def log_message(self, *a: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_subscriptions_api_and_signed_webhooks(w: world.World, sink: AioSink) -> None:
+    import hashlib
+    import hmac
+    import json
+
+    snd = sender_for(w.ex, sink)
+    hooks = _Hooks()
+    try:
+        _, member = w.accounts.create_token(w.viewer("member"), "t")
+        _, other = w.accounts.create_token(w.viewer("granted"), "t")
+        h = {"Authorization": f"Bearer {member}"}
+        app = create_app(w.ex, snd.mailer)
+        with TestClient(app, base_url=PUBLIC) as c:
+            app.state.alert_sender = snd
+            bad = c.post("/api/v1/subscriptions", json={"type": "search", "q": "CBTC", "frequency": "hourly"}, headers=h)
+            assert bad.status_code == 422 and bad.json()["error"]["errors"][0]["field"] == "frequency"
+            made = c.post("/api/v1/subscriptions", json={"type": "search", "q": "列车控制系统", "kind": "technology", "filters": {"trl": 5},
+                                                         "frequency": "weekly"}, headers=h)
+            assert made.status_code == 201, made.text
+            sid = made.json()["id"]
+            assert c.patch(f"/api/v1/subscriptions/{sid}", json={"frequency": "instant"}, headers=h).json()["frequency"] == "instant"
+            assert [s["id"] for s in c.get("/api/v1/subscriptions", headers=h).json()["items"]] == [sid]
+            assert c.delete(f"/api/v1/subscriptions/{sid}", headers={"Authorization": f"Bearer {other}"}).status_code == 404  # not theirs
+            assert c.delete(f"/api/v1/subscriptions/{sid}", headers=h).status_code == 204
+            assert c.put("/api/v1/alerts/preferences", json={"frequency": "instant", "min_band": "possible"}, headers=h).json()["frequency"] == "instant"
+            assert c.post("/api/v1/webhooks", json={"url": "ftp://x"}, headers=h).status_code == 422
+            hook = c.post("/api/v1/webhooks", json={"url": hooks.url}, headers=h).json()
+            assert hook["secret"].startswith("whsec_") and "secret" not in c.get("/api/v1/webhooks", headers=h).json()["items"][0]
+            assert c.get(f"/api/v1/webhooks/{hook['id']}/deliveries", headers={"Authorization": f"Bearer {other}"}).status_code in (403, 404)
+            snd.run_once()
+            lid = Listings(w.ex).save(w.viewer("owner_admin"), "technology", cbtc("CBTC列车控制系统（Webhook）"), publish=True)
+            snd.run_once()
+            calls = [(hd, b) for hd, b in hooks.calls if json.loads(b).get("listing", {}).get("id") == lid]
+            assert len(calls) == 1
+            hd, body = calls[0]
+            t = hd["x-tongxin-signature"].split(",")[0][2:]
+            want = hmac.new(hook["secret"].encode(), t.encode() + b"." + body, hashlib.sha256).hexdigest()
+            assert hd["x-tongxin-signature"] == f"t={t},v1={want}" and json.loads(body)["reason"] == "match"
+            log = c.get(f"/api/v1/webhooks/{hook['id']}/deliveries", headers=h).json()["items"]
+            assert any(d["status"] == "sent" and d["response_status"] == 200 for d in log)
+            hooks.status = 500
+            tested = c.post(f"/api/v1/webhooks/{hook['id']}/test", headers=h).json()
+            assert tested["status"] == "pending" and tested["response_status"] == 500 and tested["attempts"] == 1  # retried later
+            notes = c.get("/api/v1/notifications", headers=h).json()["items"]
+            assert any("CBTC列车控制系统（Webhook）" in n["zh"] and n["link"] == f"/listings/{lid}" for n in notes)  # in-app too
+    finally:
+        hooks.close()

@@ -352,3 +352,17 @@ def test_subscriptions_api_and_signed_webhooks(w: world.World, sink: AioSink) ->
             assert any("CBTC列车控制系统（Webhook）" in n["zh"] and n["link"] == f"/listings/{lid}" for n in notes)  # in-app too
     finally:
         hooks.close()
+
+
+def test_the_web_server_sends_due_alerts_itself(w: world.World, sink: AioSink, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TONGXIN_ALERTS_WORKER", "1")
+    monkeypatch.setenv("TONGXIN_ALERTS_INTERVAL", "0.5")
+    mailer = SmtpMailer("127.0.0.1", sink.port)
+    app = create_app(w.ex, mailer)
+    app.state.alert_sender.alerts.set_preferences(w.viewer("member"), {"frequency": "instant"})
+    with TestClient(app):  # the lifespan starts the background sender
+        Listings(w.ex).save(w.viewer("owner_admin"), "technology", cbtc("后台发送的CBTC列车控制系统"), publish=True)
+        end = time.monotonic() + 60
+        while time.monotonic() < end and not any("后台发送的" in str(m["Subject"]) for m in sink.to(w.email("member"))):
+            time.sleep(0.1)
+    assert [m for m in sink.to(w.email("member")) if "后台发送的" in str(m["Subject"])]

@@ -366,3 +366,18 @@ def test_the_web_server_sends_due_alerts_itself(w: world.World, sink: AioSink, m
         while time.monotonic() < end and not any("后台发送的" in str(m["Subject"]) for m in sink.to(w.email("member"))):
             time.sleep(0.1)
     assert [m for m in sink.to(w.email("member")) if "后台发送的" in str(m["Subject"])]
+
+
+def test_a_daily_saved_search_is_evaluated_at_its_digest_and_mailed_then(w: world.World, sink: AioSink) -> None:
+    clock = [AR.now()]  # the real time: the outbox stamps events with it
+    snd = sender_for(w.ex, sink, now=lambda: clock[0])
+    snd.alerts.subscribe(w.viewer("user"), {"type": "search", "q": "CBTC 列车控制系统", "frequency": "daily", "min_band": "weak"})
+    settle(w, snd)
+    lid = Listings(w.ex).save(w.viewer("owner_admin"), "technology", cbtc("每日汇总的CBTC列车控制系统"), publish=True)
+    clock[0] = AR.now()
+    assert snd.run_once().searches == 0  # not before the digest
+    clock[0] = A.due_at(A.Frequency.DAILY, clock[0]) + dt.timedelta(seconds=1)
+    r = snd.run_once()
+    assert r.searches == 1 and r.mails_sent >= 1  # (the others' default daily digests go out now too)
+    got = sink.to(w.email("user"))
+    assert len(got) == 1 and f"{PUBLIC}/listings/{lid}" in text_of(got[0]) and "保存的搜索" in text_of(got[0])

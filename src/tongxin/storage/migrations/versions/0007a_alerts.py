@@ -1,12 +1,12 @@
 """alerts: outbox, preferences, subscriptions, the delivered log, outgoing mail, webhooks
 
-Revision ID: 0007
+Revision ID: 0007a
 Revises: 0005
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0007'
+revision = '0007a'
 down_revision = '0005'
 branch_labels = None
 depends_on = None

@@ -362,7 +362,7 @@ def listings(
 ) -> None:
     """列出资源 / list listings."""
     from ..core import industries, regions
-    from ..storage.repo import ListingFilter
+    from ..core.listing import ListingFilter
 
     ex = _exchange()
 

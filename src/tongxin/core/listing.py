@@ -188,3 +188,18 @@ def attrs_from_json(spec: KindSpec, data: Mapping[str, Any]) -> dict[str, Any]:
             v = data[a.key]
             out[a.key] = parse_date(v) if a.type == "date" else v
     return out
+
+
+@dataclass
+class ListingFilter:
+    """Which stored listings to list (storage.repo.find_listings applies it): every field set narrows."""
+
+    kind: str | None = None
+    side: str | None = None
+    region: str | None = None  # a code; a province-level code (110000) matches its districts
+    industry: str | None = None  # a division or a section letter
+    status: str | None = None
+    owner_id: int | None = None
+    q: str | None = None  # substring of the title
+    limit: int = 50
+    offset: int = 0

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..core import access as acc
 from ..core.kinds import Registry, default_registry
-from ..core.listing import Listing
+from ..core.listing import Listing, ListingFilter
 from ..core.matching.fit import MatchContext
 from ..core.matching.query import GROUP_TIE, MAX_GROUPS, QueryTerm, engine_query, listing_query, query_words, text_query
 from ..core.matching.rank import Candidate, Match, allowed_kinds, rank
@@ -142,7 +142,7 @@ class Exchange:
             listing = repo.fetch_listing(s, listing_id, self.registry)
         return listing, acc.access(viewer, listing)
 
-    def listings(self, f: repo.ListingFilter, viewer: acc.Viewer = acc.VISITOR) -> list[Listing]:
+    def listings(self, f: ListingFilter, viewer: acc.Viewer = acc.VISITOR) -> list[Listing]:
         with self.db.transaction(write=False) as s:
             rows = repo.find_listings(s, f, self.registry)
         return [x for x in rows if acc.access(viewer, x) > acc.Access.NONE]

@@ -18,14 +18,13 @@ from ..core.accounts import REPORT_REASONS
 from ..core.errors import Message, ValidationError
 from ..core.fields import AttrField, display_value
 from ..core.kinds import KindSpec
-from ..core.listing import Listing, validate_listing
+from ..core.listing import Listing, ListingFilter, validate_listing
 from ..core.matching.fit import MatchContext
 from ..core.matching.rank import Match
 from ..core.matching.relevance import SHOW_FLOOR
 from ..core.text.analyzer import normalise
 from ..storage import accounts_repo as R
 from ..storage import repo
-from ..storage.repo import ListingFilter
 from . import filters
 from .certification import claim_warning, require_licensed_claim
 from .evidence import with_evidence

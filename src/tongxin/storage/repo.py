@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, cast
 
 import orjson
@@ -16,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..core.errors import FieldError, Message, NotFound, ValidationError
 from ..core.kinds.registry import Registry
-from ..core.listing import Listing, attrs_from_json, attrs_to_json
+from ..core.listing import Listing, ListingFilter, attrs_from_json, attrs_to_json
 from ..core.organisation import Organisation
 from ..core.semantic.text import listing_embed_text, listing_sentence_list, sentences_hash, text_hash
 from . import vectors_repo
@@ -158,19 +157,6 @@ def get_listings(s: Session, ids: Sequence[int], registry: Registry) -> dict[int
         return {}
     q = select(ListingRow, OrganisationRow).join(OrganisationRow, ListingRow.owner_id == OrganisationRow.id).where(ListingRow.id.in_(list(ids)))
     return {lr.id: listing_from_row(lr, registry, orow) for lr, orow in s.execute(q)}
-
-
-@dataclass
-class ListingFilter:
-    kind: str | None = None
-    side: str | None = None
-    region: str | None = None  # a code; a province-level code (110000) matches its districts
-    industry: str | None = None  # a division or a section letter
-    status: str | None = None
-    owner_id: int | None = None
-    q: str | None = None  # substring of the title
-    limit: int = 50
-    offset: int = 0
 
 
 def _filtered(f: ListingFilter) -> Select[ListingRow, OrganisationRow]:

@@ -12,10 +12,10 @@ from pydantic import BaseModel
 from ...core import access as acc
 from ...core.accounts import DECLINE_REASONS, REPORT_REASONS
 from ...core.errors import Message, ValidationError
+from ...core.listing import ListingFilter
 from ...core.matching.fit import MatchContext
 from ...services.accounts import Me
 from ...services.listings import common_fields, listing_dict, parse_filters
-from ...storage.repo import ListingFilter
 from .. import schemas as S
 from ..deps import AccountsDep, ContactsDep, Cursor, ExchangeDep, Id, ListingsDep, me, viewer
 

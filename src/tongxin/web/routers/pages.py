@@ -9,8 +9,8 @@ from fastapi.responses import HTMLResponse
 
 from ...core.accounts import DECLINE_REASONS, REPORT_REASONS
 from ...core.errors import ValidationError
+from ...core.listing import ListingFilter
 from ...core.matching.fit import MatchContext
-from ...storage.repo import ListingFilter
 from ..deps import AccountsDep, ExchangeDep, Id, ListingsDep, render, search_modes, viewer
 
 router = APIRouter()

@@ -20,13 +20,12 @@ from ...core import errors as E
 from ...core import regions
 from ...core.kinds.instrument import CATEGORIES
 from ...core.kinds.resources import SPECS as RESOURCE_SPECS
-from ...core.listing import Listing
+from ...core.listing import Listing, ListingFilter
 from ...core.matching.fit import MatchContext
 from ...core.matching.rank import Match
 from ...services.booking import Actor, Bookings
 from ...services.certification import licensed_matches, licensees, marks, verify_licence
 from ...services.policy import Eligibility, evaluate_all
-from ...storage.repo import ListingFilter
 from .. import schemas as S
 from ..deps import ExchangeDep, Id, exchange, form, login_url, redirect, render, viewer
 

@@ -17,8 +17,8 @@ import time
 from tongxin.core.access import SYSTEM
 from tongxin.core.matching.fit import MatchContext
 from tongxin.demo import generate
+from tongxin.demo.load import load_demo
 from tongxin.services import Exchange
-from tongxin.services.demo_loader import load_demo
 from tongxin.storage.db import Database
 
 

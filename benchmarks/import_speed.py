@@ -1,4 +1,4 @@
-"""Import speed: a 10,000-row XLSX of technology listings through `import_file`
+"""Import speed: a 10,000-row XLSX of technology listings through `services.importing.import_file`
 (read → validate every row → one transaction → index sync), against the named baseline
 "openpyxl read only" (just reading the same workbook's cells) in the same run.
 
@@ -18,8 +18,8 @@ import openpyxl
 from tongxin.core import credit_code
 from tongxin.core.kinds import default_registry
 from tongxin.fileio.columns import listing_columns, organisation_columns
-from tongxin.fileio.importer import import_file
 from tongxin.services import Exchange
+from tongxin.services.importing import import_file
 from tongxin.storage.db import Database
 
 TOPICS = ["列车控制系统", "工业机器人", "毕赤酵母", "碳纤维复合材料", "医学影像", "自动化码头", "水下生产系统", "储能", "盐碱地水稻", "工业互联网"]

@@ -23,9 +23,8 @@ import numpy as np
 
 from tongxin.core.semantic import get_encoder, text_hash
 from tongxin.core.semantic.text import listing_embed_text
+from tongxin.demo.load import DEMO_VECTORS, load_demo, load_resources
 from tongxin.services import Exchange
-from tongxin.services.demo_loader import DEMO_VECTORS, load_demo
-from tongxin.services.resources_demo import load_resources
 from tongxin.storage import repo
 from tongxin.storage.db import Database
 

@@ -92,7 +92,7 @@ def exchange(db_url: str, tmp_path) -> Iterator[Exchange]:  # type: ignore[no-un
 @pytest.fixture(scope="session")
 def demo_exchange(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exchange]:
     """The demo data loaded and indexed once per test run (SQLite), shared read-only by tests."""
-    from tongxin.services.demo_loader import load_demo
+    from tongxin.demo.load import load_demo
 
     tmp = tmp_path_factory.mktemp("demo")
     ex = Exchange(Database("sqlite:///" + str(tmp / "demo.db")), str(tmp / "idx"))

@@ -12,9 +12,11 @@ from pdf_support import assert_font_as_chosen, pdf_text
 
 from tongxin.core.contracts import validate_contract
 from tongxin.core.errors import ValidationError
-from tongxin.fileio.contracts import contract_columns, contract_rows, import_contracts, write_contracts_xlsx
+from tongxin.fileio.contracts import contract_columns, write_contracts_xlsx
 from tongxin.services import Exchange
 from tongxin.services import contracts as C
+from tongxin.services.contracts import contract_rows
+from tongxin.services.importing import import_contracts
 from tongxin.storage import deals_repo as R
 
 BJTU, WQ, TIB = (o["credit_code"] for o in ORGS[:3])

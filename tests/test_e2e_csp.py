@@ -23,7 +23,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ex = Exchange(Database(f"sqlite:///{d}/csp.db"), str(d / "idx"))
     ex.init_db()
     load(ex)
-    from tongxin.services.deals_demo import load_deals_demo
+    from tongxin.demo.load import load_deals_demo
 
     load_deals_demo(ex)  # contracts for the charts
     with serve(create_app(ex)) as url:

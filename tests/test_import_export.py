@@ -32,9 +32,9 @@ from tongxin.core.organisation import validate_organisation
 from tongxin.core.vocab import ORG_TYPES, STATUSES, VISIBILITIES
 from tongxin.fileio.columns import listing_columns, organisation_columns
 from tongxin.fileio.exporter import export_data, listing_record, org_record, write_template
-from tongxin.fileio.importer import import_file
 from tongxin.fileio.readers import read_tables
 from tongxin.services import Exchange
+from tongxin.services.importing import import_file
 from tongxin.storage import repo
 from tongxin.storage.db import Database
 from tongxin.storage.models import ListingChangeRow, ListingRow, OrganisationRow
@@ -581,7 +581,7 @@ def test_credit_code_of_another_organisation_is_a_row_error(exchange, tmp_path) 
     from factories import ORGS
 
     from tongxin.core.errors import ValidationError as _VE
-    from tongxin.fileio.importer import import_file as _import
+    from tongxin.services.importing import import_file as _import
 
     path = str(tmp_path / "clash.json")
     with open(path, "w", encoding="utf-8") as fh:

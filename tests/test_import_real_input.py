@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 from tongxin.cli.main import app
 from tongxin.core.errors import BadFile, ValidationError
 from tongxin.fileio.columns import listing_columns
-from tongxin.fileio.importer import import_file
 from tongxin.fileio.readers import Limits, read_tables
 from tongxin.services import Exchange
+from tongxin.services.importing import import_file
 from tongxin.storage import repo
 from tongxin.storage.models import ListingRow, OrganisationRow
 

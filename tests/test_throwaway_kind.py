@@ -23,8 +23,9 @@ from tongxin.core.matching.explain import FitItem
 from tongxin.core.matching.fit import MatchContext
 from tongxin.core.text.analyzer import Analyzer
 from tongxin.fileio.exporter import write_template
-from tongxin.fileio.importer import import_file, parse_file
+from tongxin.fileio.importer import parse_file
 from tongxin.services import Exchange
+from tongxin.services.importing import import_file
 from tongxin.storage.db import Database
 from tongxin.web.app import create_app
 

@@ -10,17 +10,21 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tongxin.core import industries, regions
+from tongxin.demo.load import load_demo_vectors
 from tongxin.services import Exchange
 from tongxin.services.accounts import Accounts
 from tongxin.services.contacts import Contacts
-from tongxin.services.demo_loader import load_demo_vectors
+from tongxin.services.contracts import Contracts
+from tongxin.services.deals import Deals
 from tongxin.services.hybrid import NoSemantic
 from tongxin.services.listings import Listings
+from tongxin.services.stats import Statistics
 from tongxin.storage.db import Database
 from tongxin.web import deps
 from tongxin.web.app import create_app
 
-DEPS = {deps.ExchangeDep: Exchange, deps.AccountsDep: Accounts, deps.ListingsDep: Listings, deps.ContactsDep: Contacts}
+DEPS = {deps.ExchangeDep: Exchange, deps.AccountsDep: Accounts, deps.ListingsDep: Listings, deps.ContactsDep: Contacts,
+        deps.DealsDep: Deals, deps.ContractsDep: Contracts, deps.StatisticsDep: Statistics}
 
 
 @pytest.mark.parametrize("dep", list(DEPS), ids=lambda d: typing.get_args(d)[0].__name__)
@@ -42,6 +46,8 @@ def test_the_dependencies_hand_routes_the_services_the_app_built(tmp_path) -> No
             assert client.get("/api/v1/kinds").status_code == 200  # ExchangeDep
         assert isinstance(app.state.listings, Listings) and app.state.listings.ex is ex
         assert isinstance(app.state.accounts, Accounts) and isinstance(app.state.contacts, Contacts)
+        assert all(svc.ex is ex for svc in (app.state.deals, app.state.contracts))
+        assert isinstance(app.state.statistics, Statistics) and app.state.statistics.db is ex.db
     finally:
         ex.close()
 

@@ -93,7 +93,8 @@ def demo(
     ex = _exchange()
 
     def go() -> None:
-        from ..services.demo_loader import load_demo
+        from ..demo.load import load_deals_demo, load_demo, load_demo_vectors, load_resources
+        from ..services.accounts import create_demo_accounts
 
         if ex.counts().get("organisations", 0) == 0:
             with _progress() as p:
@@ -102,10 +103,6 @@ def demo(
             console.print(f"✓ 演示数据 / demo data: {loaded['organisations']} 机构 organisations, {loaded['listings']} 资源 listings")
         else:
             console.print("✓ 数据库已有数据，跳过演示数据 / database already has data; demo data not reloaded")
-        from ..services.accounts import create_demo_accounts
-        from ..services.deals_demo import load_deals_demo
-        from ..services.resources_demo import load_resources
-
         with _progress() as p:
             t = p.add_task("仪器与其他资源 instruments and other kinds", total=None)
             load_resources(ex)
@@ -115,8 +112,6 @@ def demo(
             t = p.add_task("对接与合同 deals and contracts", total=None)
             load_deals_demo(ex, seed=seed)
             p.update(t, completed=1, total=1)
-        from ..services.demo_loader import load_demo_vectors
-
         shipped = load_demo_vectors(ex)
         console.print(f"✓ 语义向量 / vectors: {shipped['stored']} 条随包提供 shipped, {shipped['queued']} 条后台计算 embedded in the background")
         if ex.semantic.enabled:
@@ -284,7 +279,7 @@ def import_(
         help="跳过不在模板中的列（默认报错）/ skip columns that are not in the template (an error by default)"),
 ) -> None:
     """导入机构和资源（默认全部成功才写入）/ import organisations and listings (all or nothing by default)."""
-    from ..fileio.importer import import_file
+    from ..services.importing import import_file
 
     ex = _exchange()
 
@@ -314,16 +309,12 @@ def export(
     what: str = typer.Option("all", help="CSV: organisations 或 listings"),
 ) -> None:
     """导出全部机构和资源 / export all organisations and listings."""
-    from ..fileio.exporter import export_data
-    from ..storage import repo
+    from ..services.importing import export_file
 
     ex = _exchange()
 
     def go() -> None:
-        with ex.db.transaction(write=False) as s:
-            orgs = repo.list_organisations(s)
-            listings = list(repo.iter_listings(s, ex.registry))
-        n = export_data(file, orgs, listings, ex.registry, what="listings" if what == "all" else what)
+        n = export_file(ex.db, ex.registry, file, what="listings" if what == "all" else what)
         console.print(f"✓ 已导出 {n} 条 / exported {n} records → {file}")
 
     _run(go, ex)

@@ -49,7 +49,7 @@ def _when(raw: str) -> dt.datetime:
 @resources_app.command("demo")
 def demo(seed: int = typer.Option(20260301, help="随机种子 / seed")) -> None:
     """加载资源演示数据（在主演示数据之后） / load the resources demo data (after `tongxin demo`)."""
-    from ..services.resources_demo import load_resources
+    from ..demo.load import load_resources
 
     _echo(_go(lambda ex: load_resources(ex, seed=seed)))
 
@@ -69,13 +69,11 @@ def book(instrument_id: int, start: str, end: str, user_id: int = typer.Option(.
          org: str = typer.Option(..., "--org", help="用户所属机构 / the user's organisation"), purpose: str = "", samples: int = 0,
          voucher: str | None = None, voucher_amount: float | None = None) -> None:
     """代用户预约（运营人员） / book on a user's behalf (operator)."""
-    from ..services.booking import Actor, Bookings
-    from ..storage import resources_repo as rr
+    from ..services.booking import Bookings
 
     def go(ex: Any) -> Any:
-        with ex.db.transaction(write=False) as s:
-            org_id = rr.resolve_org(s, org).id
-        return Bookings(ex).request(Actor(user_id, org_id, SYSTEM), instrument_id, _when(start), _when(end), purpose, samples, voucher, voucher_amount).as_dict()
+        return Bookings(ex).request_on_behalf(user_id, org, instrument_id, _when(start), _when(end), purpose, samples, voucher,
+                                              voucher_amount).as_dict()
 
     _echo(_go(go))
 

@@ -59,8 +59,7 @@ def stats(
     from ..services import stats as S
 
     def go(ex: Any) -> None:
-        with ex.db.transaction(write=False) as s:
-            f = S.figures(s, period or S.default_period())
+        f = S.Statistics(ex).figures(period)
         if as_json:
             print(json.dumps(f.as_dict(), ensure_ascii=False))
             return
@@ -92,8 +91,7 @@ def report(
 
     _bad_format(format, ("pdf", "xlsx"))
     def go(ex: Any) -> None:
-        with ex.db.transaction(write=False) as s:
-            f = S.figures(s, period or S.default_period())
+        f = S.Statistics(ex).figures(period)
         path = output or f"tongxin-report-{f.period.label}.{format}"
         reports.write_report(f, format, path)
         console.print(f"✓ 年度报告 / report → {path}")
@@ -109,7 +107,7 @@ def contracts_import(
     report_path: str | None = typer.Option(None, "--report", help="错误报告路径 / error report path"),
 ) -> None:
     """导入技术合同（默认全部成功才写入）/ import technology contracts (all or nothing by default)."""
-    from ..fileio.contracts import import_contracts
+    from ..services.importing import import_contracts
 
     def go(ex: Any) -> None:
         rep = import_contracts(ex.db, file, skip_invalid=skip_invalid, report_path=report_path)
@@ -126,15 +124,11 @@ def contracts_export(
     year: int | None = typer.Option(None, help="只导出某年签订的合同 / only contracts signed in this year"),
 ) -> None:
     """导出技术合同（可再导入）/ export technology contracts (re-importable)."""
-    from ..fileio.contracts import check_contracts_path, contract_rows, write_contracts
-    from ..storage import deals_repo as R
+    from ..services.importing import export_contracts
 
     def go(ex: Any) -> None:
-        check_contracts_path(file)  # before any work
-        with ex.db.transaction(write=False) as s:
-            rows = contract_rows(s, list(reversed(R.list_contracts(s, year))))
-        write_contracts(file, rows)
-        console.print(f"✓ 已导出 {len(rows)} 项合同 / exported {len(rows)} contracts → {file}")
+        n = export_contracts(ex.db, file, year)
+        console.print(f"✓ 已导出 {n} 项合同 / exported {n} contracts → {file}")
 
     _with_exchange(go)
 
@@ -155,17 +149,11 @@ def contracts_package(
     output: str | None = typer.Option(None, "--output", "-o"),
 ) -> None:
     """导出技术合同登记材料 / export the registration package of one contract."""
-    from ..core.errors import Message, NotFound
     from ..services import contracts as C
-    from ..storage import deals_repo as R
 
     _bad_format(format, ("pdf", "xlsx"))
     def go(ex: Any) -> None:
-        with ex.db.transaction(write=False) as s:
-            row = R.contract_by_no(s, contract) or (R.get_contract(s, int(contract)) if contract.isdigit() else None)
-            if row is None:
-                raise NotFound(Message(f"技术合同 {contract} 不存在", f"technology contract {contract} does not exist"))
-            no, sections = C.package_sections(s, row.id)
+        no, sections = C.Contracts(ex).package_of(contract)
         data = C.package_pdf(sections, no) if format == "pdf" else C.package_xlsx(sections, no)
         path = output or f"{no}-登记材料.{format}"
         with open(path, "wb") as fh:
@@ -179,11 +167,10 @@ def contracts_package(
 @deals_app.command("reminders")
 def deals_reminders(idle_days: int | None = typer.Option(None, help="无进展天数（默认取 TONGXIN_DEAL_IDLE_DAYS）/ idle days")) -> None:
     """列出久未推进的洽谈和即将到期的协议 / idle deals and agreements about to expire."""
-    from ..services import deals as D
+    from ..services.deals import Deals
 
     def go(ex: Any) -> None:
-        with ex.db.transaction(write=False) as s:
-            rs = D.reminders(s, dt.date.today(), idle_days)
+        rs = Deals(ex).reminders(dt.date.today(), idle_days)
         for r in rs:
             console.print(f"• {r.message.zh}", highlight=False)
         console.print(f"共 {len(rs)} 条提醒 / {len(rs)} reminder(s)")

@@ -3,7 +3,7 @@
 Deterministic for a seed. Shaped on the region's story: Beijing's universities and institutes
 sell, Tianjin and Hebei enterprises buy (北京研发、津冀转化); the 天津滨海—中关村科技园 passes
 120 亿元 of technology-contract turnover in 2025; turnover grows year on year.
-Pure planning: no database access here (services/deals_demo.py loads the plan).
+Pure planning: no database access here (demo/load.py hands the plan to services.history).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ policies with rules, the 小站稻 certification mark with 36 licensed producers
 vouchers, recognised labs, trainings and a booking history for the usage statistics.
 
 `generate_resources(seed, organisations)` takes the organisations already in the database (core
-`Organisation` records or dicts) and returns plain data; services/resources_demo.py loads it.
+`Organisation` records or dicts) and returns plain data; demo/load.py loads it through services.history.
 """
 
 from __future__ import annotations

@@ -1,26 +1,23 @@
-"""Import organisations and listings: validate every row, then write all or nothing.
+"""Read organisations and listings from a file: map the columns and validate every row.
+
+Writing them (all or nothing) is a service: `services.importing.import_file`.
 
 Row numbers are spreadsheet rows (the header is usually row 1; title rows may sit above it) or,
 for JSON, item numbers from 1. Every column must be a template column (or be skipped on request):
 a column that is read by nobody would be data lost without a word.
-Re-importing the same external ids updates instead of duplicating.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
-import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.errors import BadFile, FieldError, Message, TongxinError, ValidationError
 from ..core.kinds.registry import Registry
 from ..core.listing import COMMON_COLUMNS, Listing, validate_listing
 from ..core.organisation import Organisation, validate_organisation
-from ..storage import repo
-from ..storage.db import Database
 from .columns import (
     Column,
     duplicate_column_errors,
@@ -31,24 +28,6 @@ from .columns import (
     unknown_column_errors,
 )
 from .readers import Table, read_tables
-
-Progress = Callable[[int, int], None]
-BULK_CHUNK = 2000
-
-
-@dataclass
-class ImportReport:
-    organisations_created: int = 0
-    organisations_updated: int = 0
-    listings_created: int = 0
-    listings_updated: int = 0
-    errors: list[FieldError] = field(default_factory=list)
-    error_report: str | None = None
-    ignored_columns: list[str] = field(default_factory=list)  # "sheet: header", skipped on request
-
-    @property
-    def imported(self) -> int:
-        return self.organisations_created + self.organisations_updated + self.listings_created + self.listings_updated
 
 
 def _is_org_table(t: Table) -> bool:
@@ -148,88 +127,6 @@ def parse_file(path: str, registry: Registry, ignore_unknown_columns: bool = Fal
                 except ValidationError as e:
                     errors.extend(e.errors)
     return orgs, listings, errors
-
-
-def import_file(db: Database, registry: Registry, path: str, skip_invalid: bool = False,
-                progress: Progress | None = None, report_path: str | None = None,
-                ignore_unknown_columns: bool = False) -> ImportReport:
-    ignored: list[str] = []
-    orgs, listings, errors = parse_file(path, registry, ignore_unknown_columns, ignored)
-    if errors and not skip_invalid:
-        raise ValidationError(Message(f"文件中有 {len(errors)} 处错误，未导入任何数据", f"{len(errors)} error(s) in the file; nothing was imported"), errors)
-    rep = ImportReport(ignored_columns=ignored)
-    total = len(orgs) + len(listings)
-    done = 0
-    with db.transaction() as s:
-        for rownum, o in orgs:
-            try:
-                with s.begin_nested():
-                    _, created = repo.upsert_organisation(s, o, row=rownum)
-                rep.organisations_created += created
-                rep.organisations_updated += not created
-            except ValidationError as e:
-                errors.extend(e.errors)
-            done += 1
-            if progress and done % 500 == 0:
-                progress(done, total)
-        listings = _licensed_claims(s, listings, errors)
-        # New listings (unknown external ids, first time in the file, owner known) go in with one
-        # bulk insert; updates, repeats within the file and numeric owner references row by row.
-        owners = repo.owner_ids(s, {x.owner for _, x in listings})
-        known = repo.ids_with_external(s, [x.external_id for _, x in listings if x.external_id])
-        fresh: list[tuple[int, Listing]] = []
-        one_by_one: list[tuple[int, Listing]] = []
-        seen: set[str] = set()
-        for rownum, x in listings:
-            if x.owner not in owners or (x.external_id and (x.external_id in known or x.external_id in seen)):
-                one_by_one.append((rownum, x))
-            else:
-                fresh.append((rownum, x))
-            if x.external_id:
-                seen.add(x.external_id)
-        for i in range(0, len(fresh), BULK_CHUNK):
-            chunk = fresh[i : i + BULK_CHUNK]
-            repo.bulk_insert_listings(s, [x for _, x in chunk], registry, owners=owners)
-            rep.listings_created += len(chunk)
-            done += len(chunk)
-            if progress:
-                progress(done, total)
-        for rownum, x in one_by_one:
-            try:
-                with s.begin_nested():
-                    _, created = repo.upsert_listing(s, x, registry, row=rownum)
-                rep.listings_created += created
-                rep.listings_updated += not created
-            except ValidationError as e:
-                errors.extend(e.errors)
-            done += 1
-            if progress and done % 500 == 0:
-                progress(done, total)
-        if errors and not skip_invalid:
-            raise ValidationError(Message(f"文件中有 {len(errors)} 处错误，未导入任何数据", f"{len(errors)} error(s) in the file; nothing was imported"), errors)
-    if progress:
-        progress(total, total)
-    rep.errors = errors
-    if errors and skip_invalid:
-        rep.error_report = report_path or (os.path.splitext(path)[0] + ".errors.csv")
-        write_error_report(errors, rep.error_report)
-    return rep
-
-
-def _licensed_claims(s: Any, listings: list[tuple[int, Listing]], errors: list[FieldError]) -> list[tuple[int, Listing]]:
-    """The rows whose mark claims hold (certified products need a valid licence); the others' errors go to `errors`."""
-    import datetime as dt
-
-    from ..services.certification import claim_errors
-
-    today = dt.date.today()
-    out = []
-    for rownum, x in listings:
-        bad = claim_errors(s, x, today, rownum)
-        errors.extend(bad)
-        if not bad:
-            out.append((rownum, x))
-    return out
 
 
 def write_error_report(errors: list[FieldError], path: str) -> None:

@@ -242,36 +242,49 @@ class Bookings:
         slot = B.Slot.of(start, end)
         now = self.clock()
         with self.ex.db.transaction() as s:
-            row = rr.lock_instrument(s, instrument_id)
-            if acc.access(actor.viewer, repo.get_listing(s, instrument_id, self.ex.registry)) < acc.Access.FULL:
-                raise acc.not_visible("仪器", "instrument", instrument_id)  # summary-only (confidential) or hidden: no booking
-            if row.status != "published":
-                raise Conflict(Message("该仪器未发布，不接受预约", "the instrument is not published"))
-            rules = B.InstrumentRules.of(row.attrs or {})
-            trained = rr.is_trained(s, instrument_id, actor.user_id, now.date())
-            week = B.week_of(slot.start)
-            used = rr.user_hours_between(s, instrument_id, actor.user_id, week)
-            conflicts = [b.slot for b in rr.bookings_between(s, instrument_id, slot.start, slot.end)]
-            blackouts = rr.blackouts_between(s, instrument_id, slot.start, slot.end)
-            status = B.decide_request(slot, rules, now, trained, conflicts, blackouts, used)
-            user_org = repo.get_organisation(s, actor.org_id)
-            fee = B.fee_of(row.attrs or {}, row.owner_id, row.region, actor.org_id, user_org.region, slot.hours, samples)
-            b = B.Booking(instrument_id, actor.user_id, actor.org_id, slot, status, purpose.strip()[:2000], max(samples, 0), fee)
-            v = None
-            if voucher:
-                v = rr.get_voucher(s, B.voucher_code(voucher), for_update=True)
-                recognised = rr.is_recognised(s, v.province, row.owner_id, now.date())
-                amount = voucher_amount if voucher_amount is not None else min(v.balance, round(fee * v.max_share, 2))
-                b.voucher_id, b.voucher_amount = v.id, B.check_voucher(v, actor.org_id, recognised, fee, amount, now.date())
-            b.id = rr.insert_booking(s, b)
-            if v is not None:
-                rr.charge_voucher(s, v.id, b.id, b.voucher_amount)
-            if actor.org_id != row.owner_id:
-                label = "已自动批准" if status == "approved" else "待审批"
-                AR.notify(s, row.owner_id, f"仪器预约 #{b.id}（{row.title}，{slot.label()}）{label}",
-                          f"booking #{b.id} ({row.title}, {slot.label()}) is {B.STATUS_LABELS[status][1]}", "/my/instruments")
-            b.created_at = now
-            return b
+            return self._request(s, actor, instrument_id, slot, now, purpose, samples, voucher, voucher_amount)
+
+    def request_on_behalf(self, user_id: int, org_ref: str, instrument_id: int, start: dt.datetime, end: dt.datetime, purpose: str = "",
+                          samples: int = 0, voucher: str | None = None, voucher_amount: float | None = None) -> B.Booking:
+        """The operator books for a user of an organisation named by id, external id, credit code or name (`tongxin resources book`)."""
+        with self.ex.db.transaction() as s:
+            actor = Actor(user_id, rr.resolve_org(s, org_ref).id, acc.SYSTEM)
+            slot = B.Slot.of(start, end)
+            now = self.clock()
+            return self._request(s, actor, instrument_id, slot, now, purpose, samples, voucher, voucher_amount)
+
+    def _request(self, s: Session, actor: Actor, instrument_id: int, slot: B.Slot, now: dt.datetime, purpose: str, samples: int,
+                 voucher: str | None, voucher_amount: float | None) -> B.Booking:
+        row = rr.lock_instrument(s, instrument_id)
+        if acc.access(actor.viewer, repo.get_listing(s, instrument_id, self.ex.registry)) < acc.Access.FULL:
+            raise acc.not_visible("仪器", "instrument", instrument_id)  # summary-only (confidential) or hidden: no booking
+        if row.status != "published":
+            raise Conflict(Message("该仪器未发布，不接受预约", "the instrument is not published"))
+        rules = B.InstrumentRules.of(row.attrs or {})
+        trained = rr.is_trained(s, instrument_id, actor.user_id, now.date())
+        week = B.week_of(slot.start)
+        used = rr.user_hours_between(s, instrument_id, actor.user_id, week)
+        conflicts = [b.slot for b in rr.bookings_between(s, instrument_id, slot.start, slot.end)]
+        blackouts = rr.blackouts_between(s, instrument_id, slot.start, slot.end)
+        status = B.decide_request(slot, rules, now, trained, conflicts, blackouts, used)
+        user_org = repo.get_organisation(s, actor.org_id)
+        fee = B.fee_of(row.attrs or {}, row.owner_id, row.region, actor.org_id, user_org.region, slot.hours, samples)
+        b = B.Booking(instrument_id, actor.user_id, actor.org_id, slot, status, purpose.strip()[:2000], max(samples, 0), fee)
+        v = None
+        if voucher:
+            v = rr.get_voucher(s, B.voucher_code(voucher), for_update=True)
+            recognised = rr.is_recognised(s, v.province, row.owner_id, now.date())
+            amount = voucher_amount if voucher_amount is not None else min(v.balance, round(fee * v.max_share, 2))
+            b.voucher_id, b.voucher_amount = v.id, B.check_voucher(v, actor.org_id, recognised, fee, amount, now.date())
+        b.id = rr.insert_booking(s, b)
+        if v is not None:
+            rr.charge_voucher(s, v.id, b.id, b.voucher_amount)
+        if actor.org_id != row.owner_id:
+            label = "已自动批准" if status == "approved" else "待审批"
+            AR.notify(s, row.owner_id, f"仪器预约 #{b.id}（{row.title}，{slot.label()}）{label}",
+                      f"booking #{b.id} ({row.title}, {slot.label()}) is {B.STATUS_LABELS[status][1]}", "/my/instruments")
+        b.created_at = now
+        return b
 
     def _manager_tx(self, actor: Actor, booking_id: int, to: str, note: str | None = None) -> B.Booking:
         now = self.clock()

@@ -11,21 +11,62 @@ import datetime as dt
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from ..core import access as acc
 from ..core import regions
-from ..core.contracts import CONTRACT_TYPES, Section, find_type, registration_sections, validate_contract, yuan_to_wan
+from ..core.contracts import CONTRACT_TYPES, ContractInput, Section, find_type, registration_sections, validate_contract, yuan_to_wan
 from ..core.errors import Conflict, FieldError, Message, NotFound, ValidationError
 from ..core.kinds import default_registry
-from ..fileio.contracts import resolve
+from ..fileio.contracts import row_error
 from ..fileio.safe_cells import xlsx_row
 from ..storage import deals_repo as R
 from ..storage.models import ListingRow
-from ..storage.models_deals import TechContractRow
+from ..storage.models_deals import DealRow, TechContractRow
 from .deals import _visible, can_see_deal, local
+
+if TYPE_CHECKING:
+    from .exchange import Exchange
+
+
+def resolve(s: Session, rows: list[tuple[int, ContractInput]]) -> tuple[list[tuple[int, ContractInput, R.OrgBrief, R.OrgBrief, list[int]]], list[FieldError]]:
+    """Check the references against the database: parties, listings, deal, registration number."""
+    orgs = R.orgs_by_credit_code(s, [c.seller_code for _, c in rows] + [c.buyer_code for _, c in rows])
+    listing_ids = R.listing_ids_by_ref(s, [ref for _, c in rows for ref in c.listing_refs])
+    deal_ids = {c.deal_id for _, c in rows if c.deal_id is not None}
+    deals = {i for (i,) in s.execute(DealRow.__table__.select().with_only_columns(DealRow.id).where(DealRow.id.in_(list(deal_ids))))} if deal_ids else set()
+    regs = [c.registration_no for _, c in rows if c.registration_no]
+    taken: dict[str, str] = {}
+    if regs:
+        t = TechContractRow.__table__
+        for reg, no in s.execute(t.select().with_only_columns(t.c.registration_no, t.c.contract_no).where(t.c.registration_no.in_(regs))):
+            taken[reg] = no
+    ok = []
+    errors: list[FieldError] = []
+    for rownum, c in rows:
+        row_errors = []
+        for key, zh, code in (("seller", "卖方", c.seller_code), ("buyer", "买方", c.buyer_code)):
+            if code not in orgs:
+                row_errors.append(row_error(rownum, key, code, f"{zh}统一社会信用代码 {code} 不在平台机构名录中：请先导入该机构（tongxin import）或更正代码",
+                                       f"{key} credit code {code} is not an organisation on the platform: import it first (tongxin import) or correct the code"))
+        missing = [ref for ref in c.listing_refs if ref not in listing_ids]
+        if missing:
+            row_errors.append(row_error(rownum, "listings", "；".join(missing), "关联资源不存在：" + "、".join(missing) + "。请填写平台上资源的外部编号或 ID",
+                                   "linked listings not found: " + ", ".join(missing) + ". Use the external id or id of a listing on the platform"))
+        if c.deal_id is not None and c.deal_id not in deals:
+            row_errors.append(row_error(rownum, "deal_id", c.deal_id, f"关联洽谈 {c.deal_id} 不存在，请更正或留空",
+                                   f"deal {c.deal_id} does not exist; correct it or leave it empty"))
+        if c.registration_no and taken.get(c.registration_no, c.contract_no) != c.contract_no:
+            row_errors.append(row_error(rownum, "registration_no", c.registration_no,
+                                   f"登记编号 {c.registration_no} 已用于合同 {taken[c.registration_no]}，请更正",
+                                   f"registration number {c.registration_no} is already used by contract {taken[c.registration_no]}; correct it"))
+        if row_errors:
+            errors.extend(row_errors)
+        else:
+            ok.append((rownum, c, orgs[c.seller_code], orgs[c.buyer_code], [listing_ids[ref] for ref in c.listing_refs]))
+    return ok, errors
 
 
 def register_contract(s: Session, raw: Mapping[str, Any], today: dt.date | None = None) -> int:
@@ -270,3 +311,59 @@ def type_choices() -> tuple[Any, ...]:
 
 def wan(yuan: int | None) -> str:
     return "" if yuan is None else f"{yuan_to_wan(yuan):,.2f}"
+
+
+def contract_rows(s: Session, contracts: list[TechContractRow]) -> list[list[Any]]:
+    """Rows in the import layout (round-trips through `import_contracts`)."""
+    orgs = R.orgs_by_id(s, [c.seller_org_id for c in contracts] + [c.buyer_org_id for c in contracts])
+    links = R.contract_listing_ids(s, [c.id for c in contracts])
+    titles = R.listing_titles(s, sorted({i for v in links.values() for i in v}))
+    out = []
+    for c in contracts:
+        refs = [titles[i][1] or str(i) for i in links.get(c.id, []) if i in titles]
+        out.append([c.contract_no, c.title, c.contract_type, orgs[c.seller_org_id].credit_code, orgs[c.buyer_org_id].credit_code,
+                    yuan_to_wan(c.amount_yuan), yuan_to_wan(c.tech_amount_yuan), c.signed_on.isoformat(), c.park, c.industry or "",
+                    ";".join(refs), "" if c.deal_id is None else c.deal_id, c.registration_no or "",
+                    c.registered_on.isoformat() if c.registered_on else ""])
+    return out
+
+
+def contract_by_ref(s: Session, ref: str) -> TechContractRow:
+    """A contract by its number, or by its id."""
+    row = R.contract_by_no(s, ref) or (R.get_contract(s, int(ref)) if ref.isdigit() else None)
+    if row is None:
+        raise NotFound(Message(f"技术合同 {ref} 不存在", f"technology contract {ref} does not exist"))
+    return row
+
+
+# -- the use cases: one transaction each ------------------------------------------------------------------
+class Contracts:
+    """What people do with technology contracts, each in one transaction (pages, API and CLI call these)."""
+
+    def __init__(self, ex: Exchange) -> None:
+        self.ex = ex
+        self.db = ex.db
+
+    def contracts(self, viewer: acc.Viewer, year: int | None = None, contract_type: str | None = None, region: str | None = None,
+                page: int = 1, per_page: int = 50) -> ContractList:
+        with self.db.transaction(write=False) as s:
+            return contracts_for(s, viewer, year, contract_type, region, page, per_page)
+
+    def page(self, viewer: acc.Viewer, contract_id: int) -> ContractPage:
+        with self.db.transaction(write=False) as s:
+            return contract_page(s, contract_id, viewer)
+
+    def register_from_deal(self, viewer: acc.Viewer, deal_id: int, raw: Mapping[str, Any], today: dt.date | None = None) -> int:
+        with self.db.transaction() as s:
+            return register_from_deal(s, deal_id, raw, viewer, today)
+
+    def package(self, viewer: acc.Viewer, contract_id: int) -> tuple[str, list[Section]]:
+        """The registration package's number and sections, for the two parties and staff."""
+        with self.db.transaction(write=False) as s:
+            visible_contract(s, contract_id, viewer)
+            return package_sections(s, contract_id)
+
+    def package_of(self, ref: str) -> tuple[str, list[Section]]:
+        """The registration package of a contract named by number or id (the operator's CLI)."""
+        with self.db.transaction(write=False) as s:
+            return package_sections(s, contract_by_ref(s, ref).id)

@@ -1,8 +1,8 @@
 """Deal pipeline services: open a deal from an accepted contact request, move it through its
 stages, attach financial services, keep the agreement register, and list reminders.
 
-Functions that take a `Session` never commit: the caller's request or command is the
-transaction. Who may see or change a deal is decided in `can_see_deal` (parties and staff).
+Functions that take a `Session` never commit: they are the steps of a use case. The use cases
+(`Deals`, at the end) open one transaction each; pages, the API and the CLI call those. Who may see or change a deal is decided in `can_see_deal` (parties and staff).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,9 @@ from ..core.errors import Conflict, FieldError, Forbidden, Message, NotFound, Va
 from ..settings import setting
 from ..storage import deals_repo as R
 from ..storage.models_deals import AgreementRow, DealFinanceRow, DealRow
+
+if TYPE_CHECKING:
+    from .exchange import Exchange
 
 
 def can_see_deal(viewer: acc.Viewer, deal: DealRow) -> bool:
@@ -362,3 +365,111 @@ def set_deal_finance_status(session: Session, deal_id: int, finance_id: int, sta
     if f is None or f.deal_id != deal_id:
         raise acc.not_visible("金融服务", "financial service", finance_id)
     set_finance_status(session, finance_id, status, viewer)
+
+
+def iso(t: dt.datetime | None) -> str:
+    """A stored time as ISO 8601 with its offset (the API's form); a missing time reads as now."""
+    return (R.aware(t) or R.utcnow()).isoformat()
+
+
+# -- the use cases: one transaction each (the functions above are their steps) ---------------------------
+@dataclass
+class MyDeals:
+    """'My deals': the lines shown (of one stage, or all), the reminders, and how many deals each stage holds."""
+
+    lines: list[DealLine]
+    reminders: list[D.Reminder]
+    counts: dict[str, int]
+
+
+@dataclass
+class DealView:
+    """The deal page: the deal, the financial services one may attach, and the contract form's draft
+    (when the viewer may register the signed deal's contract and none is registered yet)."""
+
+    page: DealPage
+    finance_options: list[FinanceOption]
+    draft: dict[str, Any] | None
+
+
+@dataclass
+class Overview:
+    """The operators' dashboard: deals per stage, the reminders and the latest deals."""
+
+    stage_counts: dict[str, int]
+    reminders: list[D.Reminder]
+    recent: list[DealRow]
+
+
+class Deals:
+    """What people do with deals, each in one transaction: the deal pages, the deals API and
+    `tongxin deals` call these; who may see or change what stays in `can_see_deal`."""
+
+    def __init__(self, ex: Exchange) -> None:
+        self.ex = ex
+        self.db = ex.db
+
+    def mine(self, viewer: acc.Viewer, today: dt.date, stage: str | None = None) -> MyDeals:
+        with self.db.transaction(write=False) as s:
+            lines = deal_lines(s, viewer, today, stage)
+            reminders = reminders_for(s, viewer, today)
+            counts: dict[str, int] = {}
+            for line in deal_lines(s, viewer, today) if stage else lines:
+                counts[line.deal.stage] = counts.get(line.deal.stage, 0) + 1
+        return MyDeals(lines, reminders, counts)
+
+    def for_contact(self, viewer: acc.Viewer, contact_request_id: int) -> int:
+        with self.db.transaction(write=False) as s:
+            return deal_for_contact(s, contact_request_id, viewer)
+
+    def view(self, viewer: acc.Viewer, deal_id: int, today: dt.date) -> DealView:
+        from .contracts import can_register_from_deal, contract_draft
+
+        with self.db.transaction(write=False) as s:
+            p = deal_page(s, deal_id, viewer, today)
+            options = finance_options(s, viewer, self.ex.registry) if p.x.deal.stage != "terminated" else []
+            may_register = can_register_from_deal(viewer, p.x.deal) and not p.contracts
+            draft = contract_draft(s, deal_id, viewer, today) if may_register else None
+        return DealView(p, options, draft)
+
+    def deals(self, viewer: acc.Viewer, stage: str | None = None) -> list[DealRow]:
+        with self.db.transaction(write=False) as s:
+            return deals_for(s, viewer, stage)
+
+    def detail(self, viewer: acc.Viewer, deal_id: int) -> DealDetail:
+        with self.db.transaction(write=False) as s:
+            return deal_detail(s, deal_id, viewer)
+
+    def move(self, viewer: acc.Viewer, deal_id: int, to_stage: str, note: str = "") -> DealRow:
+        """Change the stage; returns the deal as committed."""
+        with self.db.transaction() as s:
+            move_deal(s, deal_id, to_stage, viewer, viewer.user_id, note)
+            return R.get_deal(s, deal_id)
+
+    def note(self, viewer: acc.Viewer, deal_id: int, text: str) -> None:
+        with self.db.transaction() as s:
+            add_note(s, deal_id, viewer, text, viewer.user_id)
+
+    def attach_finance(self, viewer: acc.Viewer, deal_id: int, listing_id: int, amount_wan: float | None = None, note: str = "") -> int:
+        with self.db.transaction() as s:
+            return attach_finance_listing(s, deal_id, listing_id, viewer, self.ex.registry, amount_wan, note)
+
+    def set_finance_status(self, viewer: acc.Viewer, deal_id: int, finance_id: int, status: str) -> None:
+        with self.db.transaction() as s:
+            set_deal_finance_status(s, deal_id, finance_id, status, viewer)
+
+    def register_agreement(self, viewer: acc.Viewer, deal_id: int, agreement_type: str, title: str, effective_on: dt.date | None,
+                           expires_on: dt.date | None, remind_days: int = D.DEFAULT_EXPIRY_NOTICE_DAYS, note: str = "") -> int:
+        with self.db.transaction() as s:
+            return register_deal_agreement(s, deal_id, agreement_type, title, effective_on, expires_on, viewer,
+                                           remind_days=remind_days, note=note)
+
+    def reminders(self, today: dt.date, idle_days: int | None = None) -> list[D.Reminder]:
+        """Every idle deal and agreement close to expiry (`tongxin deals reminders`)."""
+        with self.db.transaction(write=False) as s:
+            return reminders(s, today, idle_days)
+
+    def overview(self, viewer: acc.Viewer, today: dt.date, recent: int = 12) -> Overview:
+        acc.require_staff(viewer)
+        with self.db.transaction(write=False) as s:
+            return Overview(R.stage_counts(s), reminders(s, today), deals_for(s, viewer, limit=recent))

@@ -1,7 +1,7 @@
 """The region's figures from the database: read plain records, hand them to `core.stats.compute`.
 
 Every face (dashboard, public summary, `tongxin stats`, the XLSX export, the year-end report)
-calls `figures()`, so they show the same numbers.
+calls `Statistics.figures()` (one read transaction around `figures()`), so they show the same numbers.
 
 Figures owned by other parts of the exchange are read defensively, by table name, so this
 module works before (and without) them:
@@ -15,7 +15,7 @@ Any of these missing (or shaped differently) gives zeros / empty lists, never an
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime, String, column, func, or_, select, table
 from sqlalchemy.orm import Session
@@ -25,6 +25,9 @@ from ..core import stats as st
 from ..storage import deals_repo as R
 from ..storage.models import ListingRow, OrganisationRow
 from ..storage.models_deals import DealRow, TechContractRow
+
+if TYPE_CHECKING:
+    from .exchange import Exchange
 
 CONTACT_TABLE = "contact_requests"
 INACTIVE_BOOKINGS = ("cancelled", "canceled", "declined", "rejected")
@@ -119,6 +122,23 @@ def available_years(s: Session) -> list[int]:
     if lo is None:
         return []
     return list(range(lo.year, hi.year + 1))
+
+
+class Statistics:
+    """The figures, in one read transaction per request or command (dashboard, summary, API, CLI, report)."""
+
+    def __init__(self, ex: Exchange) -> None:
+        self.db = ex.db
+
+    def figures(self, period: st.Period | str | None = None) -> st.Figures:
+        """The figures of a period (default: `default_period()`)."""
+        with self.db.transaction(write=False) as s:
+            return figures(s, period or default_period())
+
+    def figures_and_years(self, period: st.Period | str | None = None) -> tuple[st.Figures, list[int]]:
+        """The figures and the years that have contracts (the period picker)."""
+        with self.db.transaction(write=False) as s:
+            return figures(s, period or default_period()), available_years(s)
 
 
 # -- tables shared by the dashboard, the CSV downloads and the XLSX export ---------------------------

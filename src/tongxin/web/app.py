@@ -23,8 +23,11 @@ from ..services.accounts import Accounts
 from ..services.alert_sender import Sender, Worker
 from ..services.alerts import secret_key
 from ..services.contacts import Contacts
+from ..services.contracts import Contracts
+from ..services.deals import Deals
 from ..services.listings import Listings
 from ..services.mail import Mailer, mailer_from_env
+from ..services.stats import Statistics
 from ..settings import max_upload_bytes, setting
 from . import auth, observability, openapi_docs, routers
 from .deps import HERE, login_url, redirect, render
@@ -90,6 +93,9 @@ def create_app(ex: Exchange, mailer: Mailer | None = None) -> FastAPI:
     app.state.contacts = Contacts(ex, mailer)
     key_dir = os.path.dirname(os.path.abspath(ex.index_dir)) if ex.index_dir else None  # the data directory
     app.state.alert_sender = Sender(ex, mailer, secret=secret_key(key_dir))
+    app.state.deals = Deals(ex)
+    app.state.contracts = Contracts(ex)
+    app.state.statistics = Statistics(ex)
     app.mount("/static", StaticFiles(directory=os.path.join(HERE, "static")), name="static")
 
     def wants_json(request: Request) -> bool:

@@ -23,7 +23,10 @@ from ..core.fields import display_value
 from ..services import Exchange
 from ..services.accounts import Accounts
 from ..services.contacts import Contacts
+from ..services.contracts import Contracts
+from ..services.deals import Deals
 from ..services.listings import Listings
+from ..services.stats import Statistics
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 templates = Jinja2Templates(directory=os.path.join(HERE, "templates"))
@@ -74,6 +77,21 @@ def get_contacts(request: Request) -> Contacts:
     return svc
 
 
+def get_deals(request: Request) -> Deals:
+    svc: Deals = request.app.state.deals
+    return svc
+
+
+def get_contracts(request: Request) -> Contracts:
+    svc: Contracts = request.app.state.contracts
+    return svc
+
+
+def get_statistics(request: Request) -> Statistics:
+    svc: Statistics = request.app.state.statistics
+    return svc
+
+
 # FastAPI calls a plain-def dependency in its thread pool; these only read app.state, so they are
 # coroutines: resolved on the event loop, no thread hop per request.
 async def _exchange_dep(request: Request) -> Exchange:
@@ -92,10 +110,25 @@ async def _contacts_dep(request: Request) -> Contacts:
     return get_contacts(request)
 
 
+async def _deals_dep(request: Request) -> Deals:
+    return get_deals(request)
+
+
+async def _contracts_dep(request: Request) -> Contracts:
+    return get_contracts(request)
+
+
+async def _statistics_dep(request: Request) -> Statistics:
+    return get_statistics(request)
+
+
 ExchangeDep = Annotated[Exchange, Depends(_exchange_dep)]
 AccountsDep = Annotated[Accounts, Depends(_accounts_dep)]
 ListingsDep = Annotated[Listings, Depends(_listings_dep)]
 ContactsDep = Annotated[Contacts, Depends(_contacts_dep)]
+DealsDep = Annotated[Deals, Depends(_deals_dep)]
+ContractsDep = Annotated[Contracts, Depends(_contracts_dep)]
+StatisticsDep = Annotated[Statistics, Depends(_statistics_dep)]
 
 
 def viewer(request: Request) -> acc.Viewer:

@@ -26,7 +26,7 @@ from ...core.errors import BadFile, Conflict, FieldError, Message, ValidationErr
 from ...core.fields import parse_date
 from ...services import contracts as C
 from ...services import deals as DS
-from ..deps import ExchangeDep, Id, PageNo, exchange, form, redirect, render, viewer
+from ..deps import ContractsDep, DealsDep, Id, PageNo, exchange, form, get_deals, redirect, render, viewer
 
 router = APIRouter()
 
@@ -75,27 +75,20 @@ def _date(raw: object, field: str, zh: str, en: str) -> dt.date | None:
 # -- my deals ------------------------------------------------------------------------------------------
 
 @router.get("/my/deals", response_class=HTMLResponse)
-def my_deals(request: Request, ex: ExchangeDep, stage: str | None = None) -> Any:
+def my_deals(request: Request, deals: DealsDep, stage: str | None = None) -> Any:
     v = _signed_in(request)
     if v.org_id is None and not v.is_staff:
         return redirect("/my/org")
     want = D.find_stage(stage) if stage else None
-    today = _today()
-    with ex.db.transaction(write=False) as s:
-        lines = DS.deal_lines(s, v, today, want)
-        reminders = DS.reminders_for(s, v, today)
-        counts: dict[str, int] = {}
-        for line in DS.deal_lines(s, v, today) if want else lines:
-            counts[line.deal.stage] = counts.get(line.deal.stage, 0) + 1
-    return render(request, "deals/list.html", lines=lines, reminders=reminders, stage=want, counts=counts, stages=D.STAGES,
+    mine = deals.mine(v, _today(), want)
+    return render(request, "deals/list.html", lines=mine.lines, reminders=mine.reminders, stage=want, counts=mine.counts, stages=D.STAGES,
                   stage_label=D.stage_label, idle_after=DS.idle_days_setting())
 
 
 @router.get("/my/contacts/{request_id}/deal")
-def contact_deal(request: Request, ex: ExchangeDep, request_id: Id) -> Any:
+def contact_deal(request: Request, deals: DealsDep, request_id: Id) -> Any:
     v = _signed_in(request)
-    with ex.db.transaction(write=False) as s:
-        deal_id = DS.deal_for_contact(s, request_id, v)
+    deal_id = deals.for_contact(v, request_id)
     return redirect(f"/deals/{deal_id}", 303)
 
 
@@ -105,13 +98,9 @@ def _deal_page(request: Request, deal_id: int, status: int = 200, problem: tuple
                field_errors: dict[str, Any] | None = None, values: dict[str, Any] | None = None) -> Any:
     """The deal page; after a refused form, with the problem shown at that form (`problem` = (form, message))."""
     v = _signed_in(request)
-    ex = exchange(request)
     today = _today()
-    with ex.db.transaction(write=False) as s:
-        p = DS.deal_page(s, deal_id, v, today)
-        options = DS.finance_options(s, v, ex.registry) if p.x.deal.stage != "terminated" else []
-        may_register = C.can_register_from_deal(v, p.x.deal) and not p.contracts
-        draft = C.contract_draft(s, deal_id, v, today) if may_register else None
+    view = get_deals(request).view(v, deal_id, today)
+    p, options, draft = view.page, view.finance_options, view.draft
     form_name = problem[0] if problem else ""
     if draft is not None and form_name == "contract" and values:
         draft |= {k: values.get(k, "") for k in C.EDITABLE}
@@ -136,34 +125,32 @@ def deal(request: Request, deal_id: Id) -> Any:
 
 
 @router.post("/deals/{deal_id}/stage", response_class=HTMLResponse)
-async def move(request: Request, ex: ExchangeDep, deal_id: Id) -> Any:
+async def move(request: Request, deals: DealsDep, deal_id: Id) -> Any:
     data = await form(request)
     v = _signed_in(request)
     try:
-        with ex.db.transaction() as s:
-            DS.move_deal(s, deal_id, str(data.get("stage", "")), v, v.user_id, str(data.get("note", "")))
+        deals.move(v, deal_id, str(data.get("stage", "")), str(data.get("note", "")))
     except (Conflict, ValidationError) as e:
         return _refused(request, deal_id, "stage", e, data)
     return redirect(f"/deals/{deal_id}#history")
 
 
 @router.post("/deals/{deal_id}/note", response_class=HTMLResponse)
-async def note(request: Request, ex: ExchangeDep, deal_id: Id) -> Any:
+async def note(request: Request, deals: DealsDep, deal_id: Id) -> Any:
     data = await form(request)
     v = _signed_in(request)
     try:
         text = str(data.get("note", "")).strip()
         if not text:
             raise _bad("note", "请填写记录内容", "write the note first")
-        with ex.db.transaction() as s:
-            DS.add_note(s, deal_id, v, text, v.user_id)
+        deals.note(v, deal_id, text)
     except (Conflict, ValidationError) as e:
         return _refused(request, deal_id, "note", e, data)
     return redirect(f"/deals/{deal_id}#history")
 
 
 @router.post("/deals/{deal_id}/finance", response_class=HTMLResponse)
-async def attach_finance(request: Request, ex: ExchangeDep, deal_id: Id) -> Any:
+async def attach_finance(request: Request, deals: DealsDep, deal_id: Id) -> Any:
     data = await form(request)
     v = _signed_in(request)
     try:
@@ -171,27 +158,25 @@ async def attach_finance(request: Request, ex: ExchangeDep, deal_id: Id) -> Any:
         if not raw.isdigit():
             raise _bad("listing_id", "请选择一项金融服务", "choose a financial service", raw)
         amount = _number(data.get("amount_wan"), "amount_wan", "金额（万元）", "amount (10,000 yuan)")
-        with ex.db.transaction() as s:
-            DS.attach_finance_listing(s, deal_id, int(raw), v, ex.registry, amount, str(data.get("note", "")))
+        deals.attach_finance(v, deal_id, int(raw), amount, str(data.get("note", "")))
     except (Conflict, ValidationError) as e:
         return _refused(request, deal_id, "finance", e, data)
     return redirect(f"/deals/{deal_id}#finance")
 
 
 @router.post("/deals/{deal_id}/finance/{finance_id}/status", response_class=HTMLResponse)
-async def finance_status(request: Request, ex: ExchangeDep, deal_id: Id, finance_id: Id) -> Any:
+async def finance_status(request: Request, deals: DealsDep, deal_id: Id, finance_id: Id) -> Any:
     data = await form(request)
     v = _signed_in(request)
     try:
-        with ex.db.transaction() as s:
-            DS.set_deal_finance_status(s, deal_id, finance_id, str(data.get("status", "")), v)
+        deals.set_finance_status(v, deal_id, finance_id, str(data.get("status", "")))
     except (Conflict, ValidationError) as e:
         return _refused(request, deal_id, "finance", e, data)
     return redirect(f"/deals/{deal_id}#finance")
 
 
 @router.post("/deals/{deal_id}/agreements", response_class=HTMLResponse)
-async def agreement(request: Request, ex: ExchangeDep, deal_id: Id) -> Any:
+async def agreement(request: Request, deals: DealsDep, deal_id: Id) -> Any:
     data = await form(request)
     v = _signed_in(request)
     try:
@@ -209,21 +194,19 @@ async def agreement(request: Request, ex: ExchangeDep, deal_id: Id) -> Any:
             errors += e.errors
         if errors:
             raise ValidationError.of(errors)
-        with ex.db.transaction() as s:
-            DS.register_deal_agreement(s, deal_id, str(data.get("agreement_type", "")), str(data.get("title", "")), parsed["effective_on"],
-                                       parsed["expires_on"], v, remind_days=parsed["remind_days"], note=str(data.get("note", "")))
+        deals.register_agreement(v, deal_id, str(data.get("agreement_type", "")), str(data.get("title", "")), parsed["effective_on"],
+                                 parsed["expires_on"], remind_days=parsed["remind_days"], note=str(data.get("note", "")))
     except (Conflict, ValidationError) as e:
         return _refused(request, deal_id, "agreement", e, data)
     return redirect(f"/deals/{deal_id}#agreements")
 
 
 @router.post("/deals/{deal_id}/contract", response_class=HTMLResponse)
-async def register_contract(request: Request, ex: ExchangeDep, deal_id: Id) -> Any:
+async def register_contract(request: Request, contracts_svc: ContractsDep, deal_id: Id) -> Any:
     data = await form(request)
     v = _signed_in(request)
     try:
-        with ex.db.transaction() as s:
-            cid = C.register_from_deal(s, deal_id, data, v, _today())
+        cid = contracts_svc.register_from_deal(v, deal_id, data, _today())
     except (Conflict, ValidationError) as e:
         return _refused(request, deal_id, "contract", e, data)
     return redirect(f"/contracts/{cid}?registered=1")
@@ -232,13 +215,13 @@ async def register_contract(request: Request, ex: ExchangeDep, deal_id: Id) -> A
 # -- contracts -------------------------------------------------------------------------------------------
 
 @router.get("/contracts", response_class=HTMLResponse)
-def contracts(request: Request, ex: ExchangeDep, year: str | None = None, type: str | None = None, region: str | None = None, page: PageNo = 1) -> Any:
+def contracts(request: Request, contracts_svc: ContractsDep, year: str | None = None, type: str | None = None, region: str | None = None,
+              page: PageNo = 1) -> Any:
     v = _signed_in(request)
     if v.org_id is None and not v.is_staff:
         return redirect("/my/org")
     y = int(year) if year and year.strip().isdigit() and len(year.strip()) <= 4 else None  # a year has at most 4 digits
-    with ex.db.transaction(write=False) as s:
-        lst = C.contracts_for(s, v, y, type or None, region or None, max(1, page), PER_PAGE)
+    lst = contracts_svc.contracts(v, y, type or None, region or None, max(1, page), PER_PAGE)
     pages = max(1, (lst.total + PER_PAGE - 1) // PER_PAGE)
     return render(request, "deals/contracts.html", lst=lst, year=y, ctype=type or "", region=(region or "").upper(), page=max(1, page),
                   pages=pages, contract_types=CONTRACT_TYPES, type_label=type_label, wan=C.wan, yi=lambda yuan: f"{yuan / 1e8:,.2f}",
@@ -295,7 +278,7 @@ async def _import(request: Request, upload: Any, skip: bool) -> Any:
         return _import_page(request, 413, problem=Message("文件超过 10 MB，请拆分后分批上传",
                                                           "the file is larger than 10 MB; split it and upload the parts"),
                             skip_invalid=skip, filename=name)
-    from ...fileio.contracts import import_contracts
+    from ...services.importing import import_contracts
 
     ex = exchange(request)
     with tempfile.TemporaryDirectory() as d:
@@ -312,10 +295,9 @@ async def _import(request: Request, upload: Any, skip: bool) -> Any:
 
 
 @router.get("/contracts/{contract_id}", response_class=HTMLResponse)
-def contract(request: Request, ex: ExchangeDep, contract_id: Id) -> Any:
+def contract(request: Request, contracts_svc: ContractsDep, contract_id: Id) -> Any:
     v = _signed_in(request)
-    with ex.db.transaction(write=False) as s:
-        p = C.contract_page(s, contract_id, v)
+    p = contracts_svc.page(v, contract_id)
     return render(request, "deals/contract.html", p=p, c=p.c, type_label=type_label, wan=C.wan, yuan_to_wan=yuan_to_wan,
                   registered=request.query_params.get("registered"))
 

@@ -29,9 +29,8 @@ from ...services import contracts as C
 from ...services import deals as DS
 from ...services import reports
 from ...services import stats as S
-from ...storage import deals_repo as R
 from .. import charts
-from ..deps import ExchangeDep, Id, exchange, json_object, render, viewer
+from ..deps import ContractsDep, DealsDep, Id, get_statistics, json_object, render, viewer
 
 router = APIRouter()
 
@@ -58,11 +57,7 @@ def _operator(request: Request) -> acc.Viewer:
 
 
 def _figures(request: Request, period: str | None) -> tuple[st.Figures, list[int]]:
-    ex = exchange(request)
-    with ex.db.transaction(write=False) as s:
-        f = S.figures(s, period or S.default_period())
-        years = S.available_years(s)
-    return f, years
+    return get_statistics(request).figures_and_years(period)
 
 
 @router.get("/stats/plotly.min.js")
@@ -84,14 +79,11 @@ def _page(request: Request, template: str, period: str | None, public: bool, **e
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
-def dashboard(request: Request, ex: ExchangeDep, period: str | None = None) -> Any:
+def dashboard(request: Request, deals: DealsDep, period: str | None = None) -> Any:
     v = _operator(request)
-    with ex.db.transaction(write=False) as s:
-        stages = R.stage_counts(s)
-        reminders = DS.reminders(s, dt.date.today())
-        recent = DS.deals_for(s, v, limit=12)
-    stage_rows = [(c.value, c.zh, stages.get(c.value, 0)) for c in D.STAGES]
-    return _page(request, "stats/dashboard.html", period, False, stage_rows=stage_rows, reminders=reminders, recent=recent,
+    o = deals.overview(v, dt.date.today())
+    stage_rows = [(c.value, c.zh, o.stage_counts.get(c.value, 0)) for c in D.STAGES]
+    return _page(request, "stats/dashboard.html", period, False, stage_rows=stage_rows, reminders=o.reminders, recent=o.recent,
                  stage_label=D.stage_label)
 
 
@@ -136,14 +128,12 @@ def report_download(request: Request, period: str | None = None, format: str = "
 
 
 @router.get("/contracts/{contract_id}/package.{fmt}")
-def contract_package(request: Request, ex: ExchangeDep, contract_id: Id, fmt: str) -> Any:
+def contract_package(request: Request, contracts: ContractsDep, contract_id: Id, fmt: str) -> Any:
     v = viewer(request)
     acc.require_signed_in(v)
     if fmt not in ("pdf", "xlsx"):
         raise NotFound(Message("只提供 PDF 或 XLSX 登记材料", "the package is available as .pdf or .xlsx only"))
-    with ex.db.transaction(write=False) as s:
-        C.visible_contract(s, contract_id, v)  # the two parties and staff
-        no, sections = C.package_sections(s, contract_id)
+    no, sections = contracts.package(v, contract_id)  # the two parties and staff
     data = C.package_pdf(sections, no) if fmt == "pdf" else C.package_xlsx(sections, no)
     media = "application/pdf" if fmt == "pdf" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_" for ch in no) or "contract"
@@ -156,35 +146,30 @@ def _deal_json(d: Any) -> dict[str, Any]:
     return {"id": d.id, "title": d.title, "stage": d.stage, "stage_label": D.stage_label(d.stage), "seller_org_id": d.seller_org_id,
             "buyer_org_id": d.buyer_org_id, "listing_ids": list(d.listing_ids or []), "origin": d.origin,
             "contact_request_id": d.contact_request_id,
-            "last_activity_at": (R.aware(d.last_activity_at) or R.utcnow()).isoformat()}
+            "last_activity_at": DS.iso(d.last_activity_at)}
 
 
 @router.get("/api/v1/deals")
-def api_deals(request: Request, ex: ExchangeDep, stage: str | None = None) -> Any:
-    with ex.db.transaction(write=False) as s:
-        return {"deals": [_deal_json(d) for d in DS.deals_for(s, viewer(request), stage)]}
+def api_deals(request: Request, deals: DealsDep, stage: str | None = None) -> Any:
+    return {"deals": [_deal_json(d) for d in deals.deals(viewer(request), stage)]}
 
 
 @router.get("/api/v1/deals/{deal_id}")
-def api_deal(request: Request, ex: ExchangeDep, deal_id: Id) -> Any:
-    with ex.db.transaction(write=False) as s:
-        x = DS.deal_detail(s, deal_id, viewer(request))
-        return _deal_json(x.deal) | {
-            "next_stages": list(x.next_stages),
-            "events": [{"from": e.from_stage, "to": e.to_stage, "actor_user_id": e.actor_user_id, "actor_org_id": e.actor_org_id,
-                        "note": e.note, "at": (R.aware(e.at) or R.utcnow()).isoformat()} for e in x.events],
-            "finance": [{"id": f.id, "kind": f.kind, "status": f.status, "amount_yuan": f.amount_yuan, "provider_org_id": f.provider_org_id}
-                        for f in x.finance],
-            "agreements": [{"id": a.id, "type": a.agreement_type, "title": a.title, "effective_on": a.effective_on.isoformat(),
-                            "expires_on": a.expires_on.isoformat() if a.expires_on else None} for a in x.agreements],
-        }
+def api_deal(request: Request, deals: DealsDep, deal_id: Id) -> Any:
+    x = deals.detail(viewer(request), deal_id)
+    return _deal_json(x.deal) | {
+        "next_stages": list(x.next_stages),
+        "events": [{"from": e.from_stage, "to": e.to_stage, "actor_user_id": e.actor_user_id, "actor_org_id": e.actor_org_id,
+                    "note": e.note, "at": DS.iso(e.at)} for e in x.events],
+        "finance": [{"id": f.id, "kind": f.kind, "status": f.status, "amount_yuan": f.amount_yuan, "provider_org_id": f.provider_org_id}
+                    for f in x.finance],
+        "agreements": [{"id": a.id, "type": a.agreement_type, "title": a.title, "effective_on": a.effective_on.isoformat(),
+                        "expires_on": a.expires_on.isoformat() if a.expires_on else None} for a in x.agreements],
+    }
 
 
 @router.post("/api/v1/deals/{deal_id}/stage")
-async def api_move(request: Request, ex: ExchangeDep, deal_id: Id) -> Any:
+async def api_move(request: Request, deals: DealsDep, deal_id: Id) -> Any:
     body = await json_object(request)
     v = viewer(request)
-    with ex.db.transaction() as s:
-        DS.move_deal(s, deal_id, str(body.get("stage") or ""), v, v.user_id, str(body.get("note") or ""))
-    with ex.db.transaction(write=False) as s:
-        return _deal_json(R.get_deal(s, deal_id))
+    return _deal_json(deals.move(v, deal_id, str(body.get("stage") or ""), str(body.get("note") or "")))

@@ -9,6 +9,7 @@ the demo accounts (`services.accounts.create_demo_accounts`), `load_deals_demo`,
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from collections.abc import Callable
@@ -38,7 +39,8 @@ def load_resources(ex: Exchange, seed: int = RESOURCES_SEED, today: dt.date | No
     from .resources import DEMO_USER_BASE, generate_resources
 
     data = generate_resources(seed, H.organisations(ex), today or dt.date.today())
-    return H.load_resource_records(ex, H.ResourceRecords(**data), DEMO_USER_BASE)
+    records = H.ResourceRecords(**{f.name: data.get(f.name, []) for f in dataclasses.fields(H.ResourceRecords)})
+    return H.load_resource_records(ex, records, DEMO_USER_BASE)
 
 
 def load_deals_demo(ex: Exchange, seed: int = 20251225, today: dt.date | None = None) -> dict[str, int]:

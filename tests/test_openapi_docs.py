@@ -14,12 +14,12 @@ from factories import LISTINGS, ORGS, load, tech
 from fastapi.testclient import TestClient
 
 from tongxin.core.access import VISITOR
+from tongxin.core.listing import ListingFilter
 from tongxin.services import Exchange
 from tongxin.services.accounts import Accounts
 from tongxin.services.listings import Listings, listing_dict
 from tongxin.services.mail import LogMailer
 from tongxin.storage import accounts_repo as R
-from tongxin.storage.repo import ListingFilter
 from tongxin.web.app import create_app
 
 TYPED = ["/api/v1/listings", "/api/v1/search", "/api/v1/export", "/api/v1/listings/{listing_id}", "/api/v1/listings/{listing_id}/matches",

@@ -127,7 +127,7 @@ def test_mark_claims_need_a_licence_on_the_api(exchange: Exchange) -> None:
 
 
 def rr_filter(kind: str, status: str | None = None) -> Any:
-    from tongxin.storage.repo import ListingFilter
+    from tongxin.core.listing import ListingFilter
 
     return ListingFilter(kind=kind, status=status)
 

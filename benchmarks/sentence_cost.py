@@ -24,8 +24,8 @@ def main() -> None:
     os.environ["TONGXIN_ENCODER"] = "none"
     from tongxin.core.semantic import get_encoder
     from tongxin.core.semantic.text import listing_sentence_list
+    from tongxin.demo.load import load_demo
     from tongxin.services import Exchange
-    from tongxin.services.demo_loader import load_demo
     from tongxin.storage import repo
     from tongxin.storage.db import Database
 

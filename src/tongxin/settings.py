@@ -46,6 +46,8 @@ SETTINGS: tuple[Setting, ...] = (
             "directories searched for a CJK font for PDFs (:-separated); empty means the system and user font directories"),
     Setting("TONGXIN_DATABASE_READ_URL", "", "只读副本（PostgreSQL 热备）地址：检索、匹配与索引追赶从此读取，写入仍走主库；留空则全部走主库",
             "read replica (PostgreSQL hot standby) URL: search, matching and index catch-up read from it, writes go to the primary; empty means the primary for all"),
+    Setting("TONGXIN_THREADS", "16", "每个网页进程处理请求的线程数；数据库连接池随之设定（线程数 + 4）",
+            "request threads per web process; the database connection pool is sized to match (threads + 4)"),
     Setting("TONGXIN_WORKERS", "1", "网页服务进程数（tongxin serve --workers）", "web worker processes (tongxin serve --workers)"),
     Setting("TONGXIN_WEB_BACKGROUND", "1", "网页进程自行运行后台任务（向量计算）；0 表示交给 tongxin worker 进程",
             "the web process runs background jobs (embedding) itself; 0 leaves them to `tongxin worker` processes"),
@@ -65,6 +67,15 @@ def public_url(env: dict[str, str] | None = None) -> str:
     """The address users reach the site at, without a trailing slash (TONGXIN_PUBLIC_URL, else http://HOST:PORT)."""
     url = setting("TONGXIN_PUBLIC_URL", env).strip().rstrip("/")
     return url or f"http://{setting('TONGXIN_HOST', env)}:{setting('TONGXIN_PORT', env)}"
+
+
+def threads(env: dict[str, str] | None = None) -> int:
+    """TONGXIN_THREADS: request threads per web process (1–256; a bad value falls back to 16)."""
+    try:
+        n = int(setting("TONGXIN_THREADS", env))
+    except ValueError:
+        n = 16
+    return n if 1 <= n <= 256 else 16
 
 
 def max_upload_bytes(env: dict[str, str] | None = None) -> int:

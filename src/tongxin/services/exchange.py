@@ -210,7 +210,7 @@ class Exchange:
     def _rank(self, cands: Sequence[Candidate], qterms: Sequence[QueryTerm], can_see: Callable[[Listing], bool],
               ctx: MatchContext, query: Listing | None = None, wanted_kind: str | None = None, limit: int = 10,
               hits: dict[int, SearchHit] | None = None, ceiling: float | None = None, background: float = 0.0,
-              session: Any = None) -> list[Match]:
+              session: Any = None, explain: int | None = None) -> list[Match]:
         """`rank`, explaining the listings it returns from the terms stored in the index (see
         _explainer); `exact` analyses their text afresh instead (the reference for tests).
         Then the checks the candidates' kinds declare (KindSpec.checks) drop what fails them;
@@ -220,7 +220,8 @@ class Exchange:
         kinds = allowed_kinds(self.registry, query, wanted_kind)
         checked = any(self.registry.get(k).checks for k in kinds)
         out = rank(cands, qterms, self.registry, self.analyzer, ctx, can_see, query=query, wanted_kind=wanted_kind,
-                   limit=limit * 3 if checked else limit, explainer=explainer, ceiling=ceiling, background=background)
+                   limit=limit * 3 if checked else limit, explainer=explainer, ceiling=ceiling, background=background,
+                   explain=explain)
         return self._checked(out, ctx, query, session)[:limit] if checked else out
 
     def _checked(self, matches: list[Match], ctx: MatchContext, query: Listing | None, session: Any = None) -> list[Match]:
@@ -255,21 +256,22 @@ class Exchange:
         if qvec is None:
             return cands, 0.0
         sem = self.semantic.candidates(qvec, kinds, SEMANTIC_DEPTH + len(exclude))
-        cos = dict(sem)
+        cos = {i: float(c) for i, c in sem}  # plain floats: numpy scalars make the fusion arithmetic slow
         have = {int(c.listing.id or 0) for c in cands}
         missing = [i for i in have if i not in cos]
         if missing:
-            cos.update(self.semantic.cosines(qvec, missing))
+            cos.update((i, float(c)) for i, c in self.semantic.cosines(qvec, missing).items())
         skip = set(exclude) | have
         extra = [i for i, _ in sem if i not in skip]
         found = repo.fetch_listings(session, extra, self.registry) if extra else {}
         out = [Candidate(c.listing, c.text_score, cos.get(int(c.listing.id or 0))) for c in cands]
         out += [Candidate(found[i], 0.0, cos[i]) for i in extra if i in found]
-        return out, self.semantic.background(qvec, kinds)
+        return out, float(self.semantic.background(qvec, kinds))
 
     def search(self, text: str, kind: str | None = None, viewer: acc.Viewer = acc.VISITOR, limit: int = 10,
-               ctx: MatchContext | None = None) -> tuple[list[QueryTerm], list[Match]]:
-        """Free text → ranked listings of `kind` (all kinds when None): word and meaning candidates fused."""
+               ctx: MatchContext | None = None, explain: int | None = None) -> tuple[list[QueryTerm], list[Match]]:
+        """Free text → ranked listings of `kind` (all kinds when None): word and meaning candidates fused.
+        `explain`: how many of the first results get their term list (all when None)."""
         ctx = ctx or MatchContext()
         self.index.maybe_sync()
         qterms = self.text_qterms(text)
@@ -282,7 +284,7 @@ class Exchange:
                 cands, hits = self._retrieve_hits(qterms, kinds, viewer, ctx, depth=max(limit * 5, 50), session=s)
                 cands, background = self._with_meaning(cands, qvec, kinds, (), s)
             return query_words(qterms), self._rank(cands, qterms, can_see, ctx, wanted_kind=kind, limit=limit, hits=hits,
-                                                   ceiling=ceiling, background=background)
+                                                   ceiling=ceiling, background=background, explain=explain)
         # Words only: there is no structured fit, so the order is the engine's and the top
         # `limit` are the engine's first candidates that pass the hard rules. Fetch a few more
         # than asked; fetch more only when too few pass, or when the last one fetched ties the
@@ -291,7 +293,7 @@ class Exchange:
         depth = max(limit * 20, 200) if self.exact else limit + SEARCH_MARGIN
         while True:
             cands, hits = self._retrieve_hits(qterms, kinds, viewer, ctx, depth=depth)
-            out = self._rank(cands, qterms, can_see, ctx, wanted_kind=kind, limit=limit, hits=hits, ceiling=ceiling)
+            out = self._rank(cands, qterms, can_see, ctx, wanted_kind=kind, limit=limit, hits=hits, ceiling=ceiling, explain=explain)
             if self.exact or len(hits) < depth or depth >= SEARCH_MAX_DEPTH:
                 return query_words(qterms), out
             if len(out) == limit:

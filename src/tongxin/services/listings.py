@@ -250,8 +250,12 @@ class Listings:
 
     def search(self, viewer: acc.Viewer, q: str, f: SearchFilters, limit: int = 20, ctx: MatchContext | None = None) -> SearchResult:
         terms: list[str] = []
+        explained: set[int] = set()
         if q.strip():
-            qterms, ms = self.ex.search(q, kind=f.kind, viewer=viewer, limit=200, ctx=ctx)
+            # 200 for the filters, facets and total; only what can be shown is explained (the
+            # filters drop some, so explain a margin beyond `limit`; the rest are explained below)
+            qterms, ms = self.ex.search(q, kind=f.kind, viewer=viewer, limit=200, ctx=ctx, explain=limit + 20)
+            explained = {int(m.listing.id or 0) for m in ms[:limit + 20]}
             terms = [t.term for t in qterms]
             ms = [m for m in ms if acc.can_match(viewer, m.listing) and m.explanation.relevance >= SHOW_FLOOR]
             shown = self._shown(viewer, [m.listing for m in ms], {int(m.listing.id or 0): m for m in ms})
@@ -262,6 +266,10 @@ class Listings:
             shown = [s for s in shown if s.listing.is_live(today)]
         shown = [s for s in shown if filters.passes(s.listing, f, self.ex.registry)]
         top = shown[:limit]
+        if q.strip() and any(s.match is not None and int(s.listing.id or 0) not in explained for s in top):
+            _, again = self.ex.search(q, kind=f.kind, viewer=viewer, limit=200, ctx=ctx)  # the filters dropped many: explain all
+            full = {int(m.listing.id or 0): m for m in again}
+            top = [dataclasses.replace(s, match=full.get(int(s.listing.id or 0), s.match)) for s in top]
         if q.strip():  # the closest sentences of the results shown, where meaning carried a match
             got = with_evidence(self.ex.semantic, [s.match for s in top if s.match is not None], q)
             by_id = {int(m.listing.id or 0): m for m in got}

@@ -27,7 +27,7 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=pool_size(), max_overflow=8)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _rec: Any) -> None:  # a sqlite3.Connection (DB-API)
@@ -45,7 +45,15 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("tongxin_write") else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size(), max_overflow=8)
+
+
+def pool_size() -> int:
+    """Connections kept per engine: one per request thread (TONGXIN_THREADS) plus the background
+    threads (index poller, embedding and alert workers). A request never waits for a connection."""
+    from ..settings import threads
+
+    return threads() + 4
 
 
 class Database:

@@ -28,7 +28,7 @@ from ..services.deals import Deals
 from ..services.listings import Listings
 from ..services.mail import Mailer, mailer_from_env
 from ..services.stats import Statistics
-from ..settings import max_upload_bytes, setting
+from ..settings import max_upload_bytes, setting, threads
 from . import auth, observability, openapi_docs, routers
 from .deps import HERE, login_url, redirect, render
 from .security import BodyLimit, SecurityHeaders, allowed_methods, security_headers
@@ -38,6 +38,11 @@ log = logging.getLogger("tongxin.web")
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> Any:
+    import anyio.to_thread
+
+    # sync routes run in a bounded thread pool sized like the database pool (settings.threads()):
+    # more threads than connections only queue on the pool, and on 2 cores they only add switching
+    anyio.to_thread.current_default_thread_limiter().total_tokens = threads()
     worker = None
     if background_in_web():  # embeds queued listings in the background; Exchange.close stops it
         getattr(app.state.exchange.semantic, "start_worker", lambda: None)()

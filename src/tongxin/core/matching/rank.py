@@ -173,8 +173,11 @@ def rank(
     fusion: Fusion = DEFAULT_FUSION,
     ceiling: float | None = None,
     background: float = 0.0,
+    explain: int | None = None,
 ) -> list[Match]:
-    """The top `limit` candidates that pass the hard rules, scored and explained.
+    """The top `limit` candidates that pass the hard rules, scored and explained (the first
+    `explain` of them when given: a caller that shows 10 of 200 need not explain 190; the others
+    carry their scores and breakdown with no term list).
 
     The score never depends on the explanation, so only the listings returned are explained,
     with `explainer(returned candidates)` when given (e.g. terms stored in the index), else
@@ -199,12 +202,13 @@ def rank(
     # deterministic: score desc, then id asc
     scored.sort(key=lambda x: (-round(x[0], 9), x[1]))
     top = scored[:limit]
-    an = explainer([c for _, _, c, _, _, _ in top]) if explainer is not None else analyzer
+    n_explain = len(top) if explain is None else max(0, explain)
+    an = explainer([c for _, _, c, _, _, _ in top[:n_explain]]) if explainer is not None else analyzer
     plan = explain_plan(qterms)
     out = []
-    for _, _, c, words, meaning, fit in top:
+    for i, (_, _, c, words, meaning, fit) in enumerate(top):
         text_points = TEXT_MAX * words
-        terms = term_hits(text_points, c.listing, registry, an, plan)
+        terms = term_hits(text_points, c.listing, registry, an, plan) if i < n_explain else []
         out.append(Match(c.listing, Explanation(text_points=text_points, terms=terms, fit=fit, semantic_points=TEXT_MAX * meaning,
                                                 relevance=words + meaning, cosine=c.cosine)))
     return out

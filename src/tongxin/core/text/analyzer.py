@@ -49,6 +49,13 @@ def _t2s_table() -> dict[int, str]:
 
 def normalise(text: str) -> str:
     """Full width → half width, lower case, traditional → simplified."""
+    if len(text) > 64:  # listing texts recur across queries (candidates, explanations): remember them
+        return _normalise_long(text)
+    return unicodedata.normalize("NFKC", text).lower().translate(_t2s_table())
+
+
+@lru_cache(maxsize=8192)
+def _normalise_long(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower().translate(_t2s_table())
 
 

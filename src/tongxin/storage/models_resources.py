@@ -139,6 +139,10 @@ class OrganisationFactsRow(Base):
     employees: Mapped[int | None] = mapped_column(Integer)
     revenue: Mapped[float | None] = mapped_column(Float)  # 万元
     certifications: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    rd_spending: Mapped[float | None] = mapped_column(Float)  # 万元 a year (0007reg)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # an operator checked them against evidence
+    verified_by: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class CertificationMarkRow(Base):
@@ -152,6 +156,7 @@ class CertificationMarkRow(Base):
     registration_no: Mapped[str] = mapped_column(String(64), default="")
     region: Mapped[str] = mapped_column(String(6), default="")
     description: Mapped[str] = mapped_column(Text, default="")
+    holder_org_id: Mapped[int | None] = mapped_column(BigId)  # the mark owner's organisation on the platform (0007reg)
 
 
 class MarkLicenceRow(Base):
@@ -164,6 +169,28 @@ class MarkLicenceRow(Base):
     valid_from: Mapped[dt.date] = mapped_column(Date)
     valid_until: Mapped[dt.date] = mapped_column(Date)
     products: Mapped[str] = mapped_column(String(500), default="")
-    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)  # kept equal to status == "revoked"
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")  # active, suspended, revoked
+    status_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    reminded_for: Mapped[dt.date | None] = mapped_column(Date)  # the valid_until an expiry reminder went out for
 
     __table_args__ = (Index("ix_mark_licences_mark_org", "mark_id", "org_id"),)
+
+
+class MarkLicenceEventRow(Base):
+    """One change of a mark licence (issue, renew, suspend, reinstate, revoke, import, remind): the licence as it stood after it."""
+
+    __tablename__ = "mark_licence_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    licence_id: Mapped[int] = mapped_column(BigId, ForeignKey("mark_licences.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(16))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str] = mapped_column(String(200), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_until: Mapped[dt.date] = mapped_column(Date)
+    products: Mapped[str] = mapped_column(String(500), default="")
+
+    __table_args__ = (Index("ix_mark_licence_events_licence", "licence_id", "id"),)

@@ -23,6 +23,7 @@ from .models_resources import (
     InstrumentBlackoutRow,
     InstrumentBookingRow,
     InstrumentTrainingRow,
+    MarkLicenceEventRow,
     MarkLicenceRow,
     OrganisationFactsRow,
     VoucherProviderRow,
@@ -368,13 +369,20 @@ def _mark(r: CertificationMarkRow) -> Mark:
 
 
 def upsert_mark(s: Session, m: Mark) -> int:
+    """Insert or update a mark by code; its owner organisation is the platform organisation named `holder`, when there is one."""
     r = s.scalar(select(CertificationMarkRow).where(CertificationMarkRow.code == m.code))
     if r is None:
         r = CertificationMarkRow(code=m.code)
         s.add(r)
     r.name, r.holder, r.mark_type, r.registration_no, r.region, r.description = m.name, m.holder, m.mark_type, m.registration_no, m.region, m.description
+    r.holder_org_id = s.scalar(select(OrganisationRow.id).where(OrganisationRow.name == m.holder).order_by(OrganisationRow.id).limit(1))
     s.flush()
     return r.id
+
+
+def mark_holder_org(s: Session, mark_id: int) -> int | None:
+    r = s.get(CertificationMarkRow, mark_id)
+    return r.holder_org_id if r is not None else None
 
 
 def find_mark(s: Session, ref: str) -> Mark:
@@ -397,14 +405,95 @@ def add_licence(s: Session, mark_id: int, org_id: int, licence_no: str, valid_fr
         r = MarkLicenceRow(licence_no=licence_no)
         s.add(r)
     r.mark_id, r.org_id, r.valid_from, r.valid_until, r.products, r.revoked = mark_id, org_id, valid_from, valid_until, products, False
+    r.status, r.status_reason = "active", ""
     s.flush()
     return r.id
 
 
 def revoke_licence(s: Session, licence_no: str) -> None:
-    n = rowcount(s.execute(update(MarkLicenceRow).where(MarkLicenceRow.licence_no == licence_no).values(revoked=True)))
+    n = rowcount(s.execute(update(MarkLicenceRow).where(MarkLicenceRow.licence_no == licence_no).values(revoked=True, status="revoked")))
     if not n:
         raise NotFound(Message(f"许可 {licence_no} 不存在", f"licence {licence_no} does not exist"))
+
+
+def licence_row(s: Session, licence_no: str, for_update: bool = False) -> MarkLicenceRow:
+    q = select(MarkLicenceRow).where(MarkLicenceRow.licence_no == licence_no.strip().upper())
+    r = s.scalar(q.with_for_update() if for_update else q)
+    if r is None:
+        raise NotFound(Message(f"许可编号 {licence_no} 不存在，请核对许可证上的编号", f"licence {licence_no} does not exist; check the number on the licence"))
+    return r
+
+
+def licence_row_or_none(s: Session, licence_no: str) -> MarkLicenceRow | None:
+    return s.scalar(select(MarkLicenceRow).where(MarkLicenceRow.licence_no == licence_no.strip().upper()))
+
+
+def org_row(s: Session, org_id: int) -> OrganisationRow | None:
+    return s.get(OrganisationRow, org_id)
+
+
+def licence_exists(s: Session, licence_no: str) -> bool:
+    return s.scalar(select(MarkLicenceRow.id).where(MarkLicenceRow.licence_no == licence_no)) is not None
+
+
+def _licence(r: MarkLicenceRow, code: str, org_name: str) -> Licence:
+    return Licence(code, r.org_id, org_name, r.licence_no, r.valid_from, r.valid_until, r.products, r.status == "revoked" or r.revoked,
+                   r.status == "suspended", r.status_reason or "")
+
+
+def add_licence_event(s: Session, r: MarkLicenceRow, action: str, actor: str, reason: str = "") -> None:
+    s.add(MarkLicenceEventRow(licence_id=r.id, action=action, actor=actor[:200], reason=reason, status=r.status, valid_from=r.valid_from,
+                              valid_until=r.valid_until, products=r.products, at=dt.datetime.now(dt.UTC)))
+    s.flush()
+
+
+def licence_events(s: Session, licence_id: int) -> list[MarkLicenceEventRow]:
+    return list(s.scalars(select(MarkLicenceEventRow).where(MarkLicenceEventRow.licence_id == licence_id).order_by(MarkLicenceEventRow.id)))
+
+
+def find_licences(s: Session, *, licence_no: str | None = None, credit_code: str | None = None, name: str | None = None,
+                  mark_id: int | None = None, org_id: int | None = None, status: str | None = None, limit: int = 500
+                  ) -> list[tuple[Licence, Mark, str | None]]:
+    """Licences with their mark and the licensee's credit code, by exact number, exact credit code or a part of the
+    licensee's name (any of them), newest end date first."""
+    q = (select(MarkLicenceRow, CertificationMarkRow, OrganisationRow.name, OrganisationRow.credit_code)
+         .join(CertificationMarkRow, CertificationMarkRow.id == MarkLicenceRow.mark_id)
+         .join(OrganisationRow, OrganisationRow.id == MarkLicenceRow.org_id))
+    if licence_no is not None:
+        q = q.where(MarkLicenceRow.licence_no == licence_no.strip().upper())
+    if credit_code is not None:
+        q = q.where(OrganisationRow.credit_code == credit_code.strip().upper())
+    if name is not None:
+        pattern = "%" + name.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        q = q.where(OrganisationRow.name.like(pattern, escape="\\"))
+    if mark_id is not None:
+        q = q.where(MarkLicenceRow.mark_id == mark_id)
+    if org_id is not None:
+        q = q.where(MarkLicenceRow.org_id == org_id)
+    if status is not None:
+        q = q.where(MarkLicenceRow.status == status)
+    q = q.order_by(MarkLicenceRow.valid_until.desc(), MarkLicenceRow.licence_no).limit(limit)
+    return [(_licence(r, m.code, oname), _mark(m), cc) for r, m, oname, cc in s.execute(q)]
+
+
+def expiring_licences(s: Session, today: dt.date, until: dt.date) -> list[tuple[MarkLicenceRow, Mark, str]]:
+    """Active licences valid today that end by `until` and have had no reminder for their current end date."""
+    q = (select(MarkLicenceRow, CertificationMarkRow, OrganisationRow.name)
+         .join(CertificationMarkRow, CertificationMarkRow.id == MarkLicenceRow.mark_id)
+         .join(OrganisationRow, OrganisationRow.id == MarkLicenceRow.org_id)
+         .where(MarkLicenceRow.status == "active", MarkLicenceRow.valid_from <= today, MarkLicenceRow.valid_until >= today,
+                MarkLicenceRow.valid_until <= until)
+         .where((MarkLicenceRow.reminded_for.is_(None)) | (MarkLicenceRow.reminded_for != MarkLicenceRow.valid_until))
+         .order_by(MarkLicenceRow.valid_until, MarkLicenceRow.licence_no))
+    return [(r, _mark(m), oname) for r, m, oname in s.execute(q)]
+
+
+def mark_claim_listings(s: Session, kinds: Sequence[str]) -> list[ListingRow]:
+    """Published listings of the given kinds (those with the licence check) that name a mark."""
+    if not kinds:
+        return []
+    q = select(ListingRow).where(ListingRow.kind.in_(list(kinds)), ListingRow.status == "published").order_by(ListingRow.id)
+    return [r for r in s.scalars(q) if str((r.attrs or {}).get("mark_code") or "").strip()]
 
 
 def licences(s: Session, mark: Mark, org_ids: Sequence[int] | None = None, on: dt.date | None = None) -> list[Licence]:
@@ -414,8 +503,9 @@ def licences(s: Session, mark: Mark, org_ids: Sequence[int] | None = None, on: d
         q = q.where(MarkLicenceRow.org_id.in_(list(org_ids)))
     if on is not None:
         q = q.where(and_(MarkLicenceRow.valid_from <= on, MarkLicenceRow.valid_until >= on, MarkLicenceRow.revoked.is_(False)))
-    return [Licence(mark.code, r.org_id, name, r.licence_no, r.valid_from, r.valid_until, r.products, r.revoked)
-            for r, name in s.execute(q.order_by(MarkLicenceRow.licence_no))]
+    if on is not None:
+        q = q.where(MarkLicenceRow.status == "active")
+    return [_licence(r, mark.code, name) for r, name in s.execute(q.order_by(MarkLicenceRow.licence_no))]
 
 
 def resolve_org(s: Session, ref: str) -> OrganisationRow:

@@ -13,4 +13,5 @@ def all_routers() -> list[APIRouter]:
     from . import deal_pages; routers.append(deal_pages.router)  # noqa: E702, I001
     from . import resources_owner; routers.append(resources_owner.router)  # noqa: E702, I001
     from . import alerts; routers.append(alerts.router)  # noqa: E702, I001
+    from . import marks; routers.append(marks.router)  # noqa: E702, I001
     return routers

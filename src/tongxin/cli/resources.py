@@ -169,3 +169,8 @@ def policies(org: str, date: str | None = None, all_: bool = typer.Option(False,
         return {"org": name, "policies": [r.as_dict() for r in rows if all_ or r.qualifies]}
 
     _echo(_go(go))
+
+
+from .licences import licence_app  # noqa: E402
+
+resources_app.add_typer(licence_app, name="licence")

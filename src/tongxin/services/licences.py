@@ -187,7 +187,7 @@ def renew(ex: Exchange, viewer: acc.Viewer, licence_no: str, valid_until: dt.dat
         if r.status == "revoked":
             raise Conflict(Message(f"许可 {r.licence_no} 已被撤销，不能续期；请签发新许可", f"licence {r.licence_no} is revoked and cannot be renewed; issue a new licence"))
         new_products = r.products if products is None or not products.strip() else products.strip()
-        errors = C.licence_problems(r.licence_no, r.valid_from, valid_until, new_products)
+        errors = C.licence_problems(r.licence_no, r.valid_until, valid_until, new_products)  # an extension runs at most MAX_YEARS
         if valid_until is not None and valid_until <= r.valid_until and not errors:
             errors.append(FieldError("valid_until", Message(f"续期后的‘截止日期’应晚于当前截止日期 {r.valid_until}",
                                                             f"the renewed valid_until must be after the current one, {r.valid_until}"), valid_until.isoformat()))

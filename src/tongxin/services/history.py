@@ -282,6 +282,9 @@ def load_resource_records(ex: Exchange, data: ResourceRecords, history_user_base
         for lic in data.licences:
             rr.add_licence(s, int(marks[lic["mark"]].id or 0), org_id(lic["org"]), lic["licence_no"], dt.date.fromisoformat(lic["valid_from"]),
                            dt.date.fromisoformat(lic["valid_until"]), lic["products"])
+            r = rr.licence_row(s, lic["licence_no"])
+            if not rr.licence_events(s, r.id):
+                rr.add_licence_event(s, r, "import", "demo")
         for f in data.facts:
             rr.set_facts(s, org_id(f["org"]), dt.date.fromisoformat(f["founded_on"]), f["employees"], f["revenue"], f["certifications"])
         have = set(s.scalars(select(InnovationVoucherRow.code)))

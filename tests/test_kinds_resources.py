@@ -59,7 +59,7 @@ VALID: dict[str, tuple[dict[str, Any], tuple[str, Any, str]]] = {
                        ("amount", "", "‘融资金额’为必填项，请填写")),
     "policy": (row("PL-1", "policy", "河北省知识产权质押融资贴息", "知识产权质押贷款按实际利息的 50% 给予贴息。", "贴息;知识产权", "ORG-HOSP", "130000", "S92",
                    issuing_body="河北省市场监督管理局", benefit_type="interest", benefit="按实际利息的 50% 给予贴息", eligibility="region in 130000; org_type in enterprise"),
-               ("eligibility", "size < 3", "‘资格条件’条件字段 ‘size’ 无效，可选：region, industry, org_type, age_years, employees, revenue, certifications")),
+               ("eligibility", "size < 3", "‘资格条件’条件字段 ‘size’ 无效，可选：region, industry, org_type, age_years, employees, revenue, rd_spending, certifications")),
     "certified_product": (row("CP-1", "certified_product", "小站稻大米", "持小站稻地理标志证明商标许可的大米。", "小站稻;大米", "ORG-WQ", "120114", "A01",
                               mark_code="XZD-GI", product_name="小站稻大米", annual_output_tonnes=800, price=12),
                           ("mark_code", "XZD GI!", "‘标志编码’XZD GI! 只能含字母、数字和 -")),

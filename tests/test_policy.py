@@ -38,7 +38,7 @@ def test_chinese_aliases_and_regions() -> None:
 
 
 @pytest.mark.parametrize("text, zh", [
-    ("size < 3", "条件字段 ‘size’ 无效，可选：region, industry, org_type, age_years, employees, revenue, certifications"),
+    ("size < 3", "条件字段 ‘size’ 无效，可选：region, industry, org_type, age_years, employees, revenue, rd_spending, certifications"),
     ("employees in 3", "字段 employees 不能用运算符 in，可用：= != <= >= < >"),
     ("employees <= 很多", "字段 employees 的值应为数字，实际为 ‘很多’"),
     ("region in 999999", "地区 ‘999999’ 不是有效的 GB/T 2260 代码"),

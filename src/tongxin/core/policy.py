@@ -7,7 +7,7 @@ A rule set is text, one condition per line or separated by ';'::
 
 Fields: region (GB/T 2260; a province code covers its districts, a city code its counties),
 industry (GB/T 4754 section letter or division), org_type, age_years, employees,
-revenue (万元), certifications. Operators: in, not_in, =, !=, <, <=, >, >=, has, has_any.
+revenue (万元), rd_spending (万元), certifications. Operators: in, not_in, =, !=, <, <=, >, >=, has, has_any.
 Chinese names are accepted too (地区 属于 120000).
 
 `evaluate` explains every condition: met (True), failed (False) or unknown (None, the fact
@@ -33,9 +33,11 @@ FIELDS: dict[str, tuple[str, str, str]] = {
     "age_years": ("成立年限", "years since founding", "number"),
     "employees": ("员工人数", "employees", "number"),
     "revenue": ("年营业收入(万元)", "annual revenue (10k CNY)", "number"),
+    "rd_spending": ("年研发投入(万元)", "annual R&D spending (10k CNY)", "number"),
     "certifications": ("资质认定", "certifications", "set"),
 }
-_FIELD_ALIASES = {zh.split("(")[0]: k for k, (zh, _, _) in FIELDS.items()} | {"资质": "certifications", "年限": "age_years", "营收": "revenue"}
+_FIELD_ALIASES = {zh.split("(")[0]: k for k, (zh, _, _) in FIELDS.items()} | {"资质": "certifications", "年限": "age_years", "营收": "revenue",
+                                                                               "研发投入": "rd_spending"}
 OPS = ("in", "not_in", "=", "!=", "<=", ">=", "<", ">", "has", "has_any")
 _OP_ALIASES = {"属于": "in", "不属于": "not_in", "包含": "has", "包含任一": "has_any", "≤": "<=", "≥": ">=", "==": "="}
 _OPS_FOR = {
@@ -45,7 +47,8 @@ _OPS_FOR = {
     "number": ("=", "!=", "<=", ">=", "<", ">"),
     "set": ("has", "has_any"),
 }
-_COND_RE = re.compile(r"^\s*(\S+?)\s*(not_in|has_any|包含任一|不属于|属于|包含|in|has|<=|>=|!=|==|≤|≥|=|<|>)\s*(.+?)\s*$")
+# a Latin field name is read whole (rd_spending is not "rd_spend in g"); a Chinese one up to its operator
+_COND_RE = re.compile(r"^\s*([A-Za-z_]+|\S+?)\s*(not_in|has_any|包含任一|不属于|属于|包含|in|has|<=|>=|!=|==|≤|≥|=|<|>)\s*(.+?)\s*$")
 _SPLIT = re.compile(r"[;；\n]+")
 _VALUES = re.compile(r"[,，、|]+")
 

@@ -34,12 +34,15 @@ from ..core.accounts import (
     too_many_from_ip,
 )
 from ..core.errors import Conflict, ErrorCollector, FieldError, Message, NotFound, ValidationError
+from ..core.org_facts import FACT_FIELDS, check_facts, unknown_keys
 from ..core.organisation import Organisation, validate_organisation
 from ..settings import public_url as configured_public_url
 from ..storage import accounts_repo as R
 from ..storage import repo
+from ..storage import resources_repo as rr
 from .exchange import Exchange
 from .mail import LogMailer, Mailer
+from .policy import may_see_facts
 
 SESSION_COOKIE = "tx_session"
 TOKEN_PREFIX = "txk_"
@@ -317,17 +320,41 @@ class Accounts:
                 raise acc.not_visible("机构", "organisation", org_id)
             o = repo.org_from_row(row)
         own = viewer.is_staff or viewer.org_id == org_id
-        return org_dict(o, contact=own)
+        d = org_dict(o, contact=own)
+        if may_see_facts(viewer, org_id):  # headcount, revenue …: the firm's own people and staff only
+            with self.db.transaction(write=False) as s:
+                d["facts"] = rr.get_facts(s, org_id).as_dict()
+        return d
 
-    def update_organisation(self, viewer: acc.Viewer, org_id: int, raw: Mapping[str, Any]) -> None:
+    def update_organisation(self, viewer: acc.Viewer, org_id: int, raw: Mapping[str, Any], today: dt.date | None = None) -> None:
+        """The profile and the facts (employees, revenue, founded, rd_spending, certifications) in one transaction.
+        An unknown key, a read-only key with a new value or a bad value is a 422 naming the field; nothing is written."""
         acc.require_manage_org(viewer, org_id)
+        profile = ("name", "org_type", "region", "industry", "description", "contact_name", "contact_phone", "website")
+        readonly = ("id", "credit_code", "verified")
+        errors = unknown_keys(raw, set(profile) | set(readonly) | set(FACT_FIELDS))
+        upd = check_facts(raw, today or dt.date.today())
+        errors += upd.errors
         with self.db.transaction() as s:
             row = R.org_row(s, org_id)
-            merged = {k: raw.get(k, getattr(row, k)) for k in ("name", "org_type", "region", "industry", "description", "contact_name", "contact_phone", "website")}
+            for k in readonly:
+                if k in raw and raw[k] != getattr(row, k):
+                    errors.append(FieldError(k, Message(f"‘{k}’不能在此修改（统一社会信用代码变更需重新审核，请联系平台运营人员）",
+                                                        f"{k} cannot be changed here (a new credit code needs a new verification; ask the operators)"), raw[k]))
+            merged = {k: raw.get(k, getattr(row, k)) for k in profile}
             merged["credit_code"] = row.credit_code  # changing the code needs a new verification: not here
-            o = validate_organisation(merged)
-            for k in ("name", "org_type", "region", "industry", "description", "contact_name", "contact_phone", "website"):
+            try:
+                o = validate_organisation(merged)
+            except ValidationError as e:
+                errors += e.errors
+            if errors:
+                raise ValidationError.of(errors)
+            for k in profile:
                 setattr(row, k, getattr(o, k))
+            if upd.changes:
+                from .org_facts import apply_in
+
+                apply_in(s, self.ex, org_id, upd.changes, today or dt.date.today())
 
     def pending_organisations(self, viewer: acc.Viewer) -> list[dict[str, Any]]:
         acc.require_staff(viewer)

@@ -14,6 +14,7 @@ from ..core.booking import BLOCKING, CST, Booking, Slot, UsageRecord, Voucher, a
 from ..core.certification import Licence, Mark
 from ..core.errors import Conflict, Message, NotFound
 from ..core.kinds import default_registry
+from ..core.org_facts import OrgFacts
 from .db import rowcount
 from .models import ListingRow, OrganisationRow
 from .models_accounts import UserRow
@@ -335,13 +336,58 @@ def usage_records(s: Session, start: dt.datetime, end: dt.datetime, owner_id: in
 # -- organisation facts (policy rules) -------------------------------------------------------------
 
 def set_facts(s: Session, org_id: int, founded_on: dt.date | None = None, employees: int | None = None, revenue: float | None = None,
-              certifications: Iterable[str] = ()) -> None:
+              certifications: Iterable[str] = (), rd_spending: float | None = None) -> None:
     r = s.get(OrganisationFactsRow, org_id)
     if r is None:
         r = OrganisationFactsRow(org_id=org_id)
         s.add(r)
     r.founded_on, r.employees, r.revenue, r.certifications = founded_on, employees, revenue, list(certifications)
+    r.rd_spending = rd_spending
     s.flush()
+
+
+_FACT_COLUMNS = {"employees": "employees", "revenue": "revenue", "founded": "founded_on", "rd_spending": "rd_spending",
+                 "certifications": "certifications"}
+
+
+def get_facts(s: Session, org_id: int) -> OrgFacts:
+    r = s.get(OrganisationFactsRow, org_id)
+    if r is None:
+        return OrgFacts()
+    return OrgFacts(r.employees, r.revenue, r.founded_on, r.rd_spending, tuple(r.certifications or ()), r.updated_at, r.verified_at, r.verified_by)
+
+
+def update_facts(s: Session, org_id: int, changes: dict[str, Any], at: dt.datetime) -> bool:
+    """Apply checked changes (core.org_facts keys); a real change clears the operator's verification. True when something changed."""
+    r = s.get(OrganisationFactsRow, org_id)
+    if r is None:
+        r = OrganisationFactsRow(org_id=org_id, certifications=[])
+        s.add(r)
+    changed = False
+    for key, value in changes.items():
+        col = _FACT_COLUMNS[key]
+        if getattr(r, col) != value:
+            setattr(r, col, list(value) if key == "certifications" else value)
+            changed = True
+    if changed:
+        r.updated_at, r.verified_at, r.verified_by = at, None, None
+    s.flush()
+    return changed
+
+
+def verify_facts(s: Session, org_id: int, user_id: int | None, at: dt.datetime) -> None:
+    r = s.get(OrganisationFactsRow, org_id)
+    if r is None:
+        raise NotFound(Message(f"机构 {org_id} 尚未填写基本情况，无可核验的内容", f"organisation {org_id} has entered no facts to verify"))
+    r.verified_at, r.verified_by = at, user_id
+    s.flush()
+
+
+def facts_of_orgs(s: Session, org_ids: Sequence[int] | None = None) -> dict[int, OrganisationFactsRow]:
+    q = select(OrganisationFactsRow)
+    if org_ids is not None:
+        q = q.where(OrganisationFactsRow.org_id.in_(list(org_ids)))
+    return {r.org_id: r for r in s.scalars(q)}
 
 
 def facts_for(s: Session, org_id: int, today: dt.date) -> dict[str, Any]:
@@ -357,6 +403,8 @@ def facts_for(s: Session, org_id: int, today: dt.date) -> dict[str, Any]:
             facts["employees"] = r.employees
         if r.revenue is not None:
             facts["revenue"] = r.revenue
+        if r.rd_spending is not None:
+            facts["rd_spending"] = r.rd_spending
         facts["certifications"] = list(r.certifications or [])
     return facts
 

@@ -5,9 +5,10 @@ The routes keep returning the same dicts: each model allows extra keys and the r
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Open(BaseModel):
@@ -77,6 +78,19 @@ class ListingItems(Open):
     items: list[dict[str, Any]]
 
 
+class OrganisationFactsOut(Open):
+    """机构基本情况（政策条件所需） / the facts policy rules read."""
+
+    employees: int | None = None
+    revenue: float | None = Field(None, description="万元 / 10k CNY")
+    founded: dt.date | None = None
+    rd_spending: float | None = Field(None, description="万元 / 10k CNY")
+    certifications: list[str] = Field(default_factory=list)
+    verified: bool = False
+    verified_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+
 class OrganisationOut(Open):
     """机构主页；联系人仅本机构与平台人员可见 / contact details only for its own people and staff."""
 
@@ -91,6 +105,7 @@ class OrganisationOut(Open):
     verified: bool
     contact_name: str | None = None
     contact_phone: str | None = None
+    facts: OrganisationFactsOut | None = Field(None, description="仅本机构与平台人员可见 / only for its own people and staff")
 
 
 class InstrumentOut(Open):

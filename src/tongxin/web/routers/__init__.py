@@ -14,4 +14,5 @@ def all_routers() -> list[APIRouter]:
     from . import resources_owner; routers.append(resources_owner.router)  # noqa: E702, I001
     from . import alerts; routers.append(alerts.router)  # noqa: E702, I001
     from . import marks; routers.append(marks.router)  # noqa: E702, I001
+    from . import org_facts; routers.append(org_facts.router)  # noqa: E702, I001
     return routers

@@ -51,7 +51,7 @@ async def update_org(request: Request, accounts_svc: AccountsDep) -> Any:
     data = await form(request)
     v = viewer(request)
     org_id = acc.require_org(v)
-    accounts_svc.update_organisation(v, org_id, data)
+    accounts_svc.update_organisation(v, org_id, {k: val for k, val in data.items() if k != "csrf"})
     return redirect("/my/org")
 
 

@@ -1,0 +1,116 @@
+"""Organisation facts (headcount, revenue, founding date, R&D spending, certifications): the firm's
+owners set them (page, `PATCH /api/v1/organisations/{id}`), operators verify them, and policy
+eligibility is re-checked when they change (a policy the firm now meets is announced in-app).
+Private to the firm and operators (`services.policy.may_see_facts`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ..core import access as acc
+from ..core import policy as engine
+from ..core.errors import ValidationError
+from ..core.org_facts import FACT_FIELDS, OrgFacts, check_facts, unknown_keys
+from ..storage import accounts_repo as AR
+from ..storage import repo
+from ..storage import resources_repo as rr
+from .exchange import Exchange
+from .policy import may_see_facts
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def require_see(viewer: acc.Viewer, org_id: int) -> None:
+    if not may_see_facts(viewer, org_id):
+        raise acc.not_visible("机构基本情况", "organisation facts", org_id)
+
+
+def require_edit(viewer: acc.Viewer, org_id: int) -> None:
+    if not acc.can_manage_org(viewer, org_id):
+        raise acc.forbidden("只有本机构管理员可以修改机构基本情况", "only the organisation's administrators may change its facts")
+
+
+def facts(ex: Exchange, viewer: acc.Viewer, org_id: int) -> tuple[str, OrgFacts]:
+    """The organisation's name and facts, for its own people and staff (others: not found)."""
+    require_see(viewer, org_id)
+    with ex.db.transaction(write=False) as s:
+        org = rr.org_row(s, org_id)
+        if org is None:
+            raise acc.not_visible("机构", "organisation", org_id)
+        return org.name, rr.get_facts(s, org_id)
+
+
+def apply_in(s: Session, ex: Exchange, org_id: int, changes: dict[str, Any], today: dt.date) -> list[int]:
+    """Write checked changes in the caller's transaction and re-check the policies: returns the ids of live
+    public policies the organisation meets now and did not before (each announced in-app)."""
+    kind = ex.registry.kind_with("eligibility_rules")
+    before = rr.facts_for(s, org_id, today)
+    if not rr.update_facts(s, org_id, changes, _now()):
+        return []
+    after = rr.facts_for(s, org_id, today)
+    if kind is None:
+        return []
+    newly = []
+    for p in repo.find_listings(s, repo.ListingFilter(kind=kind, status="published", limit=100_000), ex.registry):
+        if not p.is_live(today) or p.visibility != "public" or p.owner_id == org_id:
+            continue
+        try:
+            conds = engine.parse_rules(p.attrs.get("eligibility"))
+        except engine.RuleError:
+            continue
+        if engine.qualifies(engine.evaluate(conds, after)) and not engine.qualifies(engine.evaluate(conds, before)):
+            AR.notify(s, org_id, f"更新基本情况后，贵单位符合政策“{p.title}”的全部条件", f"with the updated facts your organisation meets every condition of '{p.title}'",
+                      f"/policies/eligible?org={org_id}")
+            newly.append(int(p.id or 0))
+    return newly
+
+
+def update(ex: Exchange, viewer: acc.Viewer, org_id: int, raw: Mapping[str, Any], today: dt.date | None = None) -> tuple[OrgFacts, list[int]]:
+    """Change some facts (the keys given; null or "" clears one). Unknown keys and bad values: 422, nothing written."""
+    require_edit(viewer, org_id)
+    today = today or dt.date.today()
+    upd = check_facts(raw, today)
+    errors = unknown_keys(raw, set(FACT_FIELDS)) + upd.errors
+    if errors:
+        raise ValidationError.of(errors)
+    with ex.db.transaction() as s:
+        if rr.org_row(s, org_id) is None:
+            raise acc.not_visible("机构", "organisation", org_id)
+        newly = apply_in(s, ex, org_id, upd.changes, today)
+        return rr.get_facts(s, org_id), newly
+
+
+def verify(ex: Exchange, viewer: acc.Viewer, org_id: int) -> OrgFacts:
+    """An operator confirms the facts against the firm's evidence (the next change clears it again)."""
+    acc.require_staff(viewer)
+    with ex.db.transaction() as s:
+        rr.verify_facts(s, org_id, viewer.user_id, _now())
+        AR.notify(s, org_id, "机构基本情况已经平台核验", "your organisation's facts were verified by the platform", "/my/org/facts")
+        return rr.get_facts(s, org_id)
+
+
+@dataclass(frozen=True)
+class FactsRow:
+    org_id: int
+    name: str
+    facts: OrgFacts
+
+
+def to_verify(ex: Exchange, viewer: acc.Viewer, limit: int = 200) -> list[FactsRow]:
+    """Organisations whose facts changed since an operator last verified them, oldest change first."""
+    acc.require_staff(viewer)
+    with ex.db.transaction(write=False) as s:
+        rows = [(oid, r) for oid, r in rr.facts_of_orgs(s).items() if r.verified_at is None and r.updated_at is not None]
+        rows.sort(key=lambda x: x[1].updated_at or _now())
+        out = []
+        for oid, _ in rows[:limit]:
+            org = rr.org_row(s, oid)
+            out.append(FactsRow(oid, org.name if org else str(oid), rr.get_facts(s, oid)))
+        return out

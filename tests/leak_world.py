@@ -25,7 +25,7 @@ from tongxin.storage import resources_repo as rr
 STAFF = {"operator", "admin"}
 OWNER = {"owner_member", "owner_admin"}
 MEMBERS = {"member", "granted"} | OWNER | STAFF
-EMPLOYEES, REVENUE = 47113, 86429  # the owner organisation's private figures
+EMPLOYEES, REVENUE, RD_SPENDING = 47113, 86429, 52817  # the owner organisation's private figures
 
 
 @dataclass
@@ -59,8 +59,8 @@ def build(ex: Any) -> LeakWorld:
     lw = LeakWorld(w)
     ls, owner = Listings(ex), w.viewer("owner_admin")
     with ex.db.transaction() as s:
-        rr.set_facts(s, w.orgs["owner"], dt.date(2016, 3, 1), EMPLOYEES, float(REVENUE), ["SECRETCERTNAME"])
-    lw.secrets |= {str(EMPLOYEES): OWNER | STAFF, str(REVENUE): OWNER | STAFF, "SECRETCERTNAME": OWNER | STAFF}
+        rr.set_facts(s, w.orgs["owner"], dt.date(2016, 3, 1), EMPLOYEES, float(REVENUE), ["SECRETCERTNAME"], float(RD_SPENDING))
+    lw.secrets |= {str(EMPLOYEES): OWNER | STAFF, str(REVENUE): OWNER | STAFF, "SECRETCERTNAME": OWNER | STAFF, str(RD_SPENDING): OWNER | STAFF}
     lw.secrets |= {world.secret("confidential"): {"granted"} | OWNER | STAFF, world.secret("members"): MEMBERS,
                    world.secret("draft"): OWNER | STAFF}
     inst = {vis: ls.save(owner, "instrument", _instrument(vis, vis.upper()), publish=True) for vis in ("public", "members", "confidential")}

@@ -171,6 +171,27 @@ def policies(org: str, date: str | None = None, all_: bool = typer.Option(False,
     _echo(_go(go))
 
 
+@resources_app.command("qualifiers")
+def qualifiers(policy_id: int, group: str | None = typer.Option(None, help="qualifies / missing / fails"),
+               csv_path: str | None = typer.Option(None, "--csv", help="写出全部机构的 CSV / write every organisation to a CSV file"),
+               date: str | None = None) -> None:
+    """政策符合情况：谁符合、谁缺哪些信息（运营人员） / who qualifies for a policy and who misses which fact (operator)."""
+    from ..services import policy_qualifiers as Q
+
+    if group is not None and group not in Q.GROUPS:
+        raise typer.BadParameter(f"--group: {' / '.join(Q.GROUPS)}")
+    try:
+        day = dt.date.fromisoformat(date) if date else None
+    except ValueError:
+        raise typer.BadParameter(f"--date: 日期应为 2026-03-31 的形式 / a date such as 2026-03-31, got {date!r}") from None
+    q = _go(lambda ex: Q.qualifiers(ex, SYSTEM, policy_id, day))
+    if csv_path:
+        with open(csv_path, "w", encoding="utf-8", newline="") as fh:
+            fh.write(Q.qualifiers_csv(q))
+    _echo({"policy_id": policy_id, "title": q.policy.title, "date": q.day.isoformat(), "counts": q.counts, "missing_counts": q.missing_counts,
+           "items": [r.as_dict() for r in q.rows if group is None or r.group == group][:200], "csv": csv_path})
+
+
 from .licences import licence_app  # noqa: E402
 
 resources_app.add_typer(licence_app, name="licence")

@@ -390,6 +390,27 @@ def facts_of_orgs(s: Session, org_ids: Sequence[int] | None = None) -> dict[int,
     return {r.org_id: r for r in s.scalars(q)}
 
 
+def _facts_dict(o: OrganisationRow, r: OrganisationFactsRow | None, today: dt.date) -> dict[str, Any]:
+    facts: dict[str, Any] = {"org_type": o.org_type, "region": o.region, "industry": o.industry}
+    if r is not None:
+        if r.founded_on is not None:
+            facts["age_years"] = round((today - r.founded_on).days / 365.25, 2)
+        for k in ("employees", "revenue", "rd_spending"):
+            if getattr(r, k) is not None:
+                facts[k] = getattr(r, k)
+        facts["certifications"] = list(r.certifications or [])
+    return facts
+
+
+def facts_of_all(s: Session, today: dt.date, verified_orgs_only: bool = True) -> list[tuple[OrganisationRow, dict[str, Any], bool]]:
+    """Every (verified) organisation with the facts the policy engine reads and whether an operator verified them."""
+    q = (select(OrganisationRow, OrganisationFactsRow).outerjoin(OrganisationFactsRow, OrganisationFactsRow.org_id == OrganisationRow.id)
+         .order_by(OrganisationRow.id))
+    if verified_orgs_only:
+        q = q.where(OrganisationRow.verified.is_(True))
+    return [(o, _facts_dict(o, r, today), r is not None and r.verified_at is not None) for o, r in s.execute(q)]
+
+
 def facts_for(s: Session, org_id: int, today: dt.date) -> dict[str, Any]:
     o = s.get(OrganisationRow, org_id)
     if o is None:

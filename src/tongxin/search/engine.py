@@ -333,6 +333,34 @@ class SearchEngine:
             self.stats["exact_fallbacks"] += 1
         return self._hits(searcher, searcher.search(full, limit, count=False).hits)
 
+    def search_within(
+        self,
+        terms: Sequence[tuple[str, float]],
+        kinds: Sequence[str],
+        visibilities: Sequence[str],
+        today: dt.date,
+        ids: Sequence[int],
+        bigrams: Sequence[tuple[str, float]] = (),
+        groups: Sequence[Sequence[tuple[str, str, float]]] = (),
+        tie_breaker: float = 0.0,
+    ) -> list[SearchHit]:
+        """Every document among `ids` that build_query() finds, with the scores search() gives
+        them (the filtered query restricted by a clause that scores 0.0), best first. For
+        scoring a few new documents against many queries without searching the whole index."""
+        wanted = sorted({int(i) for i in ids})
+        if not wanted:
+            return []
+        terms, groups = self.known(terms, groups, kinds)
+        clauses = self._scoring_clauses(terms, bigrams, groups, tie_breaker)
+        if not clauses:
+            return []
+        Q, O = tantivy.Query, tantivy.Occur  # noqa: E741
+        union = Q.boolean_query([(O.Should, c) for c in clauses])
+        full = self._filtered(union, kinds, visibilities, today)
+        only = Q.const_score_query(Q.term_set_query(self.schema, "id", wanted), 0.0)
+        searcher = self.searcher()
+        return self._hits(searcher, searcher.search(Q.boolean_query([(O.Must, full), (O.Must, only)]), len(wanted), count=False).hits)
+
     @staticmethod
     def _hits(searcher: tantivy.Searcher, hits: Sequence[tuple[float, Any]]) -> list[SearchHit]:
         if not hits:

@@ -86,10 +86,10 @@ def render(items: Sequence[A.Item], frequency: A.Frequency, base_url: str, unsub
 def queue_webhooks(s: Any, rows: Sequence[dict[str, Any]], now: dt.datetime) -> int:
     """One webhook call per (webhook, listing) for the new items of the organisation's people."""
     by_org: dict[int, dict[int, dict[str, Any]]] = {}
+    org_of = AR.orgs_of_users(s, sorted({r["user_id"] for r in rows}))
     for r in rows:
-        ident = R.identity(s, r["user_id"])
-        if ident is not None and ident.org_id is not None:
-            by_org.setdefault(ident.org_id, {}).setdefault(r["listing_id"], r)
+        if r["user_id"] in org_of:
+            by_org.setdefault(org_of[r["user_id"]], {}).setdefault(r["listing_id"], r)
     hooks = AR.webhooks_of(s, sorted(by_org))
     if not hooks:
         return 0

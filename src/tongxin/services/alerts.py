@@ -9,9 +9,10 @@ Exchange.save_listing). For a published listing L:
 - **publisher**: the people of L's organisation hear of the counterparts that already match;
 - **follows**: people following L's organisation, industry or region hear of L.
 
-Saved searches are evaluated per subscription, not per event: one `Exchange.search` over the
-listings published since the subscription was last evaluated (instant: every pass; daily and
-weekly: when their digest is due), so 10,000 saved searches cost 10,000 searches a day.
+Saved searches are evaluated per subscription, not per event, against the listings published
+since the subscription was last evaluated (instant: every pass; daily and weekly: when their
+digest is due). Only those new listings are scored (`Exchange.search_among`), once per
+(words, kind, visibility class) however many subscriptions share them.
 
 Every item passes `core.alerts.may_alert` for its recipient, and the delivered log is unique
 on (recipient, listing): nobody hears of the same listing twice."""
@@ -45,7 +46,7 @@ from .exchange import Exchange
 log = logging.getLogger(__name__)
 
 MATCH_DEPTH = 50  # counterparts considered per published listing
-SEARCH_DEPTH = 50  # results of a saved search considered per evaluation
+STORE_BATCH = 200  # saved searches whose items are stored in one transaction
 EVENT_BATCH = 20
 TOPIC_PUBLISHED = "listing.published"
 
@@ -80,7 +81,8 @@ class PassReport:
     events: int = 0
     events_failed: int = 0
     items: int = 0
-    searches: int = 0
+    searches: int = 0  # saved-search scorings (one per words, kind and visibility class)
+    subscriptions_evaluated: int = 0
     mails_composed: int = 0
     mails_sent: int = 0
     mails_retry: int = 0
@@ -346,10 +348,10 @@ class Alerts:
 
     def _notify(self, s: Any, rows: Sequence[dict[str, Any]]) -> None:
         orgs: dict[tuple[int, int], dict[str, Any]] = {}
+        org_of = AR.orgs_of_users(s, sorted({r["user_id"] for r in rows}))
         for r in rows:
-            ident = R.identity(s, r["user_id"])
-            if ident is not None and ident.org_id is not None:
-                orgs.setdefault((ident.org_id, r["listing_id"]), r)
+            if r["user_id"] in org_of:
+                orgs.setdefault((org_of[r["user_id"]], r["listing_id"]), r)
         titles = AR.listing_titles(s, sorted({x for _, x in orgs}))
         for (org_id, lid), r in orgs.items():
             t = titles.get(lid)
@@ -362,8 +364,15 @@ class Alerts:
 
     # -- saved searches -------------------------------------------------------------------------
     def evaluate_searches(self, report: PassReport, limit: int = 100_000) -> None:
-        """Each saved search whose turn has come: one search, keeping results published since it
-        was last evaluated (the outbox ids in (checked_upto, last])."""
+        """Each saved search whose turn has come gets the listings published since it was last
+        evaluated (the outbox ids in (checked_upto, last]) that it finds at its minimum band.
+
+        Only those new listings are scored (`Exchange.search_among`), not the whole index, and
+        subscriptions with the same words, kind and visibility class share one scoring: the
+        relevance of a listing depends on the query and the listing only, so each subscription
+        gets exactly what its own search over the whole index, as deep as needed, would find
+        among its new listings (tests/test_alerts_digest.py compares the two). Then, per
+        subscription: its filters, its minimum band and `may_alert` for its owner."""
         now = self.now()
         with self.db.transaction(write=False) as s:
             last = AR.last_event_id(s)
@@ -371,49 +380,82 @@ class Alerts:
             if not subs:
                 return
             lo = min(r.checked_upto for r in subs)
-            events = list(s.execute(select(OutboxRow.id, OutboxRow.created_at, OutboxRow.payload)
-                                    .where(OutboxRow.id > lo, OutboxRow.id <= last, OutboxRow.topic == TOPIC_PUBLISHED)
-                                    .order_by(OutboxRow.id)))
+            events = [(int(eid), AR.aware(at), int((pl or {}).get("listing_id", 0)))
+                      for eid, at, pl in s.execute(select(OutboxRow.id, OutboxRow.created_at, OutboxRow.payload)
+                                                   .where(OutboxRow.id > lo, OutboxRow.id <= last, OutboxRow.topic == TOPIC_PUBLISHED)
+                                                   .order_by(OutboxRow.id))]
             viewers = self._viewers(s, sorted({r.user_id for r in subs}))
             prefs = AR.prefs(s, sorted({r.user_id for r in subs}))
-            subs_v = [(r.id, r.user_id, r.kind, r.q, dict(r.filters or {}), r.min_band, A.Frequency(r.frequency), r.checked_upto) for r in subs]
-        for sid, uid, kind, q, flt, min_band, freq, upto in subs_v:
-            mine = [(eid, AR.aware(at), int((pl or {}).get("listing_id", 0))) for eid, at, pl in events if eid > upto]
+            subs_v = [_SavedSearch(r.id, r.user_id, r.kind, r.q, dict(r.filters or {}), r.min_band, A.Frequency(r.frequency), r.checked_upto)
+                      for r in subs]
+        due: list[tuple[_SavedSearch, set[int], int]] = []  # subscription, its new listing ids, the last event it covers
+        for sub in subs_v:
+            mine = [(eid, at, lid) for eid, at, lid in events if eid > sub.upto]  # events are few; subscriptions share them
             if not mine:
                 continue
-            first = min(at for _, at, _ in mine)
-            if freq != A.Frequency.INSTANT and A.due_at(freq, first) > now:
+            if sub.frequency != A.Frequency.INSTANT and A.due_at(sub.frequency, min(at for _, at, _ in mine)) > now:
                 continue  # a digest subscription waits for its digest; evaluated then, its items are due at once
-            v = viewers.get(uid)
+            due.append((sub, {lid for _, _, lid in mine}, max(eid for eid, _, _ in mine)))
+        if not due:
+            return
+        with self.db.transaction(write=False) as s:
+            found = repo.fetch_listings(s, sorted(set().union(*(ids for _, ids, _ in due))), self.ex.registry)
+        # one scoring per (words, kind, visibility class), over the new listings of all its subscriptions
+        pools: dict[tuple[str, str | None, tuple[str, ...]], set[int]] = {}
+        for sub, ids, _ in due:
+            v = viewers.get(sub.user_id)
+            if v is not None and sub.q:
+                pools.setdefault((sub.q, sub.kind, acc.visible_levels(v)), set()).update(ids)
+        scored: dict[tuple[str, str | None, tuple[str, ...]], list[tuple[Listing, float]]] = {}
+        for key, ids in pools.items():
+            q, kind, vis = key
+            ms = self.ex.search_among(q, [found[i] for i in sorted(ids) if i in found], kind, vis)
+            scored[key] = [(m.listing, m.explanation.relevance) for m in ms]
+            report.searches += 1
+        batch: list[tuple[int, list[dict[str, Any]], int]] = []
+        for sub, ids, upto in due:
+            v = viewers.get(sub.user_id)
             rows: list[dict[str, Any]] = []
             if v is not None:
-                new_ids = {lid for _, _, lid in mine}
-                rows = self._search_rows(sid, uid, v, kind, q, flt, min_band, dataclasses.replace(prefs[uid], frequency=freq), new_ids, now)
-                report.searches += 1
-            with self.db.transaction() as s:
-                report.items += self._store(s, rows)
+                p = dataclasses.replace(prefs[sub.user_id], frequency=sub.frequency)
+                f = F.parse_filters({**sub.filters, **({"kind": sub.kind} if sub.kind else {})}, self.ex.registry)
+                got: list[tuple[Listing, float | None]]
+                if sub.q:
+                    got = [(x, rel) for x, rel in scored.get((sub.q, sub.kind, acc.visible_levels(v)), []) if int(x.id or 0) in ids]
+                else:  # no words: every new listing of the kind that passes the filters
+                    got = [(found[i], None) for i in sorted(ids) if i in found and (sub.kind is None or found[i].kind == sub.kind)]
+                rows = [self._row(sub.user_id, int(x.id or 0), A.SubType.SEARCH.value, p, now, rel, sub=sub.id, due=now)
+                        for x, rel in got
+                        if (rel is None or A.reaches(rel, sub.min_band)) and A.may_alert(v, x) and F.passes(x, f, self.ex.registry)]
+                report.subscriptions_evaluated += 1
+            batch.append((sub.id, rows, upto))
+            if len(batch) >= STORE_BATCH:
+                self._store_searches(batch, report)
+                batch = []
+        self._store_searches(batch, report)
+
+    def _store_searches(self, batch: Sequence[tuple[int, list[dict[str, Any]], int]], report: PassReport) -> None:
+        """The items of several saved searches and how far each is evaluated, in one transaction."""
+        if not batch:
+            return
+        with self.db.transaction() as s:
+            report.items += self._store(s, [r for _, rows, _ in batch for r in rows])
+            for sid, _, upto in batch:
                 row = s.get(SubscriptionRow, sid)
                 if row is not None:
-                    row.checked_upto = max(row.checked_upto, max(eid for eid, _, _ in mine))
+                    row.checked_upto = max(row.checked_upto, upto)
 
-    def _search_rows(self, sid: int, uid: int, v: acc.Viewer, kind: str | None, q: str, flt: dict[str, Any], min_band: str,
-                     p: A.Preferences, new_ids: set[int], now: dt.datetime) -> list[dict[str, Any]]:
-        f = F.parse_filters({**flt, **({"kind": kind} if kind else {})}, self.ex.registry)
-        out = []
-        if q:
-            _, ms = self.ex.search(q, kind=kind, viewer=v, limit=SEARCH_DEPTH)
-            for m in ms:
-                x, rel = m.listing, m.explanation.relevance
-                if int(x.id or 0) in new_ids and A.reaches(rel, min_band) and A.may_alert(v, x) and F.passes(x, f, self.ex.registry):
-                    out.append(self._row(uid, int(x.id or 0), A.SubType.SEARCH.value, p, now, rel, sub=sid, due=now))
-            return out
-        with self.db.transaction(write=False) as s:  # no words: every new listing of the kind that passes the filters
-            found = repo.fetch_listings(s, sorted(new_ids), self.ex.registry)
-        for lid in sorted(found):
-            x = found[lid]
-            if (kind is None or x.kind == kind) and A.may_alert(v, x) and F.passes(x, f, self.ex.registry):
-                out.append(self._row(uid, lid, A.SubType.SEARCH.value, p, now, None, sub=sid, due=now))
-        return out
+
+@dataclass(frozen=True)
+class _SavedSearch:
+    id: int
+    user_id: int
+    kind: str | None
+    q: str
+    filters: dict[str, Any]
+    min_band: str
+    frequency: A.Frequency
+    upto: int
 
 
 def _list(raw: Any) -> list[str]:

@@ -302,6 +302,38 @@ class Exchange:
                     return query_words(qterms), out
             depth = min(depth * 4, SEARCH_MAX_DEPTH)
 
+    def search_among(self, text: str, listings: Sequence[Listing], kind: str | None, visibilities: Sequence[str],
+                     ctx: MatchContext | None = None) -> list[Match]:
+        """`search` of free text scoring only `listings` (already read by the caller), for many
+        queries against a few new listings (saved searches). Every one of them that the search
+        finds among the given visibilities, best first, each with the relevance `search` gives
+        it: relevance depends on the query and the listing only (the same engine query, with a
+        clause that scores 0.0 restricting it to these ids; the same cosines and ranking).
+        Access is the caller's: it keeps, per viewer, what `core.access.can_match` allows."""
+        ctx = ctx or MatchContext()
+        if not listings or not text.strip():
+            return []
+        self.index.maybe_sync()
+        qterms = self.text_qterms(text)
+        kinds = allowed_kinds(self.registry, None, kind)
+        vis = set(visibilities)
+        pool = {int(x.id or 0): x for x in listings if x.kind in kinds and x.visibility in vis}
+        if not pool:
+            return []
+        hits = {h.id: h for h in self.engine.search_within(kinds=kinds, visibilities=tuple(visibilities), today=ctx.today, ids=sorted(pool),
+                                                           **self._engine_args(qterms))}
+        qvec = self.semantic.encode_query(text)
+        ceiling = self.text_ceiling(text, qterms)
+        if qvec is None:
+            cands = [Candidate(pool[i], hits[i].score) for i in sorted(hits, key=lambda i: -hits[i].score) if i in pool]
+            background = 0.0
+        else:
+            cos = self.semantic.cosines(qvec, sorted(pool))
+            cands = [Candidate(x, hits[i].score if i in hits else 0.0, cos.get(i)) for i, x in pool.items() if i in hits or i in cos]
+            background = self.semantic.background(qvec, kinds)
+        return self._rank(cands, qterms, lambda x: True, ctx, wanted_kind=kind, limit=max(len(cands), 1), hits=hits,
+                          ceiling=ceiling, background=background)
+
     def match(self, listing_id: int, viewer: acc.Viewer = acc.VISITOR, limit: int = 10, kind: str | None = None,
               ctx: MatchContext | None = None) -> tuple[Listing, list[Match]]:
         """A listing → ranked counterparts (scenario → technologies, technology → scenarios)."""

@@ -117,6 +117,18 @@ def members_of(s: Session, org_ids: Sequence[int]) -> dict[int, list[tuple[int, 
     return out
 
 
+def orgs_of_users(s: Session, user_ids: Sequence[int]) -> dict[int, int]:
+    """Active users' organisations: user id → org id (users without one are left out)."""
+    if not user_ids:
+        return {}
+    q = (select(MembershipRow.user_id, MembershipRow.org_id).join(UserRow, UserRow.id == MembershipRow.user_id)
+         .where(MembershipRow.user_id.in_(list(user_ids)), UserRow.active.is_(True)).order_by(MembershipRow.id))
+    out: dict[int, int] = {}
+    for uid, org_id in s.execute(q):
+        out.setdefault(int(uid), int(org_id))
+    return out
+
+
 def subscriptions(s: Session, user_id: int | None = None, types: Sequence[str] = (), active_only: bool = False) -> list[SubscriptionRow]:
     q = select(SubscriptionRow).order_by(SubscriptionRow.id)
     if user_id is not None:

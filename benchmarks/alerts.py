@@ -8,7 +8,8 @@
    worker's clock is sampled too. p50 / p99 / max.
 2. **Daily digest**: N saved searches (daily, generated queries of 1–3 topic words plus general
    words, `Generator.text_queries`) against M listings published since the last digest, at the
-   digest hour: `evaluate_searches` (one `Exchange.search` per subscription) then `compose`
+   digest hour: `evaluate_searches` (the new listings scored once per distinct words, kind and
+   visibility class, `Exchange.search_among`; then per subscription its filters and band) then `compose`
    (one mail per person). Also the outbox pass for the M publications (one `Exchange.match`
    each). Run time of each, and the process's peak RSS.
 
@@ -148,7 +149,8 @@ def digest(ex: Exchange, n_subs: int, gen: Generator) -> None:
     t = time.perf_counter()
     snd.compose(r)
     t_compose = time.perf_counter() - t
-    print(f"daily digest: {r.searches:,} saved searches evaluated in {t_search:.1f} s ({t_search / max(r.searches, 1) * 1000:.1f} ms each), "
+    print(f"daily digest: {r.subscriptions_evaluated:,} saved searches evaluated in {t_search:.1f} s "
+          f"({r.searches:,} scorings of the new listings, one per words, kind and visibility class), "
           f"{r.items:,} items; {r.mails_composed:,} mails composed in {t_compose:.1f} s; total {t_search + t_compose:.1f} s")
     print(f"peak RSS: {rss_mib():.0f} MiB (before the digest: {rss0:.0f} MiB)")
 

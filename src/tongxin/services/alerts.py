@@ -400,39 +400,50 @@ class Alerts:
             return
         with self.db.transaction(write=False) as s:
             found = repo.fetch_listings(s, sorted(set().union(*(ids for _, ids, _ in due))), self.ex.registry)
-        # one scoring per (words, kind, visibility class), over the new listings of all its subscriptions
-        pools: dict[tuple[str, str | None, tuple[str, ...]], set[int]] = {}
-        for sub, ids, _ in due:
-            v = viewers.get(sub.user_id)
-            if v is not None and sub.q:
-                pools.setdefault((sub.q, sub.kind, acc.visible_levels(v)), set()).update(ids)
-        scored: dict[tuple[str, str | None, tuple[str, ...]], list[tuple[Listing, float]]] = {}
-        for key, ids in pools.items():
-            q, kind, vis = key
-            ms = self.ex.search_among(q, [found[i] for i in sorted(ids) if i in found], kind, vis)
-            scored[key] = [(m.listing, m.explanation.relevance) for m in ms]
-            report.searches += 1
+        # one scoring per (words, kind, visibility class), over the new listings of all its subscriptions;
+        # each group is scored, turned into its subscriptions' items and let go before the next
+        groups: dict[tuple[str, str | None, tuple[str, ...]] | None, list[tuple[_SavedSearch, set[int], int]]] = {}
+        for d in due:
+            v = viewers.get(d[0].user_id)
+            groups.setdefault((d[0].q, d[0].kind, acc.visible_levels(v)) if v is not None and d[0].q else None, []).append(d)
+        floor = BANDS[-1].floor
         batch: list[tuple[int, list[dict[str, Any]], int]] = []
-        for sub, ids, upto in due:
-            v = viewers.get(sub.user_id)
-            rows: list[dict[str, Any]] = []
-            if v is not None:
-                p = dataclasses.replace(prefs[sub.user_id], frequency=sub.frequency)
-                f = F.parse_filters({**sub.filters, **({"kind": sub.kind} if sub.kind else {})}, self.ex.registry)
-                got: list[tuple[Listing, float | None]]
-                if sub.q:
-                    got = [(x, rel) for x, rel in scored.get((sub.q, sub.kind, acc.visible_levels(v)), []) if int(x.id or 0) in ids]
-                else:  # no words: every new listing of the kind that passes the filters
-                    got = [(found[i], None) for i in sorted(ids) if i in found and (sub.kind is None or found[i].kind == sub.kind)]
-                rows = [self._row(sub.user_id, int(x.id or 0), A.SubType.SEARCH.value, p, now, rel, sub=sub.id, due=now)
-                        for x, rel in got
-                        if (rel is None or A.reaches(rel, sub.min_band)) and A.may_alert(v, x) and F.passes(x, f, self.ex.registry)]
-                report.subscriptions_evaluated += 1
-            batch.append((sub.id, rows, upto))
-            if len(batch) >= STORE_BATCH:
-                self._store_searches(batch, report)
-                batch = []
+        for key, members in groups.items():
+            scored: dict[int, float | None]
+            if key is None:  # no words (or nobody to tell): every new listing, then each subscription's kind and filters
+                scored = dict.fromkeys(set().union(*(ids for _, ids, _ in members)))
+            else:
+                q, kind, vis = key
+                pool = sorted(set().union(*(ids for _, ids, _ in members)))
+                ms = self.ex.search_among(q, [found[i] for i in pool if i in found], kind, vis)
+                scored = {int(m.listing.id or 0): m.explanation.relevance for m in ms if m.explanation.relevance >= floor}
+                report.searches += 1
+            for sub, ids, upto in members:
+                batch.append((sub.id, self._saved_search_rows(sub, viewers.get(sub.user_id), prefs[sub.user_id], ids, scored, found, now,
+                                                              report), upto))
+                if len(batch) >= STORE_BATCH:
+                    self._store_searches(batch, report)
+                    batch = []
         self._store_searches(batch, report)
+
+    def _saved_search_rows(self, sub: _SavedSearch, v: acc.Viewer | None, prefs: A.Preferences, ids: set[int],
+                           scored: Mapping[int, float | None], found: Mapping[int, Listing], now: dt.datetime,
+                           report: PassReport) -> list[dict[str, Any]]:
+        """One subscription's items: its new listings that were scored (its kind, its band), pass its
+        filters, and its owner may be told of."""
+        if v is None:
+            return []
+        report.subscriptions_evaluated += 1
+        p = dataclasses.replace(prefs, frequency=sub.frequency)
+        f = F.parse_filters({**sub.filters, **({"kind": sub.kind} if sub.kind else {})}, self.ex.registry)
+        out = []
+        for lid in sorted(ids & scored.keys()):
+            x, rel = found.get(lid), scored[lid]
+            if x is None or (sub.kind is not None and x.kind != sub.kind) or (rel is not None and not A.reaches(rel, sub.min_band)):
+                continue
+            if A.may_alert(v, x) and F.passes(x, f, self.ex.registry):
+                out.append(self._row(sub.user_id, lid, A.SubType.SEARCH.value, p, now, rel, sub=sub.id, due=now))
+        return out
 
     def _store_searches(self, batch: Sequence[tuple[int, list[dict[str, Any]], int]], report: PassReport) -> None:
         """The items of several saved searches and how far each is evaluated, in one transaction."""
@@ -440,10 +451,7 @@ class Alerts:
             return
         with self.db.transaction() as s:
             report.items += self._store(s, [r for _, rows, _ in batch for r in rows])
-            for sid, _, upto in batch:
-                row = s.get(SubscriptionRow, sid)
-                if row is not None:
-                    row.checked_upto = max(row.checked_upto, upto)
+            AR.mark_checked(s, {sid: upto for sid, _, upto in batch})
 
 
 @dataclass(frozen=True)

@@ -309,6 +309,7 @@ class Exchange:
         finds among the given visibilities, best first, each with the relevance `search` gives
         it: relevance depends on the query and the listing only (the same engine query, with a
         clause that scores 0.0 restricting it to these ids; the same cosines and ranking).
+        Not explained (no term hits): the caller keeps the relevance.
         Access is the caller's: it keeps, per viewer, what `core.access.can_match` allows."""
         ctx = ctx or MatchContext()
         if not listings or not text.strip():
@@ -331,8 +332,9 @@ class Exchange:
             cos = self.semantic.cosines(qvec, sorted(pool))
             cands = [Candidate(x, hits[i].score if i in hits else 0.0, cos.get(i)) for i, x in pool.items() if i in hits or i in cos]
             background = self.semantic.background(qvec, kinds)
-        return self._rank(cands, qterms, lambda x: True, ctx, wanted_kind=kind, limit=max(len(cands), 1), hits=hits,
-                          ceiling=ceiling, background=background)
+        out = rank(cands, qterms, self.registry, self.analyzer, ctx, lambda x: True, wanted_kind=kind, limit=max(len(cands), 1),
+                   ceiling=ceiling, background=background, explain=0)
+        return self._checked(out, ctx, None) if any(self.registry.get(k).checks for k in kinds) else out
 
     def match(self, listing_id: int, viewer: acc.Viewer = acc.VISITOR, limit: int = 10, kind: str | None = None,
               ctx: MatchContext | None = None) -> tuple[Listing, list[Match]]:

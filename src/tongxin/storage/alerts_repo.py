@@ -117,6 +117,15 @@ def members_of(s: Session, org_ids: Sequence[int]) -> dict[int, list[tuple[int, 
     return out
 
 
+def mark_checked(s: Session, upto: dict[int, int]) -> None:
+    """Saved searches evaluated up to these outbox ids (subscription id → id); one UPDATE per id."""
+    by_upto: dict[int, list[int]] = {}
+    for sid, u in upto.items():
+        by_upto.setdefault(u, []).append(sid)
+    for u, sids in by_upto.items():
+        s.execute(update(SubscriptionRow).where(SubscriptionRow.id.in_(sids), SubscriptionRow.checked_upto < u).values(checked_upto=u))
+
+
 def orgs_of_users(s: Session, user_ids: Sequence[int]) -> dict[int, int]:
     """Active users' organisations: user id → org id (users without one are left out)."""
     if not user_ids:
@@ -147,8 +156,8 @@ def add_items(s: Session, rows: Sequence[dict[str, Any]]) -> int:
     if not rows:
         return 0
     ins = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = ins(AlertItemRow).values(list(rows)).on_conflict_do_nothing(index_elements=["user_id", "listing_id"])
-    return rowcount(s.execute(stmt))
+    stmt = ins(AlertItemRow).on_conflict_do_nothing(index_elements=["user_id", "listing_id"]).returning(AlertItemRow.id)
+    return len(s.execute(stmt, list(rows)).all())  # executemany in batches (insertmanyvalues); RETURNING counts the new rows
 
 
 def seen(s: Session, user_ids: Sequence[int], listing_ids: Sequence[int]) -> set[tuple[int, int]]:

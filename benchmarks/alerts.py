@@ -143,6 +143,7 @@ def digest(ex: Exchange, n_subs: int, gen: Generator) -> None:
     t_events = time.perf_counter() - t
     print(f"outbox: {r.events:,} publications matched (Exchange.match each) in {t_events:.1f} s ({t_events / max(r.events, 1) * 1000:.0f} ms each)")
     rss0 = rss_mib()
+    r.items = 0  # from here on: the digest's items only
     t = time.perf_counter()
     snd.alerts.evaluate_searches(r)
     t_search = time.perf_counter() - t

@@ -30,6 +30,7 @@ from ..storage import alerts_repo as AR
 from ..storage import repo
 from ..storage.models_accounts import UserRow
 from ..storage.models_alerts import AlertItemRow, MailRow, WebhookDeliveryRow, WebhookRow
+from . import notices
 from .accounts import viewer_of
 from .alerts import Alerts, PassReport, secret_key
 from .exchange import Exchange
@@ -38,6 +39,7 @@ from .mail import Mailer, Outgoing, RichMailer, as_rich
 log = logging.getLogger(__name__)
 
 MAIL_BATCH = 100
+SCAN_EVERY = dt.timedelta(hours=1)  # reminders that come due with time are looked for this often
 WEBHOOK_TIMEOUT = 10.0
 
 
@@ -79,6 +81,23 @@ def render(items: Sequence[A.Item], frequency: A.Frequency, base_url: str, unsub
     doc = ("<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>" + html.escape(subject) + "</title></head>"
            "<body style=\"font-family:sans-serif\">" + "".join(parts) + "</body></html>")
     return subject, "\n".join(lines) + "\n", doc
+
+
+def render_notice(zh: str, en: str, link: str, base_url: str, unsubscribe_url: str) -> tuple[str, str, str]:
+    """(subject, text, html) of one notice (a reminder, an answer, a recommendation): Chinese first, English after."""
+    first = zh.splitlines()[0] if zh else ""
+    subject = f"【同心】{first[:80]} / tongxin: {(en.splitlines()[0] if en else '')[:80]}"
+    url = base_url + link if link.startswith("/") else (link or base_url)
+    prefs_url = base_url + "/my/alerts"
+    text = (f"{zh}\n\n{en}\n\n{url}\n\n—\n提醒设置 / Alert settings: {prefs_url}\n"
+            f"退订全部提醒邮件 / Unsubscribe from all alert e-mails: {unsubscribe_url}\n")
+    body = "".join(f"<p>{html.escape(p)}</p>" for p in zh.split("\n\n")) + "".join(
+        f"<p style=\"color:#666\">{html.escape(p)}</p>" for p in en.split("\n\n"))
+    doc = ("<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>" + html.escape(subject) + "</title></head>"
+           "<body style=\"font-family:sans-serif\">" + body + f"<p><a href=\"{html.escape(url)}\">{html.escape(url)}</a></p>"
+           f"<hr><p style=\"color:#666;font-size:smaller\"><a href=\"{html.escape(prefs_url)}\">提醒设置 / Alert settings</a> · "
+           f"<a href=\"{html.escape(unsubscribe_url)}\">退订全部提醒邮件 / Unsubscribe</a></p></body></html>")
+    return subject[:300], text, doc
 
 
 # -- webhooks --------------------------------------------------------------------------------------
@@ -134,12 +153,15 @@ class Sender:
         self.secret = secret or secret_key()
         self.public_url = (public_url or configured_public_url()).rstrip("/")
         self._lock = threading.Lock()
+        self._scanned: dt.datetime | None = None
+        self.alerts.handlers[notices.TOPIC_NOTICE] = self._notice_mails
 
     # -- one pass -------------------------------------------------------------------------------
     def run_once(self, send: bool = True) -> PassReport:
         """Every kind of due work once. Safe to run from several processes at a time (claims)."""
         report = PassReport()
         with self._lock:
+            self.scan(report)
             self.alerts.process_events(report)
             self.alerts.evaluate_searches(report)
             self.compose(report)
@@ -147,6 +169,39 @@ class Sender:
                 self.send_mail(report)
                 self.send_webhooks(report)
         return report
+
+    # -- notices ----------------------------------------------------------------------------------
+    def scan(self, report: PassReport, force: bool = False) -> None:
+        """Reminders that come due with time (services.notices.scan), at most every SCAN_EVERY
+        per process; each is posted once however many processes scan."""
+        now = self.now()
+        if not force and self._scanned is not None and self._scanned <= now < self._scanned + SCAN_EVERY:
+            return
+        try:
+            with self.db.transaction() as s:
+                report.notices += notices.scan(s, self.ex.registry, now.astimezone(A.CHINA).date(), now)
+        except Exception as exc:  # the scan must not stop the sending
+            log.exception("reminder scan failed")
+            report.errors.append(f"reminder scan: {exc}")
+        self._scanned = now
+
+    def _notice_mails(self, s: Any, payload: Any) -> int:
+        """A notice event → one mail to each active person of the organisation who takes alert e-mail
+        (key: the notice's key and the person, so never two)."""
+        org = int(payload.get("org_id") or 0)
+        people = AR.members_of(s, [org]).get(org, [])
+        prefs = AR.prefs(s, [u for u, _ in people])
+        n = 0
+        for uid, email in people:
+            key = f"n-{payload.get('key', '')}-u{uid}"[:100]
+            if not prefs[uid].email or AR.mail_exists(s, key):
+                continue
+            unsub = self.unsubscribe_url(uid)
+            subject, text, doc = render_notice(str(payload.get("zh", "")), str(payload.get("en", "")), str(payload.get("link", "")),
+                                               self.public_url, unsub)
+            AR.add_mail(s, key, uid, email, subject, text, doc, unsub, self.now())
+            n += 1
+        return n
 
     # -- items → mails ----------------------------------------------------------------------------
     def _items(self, s: Any, rows: Sequence[AlertItemRow], v: acc.Viewer) -> list[tuple[AlertItemRow, A.Item]]:

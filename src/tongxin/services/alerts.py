@@ -24,7 +24,7 @@ import datetime as dt
 import logging
 import os
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +84,7 @@ class PassReport:
     searches: int = 0  # saved-search scorings (one per words, kind and visibility class)
     subscriptions_evaluated: int = 0
     mails_composed: int = 0
+    notices: int = 0  # reminders found by the scan (services.notices)
     mails_sent: int = 0
     mails_retry: int = 0
     mails_failed: int = 0
@@ -115,6 +116,9 @@ class Alerts:
         self.ex = ex
         self.db = ex.db
         self.now = now or AR.now
+        # other outbox topics and who handles them (in the event's write transaction; returns the
+        # mails made): services.alert_sender registers the notices' mail
+        self.handlers: dict[str, Callable[[Any, Mapping[str, Any]], int]] = {}
 
     # -- preferences ----------------------------------------------------------------------------
     def preferences(self, viewer: acc.Viewer) -> A.Preferences:
@@ -229,12 +233,15 @@ class Alerts:
         writes; the matching before it reads only). A failing event is retried with backoff and
         marked failed after MAX_ATTEMPTS, with its error kept."""
         with self.db.transaction() as s:
-            events = [(e.id, e.topic, dict(e.payload or {}), e.attempts) for e in AR.claim_events(s, limit, self.now())]
+            events = [(e.id, e.topic, dict(e.payload or {}), e.attempts)
+                      for e in AR.claim_events(s, limit, self.now(), topics=[TOPIC_PUBLISHED, *self.handlers])]
         for eid, topic, payload, attempts in events:
             try:
                 rows = self._items_for(eid, payload) if topic == TOPIC_PUBLISHED else []
                 with self.db.transaction() as s:
                     report.items += self._store(s, rows)
+                    if topic in self.handlers:
+                        report.mails_composed += self.handlers[topic](s, payload)
                     e = s.get(OutboxRow, eid)
                     if e is not None:
                         e.done_at, e.locked_until = self.now(), None
@@ -388,21 +395,25 @@ class Alerts:
             prefs = AR.prefs(s, sorted({r.user_id for r in subs}))
             subs_v = [_SavedSearch(r.id, r.user_id, r.kind, r.q, dict(r.filters or {}), r.min_band, A.Frequency(r.frequency), r.checked_upto)
                       for r in subs]
-        due: list[tuple[_SavedSearch, set[int], int]] = []  # subscription, its new listing ids, the last event it covers
+        due: list[tuple[_SavedSearch, frozenset[int], int]] = []  # subscription, its new listing ids, the last event it covers
+        window: dict[int, tuple[dt.datetime, frozenset[int], int] | None] = {}  # checked_upto → (first, new ids, last): shared, not copied
         for sub in subs_v:
-            mine = [(eid, at, lid) for eid, at, lid in events if eid > sub.upto]  # events are few; subscriptions share them
-            if not mine:
+            if sub.upto not in window:
+                mine = [(eid, at, lid) for eid, at, lid in events if eid > sub.upto]
+                window[sub.upto] = (min(at for _, at, _ in mine), frozenset(lid for _, _, lid in mine), max(eid for eid, _, _ in mine)) if mine else None
+            w = window[sub.upto]
+            if w is None:
                 continue
-            if sub.frequency != A.Frequency.INSTANT and A.due_at(sub.frequency, min(at for _, at, _ in mine)) > now:
+            if sub.frequency != A.Frequency.INSTANT and A.due_at(sub.frequency, w[0]) > now:
                 continue  # a digest subscription waits for its digest; evaluated then, its items are due at once
-            due.append((sub, {lid for _, _, lid in mine}, max(eid for eid, _, _ in mine)))
+            due.append((sub, w[1], w[2]))
         if not due:
             return
         with self.db.transaction(write=False) as s:
             found = repo.fetch_listings(s, sorted(set().union(*(ids for _, ids, _ in due))), self.ex.registry)
         # one scoring per (words, kind, visibility class), over the new listings of all its subscriptions;
         # each group is scored, turned into its subscriptions' items and let go before the next
-        groups: dict[tuple[str, str | None, tuple[str, ...]] | None, list[tuple[_SavedSearch, set[int], int]]] = {}
+        groups: dict[tuple[str, str | None, tuple[str, ...]] | None, list[tuple[_SavedSearch, frozenset[int], int]]] = {}
         for d in due:
             v = viewers.get(d[0].user_id)
             groups.setdefault((d[0].q, d[0].kind, acc.visible_levels(v)) if v is not None and d[0].q else None, []).append(d)
@@ -426,7 +437,7 @@ class Alerts:
                     batch = []
         self._store_searches(batch, report)
 
-    def _saved_search_rows(self, sub: _SavedSearch, v: acc.Viewer | None, prefs: A.Preferences, ids: set[int],
+    def _saved_search_rows(self, sub: _SavedSearch, v: acc.Viewer | None, prefs: A.Preferences, ids: frozenset[int],
                            scored: Mapping[int, float | None], found: Mapping[int, Listing], now: dt.datetime,
                            report: PassReport) -> list[dict[str, Any]]:
         """One subscription's items: its new listings that were scored (its kind, its band), pass its

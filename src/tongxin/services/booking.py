@@ -22,6 +22,7 @@ from ..core.listing import Listing
 from ..storage import accounts_repo as AR
 from ..storage import repo
 from ..storage import resources_repo as rr
+from . import notices
 from .exchange import Exchange
 
 Clock = Callable[[], dt.datetime]
@@ -281,8 +282,8 @@ class Bookings:
             rr.charge_voucher(s, v.id, b.id, b.voucher_amount)
         if actor.org_id != row.owner_id:
             label = "已自动批准" if status == "approved" else "待审批"
-            AR.notify(s, row.owner_id, f"仪器预约 #{b.id}（{row.title}，{slot.label()}）{label}",
-                      f"booking #{b.id} ({row.title}, {slot.label()}) is {B.STATUS_LABELS[status][1]}", "/my/instruments")
+            notices.post(s, f"booking{b.id}-requested", row.owner_id, f"仪器预约 #{b.id}（{row.title}，{slot.label()}）{label}",
+                         f"booking #{b.id} ({row.title}, {slot.label()}) is {B.STATUS_LABELS[status][1]}", "/my/instruments")
         b.created_at = now
         return b
 
@@ -299,8 +300,8 @@ class Bookings:
                 rr.charge_voucher(s, b.voucher_id, booking_id, -b.voucher_amount)
             if to in ("approved", "rejected") and b.org_id != row.owner_id:
                 why_zh, why_en = (f"：{note}", f": {note}") if note else ("", "")
-                AR.notify(s, b.org_id, f"仪器预约 #{b.id}（{row.title}，{b.slot.label()}）{B.STATUS_LABELS[to][0]}{why_zh}",
-                          f"booking #{b.id} ({row.title}, {b.slot.label()}) was {B.STATUS_LABELS[to][1]}{why_en}", "/my/bookings")
+                notices.post(s, f"booking{b.id}-{to}", b.org_id, f"仪器预约 #{b.id}（{row.title}，{b.slot.label()}）{B.STATUS_LABELS[to][0]}{why_zh}",
+                             f"booking #{b.id} ({row.title}, {b.slot.label()}) was {B.STATUS_LABELS[to][1]}{why_en}", "/my/bookings")
             b.status, b.decided_at = to, now
             if note is not None:
                 b.note = note
@@ -336,8 +337,8 @@ class Bookings:
                 rr.charge_voucher(s, b.voucher_id, booking_id, -b.voucher_amount)
             if not own and b.org_id != row.owner_id:
                 why_zh, why_en = (f"：{note}", f": {note}") if note else ("", "")
-                AR.notify(s, b.org_id, f"仪器预约 #{b.id}（{row.title}，{b.slot.label()}）已被仪器管理员取消{why_zh}",
-                          f"booking #{b.id} ({row.title}, {b.slot.label()}) was cancelled by the instrument's manager{why_en}", "/my/bookings")
+                notices.post(s, f"booking{b.id}-cancelled", b.org_id, f"仪器预约 #{b.id}（{row.title}，{b.slot.label()}）已被仪器管理员取消{why_zh}",
+                             f"booking #{b.id} ({row.title}, {b.slot.label()}) was cancelled by the instrument's manager{why_en}", "/my/bookings")
             b.status, b.decided_at = "cancelled", now
             if note is not None:
                 b.note = note

@@ -14,6 +14,7 @@ from ..core.errors import Conflict, FieldError, Message, ValidationError
 from ..core.vocab import label
 from ..storage import accounts_repo as R
 from ..storage.models_accounts import ContactRequestRow
+from . import notices
 from .exchange import Exchange
 from .listings import fetch
 from .mail import LogMailer, Mailer
@@ -43,7 +44,9 @@ class Contacts:
                 raise Conflict(Message("您的机构已就此资源发出意向，请等待对方回复", "your organisation already expressed interest; please wait for the reply"))
             c = R.add_contact(s, listing_id, int(viewer.org_id or 0), int(x.owner_id or 0), viewer.user_id, message.strip(), nda_accepted)
             sender = R.org_row(s, int(viewer.org_id or 0)).name
-            R.notify(s, int(x.owner_id or 0), f"{sender} 对“{x.title}”表达了合作意向", f"{sender} is interested in '{x.title}'", "/my/contacts")
+            # in-app once; the mail with the sender's message goes to the organisation's admins below
+            notices.post(s, f"contact{c.id}-sent", int(x.owner_id or 0), f"{sender} 对“{x.title}”表达了合作意向", f"{sender} is interested in '{x.title}'",
+                         "/my/contacts", mail=False)
             to = R.org_admin_emails(s, int(x.owner_id or 0))
             cid = c.id
         for email in to:  # the owner may read its own listing; the message body is the sender's text
@@ -73,7 +76,8 @@ class Contacts:
 
             seller, buyer = (c.to_org_id, c.from_org_id) if x.side == "offer" else (c.from_org_id, c.to_org_id)
             open_deal_from_contact(s, c.id, seller, buyer, [c.listing_id], actor_user_id=viewer.user_id)
-            R.notify(s, c.from_org_id, f"对方接受了您对“{x.title}”的合作意向，可以查看联系方式", f"your interest in '{x.title}' was accepted; contact details are visible", "/my/contacts")
+            notices.post(s, f"contact{c.id}-accepted", c.from_org_id, f"对方接受了您对“{x.title}”的合作意向，可以查看联系方式",
+                         f"your interest in '{x.title}' was accepted; contact details are visible", "/my/contacts")
 
     def decline(self, viewer: acc.Viewer, request_id: int, reason: str, note: str = "") -> None:
         check_decline(reason, note)
@@ -86,7 +90,8 @@ class Contacts:
             R.add_event(s, c.id, viewer.user_id, "declined", note.strip())
             x, _ = self.ex.get(c.listing_id, acc.SYSTEM)
             why = label(DECLINE_REASONS, reason)
-            R.notify(s, c.from_org_id, f"对方婉拒了您对“{x.title}”的合作意向：{why}", f"your interest in '{x.title}' was declined: {label(DECLINE_REASONS, reason, 'en')}", "/my/contacts")
+            notices.post(s, f"contact{c.id}-declined", c.from_org_id, f"对方婉拒了您对“{x.title}”的合作意向：{why}",
+                         f"your interest in '{x.title}' was declined: {label(DECLINE_REASONS, reason, 'en')}", "/my/contacts")
 
     @staticmethod
     def _pending(c: ContactRequestRow) -> None:

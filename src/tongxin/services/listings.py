@@ -327,10 +327,10 @@ class Listings:
         with self.db.transaction() as s:
             m = R.moderation(s, lid)
             m.publish_on_verify = bool(publish and not viewer.org_verified)
-        if "eligibility_rules" in spec.roles and status == "published" and (existing is None or existing.status != "published"):
+        if "eligibility_rules" in spec.roles and status == "published":
             from .policy import notify_qualifying
 
-            notify_qualifying(self.ex, lid)  # organisations that qualify hear about a new policy at once
+            notify_qualifying(self.ex, lid)  # organisations that qualify hear about a new or changed policy at once (once each)
         return lid
 
     def set_open(self, viewer: acc.Viewer, listing_id: int, open_: bool) -> str:

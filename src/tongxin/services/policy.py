@@ -67,25 +67,14 @@ def eligible(ex: Exchange, org_ref: str, today: dt.date, viewer: acc.Viewer = ac
 
 
 def notify_qualifying(ex: Exchange, policy_id: int, today: dt.date | None = None) -> list[int]:
-    """A newly published policy: tell every verified organisation that qualifies (免申即享).
-    Returns the notified organisation ids. One transaction."""
-    from sqlalchemy import select
-
-    from ..storage import accounts_repo as AR
-    from ..storage.models import OrganisationRow
+    """A policy published or changed: tell every verified organisation that qualifies (免申即享),
+    in-app and by mail through the outbox, each organisation once per policy (services.notices).
+    Returns the organisations notified now. One transaction."""
+    from . import notices
 
     today = today or dt.date.today()
     with ex.db.transaction() as s:
         p = repo.get_listing(s, policy_id, ex.registry)
-        if not ex.registry.has_role(p.kind, "eligibility_rules") or not p.is_live(today) or p.visibility != "public":
+        if not ex.registry.has_role(p.kind, "eligibility_rules"):
             return []
-        conds = engine.parse_rules(p.attrs.get("eligibility"))
-        notified = []
-        for oid in s.scalars(select(OrganisationRow.id).where(OrganisationRow.verified.is_(True)).order_by(OrganisationRow.id)):
-            if oid == p.owner_id:
-                continue
-            if engine.qualifies(engine.evaluate(conds, rr.facts_for(s, oid, today))):
-                AR.notify(s, oid, f"新政策“{p.title}”：贵单位符合全部条件，可免申即享", f"new policy '{p.title}': your organisation meets every condition",
-                          f"/policies/eligible?org={oid}")
-                notified.append(oid)
-        return notified
+        return sorted(o for _, o in notices.policy_eligibility(s, ex.registry, today, policy_ids=[policy_id]))

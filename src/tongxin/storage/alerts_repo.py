@@ -54,11 +54,14 @@ def enqueue(s: Session, topic: str, payload: dict[str, Any], at: dt.datetime | N
     s.flush()
 
 
-def claim_events(s: Session, limit: int, at: dt.datetime | None = None) -> list[OutboxRow]:
+def claim_events(s: Session, limit: int, at: dt.datetime | None = None, topics: Sequence[str] = ()) -> list[OutboxRow]:
+    """Due events (of these topics; all when none are given), claimed for LEASE."""
     t = at or now()
     stmt = (select(OutboxRow).where(OutboxRow.done_at.is_(None), OutboxRow.available_at <= t,
                                     or_(OutboxRow.locked_until.is_(None), OutboxRow.locked_until < t))
             .order_by(OutboxRow.id).limit(limit))
+    if topics:
+        stmt = stmt.where(OutboxRow.topic.in_(list(topics)))
     rows = list(s.scalars(_locking(s, stmt)))
     for r in rows:
         r.locked_until = t + LEASE
@@ -197,6 +200,10 @@ def add_mail(s: Session, key: str, user_id: int | None, to: str, subject: str, t
     s.add(row)
     s.flush()
     return row
+
+
+def mail_exists(s: Session, key: str) -> bool:
+    return s.scalar(select(MailRow.id).where(MailRow.key == key)) is not None
 
 
 def claim_mail(s: Session, limit: int, at: dt.datetime | None = None) -> list[MailRow]:

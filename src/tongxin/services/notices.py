@@ -1,5 +1,5 @@
 """Notices: everything the exchange tells an organisation besides new listings, delivered like
-alerts — the in-app notification at once and, through the outbox, one e-mail to each of its
+alerts: the in-app notification at once and, through the outbox, one e-mail to each of its
 people who take alert e-mail (services.alert_sender turns the event into mail).
 
 - booking requests, approvals, rejections and cancellations, and a reminder the day before an
@@ -8,8 +8,7 @@ people who take alert e-mail (services.alert_sender turns the event into mail).
 - deals idle too long and agreements close to expiry (the rules of `tongxin deals reminders`);
 - 免申即享: an organisation that meets every condition of a live public policy (checked when the
   policy is published or changed, when an organisation's facts change, and by the hourly scan,
-  since facts such as a firm's age change with time);
-- curated recommendations (services.recommendations).
+  since facts such as a firm's age change with time).
 
 Never twice: each notice has an idempotency key (`sent_notices`, primary key), and the mails
 made from it have the key and the person as theirs. Scans may run as often as they like."""

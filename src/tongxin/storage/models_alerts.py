@@ -153,7 +153,7 @@ class WebhookDeliveryRow(Base):
 
 
 class SentNoticeRow(Base):
-    """Notices already posted (a reminder, a recommendation, an answer…): the key is the idempotency
+    """Notices already posted (a reminder, an answer, an eligibility): the key is the idempotency
     key, so the same notice never goes out twice, however often the scans that find it run."""
 
     __tablename__ = "sent_notices"
@@ -162,44 +162,3 @@ class SentNoticeRow(Base):
     org_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("organisations.id", ondelete="CASCADE"))
     created_at: Mapped[dt.datetime] = mapped_column(_TS)
 
-
-class RecommendationRow(Base):
-    """Listings an operator recommends, with a note, to chosen organisations or everyone in an
-    industry / region (the audience as chosen; the recipients resolved when sent)."""
-
-    __tablename__ = "recommendations"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    author_user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
-    author_name: Mapped[str] = mapped_column(String(200), default="")
-    note: Mapped[str] = mapped_column(Text)
-    listing_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
-    audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[dt.datetime] = mapped_column(_TS)
-
-
-class RecommendationRecipientRow(Base):
-    __tablename__ = "recommendation_recipients"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    recommendation_id: Mapped[int] = mapped_column(BigId, ForeignKey("recommendations.id", ondelete="CASCADE"))
-    org_id: Mapped[int] = mapped_column(BigId, ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
-
-    __table_args__ = (UniqueConstraint("recommendation_id", "org_id", name="uq_recommendation_recipients"),)
-
-
-class RecommendationResponseRow(Base):
-    """A recipient organisation's answer about one recommended listing: interested / not relevant
-    (the latest answer counts; who gave it and when are kept)."""
-
-    __tablename__ = "recommendation_responses"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    recommendation_id: Mapped[int] = mapped_column(BigId, ForeignKey("recommendations.id", ondelete="CASCADE"))
-    org_id: Mapped[int] = mapped_column(BigId, ForeignKey("organisations.id", ondelete="CASCADE"))
-    listing_id: Mapped[int] = mapped_column(BigId, ForeignKey("listings.id", ondelete="CASCADE"))
-    response: Mapped[str] = mapped_column(String(16))
-    user_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("users.id", ondelete="SET NULL"))
-    responded_at: Mapped[dt.datetime] = mapped_column(_TS)
-
-    __table_args__ = (UniqueConstraint("recommendation_id", "org_id", "listing_id", name="uq_recommendation_responses"),)

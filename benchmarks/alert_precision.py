@@ -32,9 +32,9 @@ os.environ.setdefault("TONGXIN_ENCODER", "none")
 from sqlalchemy import insert, select  # noqa: E402
 
 from tongxin.core.listing import Listing  # noqa: E402
+from tongxin.demo.load import load_demo  # noqa: E402
 from tongxin.services import Exchange  # noqa: E402
 from tongxin.services.alerts import Alerts, PassReport  # noqa: E402
-from tongxin.services.demo_loader import load_demo  # noqa: E402
 from tongxin.storage import alerts_repo as AR  # noqa: E402
 from tongxin.storage import repo  # noqa: E402
 from tongxin.storage.db import Database  # noqa: E402

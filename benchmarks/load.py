@@ -141,7 +141,9 @@ def _load_demo(env: dict[str, str], log: Path) -> None:
 
 def bench_config(engine: str, workers: int, args: argparse.Namespace, keep: Path) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix=f"tongxin-load-{engine}-"))
-    env = dict(os.environ, TONGXIN_DATA_DIR=str(tmp / "data"), TONGXIN_COOKIE_SECURE="0", TONGXIN_LOG_FORMAT="text")
+    # background embedding off in the web workers (as with `tongxin worker` beside them): the
+    # demo's sentence vectors would otherwise be computed by the server during the run
+    env = dict(os.environ, TONGXIN_DATA_DIR=str(tmp / "data"), TONGXIN_COOKIE_SECURE="0", TONGXIN_LOG_FORMAT="text", TONGXIN_WEB_BACKGROUND="0")
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     dbname = None
     if engine == "postgresql":

@@ -13,7 +13,6 @@ Prints p50/p99/max of both and the standby's replay lag at the end.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 
@@ -30,24 +29,10 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=200)
     args = ap.parse_args()
     root = tempfile.mkdtemp(prefix="tongxin-hosts-")
-    with C.pg_pair() as pg:
-        email, password = C.seed(pg.primary)
-        a = C.Host("A", C.free_port(), C.host_env("a", root, pg.primary), os.path.join(root, "a.log"))
-        b = C.Host("B", C.free_port(), C.host_env("b", root, pg.primary, standby=pg.standby), os.path.join(root, "b.log"))
-        try:
-            for h in (a, b):
-                h.start()
-            for h in (a, b):
-                h.wait_ready()
-            st, out = C.request("POST", a.url + "/api/v1/auth/tokens", {"email": email, "password": password, "name": "bench"})
-            assert st == 201, out
-            a.token = b.token = out["token"]
-            same = [C.visible_after(a, a, 50_000 + i) for i in range(args.n // 4)]
-            cross = [C.visible_after(a, b, i) for i in range(args.n)]
-            lag = pg.replay_lag_bytes()
-        finally:
-            for h in (a, b):
-                h.stop()
+    with C.pg_pair() as pg, C.two_hosts(pg, root) as (a, b):
+        same = [C.visible_after(a, a, 50_000 + i) for i in range(args.n // 4)]
+        cross = [C.visible_after(a, b, i) for i in range(args.n)]
+        lag = pg.replay_lag_bytes()
     for name, xs in (("A → A (baseline, same host)", same), ("A → B (other host, hot standby)", cross)):
         print(f"{name:<34} n={len(xs):<4} p50 {statistics.median(xs) * 1000:6.0f} ms   p99 {pct(xs, 0.99) * 1000:6.0f} ms   "
               f"max {max(xs) * 1000:6.0f} ms")

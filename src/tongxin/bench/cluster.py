@@ -194,6 +194,28 @@ def host_env(name: str, root: str, primary: str, standby: str = "") -> dict[str,
     return env
 
 
+@contextlib.contextmanager
+def two_hosts(pg: PgPair, root: str) -> Iterator[tuple[Host, Host]]:
+    """Host A on the primary and host B reading the standby, started, ready and holding an org
+    admin's API token; stopped (SIGTERM) afterwards."""
+    email, password = seed(pg.primary)
+    a = Host("A", free_port(), host_env("a", root, pg.primary), os.path.join(root, "a.log"))
+    b = Host("B", free_port(), host_env("b", root, pg.primary, standby=pg.standby), os.path.join(root, "b.log"))
+    try:
+        for h in (a, b):
+            h.start()
+        for h in (a, b):
+            h.wait_ready()
+        st, out = request("POST", a.url + "/api/v1/auth/tokens", {"email": email, "password": password, "name": "hosts"})
+        if st != 201:
+            raise RuntimeError(f"could not get a token: {st} {out}")
+        a.token = b.token = out["token"]
+        yield a, b
+    finally:
+        for h in (a, b):
+            h.stop()
+
+
 def seed(primary: str) -> tuple[str, str]:
     """Demo accounts and a few organisations in the primary: (e-mail, password) of an org admin."""
     from ..core import credit_code

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core import regions
+from ..services.history import ListingRef
+from ..services.history import OrgRef as Org
 
 YEARS = {2023: 320, 2024: 350, 2025: 390}  # contracts per year (≥ 1,000 in all)
 BINHAI_ZGC = "天津滨海—中关村科技园"
@@ -55,26 +57,6 @@ NOTES = {
     "terminated": ["买方预算调整，暂停合作", "技术成熟度不满足产线要求", "双方未就价格达成一致"],
     "back": ["报价需重新核算，退回方案阶段", "需求有变化，重新确认"],
 }
-
-
-@dataclass(frozen=True)
-class Org:
-    id: int
-    name: str
-    credit_code: str
-    region: str
-    org_type: str
-    industry: str | None
-
-
-@dataclass(frozen=True)
-class ListingRef:
-    id: int
-    owner_id: int
-    kind: str
-    industry: str
-    title: str
-    external_id: str | None
 
 
 @dataclass

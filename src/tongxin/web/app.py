@@ -30,7 +30,7 @@ from ..services.listings import Listings
 from ..services.mail import Mailer, mailer_from_env
 from ..services.stats import Statistics
 from ..settings import max_upload_bytes, setting, threads
-from . import auth, observability, openapi_docs, routers
+from . import auth, observability, openapi_docs, routers, schemas
 from .deps import HERE, login_url, redirect, render
 from .security import BodyLimit, SecurityHeaders, allowed_methods, security_headers
 
@@ -176,7 +176,7 @@ def create_app(ex: Exchange, mailer: Mailer | None = None) -> FastAPI:
 
     counted: list[Any] = [0.0, None]  # (when, counts): a liveness probe must stay cheap under load
 
-    @app.get("/healthz")
+    @app.get("/healthz", response_model=schemas.HealthOut)
     def health() -> Any:
         """Liveness: the process answers. The public counts are refreshed at most every 10 s."""
         now = time.monotonic()

@@ -1,14 +1,22 @@
-"""Typed answers of the most used /api/v1 routes, so /openapi.json says what they return.
+"""Typed answers of every /api/v1 route, so /openapi.json says what each one returns (issue #11).
 
 The routes keep returning the same dicts: each model allows extra keys and the routes use
-`response_model_exclude_unset=True`, so a key that a viewer may not see stays absent (not null)."""
+`response_model_exclude_unset=True`, so a key that a viewer may not see stays absent (not null)
+and a number stays the number it was (`Num`: an int stays an int). A listing's `attrs` are
+documented per kind in /openapi.json (`KindAttrs_<kind>`, generated from each KindSpec by
+`web.openapi_docs`); here they are a plain mapping because the registry is known per app.
+tests/test_openapi_models.py checks that every JSON answer has a schema with properties and that
+real answers use only documented keys."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+# A number as the serializer produced it: 3 stays 3 and 2.5 stays 2.5 (a plain `float` would turn 3 into 3.0).
+Num = Annotated[int | float, WithJsonSchema({"type": "number"})]
 
 
 class Open(BaseModel):
@@ -20,9 +28,62 @@ class Bilingual(Open):
     en: str
 
 
+class Ok(Open):
+    """操作完成 / done."""
+
+    ok: bool
+    message_zh: str | None = None
+    message_en: str | None = None
+
+
+# -- matching: score breakdown, band, reasons ----------------------------------------------------------
+
+class TermHitOut(Open):
+    term: str = Field(description="命中的查询词 / the query term found")
+    fields: list[str] = Field(description="在哪些字段命中 / where it was found (title, keywords, body …)")
+    points: Num
+    via: str | None = Field(None, description="由哪个查询词扩展而来 / the original term when this one is related")
+    partial: bool = Field(description="是词的片段（n-gram），不单独作为理由 / a character n-gram, not shown as a reason")
+
+
+class FitItemOut(Open):
+    key: str = Field(description="条件键 / the condition's key")
+    zh: str
+    en: str
+    met: bool | None = Field(description="满足 true / 不满足 false / 仅供参考 null")
+    points: Num
+
+
+class EvidenceOut(Open):
+    """语义依据：两段最相近的句子 / the closest sentences of query and candidate."""
+
+    query: str
+    candidate: str
+    cosine: Num
+
+
+class ExplanationOut(Open):
+    """每一分都有来处：score = text_points + semantic_points + Σ fit.points / every point accounted for."""
+
+    score: Num
+    relevance: Num = Field(description="词语与语义融合后的绝对相关度 0–1 / absolute relevance in [0, 1]")
+    band: Literal["strong", "possible", "weak"] | None = Field(description="相关档次 / relevance band (null: below the weakest)")
+    band_zh: str | None = None
+    text_points: Num
+    semantic_points: Num
+    cosine: Num | None = None
+    evidence: EvidenceOut | None = None
+    chips: list[str] = Field(description="展示给用户的匹配理由词 / the words shown as reasons")
+    terms: list[TermHitOut]
+    fit: list[FitItemOut] = Field(description="结构化条件（各类型成对声明）/ the pair's structured fit")
+
+
+# -- listings --------------------------------------------------------------------------------------
+
 class ListingOut(Open):
     """一条资源（按查看者权限裁剪）/ a listing as the viewer may see it. Fields after `summary`
-    are present only with full access."""
+    are present only with full access (`access` = "full"); `attrs` holds the kind's own fields
+    (see `KindAttrs_<kind>` and /api/v1/kinds)."""
 
     id: int
     kind: str
@@ -33,7 +94,7 @@ class ListingOut(Open):
     owner: str | None = None
     owner_id: int | None = None
     visibility: str
-    access: str
+    access: str = Field(description="summary 或 full：查看者能看到多少 / how much the viewer sees")
     summary: str | None = None
     external_id: str | None = None
     description: str | None = None
@@ -41,12 +102,12 @@ class ListingOut(Open):
     status: str | None = None
     valid_from: str | None = None
     valid_until: str | None = None
-    attrs: dict[str, Any] | None = None
+    attrs: dict[str, Any] | None = Field(None, description="该类型的字段（日期为 ISO 文本）/ the kind's own fields (dates as ISO text)")
     pending_verification: bool | None = None
     hidden: bool | None = None
     warnings: list[Bilingual] | None = None
-    score: float | None = None
-    explanation: dict[str, Any] | None = None
+    score: Num | None = None
+    explanation: ExplanationOut | None = None
 
 
 class ListingPage(Open):
@@ -75,7 +136,123 @@ class MatchesOut(Open):
 
 
 class ListingItems(Open):
-    items: list[dict[str, Any]]
+    items: list[ListingOut]
+
+
+class StatusOut(Open):
+    status: str = Field(description="资源的新状态 / the listing's new status")
+
+
+class IdOut(Open):
+    id: int
+
+
+class GrantOut(Open):
+    org_id: int
+    org_name: str
+    since: str | None = None
+
+
+class GrantLogOut(Open):
+    org_id: int
+    action: str
+    note: str | None = None
+    at: str
+
+
+class GrantsOut(Open):
+    """保密资源的查看授权与记录 / who may see a confidential listing, and the log."""
+
+    grants: list[GrantOut]
+    log: list[GrantLogOut]
+
+
+# -- kinds -----------------------------------------------------------------------------------------
+
+class ChoiceOut(Open):
+    value: str
+    zh: str
+    en: str
+
+
+class FilterOut(Open):
+    param: str = Field(description="/api/v1/search 的参数名 / the search parameter")
+    mode: str = Field(description="at_least / at_most / choice")
+    zh: str
+    en: str
+
+
+class FieldOut(Open):
+    key: str
+    zh: str
+    en: str
+    type: str = Field(description="int / float / str / text / date / enum / multi_enum / bool / patents")
+    required: bool
+    min: Num | None = None
+    max: Num | None = None
+    choices: list[ChoiceOut]
+    help_zh: str
+    help_en: str
+    unit_zh: str
+    unit_en: str
+    searchable: bool
+    filter: FilterOut | None = None
+
+
+class KindOut(Open):
+    name: str
+    zh: str
+    en: str
+    sides: list[str]
+    matches_with: list[str]
+    attrs: list[FieldOut]
+
+
+class KindsOut(Open):
+    common: list[FieldOut]
+    kinds: list[KindOut]
+    decline_reasons: list[ChoiceOut]
+    report_reasons: list[ChoiceOut]
+
+
+# -- accounts, tokens, organisations, notifications ---------------------------------------------------
+
+class OrgBriefOut(Open):
+    id: int
+    name: str
+
+
+class MyOrgOut(OrgBriefOut):
+    verified: bool
+
+
+class MeOut(Open):
+    id: int
+    email: str
+    name: str
+    role: str = Field(description="visitor / user / member / org_admin / operator / admin")
+    organisation: MyOrgOut | None = None
+
+
+class NewTokenOut(Open):
+    id: int
+    token: str = Field(description="只显示这一次 / shown once")
+    note_zh: str
+    note_en: str
+
+
+class TokenOut(Open):
+    id: int
+    name: str
+    prefix: str
+    created_at: str | None = None
+    expires_at: str | None = None
+    revoked: bool
+    expired: bool
+
+
+class TokensOut(Open):
+    items: list[TokenOut]
 
 
 class OrganisationFactsOut(Open):
@@ -108,15 +285,252 @@ class OrganisationOut(Open):
     facts: OrganisationFactsOut | None = Field(None, description="仅本机构与平台人员可见 / only for its own people and staff")
 
 
+class CreditCodeCheck(Bilingual):
+    ok: bool
+
+
+class PendingOrgOut(OrganisationOut):
+    credit_code_check: CreditCodeCheck
+    members: list[str] = Field(description="成员邮箱 / the members' e-mails")
+
+
+class PendingOrgsOut(Open):
+    items: list[PendingOrgOut]
+
+
+class VerifiedOut(Open):
+    published: list[int] = Field(description="审核通过后发布的资源 / listings published on verification")
+
+
+class MemberOut(Open):
+    user_id: int
+    name: str
+    email: str
+    role: str
+
+
+class MembersOut(Open):
+    items: list[MemberOut]
+
+
+class JoinedOut(Open):
+    org_id: int
+
+
+class NotificationOut(Bilingual):
+    link: str | None = None
+    at: str | None = None
+
+
+class NotificationsOut(Open):
+    items: list[NotificationOut]
+
+
+# -- contact requests ------------------------------------------------------------------------------
+
+class ContactEventOut(Open):
+    action: str
+    note: str | None = None
+    at: str
+
+
+class PersonOut(Open):
+    name: str
+    email: str
+
+
+class ContactDetailsOut(Open):
+    org: str
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    website: str | None = None
+    people: list[PersonOut]
+
+
+class ContactOut(Open):
+    """对接请求；双方联系方式只在对方接受后出现 / the parties' details appear only once accepted."""
+
+    id: int
+    listing_id: int
+    listing_title: str
+    status: str
+    from_org: OrgBriefOut
+    to_org: OrgBriefOut
+    message: str
+    nda_accepted: bool
+    decline_reason: str | None = None
+    decline_reason_zh: str | None = None
+    decline_reason_en: str | None = None
+    decline_note: str | None = None
+    created_at: str | None = None
+    history: list[ContactEventOut]
+    incoming: bool
+    can_answer: bool
+    contacts: dict[str, ContactDetailsOut] | None = Field(None, description="键为 from / to / keyed by from and to")
+
+
+class ContactsOut(Open):
+    received: list[ContactOut]
+    sent: list[ContactOut]
+
+
+# -- operator --------------------------------------------------------------------------------------
+
+class ReportOut(Open):
+    id: int
+    listing_id: int
+    title: str
+    reason: str
+    note: str | None = None
+    hidden: bool
+
+
+class ReportsOut(Open):
+    items: list[ReportOut]
+
+
+class HiddenOut(Open):
+    hidden: bool
+
+
+class OperatorSummaryOut(Open):
+    users: int
+    organisations_verified: int
+    organisations_pending: int
+    listings: dict[str, int] = Field(description="按状态计数 / counts by status")
+    contacts: dict[str, int] = Field(description="按状态计数 / counts by status")
+    open_reports: int
+    hidden: int
+
+
+# -- statistics ------------------------------------------------------------------------------------
+
+class BucketOut(Open):
+    key: str
+    label: str
+    count: int
+    amount_yuan: int
+    amount_wan: Num
+    tech_amount_yuan: int
+    tech_amount_wan: Num
+
+
+class PreviousBucketOut(BucketOut):
+    period: str
+
+
+class FunnelStageOut(Open):
+    key: str
+    label: str
+    count: int | None = None
+    rate: Num | None = Field(None, description="占上一阶段的比例 0–1 / share of the previous stage")
+
+
+class DaysOut(Open):
+    n: int | None = None
+    median: Num | None = None
+    mean: Num | None = None
+    p25: Num | None = None
+    p75: Num | None = None
+
+
+class PolicyCountOut(Open):
+    policy: str
+    organisations: int
+
+
+class StatsOut(Open):
+    """统计数字；公众只看到公开摘要的部分（scope = "public"）/ the public sees the summary's part only."""
+
+    period: str
+    start: str
+    end: str
+    total: BucketOut
+    previous_total: PreviousBucketOut
+    growth: Num | None = None
+    cross_region_amount_yuan: int
+    corridor_amount_yuan: int
+    by_year: list[BucketOut]
+    by_quarter: list[BucketOut]
+    by_seller_province: list[BucketOut] | None = None
+    by_buyer_province: list[BucketOut]
+    by_park: list[BucketOut]
+    by_industry: list[BucketOut]
+    by_type: list[BucketOut]
+    flows: list[BucketOut]
+    funnel: list[FunnelStageOut] | None = None
+    funnel_source: str | None = None
+    days_to_contract: DaysOut
+    top_sellers: list[BucketOut] | None = None
+    top_buyers: list[BucketOut] | None = None
+    instrument_hours_by_region: dict[str, Num] | None = None
+    policies_qualifying: list[PolicyCountOut] | None = None
+    resources_available: bool | None = None
+    scope: Literal["public"] | None = Field(None, description="只在公开视图中出现 / present on the public view only")
+
+
+# -- deals -----------------------------------------------------------------------------------------
+
+class DealOut(Open):
+    id: int
+    title: str
+    stage: str
+    stage_label: str
+    seller_org_id: int
+    buyer_org_id: int
+    listing_ids: list[int]
+    origin: str
+    contact_request_id: int | None = None
+    last_activity_at: str
+
+
+class DealsOut(Open):
+    deals: list[DealOut]
+
+
+class DealEventOut(Open):
+    from_: str | None = Field(None, alias="from")
+    to: str
+    actor_user_id: int | None = None
+    actor_org_id: int | None = None
+    note: str | None = None
+    at: str
+
+
+class DealFinanceOut(Open):
+    id: int
+    kind: str
+    status: str
+    amount_yuan: int | None = None
+    provider_org_id: int | None = None
+
+
+class AgreementOut(Open):
+    id: int
+    type: str
+    title: str
+    effective_on: str
+    expires_on: str | None = None
+
+
+class DealDetailOut(DealOut):
+    next_stages: list[str]
+    events: list[DealEventOut]
+    finance: list[DealFinanceOut]
+    agreements: list[AgreementOut]
+
+
+# -- instruments and bookings ------------------------------------------------------------------------
+
 class InstrumentOut(Open):
     id: int
     title: str
     owner: str | None = None
     region: str | None = None
     region_label: str | None = None
-    attrs: dict[str, Any]
-    score: float | None = None
-    explanation: dict[str, Any] | None = None
+    attrs: dict[str, Any] = Field(description="仪器类型的字段 / the instrument kind's fields")
+    score: Num | None = None
+    explanation: ExplanationOut | None = None
 
 
 class InstrumentsOut(Open):
@@ -124,3 +538,133 @@ class InstrumentsOut(Open):
     results: list[InstrumentOut]
 
 
+class UsageRowOut(Open):
+    key: str
+    label: str
+    bookings: int
+    booked_hours: Num
+    used_hours: Num
+    no_show_hours: Num
+    external_hours: Num
+    cross_region_hours: Num
+    sharing_rate: Num
+    use_rate: Num
+
+
+class UsageOut(Open):
+    group: str = Field(description="instrument / owner / region")
+    start: str
+    end: str
+    rows: list[UsageRowOut]
+
+
+class CellOut(Open):
+    state: str = Field(description="free / booked / mine / blackout / closed / past")
+    booking_id: int | None = None
+
+
+class CalendarOut(Open):
+    instrument_id: int
+    view: str
+    days: list[str]
+    hours: list[int]
+    cells: list[list[CellOut]] = Field(description="cells[小时 hour][日 day]")
+
+
+class BookingOut(Open):
+    id: int | None = None
+    instrument_id: int
+    user_id: int
+    org_id: int
+    start: str
+    end: str
+    hours: Num
+    status: str
+    status_zh: str
+    purpose: str
+    samples: int
+    fee: Num
+    voucher_id: int | None = None
+    voucher_amount: Num
+    payable: Num
+    note: str | None = None
+
+
+# -- certification and policies ----------------------------------------------------------------------
+
+class LicenceOut(Open):
+    licence_no: str
+    org_name: str
+    valid_from: str
+    valid_until: str
+    products: str | None = None
+    revoked: bool
+
+
+class VerdictOut(Open):
+    licensed: bool
+    mark: str
+    mark_name: str
+    org_id: int | None = None
+    date: str
+    reason_zh: str
+    reason_en: str
+    licence: LicenceOut | None = None
+
+
+class LicenseeOut(Open):
+    org_id: int
+    org_name: str
+    licence_no: str
+    valid_from: str
+    valid_until: str
+
+
+class LicenseesOut(Open):
+    mark: str
+    name: str
+    date: str
+    count: int
+    licensees: list[LicenseeOut]
+
+
+class LicensedMatchOut(Open):
+    id: int
+    title: str
+    owner: str | None = None
+    score: Num
+    explanation: ExplanationOut
+
+
+class LicensedMatchesOut(Open):
+    listing_id: int
+    results: list[LicensedMatchOut]
+
+
+class ConditionOut(Bilingual):
+    rule: str
+    met: bool | None = Field(description="满足 / 不满足 / 信息不全 (null)")
+
+
+class EligibilityOut(Open):
+    id: int
+    title: str
+    issuing_body: str | None = None
+    benefit: str | None = None
+    apply_mode: str | None = None
+    valid_until: str | None = None
+    qualifies: bool
+    conditions: list[ConditionOut]
+
+
+class PoliciesOut(Open):
+    org: str
+    date: str
+    policies: list[EligibilityOut]
+
+
+# -- health ----------------------------------------------------------------------------------------
+
+class HealthOut(Open):
+    ok: bool
+    counts: dict[str, int] = Field(description="公开且已发布的资源数 / public published listings")

@@ -84,12 +84,12 @@ def _me(request: Request) -> Me:
 
 # -- accounts ---------------------------------------------------------------------------------------
 
-@router.get("/me")
+@router.get("/me", response_model=S.MeOut, response_model_exclude_unset=True)
 def get_me(request: Request) -> Any:
     return _me(request).as_dict()
 
 
-@router.post("/auth/signup", status_code=202)
+@router.post("/auth/signup", status_code=202, response_model=S.Ok, response_model_exclude_unset=True)
 def api_signup(request: Request, accounts_svc: AccountsDep, body: SignUp) -> Any:
     """Create an account; then create a token with POST /auth/tokens (e-mail + password). The answer is
     the same whether or not the e-mail was registered before (the mailbox is told which)."""
@@ -98,7 +98,7 @@ def api_signup(request: Request, accounts_svc: AccountsDep, body: SignUp) -> Any
             "message_en": "unless the e-mail was registered before, the account is ready to sign in with; we sent that mailbox an e-mail"}
 
 
-@router.post("/auth/tokens", status_code=201)
+@router.post("/auth/tokens", status_code=201, response_model=S.NewTokenOut, response_model_exclude_unset=True)
 def create_token(request: Request, accounts: AccountsDep, body: TokenRequest) -> Any:
     """Create an API token: signed in (session or token), or with e-mail and password (rate-limited)."""
     v = viewer(request)
@@ -113,7 +113,7 @@ def create_token(request: Request, accounts: AccountsDep, body: TokenRequest) ->
     return {"id": tid, "token": token, "note_zh": "令牌只显示这一次，请妥善保存", "note_en": "the token is shown once; keep it safe"}
 
 
-@router.get("/auth/tokens")
+@router.get("/auth/tokens", response_model=S.TokensOut, response_model_exclude_unset=True)
 def list_tokens(request: Request, accounts_svc: AccountsDep) -> Any:
     return {"items": accounts_svc.tokens(viewer(request))}
 
@@ -124,13 +124,13 @@ def revoke_token(request: Request, accounts_svc: AccountsDep, token_id: Id) -> R
     return Response(status_code=204)
 
 
-@router.post("/auth/password-reset", status_code=202)
+@router.post("/auth/password-reset", status_code=202, response_model=S.Ok, response_model_exclude_unset=True)
 def request_reset(request: Request, accounts_svc: AccountsDep, body: ResetRequest) -> Any:
     accounts_svc.request_reset(body.email)
     return {"ok": True, "message_zh": "如果该邮箱已注册，重置链接已发送", "message_en": "if the e-mail is registered, a reset link was sent"}
 
 
-@router.post("/auth/password-reset/confirm")
+@router.post("/auth/password-reset/confirm", response_model=S.Ok, response_model_exclude_unset=True)
 def confirm_reset(request: Request, accounts_svc: AccountsDep, body: ResetConfirm) -> Any:
     accounts_svc.reset_password(body.token, body.password)
     return {"ok": True}
@@ -138,7 +138,7 @@ def confirm_reset(request: Request, accounts_svc: AccountsDep, body: ResetConfir
 
 # -- kinds, listings, search ------------------------------------------------------------------------
 
-@router.get("/kinds")
+@router.get("/kinds", response_model=S.KindsOut, response_model_exclude_unset=True)
 def kinds(request: Request, ex: ExchangeDep) -> Any:
     def fd(a: Any) -> dict[str, Any]:
         return {"key": a.key, "zh": a.zh, "en": a.en, "type": a.type, "required": a.required, "min": a.min, "max": a.max,
@@ -197,7 +197,7 @@ def get_matches(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, li
     return {"listing_id": listing_id, "results": [listing_dict(s, ex) for s in res]}
 
 
-@router.post("/listings", status_code=201)
+@router.post("/listings", status_code=201, response_model=S.ListingOut, response_model_exclude_unset=True)
 def create_listing(request: Request, ex: ExchangeDep, ls: ListingsDep, body: dict[str, Any] = Body(..., examples=[{"kind": "scenario", "publish": True, "title": "…"}])) -> Any:
     kind = str(body.get("kind") or "")
     if not kind:
@@ -206,45 +206,45 @@ def create_listing(request: Request, ex: ExchangeDep, ls: ListingsDep, body: dic
     return listing_dict(ls.show(viewer(request), lid), ex)
 
 
-@router.put("/listings/{listing_id}")
+@router.put("/listings/{listing_id}", response_model=S.ListingOut, response_model_exclude_unset=True)
 def update_listing(request: Request, ex: ExchangeDep, ls: ListingsDep, listing_id: Id, body: dict[str, Any] = Body(...)) -> Any:
     ls.save(viewer(request), None, body, listing_id=listing_id, publish=bool(body.get("publish")))
     return listing_dict(ls.show(viewer(request), listing_id), ex)
 
 
-@router.post("/listings/{listing_id}/close")
+@router.post("/listings/{listing_id}/close", response_model=S.StatusOut, response_model_exclude_unset=True)
 def close_listing(request: Request, listings_svc: ListingsDep, listing_id: Id) -> Any:
     return {"status": listings_svc.set_open(viewer(request), listing_id, False)}
 
 
-@router.post("/listings/{listing_id}/reopen")
+@router.post("/listings/{listing_id}/reopen", response_model=S.StatusOut, response_model_exclude_unset=True)
 def reopen_listing(request: Request, listings_svc: ListingsDep, listing_id: Id) -> Any:
     return {"status": listings_svc.set_open(viewer(request), listing_id, True)}
 
 
-@router.post("/listings/{listing_id}/interest", status_code=201)
+@router.post("/listings/{listing_id}/interest", status_code=201, response_model=S.ContactOut, response_model_exclude_unset=True)
 def express_interest(request: Request, contacts_svc: ContactsDep, listing_id: Id, body: Interest) -> Any:
     cid = contacts_svc.express_interest(viewer(request), listing_id, body.message, body.nda_accepted)
     return contacts_svc.get(viewer(request), cid)
 
 
-@router.post("/listings/{listing_id}/report", status_code=201)
+@router.post("/listings/{listing_id}/report", status_code=201, response_model=S.IdOut, response_model_exclude_unset=True)
 def report_listing(request: Request, listings_svc: ListingsDep, listing_id: Id, body: Report) -> Any:
     return {"id": listings_svc.report(viewer(request), listing_id, body.reason, body.note)}
 
 
-@router.get("/listings/{listing_id}/grants")
+@router.get("/listings/{listing_id}/grants", response_model=S.GrantsOut, response_model_exclude_unset=True)
 def list_grants(request: Request, listings_svc: ListingsDep, listing_id: Id) -> Any:
     return listings_svc.grants(viewer(request), listing_id)
 
 
-@router.post("/listings/{listing_id}/grants", status_code=201)
+@router.post("/listings/{listing_id}/grants", status_code=201, response_model=S.GrantsOut, response_model_exclude_unset=True)
 def add_grant(request: Request, listings_svc: ListingsDep, listing_id: Id, body: GrantBody) -> Any:
     listings_svc.grant(viewer(request), listing_id, body.org_id, body.note, grant=True)
     return listings_svc.grants(viewer(request), listing_id)
 
 
-@router.delete("/listings/{listing_id}/grants/{org_id}")
+@router.delete("/listings/{listing_id}/grants/{org_id}", response_model=S.GrantsOut, response_model_exclude_unset=True)
 def revoke_grant(request: Request, listings_svc: ListingsDep, listing_id: Id, org_id: Id) -> Any:
     listings_svc.grant(viewer(request), listing_id, org_id, "", grant=False)
     return listings_svc.grants(viewer(request), listing_id)
@@ -252,23 +252,23 @@ def revoke_grant(request: Request, listings_svc: ListingsDep, listing_id: Id, or
 
 # -- contact requests --------------------------------------------------------------------------------
 
-@router.get("/contacts")
+@router.get("/contacts", response_model=S.ContactsOut, response_model_exclude_unset=True)
 def list_contacts(request: Request, contacts_svc: ContactsDep) -> Any:
     return contacts_svc.list(viewer(request))
 
 
-@router.get("/contacts/{request_id}")
+@router.get("/contacts/{request_id}", response_model=S.ContactOut, response_model_exclude_unset=True)
 def get_contact(request: Request, contacts_svc: ContactsDep, request_id: Id) -> Any:
     return contacts_svc.get(viewer(request), request_id)
 
 
-@router.post("/contacts/{request_id}/accept")
+@router.post("/contacts/{request_id}/accept", response_model=S.ContactOut, response_model_exclude_unset=True)
 def accept_contact(request: Request, contacts_svc: ContactsDep, request_id: Id, body: Note | None = None) -> Any:
     contacts_svc.accept(viewer(request), request_id, body.note if body else "")
     return contacts_svc.get(viewer(request), request_id)
 
 
-@router.post("/contacts/{request_id}/decline")
+@router.post("/contacts/{request_id}/decline", response_model=S.ContactOut, response_model_exclude_unset=True)
 def decline_contact(request: Request, contacts_svc: ContactsDep, request_id: Id, body: Decline) -> Any:
     contacts_svc.decline(viewer(request), request_id, body.reason, body.note)
     return contacts_svc.get(viewer(request), request_id)
@@ -293,24 +293,24 @@ def update_org(request: Request, accounts_svc: AccountsDep, org_id: Id, body: di
     return accounts_svc.organisation(viewer(request), org_id)
 
 
-@router.get("/organisations/{org_id}/members")
+@router.get("/organisations/{org_id}/members", response_model=S.MembersOut, response_model_exclude_unset=True)
 def org_members(request: Request, accounts_svc: AccountsDep, org_id: Id) -> Any:
     return {"items": accounts_svc.members(viewer(request), org_id)}
 
 
-@router.post("/organisations/{org_id}/invitations", status_code=201)
+@router.post("/organisations/{org_id}/invitations", status_code=201, response_model=S.IdOut, response_model_exclude_unset=True)
 def org_invite(request: Request, accounts_svc: AccountsDep, org_id: Id, body: Invite) -> Any:
     v = viewer(request)
     acc.require_manage_org(v, org_id)
     return {"id": accounts_svc.invite(v, body.email, body.role)}
 
 
-@router.post("/invitations/{token}/accept")
+@router.post("/invitations/{token}/accept", response_model=S.JoinedOut, response_model_exclude_unset=True)
 def accept_invitation(request: Request, accounts_svc: AccountsDep, token: str) -> Any:
     return {"org_id": accounts_svc.accept_invitation(viewer(request), token)}
 
 
-@router.get("/notifications")
+@router.get("/notifications", response_model=S.NotificationsOut, response_model_exclude_unset=True)
 def notifications(request: Request, accounts_svc: AccountsDep) -> Any:
     acc.require_signed_in(viewer(request))
     return {"items": accounts_svc.notifications(viewer(request))}
@@ -318,34 +318,34 @@ def notifications(request: Request, accounts_svc: AccountsDep) -> Any:
 
 # -- operator ---------------------------------------------------------------------------------------
 
-@router.get("/operator/organisations")
+@router.get("/operator/organisations", response_model=S.PendingOrgsOut, response_model_exclude_unset=True)
 def pending_orgs(request: Request, accounts_svc: AccountsDep) -> Any:
     return {"items": accounts_svc.pending_organisations(viewer(request))}
 
 
-@router.post("/operator/organisations/{org_id}/verify")
+@router.post("/operator/organisations/{org_id}/verify", response_model=S.VerifiedOut, response_model_exclude_unset=True)
 def verify_org(request: Request, accounts_svc: AccountsDep, org_id: Id) -> Any:
     return {"published": accounts_svc.verify_organisation(viewer(request), org_id)}
 
 
-@router.get("/operator/reports")
+@router.get("/operator/reports", response_model=S.ReportsOut, response_model_exclude_unset=True)
 def reports(request: Request, listings_svc: ListingsDep) -> Any:
     return {"items": listings_svc.reports(viewer(request))}
 
 
-@router.post("/operator/listings/{listing_id}/hide")
+@router.post("/operator/listings/{listing_id}/hide", response_model=S.HiddenOut, response_model_exclude_unset=True)
 def hide(request: Request, listings_svc: ListingsDep, listing_id: Id, body: Note | None = None) -> Any:
     listings_svc.moderate(viewer(request), listing_id, True, body.note if body else "")
     return {"hidden": True}
 
 
-@router.post("/operator/listings/{listing_id}/restore")
+@router.post("/operator/listings/{listing_id}/restore", response_model=S.HiddenOut, response_model_exclude_unset=True)
 def restore(request: Request, listings_svc: ListingsDep, listing_id: Id, body: Note | None = None) -> Any:
     listings_svc.moderate(viewer(request), listing_id, False, body.note if body else "")
     return {"hidden": False}
 
 
-@router.get("/operator/summary")
+@router.get("/operator/summary", response_model=S.OperatorSummaryOut, response_model_exclude_unset=True)
 def summary(request: Request, listings_svc: ListingsDep) -> Any:
     return listings_svc.summary(viewer(request))
 

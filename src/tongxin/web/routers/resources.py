@@ -213,7 +213,7 @@ def api_instruments(request: Request, q: str = "", province: str = "", category:
     return {"query": q, "results": out}
 
 
-@router.get("/api/v1/instruments/stats")
+@router.get("/api/v1/instruments/stats", response_model=S.UsageOut, response_model_exclude_unset=True)
 def api_stats(request: Request, group: str = "instrument", start: str | None = None, end: str | None = None) -> Any:
     """Usage between `start` and `end` (dates, end exclusive); by default the last 90 days up to now,
     the same window as the page and `tongxin resources stats`."""
@@ -234,7 +234,7 @@ def api_instrument(request: Request, instrument_id: Id) -> Any:
     return _instrument_json(x)
 
 
-@router.get("/api/v1/instruments/{instrument_id}/calendar")
+@router.get("/api/v1/instruments/{instrument_id}/calendar", response_model=S.CalendarOut, response_model_exclude_unset=True)
 def api_calendar(request: Request, instrument_id: Id, view: str = "week", date: str | None = None) -> Any:
     v = viewer(request)
     x, cal = _bookings(request).calendar(instrument_id, view, _date(date, _today()), getattr(v, "user_id", None))
@@ -259,13 +259,13 @@ class BookingIn(BaseModel):
     voucher_amount: float | None = Field(None, gt=0)
 
 
-@router.post("/api/v1/bookings", status_code=201)
+@router.post("/api/v1/bookings", status_code=201, response_model=S.BookingOut, response_model_exclude_unset=True)
 def api_book(request: Request, body: BookingIn) -> Any:
     b = _bookings(request).request(_actor(request), body.instrument_id, body.start, body.end, body.purpose, body.samples, body.voucher, body.voucher_amount)
     return b.as_dict()
 
 
-@router.get("/api/v1/bookings/{booking_id}")
+@router.get("/api/v1/bookings/{booking_id}", response_model=S.BookingOut, response_model_exclude_unset=True)
 def api_booking(request: Request, booking_id: Id) -> Any:
     actor = _actor(request)
     svc = _bookings(request)
@@ -282,7 +282,7 @@ class BookingNote(BaseModel):
     reason: str | None = Field(None, max_length=2000)
 
 
-@router.post("/api/v1/bookings/{booking_id}/{action}")
+@router.post("/api/v1/bookings/{booking_id}/{action}", response_model=S.BookingOut, response_model_exclude_unset=True)
 def api_booking_action(request: Request, booking_id: Id, action: str, body: BookingNote | None = None) -> Any:
     """reject and cancel take an optional {"reason": "…"}; the requester sees it."""
     if action not in ACTIONS:
@@ -294,12 +294,12 @@ def api_booking_action(request: Request, booking_id: Id, action: str, body: Book
     return getattr(svc, ACTIONS[action])(actor, booking_id).as_dict()
 
 
-@router.get("/api/v1/certifications/verify")
+@router.get("/api/v1/certifications/verify", response_model=S.VerdictOut, response_model_exclude_unset=True)
 def api_verify(request: Request, ex: ExchangeDep, mark: str, org: str, date: str | None = None) -> Any:
     return verify_licence(ex, mark, org, _date(date, _today())).as_dict()
 
 
-@router.get("/api/v1/certifications/{code}/licensees")
+@router.get("/api/v1/certifications/{code}/licensees", response_model=S.LicenseesOut, response_model_exclude_unset=True)
 def api_licensees(request: Request, ex: ExchangeDep, code: str, date: str | None = None) -> Any:
     day = _date(date, _today())
     m, lics = licensees(ex, code, day)
@@ -308,14 +308,14 @@ def api_licensees(request: Request, ex: ExchangeDep, code: str, date: str | None
                            "valid_until": x.valid_until.isoformat()} for x in lics]}
 
 
-@router.get("/api/v1/retail-needs/{listing_id}/licensed-matches")
+@router.get("/api/v1/retail-needs/{listing_id}/licensed-matches", response_model=S.LicensedMatchesOut, response_model_exclude_unset=True)
 def api_licensed_matches(request: Request, ex: ExchangeDep, listing_id: Id, limit: int = 10) -> Any:
     res = licensed_matches(ex, listing_id, viewer(request), max(1, min(limit, 50)), MatchContext())
     return {"listing_id": listing_id, "results": [{"id": m.listing.id, "title": m.listing.title, "owner": m.listing.owner_name,
                                                    "score": round(m.score, 2), "explanation": m.explanation.as_dict()} for m in res]}
 
 
-@router.get("/api/v1/policies/eligible")
+@router.get("/api/v1/policies/eligible", response_model=S.PoliciesOut, response_model_exclude_unset=True)
 def api_policies(request: Request, ex: ExchangeDep, org: str, date: str | None = None, include_all: bool = False) -> Any:
     day = _date(date, _today())
     name, rows = evaluate_all(ex, org, day, viewer(request))

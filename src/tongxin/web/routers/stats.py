@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from ...core import access as acc
 from ...core import deals as D
@@ -30,6 +30,7 @@ from ...services import deals as DS
 from ...services import reports
 from ...services import stats as S
 from .. import charts
+from .. import schemas as SC
 from ..deps import ContractsDep, DealsDep, Id, get_statistics, json_object, render, viewer
 
 router = APIRouter()
@@ -109,11 +110,11 @@ def table_csv(request: Request, name: str, period: str | None = None) -> Any:
                     headers={"Content-Disposition": f'attachment; filename="tongxin-{name}-{f.period.label}.csv"'})
 
 
-@router.get("/api/v1/stats")
+@router.get("/api/v1/stats", response_model=SC.StatsOut, response_model_exclude_unset=True)
 def api_stats(request: Request, period: str | None = None) -> Any:
     f, _ = _figures(request, period)
     full = f.as_dict()
-    return JSONResponse(full if viewer(request).is_staff else public_stats(full))
+    return full if viewer(request).is_staff else public_stats(full)
 
 
 @router.get("/dashboard/report")
@@ -149,12 +150,12 @@ def _deal_json(d: Any) -> dict[str, Any]:
             "last_activity_at": DS.iso(d.last_activity_at)}
 
 
-@router.get("/api/v1/deals")
+@router.get("/api/v1/deals", response_model=SC.DealsOut, response_model_exclude_unset=True)
 def api_deals(request: Request, deals: DealsDep, stage: str | None = None) -> Any:
     return {"deals": [_deal_json(d) for d in deals.deals(viewer(request), stage)]}
 
 
-@router.get("/api/v1/deals/{deal_id}")
+@router.get("/api/v1/deals/{deal_id}", response_model=SC.DealDetailOut, response_model_exclude_unset=True)
 def api_deal(request: Request, deals: DealsDep, deal_id: Id) -> Any:
     x = deals.detail(viewer(request), deal_id)
     return _deal_json(x.deal) | {
@@ -168,7 +169,7 @@ def api_deal(request: Request, deals: DealsDep, deal_id: Id) -> Any:
     }
 
 
-@router.post("/api/v1/deals/{deal_id}/stage")
+@router.post("/api/v1/deals/{deal_id}/stage", response_model=SC.DealOut, response_model_exclude_unset=True)
 async def api_move(request: Request, deals: DealsDep, deal_id: Id) -> Any:
     body = await json_object(request)
     v = viewer(request)

@@ -1,0 +1,354 @@
+"""/openapi.json documents what every route returns (issue #11).
+
+1. Every JSON success answer in /openapi.json has a schema with properties (no empty `{}` and no
+   bare "object"); pages document HTML, downloads their file type (CSV / XLSX / PDF / iCal).
+2. The answers the app really gives keep to those schemas, strictly: every key of every object is
+   documented (a model that allows extra keys still has to name them), types, required keys,
+   enums and bounds hold, and a listing's `attrs` match the `KindAttrs_<kind>` schema generated
+   from its KindSpec. Checked on every GET of /api/v1 for every role over the leak world
+   (tests/leak_world.py with the demo deals and contracts; SQLite and PostgreSQL), and on a script
+   that calls every write operation once. Every JSON operation must be checked at least once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import leak_world
+import pytest
+import world
+from conftest import backends, pg_schema_url, require_pg
+from factories import ORGS, load
+from fastapi.testclient import TestClient
+from test_kinds_resources import VALID
+
+from tongxin.core import booking as B
+from tongxin.core.accounts import DECLINE_REASONS, REPORT_REASONS
+from tongxin.core.certification import Mark
+from tongxin.services import Exchange
+from tongxin.services.accounts import Accounts
+from tongxin.services.deals_demo import load_deals_demo
+from tongxin.services.mail import LogMailer
+from tongxin.storage import resources_repo as rr
+from tongxin.storage.db import Database
+from tongxin.web.app import create_app
+
+JSON = "application/json"
+FILES = {"text/csv", "text/calendar", "application/pdf", "application/javascript",
+         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+# -- what /openapi.json says ------------------------------------------------------------------------
+
+def resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def has_properties(spec: dict[str, Any], schema: dict[str, Any] | None) -> bool:
+    """A schema that says what is inside: an object with properties, or an array of those."""
+    if not schema:
+        return False
+    s = resolve(spec, schema)
+    branches = [b for b in s.get("anyOf", s.get("oneOf", [])) if b.get("type") != "null"]
+    if branches:
+        return all(has_properties(spec, b) for b in branches)
+    if s.get("type") == "array":
+        return has_properties(spec, s.get("items"))
+    return bool(s.get("properties"))
+
+
+def undocumented_answers(spec: dict[str, Any]) -> list[str]:
+    problems = []
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            for code, resp in op["responses"].items():
+                if not code.startswith("2"):
+                    continue
+                content = resp.get("content", {})
+                if path.startswith("/api/") and code != "204" and not (JSON in content or set(content) <= FILES and content):
+                    problems.append(f"{method.upper()} {path} {code}: no JSON answer documented ({sorted(content)})")
+                if JSON in content and not has_properties(spec, content[JSON].get("schema")):
+                    problems.append(f"{method.upper()} {path} {code}: {content[JSON].get('schema')}")
+    return problems
+
+
+def json_operations(spec: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(m.upper(), p) for p, item in spec["paths"].items() for m, op in item.items()
+            if any(c.startswith("2") and JSON in r.get("content", {}) for c, r in op["responses"].items())}
+
+
+@pytest.fixture
+def plain_app(tmp_path: Path) -> Iterator[TestClient]:
+    ex = Exchange(Database(f"sqlite:///{tmp_path}/t.db"), str(tmp_path / "idx"))
+    ex.init_db()
+    with TestClient(create_app(ex, LogMailer()), base_url="https://testserver") as c:
+        yield c
+    ex.close()
+
+
+def test_every_json_answer_documents_its_properties(plain_app: TestClient) -> None:
+    spec = plain_app.get("/openapi.json").json()
+    api = [(p, m) for p, item in spec["paths"].items() if p.startswith("/api/") for m in item]
+    assert len(api) >= 55
+    assert undocumented_answers(spec) == []
+    # pages answer HTML or redirect: only the API and /healthz document JSON success answers
+    assert {p for _, p in json_operations(spec) if not p.startswith("/api/")} == {"/healthz"}
+    assert spec["paths"]["/api/v1/instruments/{instrument_id}/calendar.ics"]["get"]["responses"]["200"]["content"].keys() == {"text/calendar"}
+    # one schema per kind, generated from its KindSpec, and the listing's attrs point at them
+    reg = plain_app.app.state.exchange.registry
+    comps = spec["components"]["schemas"]
+    for kind in reg:
+        attrs = comps[f"KindAttrs_{kind.name}"]
+        assert list(attrs["properties"]) == [a.key for a in kind.attrs]
+        for a in kind.attrs:
+            assert attrs["properties"][a.key]["title"] == f"{a.zh} / {a.en}"
+            if a.unit_zh:
+                assert a.unit_zh in attrs["properties"][a.key]["description"]
+    refs = [b.get("$ref", "").rsplit("/", 1)[-1] for b in comps["ListingOut"]["properties"]["attrs"]["anyOf"]]
+    assert refs == [f"KindAttrs_{k.name}" for k in reg] + [""]
+    assert comps["ListingOut"]["properties"]["kind"]["enum"] == [k.name for k in reg]
+    expl = resolve(spec, comps["ListingOut"]["properties"]["explanation"]["anyOf"][0])
+    assert {"score", "relevance", "band", "text_points", "semantic_points", "chips", "terms", "fit"} <= set(expl["required"])
+
+
+def test_the_check_fails_on_an_untyped_route() -> None:
+    """The walk above can fail: a route that returns a dict without a model is reported."""
+    from fastapi import FastAPI
+
+    from tongxin.web.openapi_docs import document_errors
+
+    app = FastAPI()
+
+    @app.get("/api/v1/untyped")
+    def untyped() -> Any:
+        return {"a": 1}
+
+    @app.get("/api/v1/object")
+    def bare() -> dict[str, Any]:
+        return {"a": 1}
+
+    spec = document_errors(app.openapi())
+    assert [p.split(":")[0] for p in undocumented_answers(spec)] == ["GET /api/v1/untyped 200", "GET /api/v1/object 200"]
+
+
+# -- what the app answers ---------------------------------------------------------------------------
+
+TYPES: dict[str, Any] = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
+
+
+def conform(spec: dict[str, Any], value: Any, schema: dict[str, Any], where: str = "$") -> list[str]:
+    """Problems of `value` against `schema` (the subset pydantic writes), strictly: an object
+    with declared properties may hold no other key."""
+    name = schema.get("$ref", "").rsplit("/", 1)[-1]
+    s = resolve(spec, schema)
+    if "anyOf" in s or "oneOf" in s:
+        tries = [conform(spec, value, b, where) for b in s.get("anyOf", s.get("oneOf", []))]
+        return [] if any(not t for t in tries) else min(tries, key=len)
+    out: list[str] = []
+    t = s.get("type")
+    if t == "integer":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif t == "number":
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif t in TYPES:
+        ok = isinstance(value, TYPES[t])
+    else:
+        ok = True
+    if not ok:
+        return [f"{where}: {value!r} is not {t}"]
+    if "enum" in s and value not in s["enum"]:
+        out.append(f"{where}: {value!r} not in {s['enum']}")
+    if "const" in s and value != s["const"]:
+        out.append(f"{where}: {value!r} != {s['const']!r}")
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if number and ("minimum" in s and value < s["minimum"] or "maximum" in s and value > s["maximum"]):
+        out.append(f"{where}: {value} outside [{s.get('minimum')}, {s.get('maximum')}]")
+    if isinstance(value, list) and "items" in s:
+        for i, v in enumerate(value):
+            out += conform(spec, v, s["items"], f"{where}[{i}]")
+    if isinstance(value, dict):
+        props = s.get("properties")
+        if props:
+            out += [f"{where}: key {k!r} is not documented{' in ' + name if name else ''}" for k in value if k not in props]
+            out += [f"{where}: required key {k!r} missing" for k in s.get("required", []) if k not in value]
+            for k, v in value.items():
+                if k in props:
+                    out += conform(spec, v, props[k], f"{where}.{k}")
+            if name == "ListingOut" and isinstance(value.get("attrs"), dict):  # the kind's own schema, not any kind's
+                out += conform(spec, value["attrs"], {"$ref": f"#/components/schemas/KindAttrs_{value['kind']}"}, f"{where}.attrs")
+        elif isinstance(s.get("additionalProperties"), dict):
+            for k, v in value.items():
+                out += conform(spec, v, s["additionalProperties"], f"{where}.{k}")
+    return out
+
+
+def test_the_strict_check_can_fail(plain_app: TestClient) -> None:
+    spec = plain_app.get("/openapi.json").json()
+    reg = plain_app.app.state.exchange.registry
+    one, other = [k for k in reg][:2]
+    ok = {"id": 1, "kind": one.name, "side": one.sides[0], "title": "t", "visibility": "public", "access": "full", "attrs": {}}
+    ref = {"$ref": "#/components/schemas/ListingOut"}
+    assert conform(spec, ok, ref) == []
+    assert conform(spec, ok | {"secret": 1}, ref) == ["$: key 'secret' is not documented in ListingOut"]
+    assert conform(spec, ok | {"id": "1"}, ref) == ["$.id: '1' is not integer"]
+    assert conform(spec, {k: v for k, v in ok.items() if k != "title"}, ref) == ["$: required key 'title' missing"]
+    foreign = next(a for a in other.attrs if a.key not in {b.key for b in one.attrs})
+    assert conform(spec, ok | {"attrs": {foreign.key: None}}, ref) == [f"$.attrs: key {foreign.key!r} is not documented in KindAttrs_{one.name}"]
+    assert conform(spec, {"score": 1, "explanation": {"band": "great"}}, {"$ref": "#/components/schemas/InstrumentOut"})
+
+
+@dataclass
+class Checked:
+    spec: dict[str, Any]
+    ops: set[tuple[str, str]] = field(default_factory=set)  # operations with a checked JSON success answer
+    answers: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def check(self, method: str, template: str, resp: Any) -> None:
+        if not 200 <= resp.status_code < 300 or resp.status_code == 204:
+            return
+        doc = self.spec["paths"][template][method.lower()]["responses"][str(resp.status_code)]
+        assert resp.headers["content-type"].startswith(JSON), (method, template, resp.headers["content-type"])
+        self.answers += 1
+        self.ops.add((method, template))
+        self.problems += [f"{method} {template} {resp.status_code} {p}" for p in conform(self.spec, resp.json(), doc["content"][JSON]["schema"])]
+
+
+def api_get_routes(spec: dict[str, Any]) -> list[str]:
+    return [p for p, item in spec["paths"].items() if (p.startswith("/api/") or p == "/healthz") and "get" in item
+            and JSON in item["get"]["responses"]["200"].get("content", {})]
+
+
+def walk_gets(c: TestClient, chk: Checked, ids: dict[str, list[Any]], headers: dict[str, dict[str, str]], query: dict[str, str]) -> None:
+    for template in api_get_routes(chk.spec):
+        names = re.findall(r"{(\w+)}", template)
+        for combo in itertools.product(*(ids.get(n, ["1"]) for n in names)):
+            path = template
+            for n, v in zip(names, combo, strict=True):
+                path = path.replace("{" + n + "}", str(v))
+            for h in headers.values():
+                c.cookies.clear()
+                chk.check("GET", template, c.get(path, params=query, headers=h))
+
+
+@pytest.fixture(scope="module", params=backends())
+def leaky(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[leak_world.LeakWorld, TestClient, LogMailer]]:
+    d = tmp_path_factory.mktemp("models")
+    url_cm: Any = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{d}/m.db"
+    else:
+        require_pg()
+        url_cm = pg_schema_url("models_")
+        url = url_cm.__enter__()
+    ex = Exchange(Database(url), str(d / "idx"))
+    ex.init_db()
+    try:
+        lw = leak_world.build(ex)
+        more = load(ex, ORGS, [VALID["certified_product"][0], VALID["retail_need"][0]])
+        with ex.db.transaction() as s:
+            mid = rr.upsert_mark(s, Mark(code="XZD-GI", name="小站稻地理标志证明商标", holder="天津市小站稻产业协会", mark_type="gi_certification"))
+            rr.add_licence(s, mid, rr.resolve_org(s, "ORG-WQ").id, "XZD-2025-001", dt.date(2025, 1, 1), dt.date(2099, 12, 31), "小站稻大米")
+        lw.ids["listing_id"] = [*lw.ids["listing_id"], *more.values()]
+        load_deals_demo(ex, today=dt.date(2026, 3, 1))  # deals at every stage, with financing and agreements; contracts for the statistics
+        with ex.db.engine.connect() as conn:
+            for table in ("deal_finance", "agreements"):
+                lw.ids["deal_id"].append(conn.exec_driver_sql(f"SELECT MIN(deal_id) FROM {table}").scalar())
+        mailer = LogMailer()
+        app = create_app(ex, mailer)
+        app.state.accounts = Accounts(ex, mailer, hasher=world.fast_hasher())
+        with TestClient(app, base_url="https://testserver") as c:
+            yield lw, c, mailer
+    finally:
+        ex.close()
+        if url_cm is not None:
+            url_cm.__exit__(None, None, None)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_answers_keep_to_the_documented_schemas(leaky: tuple[leak_world.LeakWorld, TestClient, LogMailer]) -> None:
+    lw, c, mailer = leaky
+    w = lw.w
+    chk = Checked(c.get("/openapi.json").json())
+    headers = {"visitor": {}} | {r: bearer(t) for r, t in lw.tokens.items()}
+    query = {"org": str(w.orgs["owner"]), "mark": "XZD-GI", "include_all": "true", "period": "2025", "group": "instrument", "q": "列车控制系统"}
+    walk_gets(c, chk, lw.ids, headers, query)
+    for group in ("owner", "region"):
+        chk.check("GET", "/api/v1/instruments/stats", c.get("/api/v1/instruments/stats", params={"group": group}))
+    write_everything(c, chk, lw, mailer)
+    print(f"\nopenapi models: {chk.answers} answers of {len(chk.ops)} operations checked, {len(chk.problems)} problems")
+    assert chk.problems == [], "\n".join(chk.problems[:40])
+    assert json_operations(chk.spec) - chk.ops == set()
+
+
+def write_everything(c: TestClient, chk: Checked, lw: leak_world.LeakWorld, mailer: LogMailer) -> None:
+    """Every write operation of /api/v1 once, as the role that may do it; each must succeed."""
+    w, tok = lw.w, lw.tokens
+
+    def call(method: str, template: str, role: str | None, status: int, json: Any = None, **params: Any) -> Any:
+        path = template.format(**params)
+        c.cookies.clear()
+        r = c.request(method, path, json=json, headers=bearer(tok[role]) if role else {})
+        assert r.status_code == status, (method, path, r.status_code, r.text[:500])
+        chk.check(method, template, r)
+        return r.json() if r.content else None
+
+    def mailed(pattern: str) -> str:
+        return re.findall(pattern, mailer.sent[-1][2])[-1]
+
+    call("POST", "/api/v1/auth/signup", None, 202, {"email": "newbie@test.tongxin.cn", "password": "good-pass-123", "name": "新人"})
+    call("POST", "/api/v1/auth/password-reset", None, 202, {"email": "newbie@test.tongxin.cn"})
+    call("POST", "/api/v1/auth/password-reset/confirm", None, 200, {"token": mailed(r"/reset/([\w-]+)"), "password": "other-pass-456"})
+    tok["newbie"] = call("POST", "/api/v1/auth/tokens", None, 201, {"email": "newbie@test.tongxin.cn", "password": "other-pass-456"})["token"]
+    spare = call("POST", "/api/v1/auth/tokens", "member", 201, {"name": "spare", "expires_in_days": 30})
+    call("DELETE", "/api/v1/auth/tokens/{token_id}", "member", 204, token_id=spare["id"])
+
+    raw = world.tech_raw("public") | {"title": "新发布的列车控制技术", "kind": "technology", "publish": True}
+    lid = call("POST", "/api/v1/listings", "owner_admin", 201, raw)["id"]
+    call("PUT", "/api/v1/listings/{listing_id}", "owner_admin", 200, raw | {"title": "修改后的列车控制技术"}, listing_id=lid)
+    call("POST", "/api/v1/listings/{listing_id}/close", "owner_admin", 200, listing_id=lid)
+    call("POST", "/api/v1/listings/{listing_id}/reopen", "owner_admin", 200, listing_id=lid)
+    first = call("POST", "/api/v1/listings/{listing_id}/interest", "member", 201, {"message": "希望合作", "nda_accepted": True}, listing_id=lid)
+    call("POST", "/api/v1/contacts/{request_id}/accept", "owner_admin", 200, {"note": "欢迎"}, request_id=first["id"])
+    second = call("POST", "/api/v1/listings/{listing_id}/interest", "granted", 201, {"message": "想了解"}, listing_id=lid)
+    call("POST", "/api/v1/contacts/{request_id}/decline", "owner_admin", 200, {"reason": DECLINE_REASONS[0].value}, request_id=second["id"])
+    chk.check("GET", "/api/v1/contacts", c.get("/api/v1/contacts", headers=bearer(tok["owner_admin"])))  # now with both kinds of answer
+    call("POST", "/api/v1/listings/{listing_id}/report", "member", 201, {"reason": REPORT_REASONS[0].value, "note": "疑似重复"}, listing_id=lid)
+    conf = w.listings["confidential"]
+    call("POST", "/api/v1/listings/{listing_id}/grants", "owner_admin", 201, {"org_id": w.orgs["member"], "note": "NDA"}, listing_id=conf)
+    call("DELETE", "/api/v1/listings/{listing_id}/grants/{org_id}", "owner_admin", 200, listing_id=conf, org_id=w.orgs["member"])
+
+    org = call("POST", "/api/v1/organisations", "newbie", 201, world.org_raw("新人科技有限公司", "NEWBIE"))
+    call("PATCH", "/api/v1/organisations/{org_id}", "owner_admin", 200, {"description": "城轨列车控制"}, org_id=w.orgs["owner"])
+    call("POST", "/api/v1/organisations/{org_id}/invitations", "owner_admin", 201, {"email": "invitee@test.tongxin.cn"}, org_id=w.orgs["owner"])
+    invitation = mailed(r"/invitations/([\w-]+)")
+    call("POST", "/api/v1/auth/signup", None, 202, {"email": "invitee@test.tongxin.cn", "password": "good-pass-123", "name": "受邀者"})
+    tok["invitee"] = call("POST", "/api/v1/auth/tokens", None, 201, {"email": "invitee@test.tongxin.cn", "password": "good-pass-123"})["token"]
+    call("POST", "/api/v1/invitations/{token}/accept", "invitee", 200, token=invitation)
+    chk.check("GET", "/api/v1/operator/organisations", c.get("/api/v1/operator/organisations", headers=bearer(tok["operator"])))
+    call("POST", "/api/v1/operator/organisations/{org_id}/verify", "operator", 200, org_id=org["id"])
+    call("POST", "/api/v1/operator/listings/{listing_id}/hide", "operator", 200, {"note": "核实中"}, listing_id=lid)
+    call("POST", "/api/v1/operator/listings/{listing_id}/restore", "operator", 200, listing_id=lid)
+
+    day = dt.datetime.now(B.CST).date() + dt.timedelta(days=10)
+    start = dt.datetime.combine(day, dt.time(10), B.CST)
+    inst = lw.ids["instrument_id"][0]
+    b = call("POST", "/api/v1/bookings", "member", 201, {"instrument_id": inst, "start": start.isoformat(),
+                                                         "end": (start + dt.timedelta(hours=2)).isoformat(), "purpose": "测样", "samples": 2})
+    if b["status"] == "pending":
+        call("POST", "/api/v1/bookings/{booking_id}/{action}", "owner_admin", 200, booking_id=b["id"], action="approve")
+    call("POST", "/api/v1/bookings/{booking_id}/{action}", "member", 200, {"reason": "改期"}, booking_id=b["id"], action="cancel")
+    deal = lw.ids["deal_id"][0]
+    nxt = c.get(f"/api/v1/deals/{deal}", headers=bearer(tok["owner_admin"])).json()["next_stages"]
+    call("POST", "/api/v1/deals/{deal_id}/stage", "owner_admin", 200, {"stage": nxt[0], "note": "推进"}, deal_id=deal)

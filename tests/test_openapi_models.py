@@ -99,8 +99,8 @@ def test_every_json_answer_documents_its_properties(plain_app: TestClient) -> No
     api = [(p, m) for p, item in spec["paths"].items() if p.startswith("/api/") for m in item]
     assert len(api) >= 55
     assert undocumented_answers(spec) == []
-    # pages answer HTML or redirect: only the API and /healthz document JSON success answers
-    assert {p for _, p in json_operations(spec) if not p.startswith("/api/")} == {"/healthz"}
+    # pages answer HTML or redirect: only the API and the probes document JSON success answers
+    assert {p for _, p in json_operations(spec) if not p.startswith("/api/")} == {"/healthz", "/readyz"}
     assert spec["paths"]["/api/v1/instruments/{instrument_id}/calendar.ics"]["get"]["responses"]["200"]["content"].keys() == {"text/calendar"}
     # one schema per kind, generated from its KindSpec, and the listing's attrs point at them
     reg = plain_app.app.state.exchange.registry
@@ -223,7 +223,7 @@ class Checked:
 
 
 def api_get_routes(spec: dict[str, Any]) -> list[str]:
-    return [p for p, item in spec["paths"].items() if (p.startswith("/api/") or p == "/healthz") and "get" in item
+    return [p for p, item in spec["paths"].items() if (p.startswith("/api/") or p in ("/healthz", "/readyz")) and "get" in item
             and JSON in item["get"]["responses"]["200"].get("content", {})]
 
 

@@ -35,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..services import health
 from ..settings import setting
+from . import schemas
 
 access_log = logging.getLogger("tongxin.access")
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("tongxin_request_id", default="-")
@@ -161,9 +162,9 @@ def _registry(app: FastAPI) -> CollectorRegistry:
 def install(app: FastAPI) -> None:
     """Add the probes and the request-context middleware (call last: it must be outermost)."""
 
-    @app.get("/readyz", include_in_schema=True, tags=["运维 operations"],
+    @app.get("/readyz", include_in_schema=True, tags=["运维 operations"], response_model=schemas.ReadyOut,
              summary="就绪检查 readiness: database, index and lag",
-             responses={503: {"description": "未就绪 not ready: the failing check is named"}})
+             responses={503: {"description": "未就绪 not ready: the failing check is named", "model": schemas.ReadyOut}})
     async def readyz(request: Request) -> JSONResponse:
         r = await run_in_threadpool(health.readiness, request.app.state.exchange)
         return JSONResponse(r.as_dict(), status_code=200 if r.ready else 503, headers={"Cache-Control": "no-store"})

@@ -87,8 +87,8 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
 def document_page(path: str, responses: dict[str, Any]) -> None:
     """A page answers HTML; a download route its file type (on success)."""
     ok = responses.get("200")
-    if ok is None or path == "/healthz":
-        return
+    if ok is None or "$ref" in ok.get("content", {}).get("application/json", {}).get("schema", {}):
+        return  # no success answer, or a typed JSON one (/healthz, /readyz)
     content = ok.setdefault("content", {})
     for suffix, types in DOWNLOADS.items():
         if path.endswith(suffix):

@@ -668,3 +668,31 @@ class PoliciesOut(Open):
 class HealthOut(Open):
     ok: bool
     counts: dict[str, int] = Field(description="公开且已发布的资源数 / public published listings")
+
+
+class CheckOut(Open):
+    """一项就绪检查 / one readiness check; `error` names what failed."""
+
+    ok: bool
+    error: str | None = None
+    dialect: str | None = None
+    documents: int | None = Field(None, description="索引中的资源数 / listings in this host's index")
+    last_change: int | None = None
+    newest_change: int | None = None
+    behind: int | None = Field(None, description="索引落后的变更数 / changes the index has not applied")
+    writer: bool | None = None
+    waiting: int | None = Field(None, description="等待计算向量的资源数（语义关闭时为 null）/ listings waiting for a vector")
+
+
+class ReadyChecksOut(Open):
+    database: CheckOut
+    index: CheckOut
+    embedding_queue: CheckOut
+
+
+class ReadyOut(Open):
+    """就绪：200 可以正确回答，503 时说明哪项检查失败 / 200 ready, 503 with the failing check."""
+
+    ready: bool
+    checks: ReadyChecksOut
+    seconds: Num

@@ -349,6 +349,18 @@ def write_everything(c: TestClient, chk: Checked, lw: leak_world.LeakWorld, mail
     if b["status"] == "pending":
         call("POST", "/api/v1/bookings/{booking_id}/{action}", "owner_admin", 200, booking_id=b["id"], action="approve")
     call("POST", "/api/v1/bookings/{booking_id}/{action}", "member", 200, {"reason": "改期"}, booking_id=b["id"], action="cancel")
+    sub = call("POST", "/api/v1/subscriptions", "member", 201, {"type": "search", "q": "列车控制系统", "kind": "technology",
+                                                               "filters": {"trl": 5}, "frequency": "weekly"})
+    call("PATCH", "/api/v1/subscriptions/{sub_id}", "member", 200, {"frequency": "instant"}, sub_id=sub["id"])
+    call("POST", "/api/v1/subscriptions", "member", 201, {"type": "follow_org", "target": str(w.orgs["owner"]), "frequency": "daily"})
+    chk.check("GET", "/api/v1/subscriptions", c.get("/api/v1/subscriptions", headers=bearer(tok["member"])))
+    call("DELETE", "/api/v1/subscriptions/{sub_id}", "member", 204, sub_id=sub["id"])
+    call("PUT", "/api/v1/alerts/preferences", "member", 200, {"frequency": "daily", "min_band": "strong", "kinds": ["technology"], "regions": ["12"]})
+    hook = call("POST", "/api/v1/webhooks", "owner_admin", 201, {"url": "http://127.0.0.1:1/hook"})  # nothing listens: the call fails at once
+    chk.check("GET", "/api/v1/webhooks", c.get("/api/v1/webhooks", headers=bearer(tok["owner_admin"])))
+    call("POST", "/api/v1/webhooks/{hook_id}/test", "owner_admin", 200, hook_id=hook["id"])
+    call("GET", "/api/v1/webhooks/{hook_id}/deliveries", "owner_admin", 200, hook_id=hook["id"])
+    call("DELETE", "/api/v1/webhooks/{hook_id}", "owner_admin", 204, hook_id=hook["id"])
     deal = lw.ids["deal_id"][0]
     nxt = c.get(f"/api/v1/deals/{deal}", headers=bearer(tok["owner_admin"])).json()["next_stages"]
     call("POST", "/api/v1/deals/{deal_id}/stage", "owner_admin", 200, {"stage": nxt[0], "note": "推进"}, deal_id=deal)

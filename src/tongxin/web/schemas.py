@@ -696,3 +696,57 @@ class ReadyOut(Open):
     ready: bool
     checks: ReadyChecksOut
     seconds: Num
+
+
+# -- alerts: saved searches, follows, preferences, webhooks --------------------------------------------
+
+class SubscriptionOut(Open):
+    """保存的搜索或关注 / a saved search or a follow."""
+
+    id: int
+    type: str = Field(description="search / follow_org / follow_industry / follow_region")
+    kind: str | None = None
+    q: str
+    filters: dict[str, Any] = Field(description="检索的筛选条件（同 /api/v1/search 的参数）/ the search's filters")
+    target: str = Field(description="关注的机构 id、行业或地区代码 / the followed organisation, industry or region")
+    min_band: str = Field(description="strong / possible / weak")
+    frequency: str = Field(description="instant / daily / weekly / off")
+    created_at: str
+
+
+class SubscriptionsOut(Open):
+    items: list[SubscriptionOut]
+
+
+class PreferencesOut(Open):
+    frequency: str = Field(description="instant / daily / weekly / off")
+    min_band: str = Field(description="strong / possible / weak")
+    kinds: list[str] = Field(description="空表示全部类型 / empty: every kind")
+    regions: list[str] = Field(description="地区代码前缀，空表示全部 / region code prefixes; empty: everywhere")
+    email: bool
+
+
+class WebhookOut(Open):
+    id: int
+    url: str
+    active: bool
+    secret: str | None = Field(None, description="签名密钥，只在创建时显示一次 / the signing secret, shown once on creation")
+
+
+class WebhooksOut(Open):
+    items: list[WebhookOut]
+
+
+class DeliveryOut(Open):
+    id: int
+    event: str
+    status: str
+    attempts: int
+    response_status: int | None = None
+    last_error: str | None = None
+    created_at: str
+    sent_at: str | None = None
+
+
+class DeliveriesOut(Open):
+    items: list[DeliveryOut]

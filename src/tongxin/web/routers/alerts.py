@@ -17,6 +17,7 @@ from ...core.matching.relevance import BANDS
 from ...services.alert_sender import Sender
 from ...services.alerts import Alerts, prefs_dict
 from ...services.webhooks import Webhooks
+from .. import schemas as S
 from ..deps import Id, form, json_object, redirect, render, viewer
 
 router = APIRouter()
@@ -46,19 +47,19 @@ WebhooksDep = Annotated[Webhooks, Depends(_webhooks_dep)]
 
 # -- API -------------------------------------------------------------------------------------------
 
-@router.get("/api/v1/subscriptions", tags=["api"])
+@router.get("/api/v1/subscriptions", tags=["api"], response_model=S.SubscriptionsOut, response_model_exclude_unset=True)
 def list_subscriptions(request: Request, al: AlertsDep) -> Any:
     """我的保存搜索与关注 / my saved searches and follows."""
     return {"items": al.subscriptions(viewer(request))}
 
 
-@router.post("/api/v1/subscriptions", tags=["api"], status_code=201)
+@router.post("/api/v1/subscriptions", tags=["api"], status_code=201, response_model=S.SubscriptionOut, response_model_exclude_unset=True)
 async def create_subscription(request: Request, al: AlertsDep) -> Any:
     """保存搜索或关注：{"type": "search", "kind", "q", "filters", "frequency", "min_band"}，或 {"type": "follow_org|follow_industry|follow_region", "target"}"""
     return al.subscribe(viewer(request), await json_object(request))
 
 
-@router.patch("/api/v1/subscriptions/{sub_id}", tags=["api"])
+@router.patch("/api/v1/subscriptions/{sub_id}", tags=["api"], response_model=S.SubscriptionOut, response_model_exclude_unset=True)
 async def change_subscription(request: Request, sub_id: Id, al: AlertsDep) -> Any:
     return al.change(viewer(request), sub_id, await json_object(request))
 
@@ -68,23 +69,23 @@ def delete_subscription(request: Request, sub_id: Id, al: AlertsDep) -> None:
     al.unsubscribe(viewer(request), sub_id)
 
 
-@router.get("/api/v1/alerts/preferences", tags=["api"])
+@router.get("/api/v1/alerts/preferences", tags=["api"], response_model=S.PreferencesOut, response_model_exclude_unset=True)
 def get_preferences(request: Request, al: AlertsDep) -> Any:
     return prefs_dict(al.preferences(viewer(request)))
 
 
-@router.put("/api/v1/alerts/preferences", tags=["api"])
+@router.put("/api/v1/alerts/preferences", tags=["api"], response_model=S.PreferencesOut, response_model_exclude_unset=True)
 async def put_preferences(request: Request, al: AlertsDep) -> Any:
     """{"frequency": "instant|daily|weekly|off", "min_band": "strong|possible|weak", "kinds": [...], "regions": ["12", ...], "email": true}"""
     return prefs_dict(al.set_preferences(viewer(request), await json_object(request)))
 
 
-@router.get("/api/v1/webhooks", tags=["api"])
+@router.get("/api/v1/webhooks", tags=["api"], response_model=S.WebhooksOut, response_model_exclude_unset=True)
 def list_webhooks(request: Request, wh: WebhooksDep) -> Any:
     return {"items": wh.hooks(viewer(request))}
 
 
-@router.post("/api/v1/webhooks", tags=["api"], status_code=201)
+@router.post("/api/v1/webhooks", tags=["api"], status_code=201, response_model=S.WebhookOut, response_model_exclude_unset=True)
 async def create_webhook(request: Request, wh: WebhooksDep) -> Any:
     """{"url": "https://…"}; the answer holds the signing secret, shown this once."""
     body = await json_object(request)
@@ -96,12 +97,12 @@ def delete_webhook(request: Request, hook_id: Id, wh: WebhooksDep) -> None:
     wh.delete(viewer(request), hook_id)
 
 
-@router.get("/api/v1/webhooks/{hook_id}/deliveries", tags=["api"])
+@router.get("/api/v1/webhooks/{hook_id}/deliveries", tags=["api"], response_model=S.DeliveriesOut, response_model_exclude_unset=True)
 def webhook_deliveries(request: Request, hook_id: Id, wh: WebhooksDep) -> Any:
     return {"items": wh.deliveries(viewer(request), hook_id)}
 
 
-@router.post("/api/v1/webhooks/{hook_id}/test", tags=["api"])
+@router.post("/api/v1/webhooks/{hook_id}/test", tags=["api"], response_model=S.DeliveryOut, response_model_exclude_unset=True)
 def webhook_test(request: Request, hook_id: Id, wh: WebhooksDep) -> Any:
     """立即发送一次测试调用并返回结果 / send a test call now and answer its outcome."""
     return wh.send_test(viewer(request), hook_id)

@@ -31,6 +31,7 @@ from test_kinds_resources import VALID
 from tongxin.core import booking as B
 from tongxin.core.accounts import DECLINE_REASONS, REPORT_REASONS
 from tongxin.core.certification import Mark
+from tongxin.core.matching.explain import Evidence, Explanation, FitItem, TermHit
 from tongxin.services import Exchange
 from tongxin.services.accounts import Accounts
 from tongxin.services.deals_demo import load_deals_demo
@@ -203,6 +204,18 @@ def test_the_strict_check_can_fail(plain_app: TestClient) -> None:
     foreign = next(a for a in other.attrs if a.key not in {b.key for b in one.attrs})
     assert conform(spec, ok | {"attrs": {foreign.key: None}}, ref) == [f"$.attrs: key {foreign.key!r} is not documented in KindAttrs_{one.name}"]
     assert conform(spec, {"score": 1, "explanation": {"band": "great"}}, {"$ref": "#/components/schemas/InstrumentOut"})
+
+
+def test_a_full_explanation_keeps_to_its_schema(plain_app: TestClient) -> None:
+    """Every part of a match explanation, evidence included (the tests' worlds run without sentence
+    vectors, so no answer above carries evidence): the core serializer and the model agree."""
+    spec = plain_app.get("/openapi.json").json()
+    e = Explanation(text_points=2.5, terms=[TermHit("列车控制", ("title", "keywords"), 2.0, via="列车控制系统"), TermHit("控制", ("body",), 0.5, partial=True)],
+                    fit=[FitItem("trl", "成熟度满足", "TRL met", True, 1.0), FitItem("region", "同城", "same city", None, 0.0)],
+                    semantic_points=1.2, relevance=0.52, cosine=0.81, evidence=Evidence("需要列车控制系统", "城轨列车控制系统安全计算机", 0.77))
+    d = e.as_dict()
+    assert d["evidence"] and d["band"] and d["fit"] and d["terms"]
+    assert conform(spec, d, {"$ref": "#/components/schemas/ExplanationOut"}) == []
 
 
 @dataclass

@@ -57,8 +57,8 @@ class FitItemOut(Open):
 class EvidenceOut(Open):
     """语义依据：两段最相近的句子 / the closest sentences of query and candidate."""
 
-    query: str
-    candidate: str
+    query_sentence: str = Field(description="查询一方最相近的句子 / the query's closest sentence")
+    match_sentence: str = Field(description="候选一方最相近的句子 / the candidate's closest sentence")
     cosine: Num
 
 

@@ -32,9 +32,9 @@ from tongxin.core import booking as B
 from tongxin.core.accounts import DECLINE_REASONS, REPORT_REASONS
 from tongxin.core.certification import Mark
 from tongxin.core.matching.explain import Evidence, Explanation, FitItem, TermHit
+from tongxin.demo.load import load_deals_demo
 from tongxin.services import Exchange
 from tongxin.services.accounts import Accounts
-from tongxin.services.deals_demo import load_deals_demo
 from tongxin.services.mail import LogMailer
 from tongxin.storage import resources_repo as rr
 from tongxin.storage.db import Database

@@ -13,8 +13,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 import re
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +35,7 @@ from tongxin.core.accounts import DECLINE_REASONS, REPORT_REASONS
 from tongxin.core.certification import Mark
 from tongxin.core.matching.explain import Evidence, Explanation, FitItem, TermHit
 from tongxin.demo.load import load_deals_demo
+from tongxin.fileio.licences import write_licence_template
 from tongxin.services import Exchange
 from tongxin.services.accounts import Accounts
 from tongxin.services.mail import LogMailer
@@ -271,6 +274,8 @@ def leaky(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             mid = rr.upsert_mark(s, Mark(code="XZD-GI", name="小站稻地理标志证明商标", holder="天津市小站稻产业协会", mark_type="gi_certification"))
             rr.add_licence(s, mid, rr.resolve_org(s, "ORG-WQ").id, "XZD-2025-001", dt.date(2025, 1, 1), dt.date(2099, 12, 31), "小站稻大米")
         lw.ids["listing_id"] = [*lw.ids["listing_id"], *more.values()]
+        lw.ids["licence_no"] = ["XZD-2025-001"]
+        lw.ids["policy_id"] = [x for x in lw.ids["listing_id"] if ex.get(x)[0].kind == ex.registry.kind_with("eligibility_rules")]
         load_deals_demo(ex, today=dt.date(2026, 3, 1))  # deals at every stage, with financing and agreements; contracts for the statistics
         with ex.db.engine.connect() as conn:
             for table in ("deal_finance", "agreements"):
@@ -374,6 +379,29 @@ def write_everything(c: TestClient, chk: Checked, lw: leak_world.LeakWorld, mail
     call("POST", "/api/v1/webhooks/{hook_id}/test", "owner_admin", 200, hook_id=hook["id"])
     call("GET", "/api/v1/webhooks/{hook_id}/deliveries", "owner_admin", 200, hook_id=hook["id"])
     call("DELETE", "/api/v1/webhooks/{hook_id}", "owner_admin", 204, hook_id=hook["id"])
+    wq = next(o for o in ORGS if o["external_id"] == "ORG-WQ")
+    lic = {"mark": "XZD-GI", "licensee": wq["credit_code"], "licence_no": "XZD-2026-010", "valid_from": "2026-01-01",
+           "valid_until": "2030-12-31", "products": "小站稻大米"}
+    call("POST", "/api/v1/marks/licences", "operator", 201, lic)
+    call("POST", "/api/v1/marks/licences/{licence_no}/{action}", "operator", 200, {"reason": "抽检不合格"}, licence_no="XZD-2026-010", action="suspend")
+    call("POST", "/api/v1/marks/licences/{licence_no}/renew", "operator", 200, {"valid_until": "2032-12-31", "reason": "续期"}, licence_no="XZD-2026-010")
+    call("GET", "/api/v1/marks/licences/{licence_no}", "operator", 200, licence_no="XZD-2026-010")
+    with tempfile.TemporaryDirectory() as d:
+        write_licence_template(f"{d}/x.xlsx", [["XZD-2026-201", "XZD-GI", wq["credit_code"], "小站稻大米", "2026-01-01", "2030-12-31"]])
+        xlsx = Path(f"{d}/x.xlsx").read_bytes()
+    r = c.post("/api/v1/marks/licences/import", files={"file": ("licences.xlsx", io.BytesIO(xlsx))}, headers=bearer(tok["operator"]))
+    assert r.status_code == 200, r.text
+    chk.check("POST", "/api/v1/marks/licences/import", r)
+    call("POST", "/api/v1/marks/reminders", "operator", 200, {"days": 366})
+    owner = w.orgs["owner"]
+    call("PATCH", "/api/v1/organisations/{org_id}/facts", "owner_admin", 200, {"employees": 120, "revenue": 3000, "rd_spending": 450.5,
+                                                                                "founded": "2012-05-01"}, org_id=owner)
+    call("POST", "/api/v1/operator/organisations/{org_id}/facts/verify", "operator", 200, org_id=owner)
+    call("GET", "/api/v1/organisations/{org_id}/facts", "owner_admin", 200, org_id=owner)
+    for policy in lw.ids["policy_id"]:
+        call("GET", "/api/v1/operator/policies/{policy_id}/qualifiers", "operator", 200, policy_id=policy)
+    for number in ("XZD-2026-010", "XZD-0000-000"):  # valid, and not found (valid=false)
+        chk.check("GET", "/api/v1/marks/verify", c.get("/api/v1/marks/verify", params={"licence_no": number}))
     deal = lw.ids["deal_id"][0]
     nxt = c.get(f"/api/v1/deals/{deal}", headers=bearer(tok["owner_admin"])).json()["next_stages"]
     call("POST", "/api/v1/deals/{deal_id}/stage", "owner_admin", 200, {"stage": nxt[0], "note": "推进"}, deal_id=deal)

@@ -750,3 +750,104 @@ class DeliveryOut(Open):
 
 class DeliveriesOut(Open):
     items: list[DeliveryOut]
+
+
+# -- mark licences (registry), organisation facts, policy qualifiers -------------------------------------
+
+class LicenceViewOut(Open):
+    """一条认证标志使用许可及其在某日的状态 / a mark licence and its status on a day."""
+
+    valid: bool
+    status: str = Field(description="active / expired / suspended / revoked / not_yet_valid …")
+    mark: str
+    mark_name: str
+    licensee: str
+    licence_no: str
+    valid_from: str
+    valid_until: str
+    products: str | None = None
+    date: str
+    reason: str | None = Field(None, description="暂停或撤销的原因 / why it was suspended or revoked")
+
+
+class LicencesOut(Open):
+    date: str
+    items: list[LicenceViewOut]
+
+
+class LicenceEventOut(Open):
+    action: str
+    at: str
+    actor: str
+    reason: str | None = None
+    status: str
+    valid_from: str
+    valid_until: str
+    products: str | None = None
+
+
+class LicenceDetailOut(LicenceViewOut):
+    credit_code: str | None = None
+    history: list[LicenceEventOut]
+
+
+class LicenceImportOut(Open):
+    created: int
+    updated: int
+    licence_nos: list[str]
+
+
+class UnlicensedClaimOut(Open):
+    listing_id: int
+    title: str
+    owner: str | None = None
+    owner_id: int | None = None
+    mark: str
+    licence_no: str | None = None
+    reason_zh: str
+    reason_en: str
+
+
+class UnlicensedClaimsOut(Open):
+    date: str
+    items: list[UnlicensedClaimOut]
+
+
+class RemindedOut(Open):
+    reminded: list[str] = Field(description="已提醒的许可编号 / the licence numbers reminded")
+
+
+class FactsOut(Open):
+    """机构基本情况（政策条件所需），本机构与平台人员可见 / the facts policy rules read; own people and staff only."""
+
+    org_id: int
+    name: str | None = Field(None, description="只在查看时出现 / present when reading")
+    employees: int | None = None
+    revenue: Num | None = Field(None, description="万元 / 10k CNY")
+    founded: str | None = None
+    rd_spending: Num | None = Field(None, description="万元 / 10k CNY")
+    certifications: list[str]
+    verified: bool
+    verified_at: str | None = None
+    updated_at: str | None = None
+    newly_eligible_policies: list[int] | None = Field(None, description="修改后新符合条件的政策 / policies newly met (after a change)")
+
+
+class QualifierOut(Open):
+    org_id: int
+    name: str
+    credit_code: str | None = None
+    region: str | None = None
+    group: str = Field(description="qualifies / missing / fails")
+    missing: list[str] = Field(description="缺少的信息 / the facts not given")
+    failed: list[ConditionOut] = Field(description="不满足的条件 / the conditions failed")
+    facts_verified: bool
+
+
+class QualifiersOut(Open):
+    policy_id: int
+    title: str
+    date: str
+    counts: dict[str, int]
+    missing_counts: dict[str, int]
+    items: list[QualifierOut]

@@ -21,6 +21,7 @@ from ...core import booking as B
 from ...core import certification as C
 from ...core import errors as E
 from ...services import licences as L
+from .. import schemas as S
 from ..deps import ExchangeDep, exchange, form, redirect, render, viewer
 
 router = APIRouter()
@@ -276,31 +277,31 @@ def api_verify(request: Request, ex: ExchangeDep, licence_no: str | None = None,
     return _verify_out(L.verify_public(ex, licence_no, credit_code, name, day), day)
 
 
-@router.get("/api/v1/marks/licences", tags=["marks"])
+@router.get("/api/v1/marks/licences", tags=["marks"], response_model=S.LicencesOut, response_model_exclude_unset=True)
 def api_licences(request: Request, ex: ExchangeDep, mark: str | None = None, status: str | None = None, q: str | None = None) -> Any:
     v = _require_registry(request)
     day = _today(request)
     return {"date": day.isoformat(), "items": [x.as_dict() for x in L.list_licences(ex, v, mark, status, q, today=day)]}
 
 
-@router.post("/api/v1/marks/licences", status_code=201, tags=["marks"])
+@router.post("/api/v1/marks/licences", status_code=201, tags=["marks"], response_model=S.LicenceViewOut, response_model_exclude_unset=True)
 def api_issue(request: Request, ex: ExchangeDep, body: LicenceIn) -> Any:
     return L.issue(ex, viewer(request), body.mark, body.licensee, body.licence_no, body.valid_from, body.valid_until, body.products,
                    today=_today(request)).as_dict()
 
 
-@router.get("/api/v1/marks/licences/{licence_no}", tags=["marks"])
+@router.get("/api/v1/marks/licences/{licence_no}", tags=["marks"], response_model=S.LicenceDetailOut, response_model_exclude_unset=True)
 def api_licence(request: Request, ex: ExchangeDep, licence_no: str) -> Any:
     view, events = L.history(ex, viewer(request), licence_no, _today(request))
     return {**view.as_dict(), "credit_code": view.credit_code, "history": [e.as_dict() for e in events]}
 
 
-@router.post("/api/v1/marks/licences/{licence_no}/renew", tags=["marks"])
+@router.post("/api/v1/marks/licences/{licence_no}/renew", tags=["marks"], response_model=S.LicenceViewOut, response_model_exclude_unset=True)
 def api_renew(request: Request, ex: ExchangeDep, licence_no: str, body: RenewIn) -> Any:
     return L.renew(ex, viewer(request), licence_no, body.valid_until, body.reason, body.products, today=_today(request)).as_dict()
 
 
-@router.post("/api/v1/marks/licences/{licence_no}/{action}", tags=["marks"])
+@router.post("/api/v1/marks/licences/{licence_no}/{action}", tags=["marks"], response_model=S.LicenceViewOut, response_model_exclude_unset=True)
 def api_action(request: Request, ex: ExchangeDep, licence_no: str, action: str, body: ReasonIn) -> Any:
     """suspend / reinstate / revoke, each with {"reason": "…"} (kept in the history, sent to the licensee)."""
     if action not in ("suspend", "reinstate", "revoke"):
@@ -308,7 +309,7 @@ def api_action(request: Request, ex: ExchangeDep, licence_no: str, action: str, 
     return getattr(L, action)(ex, viewer(request), licence_no, body.reason, today=_today(request)).as_dict()
 
 
-@router.post("/api/v1/marks/licences/import", tags=["marks"])
+@router.post("/api/v1/marks/licences/import", tags=["marks"], response_model=S.LicenceImportOut, response_model_exclude_unset=True)
 async def api_import(request: Request) -> Any:
     """multipart/form-data with `file`: the licence XLSX (template: /operator/marks/template.xlsx); all or nothing."""
     posted = await request.form()
@@ -318,13 +319,13 @@ async def api_import(request: Request) -> Any:
         await posted.close()
 
 
-@router.get("/api/v1/marks/unlicensed-claims", tags=["marks"])
+@router.get("/api/v1/marks/unlicensed-claims", tags=["marks"], response_model=S.UnlicensedClaimsOut, response_model_exclude_unset=True)
 def api_unlicensed(request: Request, ex: ExchangeDep, date: str | None = None) -> Any:
     day = _date(date, _today(request))
     return {"date": day.isoformat(), "items": [c.as_dict() for c in L.unlicensed_claims(ex, viewer(request), day)]}
 
 
-@router.post("/api/v1/marks/reminders", tags=["marks"])
+@router.post("/api/v1/marks/reminders", tags=["marks"], response_model=S.RemindedOut, response_model_exclude_unset=True)
 def api_remind(request: Request, ex: ExchangeDep, body: RemindIn | None = None) -> Any:
     acc.require_staff(viewer(request))
     return {"reminded": L.remind_expiring(ex, _today(request), body.days if body else L.REMIND_DAYS)}

@@ -12,6 +12,7 @@ from ...core import access as acc
 from ...core import errors as E
 from ...core.org_facts import CERTIFICATIONS, FACT_FIELDS
 from ...services import org_facts as F
+from .. import schemas as S
 from ..deps import ExchangeDep, Id, form, redirect, render, viewer
 
 router = APIRouter()
@@ -66,14 +67,14 @@ async def verify_facts(request: Request, ex: ExchangeDep, org_id: Id) -> Any:
 
 # -- API --------------------------------------------------------------------------------------------
 
-@router.get("/api/v1/organisations/{org_id}/facts", tags=["organisations"])
+@router.get("/api/v1/organisations/{org_id}/facts", tags=["organisations"], response_model=S.FactsOut, response_model_exclude_unset=True)
 def api_facts(request: Request, ex: ExchangeDep, org_id: Id) -> Any:
     """本机构与平台人员可见 / for the organisation's own people and staff only."""
     name, facts = F.facts(ex, viewer(request), org_id)
     return {"org_id": org_id, "name": name, **facts.as_dict()}
 
 
-@router.patch("/api/v1/organisations/{org_id}/facts", tags=["organisations"])
+@router.patch("/api/v1/organisations/{org_id}/facts", tags=["organisations"], response_model=S.FactsOut, response_model_exclude_unset=True)
 def api_update_facts(request: Request, ex: ExchangeDep, org_id: Id, body: dict[str, Any] = Body(...)) -> Any:
     """employees, revenue (万元), founded (YYYY-MM-DD), rd_spending (万元), certifications ([…]); null clears one.
     An unknown key is a 422. Answers the facts and the policies the organisation newly meets."""
@@ -81,6 +82,6 @@ def api_update_facts(request: Request, ex: ExchangeDep, org_id: Id, body: dict[s
     return {"org_id": org_id, **facts.as_dict(), "newly_eligible_policies": newly}
 
 
-@router.post("/api/v1/operator/organisations/{org_id}/facts/verify", tags=["operator"])
+@router.post("/api/v1/operator/organisations/{org_id}/facts/verify", tags=["operator"], response_model=S.FactsOut, response_model_exclude_unset=True)
 def api_verify_facts(request: Request, ex: ExchangeDep, org_id: Id) -> Any:
     return {"org_id": org_id, **F.verify(ex, viewer(request), org_id).as_dict()}

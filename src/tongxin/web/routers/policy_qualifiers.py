@@ -12,6 +12,7 @@ from ...core import booking as B
 from ...core import errors as E
 from ...core import policy as engine
 from ...services import policy_qualifiers as Q
+from .. import schemas as S
 from ..deps import ExchangeDep, Id, render, viewer
 
 router = APIRouter()
@@ -57,7 +58,7 @@ def qualifiers_csv(request: Request, ex: ExchangeDep, policy_id: Id, date: str |
                     headers={"Content-Disposition": f'attachment; filename="policy-{policy_id}-qualifiers.csv"'})
 
 
-@router.get("/api/v1/operator/policies/{policy_id}/qualifiers", tags=["operator"])
+@router.get("/api/v1/operator/policies/{policy_id}/qualifiers", tags=["operator"], response_model=S.QualifiersOut, response_model_exclude_unset=True)
 def api_qualifiers(request: Request, ex: ExchangeDep, policy_id: Id, group: str | None = None, date: str | None = None) -> Any:
     """每个已审核机构对该政策的结果：符合 / 缺少信息（缺哪些）/ 不符合（哪些条件） / per organisation: qualifies, facts missing, fails."""
     if group is not None and group not in Q.GROUPS:

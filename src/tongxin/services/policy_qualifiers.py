@@ -77,7 +77,7 @@ class PolicyQualifiers:
 def _policy(ex: Exchange, s: Session, policy_id: int) -> Listing:
     p = repo.get_listing(s, policy_id, ex.registry)
     if not ex.registry.has_role(p.kind, "eligibility_rules"):
-        raise acc.not_visible("政策", "policy", policy_id)
+        raise acc.not_visible("政策", "policy listing", policy_id)
     return p
 
 

@@ -273,8 +273,8 @@ def notice(note: str, titles: Sequence[str], rec_id: int) -> tuple[str, str, str
     short_zh = f"平台推荐：“{first}”{more_zh}，请标记感兴趣或不相关"
     short_en = f"recommended by the platform: '{first}'{more_en}; mark each interested or not relevant"
     link = f"/my/recommendations#rec{rec_id}"
-    items = "\n".join(f"· {t}" for t in titles)
-    mail_zh = f"平台运营人员向贵单位推荐 {n} 项资源：\n\n{items}\n\n推荐理由：{note}\n\n请打开链接，逐项标记“感兴趣”或“不相关”。"
-    mail_en = (f"The platform's staff recommend {n} listing{'s' if n > 1 else ''} to your organisation:\n\n{items}\n\n"
-               f"Why: {note}\n\nOpen the link and mark each one interested or not relevant.")
+    items = "\n\n".join(f"· {t}" for t in titles)
+    mail_zh = f"平台向贵单位推荐：“{first}”{more_zh}\n\n{items}\n\n推荐理由：{note}\n\n请打开链接，逐项标记“感兴趣”或“不相关”。"
+    mail_en = (f"Recommended to your organisation: '{first}'{more_en}\n\n{items}\n\nWhy: {note}\n\n"
+               "Open the link and mark each one interested or not relevant.")
     return short_zh[:300], short_en[:300], mail_zh, mail_en, link

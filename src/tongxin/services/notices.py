@@ -8,7 +8,8 @@ people who take alert e-mail (services.alert_sender turns the event into mail).
 - deals idle too long and agreements close to expiry (the rules of `tongxin deals reminders`);
 - 免申即享: an organisation that meets every condition of a live public policy (checked when the
   policy is published or changed, when an organisation's facts change, and by the hourly scan,
-  since facts such as a firm's age change with time).
+  since facts such as a firm's age change with time);
+- curated recommendations (services.recommendations: key `rec{id}-o{org}`).
 
 Never twice: each notice has an idempotency key (`sent_notices`, primary key), and the mails
 made from it have the key and the person as theirs. Scans may run as often as they like."""
@@ -34,10 +35,12 @@ TOPIC_NOTICE = "notice"
 BOOKING_REMIND_AHEAD = dt.timedelta(hours=24)
 
 
-def post(s: Session, key: str, org_id: int, zh: str, en: str, link: str = "", at: dt.datetime | None = None, mail: bool = True) -> bool:
+def post(s: Session, key: str, org_id: int, zh: str, en: str, link: str = "", at: dt.datetime | None = None, mail: bool = True,
+         mail_text: tuple[str, str] | None = None) -> bool:
     """In the caller's transaction, once per `key`: the organisation's in-app notification now
     and an outbox event that mails its people (`mail=False`: in-app only, for a notice whose
-    mail the caller already sends). False when this key was posted before."""
+    mail the caller already sends; `mail_text`: a longer (zh, en) text for the mail than the
+    in-app line). False when this key was posted before."""
     t = at or AR.now()
     ins = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
     got = s.execute(ins(SentNoticeRow).values(key=key[:120], org_id=org_id, created_at=t)
@@ -46,7 +49,8 @@ def post(s: Session, key: str, org_id: int, zh: str, en: str, link: str = "", at
         return False
     R.notify(s, org_id, zh, en, link)
     if mail:
-        AR.enqueue(s, TOPIC_NOTICE, {"key": key[:80], "org_id": org_id, "zh": zh, "en": en, "link": link}, t)
+        mzh, men = mail_text or (zh, en)
+        AR.enqueue(s, TOPIC_NOTICE, {"key": key[:80], "org_id": org_id, "zh": mzh, "en": men, "link": link}, t)
     return True
 
 

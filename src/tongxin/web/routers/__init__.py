@@ -16,4 +16,5 @@ def all_routers() -> list[APIRouter]:
     from . import marks; routers.append(marks.router)  # noqa: E702, I001
     from . import org_facts; routers.append(org_facts.router)  # noqa: E702, I001
     from . import policy_qualifiers; routers.append(policy_qualifiers.router)  # noqa: E702, I001
+    from . import recommendations; routers.append(recommendations.router)  # noqa: E702, I001
     return routers

@@ -114,16 +114,16 @@ def counts(s: Session, rec_ids: Sequence[int]) -> dict[int, tuple[int, dict[str 
     out: dict[int, tuple[int, dict[str | None, int]]] = {}
     if not rec_ids:
         return out
-    orgs = dict(s.execute(select(RecommendationItemRow.recommendation_id, func.count(func.distinct(RecommendationItemRow.org_id)))
-                          .where(RecommendationItemRow.recommendation_id.in_(list(rec_ids)))
-                          .group_by(RecommendationItemRow.recommendation_id)).tuples().all())
+    orgs = {int(rid): int(n) for rid, n in s.execute(
+        select(RecommendationItemRow.recommendation_id, func.count(func.distinct(RecommendationItemRow.org_id)))
+        .where(RecommendationItemRow.recommendation_id.in_(list(rec_ids))).group_by(RecommendationItemRow.recommendation_id))}
     by: dict[int, dict[str | None, int]] = {}
     for rid, resp, n in s.execute(select(RecommendationItemRow.recommendation_id, RecommendationItemRow.response, func.count())
                                   .where(RecommendationItemRow.recommendation_id.in_(list(rec_ids)))
                                   .group_by(RecommendationItemRow.recommendation_id, RecommendationItemRow.response)):
         by.setdefault(int(rid), {})[resp] = int(n)
     for rid in rec_ids:
-        out[rid] = (int(orgs.get(rid, 0)), by.get(rid, {}))
+        out[rid] = (orgs.get(rid, 0), by.get(rid, {}))
     return out
 
 

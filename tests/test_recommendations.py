@@ -295,6 +295,10 @@ def test_pages_compose_inbox_and_responses(site: tuple[world.World, TestClient, 
     r = c.post("/operator/recommendations/new", headers=op, data={"csrf": "CSRFTOKEN", "action": "send", "listing_ids": str(L["public"]),
                                                                     "org_ids": str(orgs["member"]), "note": ""})
     assert r.status_code == 422 and 'data-field="note"' in r.text
+    # every form needs its CSRF token
+    for url in ("/operator/recommendations/new", f"/my/recommendations/{L['public']}/respond"):
+        r = c.post(url, headers=op, data={"action": "send", "listing_ids": str(L["public"]), "org_ids": str(orgs["member"]), "note": "x"})
+        assert r.status_code == 403 and "表单已过期" in r.text
     # a member may not open or send
     assert c.get("/operator/recommendations/new", headers=_page(sessions, "member")).status_code == 403
     r = c.post("/operator/recommendations/new", headers=_page(sessions, "member"),

@@ -402,6 +402,11 @@ def write_everything(c: TestClient, chk: Checked, lw: leak_world.LeakWorld, mail
         call("GET", "/api/v1/operator/policies/{policy_id}/qualifiers", "operator", 200, policy_id=policy)
     for number in ("XZD-2026-010", "XZD-0000-000"):  # valid, and not found (valid=false)
         chk.check("GET", "/api/v1/marks/verify", c.get("/api/v1/marks/verify", params={"licence_no": number}))
+    rec = call("POST", "/api/v1/recommendations", "operator", 201,
+               {"listing_ids": [w.listings["public"]], "note": "推荐一项城轨技术", "org_ids": [w.orgs["member"]]})
+    call("POST", "/api/v1/recommendations/{rec_id}/responses", "member", 200, {"listing_id": w.listings["public"], "response": "interested"},
+         rec_id=rec["id"])
+    call("GET", "/api/v1/recommendations/{rec_id}/responses", "operator", 200, rec_id=rec["id"])
     deal = lw.ids["deal_id"][0]
     nxt = c.get(f"/api/v1/deals/{deal}", headers=bearer(tok["owner_admin"])).json()["next_stages"]
     call("POST", "/api/v1/deals/{deal_id}/stage", "owner_admin", 200, {"stage": nxt[0], "note": "推进"}, deal_id=deal)

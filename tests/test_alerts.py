@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -381,3 +382,25 @@ def test_a_daily_saved_search_is_evaluated_at_its_digest_and_mailed_then(w: worl
     assert r.searches == 1 and r.mails_sent >= 1  # (the others' default daily digests go out now too)
     got = sink.to(w.email("user"))
     assert len(got) == 1 and f"{PUBLIC}/listings/{lid}" in text_of(got[0]) and "保存的搜索" in text_of(got[0])
+
+
+def test_the_search_page_saves_its_search_with_the_filters(w: world.World) -> None:
+    session = w.accounts.create_session(w.users["member"])
+    token = w.accounts.create_token(w.viewer("member"), "t")[1]
+    with TestClient(create_app(w.ex), base_url=PUBLIC) as c:
+        anon = c.get("/search", params={"q": "列车控制系统", "kind": "technology", "trl": "5"})
+        assert "登录后可保存此搜索" in anon.text and 'action="/my/alerts/subscriptions"' not in anon.text
+        c.cookies.set("tx_session", session)
+        c.cookies.set("tx_csrf", "CSRFTOKEN")  # (the site's own cookie is Secure: not sent back over this test's http)
+        page = c.get("/search", params={"q": "列车控制系统", "kind": "technology", "trl": "5"})
+        form = page.text.split('class="row-form save-search"', 1)[1].split("</form>", 1)[0]
+        fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+        assert fields["q"] == "列车控制系统" and fields["kind"] == "technology" and fields["trl"] == "5" and fields["type"] == "search"
+        assert fields["csrf"] == "CSRFTOKEN"
+        r = c.post("/my/alerts/subscriptions", data=fields | {"frequency": "weekly"}, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/my/alerts?saved=1", r.text[:300]
+        c.cookies.clear()
+        subs = c.get("/api/v1/subscriptions", headers={"Authorization": f"Bearer {token}"}).json()["items"]
+    saved = [s for s in subs if s.get("q") == "列车控制系统"]
+    assert len(saved) == 1 and saved[0]["kind"] == "technology" and saved[0]["frequency"] == "weekly"
+    assert str(saved[0]["filters"].get("trl")) == "5"

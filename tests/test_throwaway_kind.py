@@ -1,16 +1,19 @@
 """A kind declared at run time, in a fresh registry, with nothing else edited: one KindSpec
 ("dataset", six fields, matching scenarios both ways) gets its import template, file import,
 publish form, API schema and listing body, search filters, index and matching in both
-directions. Declaring it does not reorder the results of the kinds that were there before."""
+directions. Declaring it does not reorder the results of the kinds that were there before.
+Every test runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import world
+from conftest import backends, pg_schema_url, require_pg
 from factories import LISTINGS, ORGS, load
 from fastapi.testclient import TestClient
 
@@ -89,25 +92,39 @@ DATASETS = [
 ]
 
 
-def _exchange(tmp: Any, name: str, reg: Registry) -> Exchange:
+def _exchange(url: str, tmp: Any, name: str, reg: Registry) -> Exchange:
     # its own analyzer: the shared one learns words from every exchange indexed in this process
-    ex = Exchange(Database(f"sqlite:///{tmp}/{name}.db"), str(tmp / f"idx-{name}"), registry=reg, analyzer=Analyzer())
+    ex = Exchange(Database(url), str(tmp / f"idx-{name}"), registry=reg, analyzer=Analyzer())
     ex.init_db()
     return ex
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Exchange, TestClient, world.World, dict[str, int]]]:
+@contextmanager
+def _db(backend: str, tmp: Any, name: str) -> Iterator[str]:
+    """A database URL of `backend`: a SQLite file, or a fresh PostgreSQL schema (dropped after)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp}/{name}.db"
+        return
+    require_pg()
+    with pg_schema_url() as url:
+        yield url
+
+
+@pytest.fixture(scope="module", params=backends())
+def env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Exchange, TestClient, world.World, dict[str, int]]]:
     tmp = tmp_path_factory.mktemp("dataset")
-    ex = _exchange(tmp, "d", registry())
-    w = world.build(ex)
-    ids = load(ex, ORGS, LISTINGS + DATASETS)
-    with TestClient(create_app(ex), base_url="https://testserver", raise_server_exceptions=False) as c:
-        yield ex, c, w, ids
-    ex.close()
+    with _db(request.param, tmp, "d") as url:
+        ex = _exchange(url, tmp, "d", registry())
+        try:
+            w = world.build(ex)
+            ids = load(ex, ORGS, LISTINGS + DATASETS)
+            with TestClient(create_app(ex), base_url="https://testserver", raise_server_exceptions=False) as c:
+                yield ex, c, w, ids
+        finally:
+            ex.close()
 
 
-def test_template_and_import(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_template_and_import(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     reg = registry()
     path = str(tmp_path / "dataset.xlsx")
     write_template(path, reg.get("dataset"), reg)
@@ -120,7 +137,7 @@ def test_template_and_import(tmp_path) -> None:  # type: ignore[no-untyped-def]
 
     headers = [c.value for c in next(load_workbook(path).worksheets[0].iter_rows(max_row=5))]
     assert any(h and "记录数" in str(h) for h in headers) or any("记录数（万条）" in str(c.value) for r in load_workbook(path).worksheets[0].iter_rows() for c in r)
-    ex = _exchange(tmp_path, "imp", reg)
+    ex = _exchange(db_url, tmp_path, "imp", reg)
     try:
         load(ex, [dict(ORGS[0], external_id="ORG-EX-1")], [])  # the owner the template's example row names
         try:
@@ -212,12 +229,12 @@ def _scenario_matches(ex: Exchange, ids: dict[str, int], kind: str | None) -> li
     return out
 
 
-def test_declaring_a_counterpart_does_not_reorder_other_kinds(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_declaring_a_counterpart_does_not_reorder_other_kinds(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The same exchange (same index) asked with and without the dataset kind registered: a
     scenario's matches come back in the same order with the same scores and reasons. (The
     registries are swapped on one exchange: two exchanges built from the same data do not
     always score alike, see the report in docs/architecture.md.)"""
-    ex = _exchange(tmp_path, "swap", registry(False))
+    ex = _exchange(db_url, tmp_path, "swap", registry(False))
     try:
         ids = load(ex, ORGS, LISTINGS)
         without = _scenario_matches(ex, ids, None)

@@ -39,6 +39,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TONGXIN_MAX_UPLOAD_MB", "20", "上传文件（合同导入等）的大小上限，单位 MB；其他请求体上限 1 MB", "size limit of uploads (contract import etc.) in MB; other request bodies are limited to 1 MB"),
     Setting("TONGXIN_ENCODER", "e5", "语义向量编码器：e5（multilingual-e5-small，随包离线）、hash（字符二元组散列，无模型）或 none（关闭语义匹配）",
             "semantic encoder: e5 (multilingual-e5-small, bundled, offline), hash (character bigrams, no model) or none (semantic matching off)"),
+    Setting("TONGXIN_REGISTRY_OFFICE", "", "技术合同登记机构名称（印在登记证明上，如 天津市技术合同登记处）；留空则写“技术合同登记机构”",
+            "name of the technology-contract registration office (printed on certificates, e.g. 天津市技术合同登记处); empty prints 技术合同登记机构"),
     Setting("TONGXIN_DEAL_IDLE_DAYS", "14", "洽谈超过多少天无进展即提醒", "remind about deals idle for more than this many days"),
     Setting("TONGXIN_CJK_FONT", "", "PDF 中文字体文件（TrueType .ttf/.ttc）；STSong-Light 表示内置字体；留空则自动查找",
             "CJK font file for PDFs (TrueType .ttf/.ttc); STSong-Light forces the built-in font; empty finds one"),

@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 console = Console()
-contracts_app = typer.Typer(help="技术合同：导入、导出、登记材料 / technology contracts: import, export, registration package", no_args_is_help=True)
+contracts_app = typer.Typer(help="技术合同：提交登记、审核、登记、退回、登记证明、导入、导出、登记材料 / technology contracts: submit, review, "
+                                   "register, return, certificate, import, export, registration package", no_args_is_help=True)
 deals_app = typer.Typer(help="洽谈 / deals", no_args_is_help=True)
 
 
@@ -182,5 +183,7 @@ def register(app: typer.Typer) -> None:
     """Add these commands to the main `tongxin` app."""
     app.command()(stats)
     app.command()(report)
+    from . import contract_office  # noqa: F401  (its commands join contracts_app)
+
     app.add_typer(contracts_app, name="contracts")
     app.add_typer(deals_app, name="deals")

@@ -3,7 +3,8 @@ API, search, matching, exports, notifications, error messages) asks here.
 
 Roles: visitor (not signed in), user (signed in, no organisation yet), member and org_admin
 (of one organisation; "members" in the visibility sense only once the organisation is
-verified), operator (platform staff) and admin.
+verified), operator (platform staff), registrar (the technology-contract registration office: it sees
+and decides the contracts submitted for registration, nothing more) and admin.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from enum import IntEnum
 from .errors import Forbidden, Message, NotFound
 from .listing import Listing
 
-ROLES = ("visitor", "user", "member", "org_admin", "operator", "admin")
+ROLES = ("visitor", "user", "member", "org_admin", "operator", "registrar", "admin")
 ORG_ROLES = ("member", "org_admin")
-PLATFORM_ROLES = ("user", "operator", "admin")
+PLATFORM_ROLES = ("user", "operator", "registrar", "admin")
 
 
 class Access(IntEnum):

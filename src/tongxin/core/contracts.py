@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from . import credit_code, industries, regions
-from .errors import ErrorCollector
+from .access import ORG_ROLES, Viewer
+from .errors import Conflict, ErrorCollector, Message
 from .fields import Choice, clean_text, parse_date, split_list
 from .vocab import ORG_TYPES, label
 
@@ -234,6 +235,7 @@ class ContractView:
     registered_on: dt.date | None
     listings: tuple[str, ...] = ()
     deal_id: int | None = None
+    status: str = ""  # the registration office's status (STATUSES)
 
 
 Section = tuple[str, str, list[tuple[str, str, str]]]  # (zh title, en title, [(zh label, en label, value)])
@@ -272,7 +274,161 @@ def registration_sections(c: ContractView, seller: Party, buyer: Party) -> list[
             ("关联洽谈编号", "deal id", "" if c.deal_id is None else str(c.deal_id)),
         ]),
         ("登记信息", "Registration", [
+            ("登记状态", "status", status_label(c.status) if c.status else ""),
             ("登记编号", "registration number", c.registration_no or "（待登记）"),
             ("登记日期", "registration date", c.registered_on.isoformat() if c.registered_on else ""),
         ]),
     ]
+
+
+# -- the registration office (技术合同认定登记) ---------------------------------------------------------
+# A party submits; the office reviews, then registers (number, date) or returns it with reasons; a
+# returned contract is fixed by a party and submitted again. Every step is kept in the history.
+STATUSES: tuple[Choice, ...] = (
+    Choice("submitted", "待审核", "submitted"),
+    Choice("under_review", "审核中", "under review"),
+    Choice("returned", "已退回", "returned"),
+    Choice("registered", "已登记", "registered"),
+)
+STATUS_VALUES = tuple(c.value for c in STATUSES)
+OPEN_STATUSES = ("submitted", "under_review")  # the office's queue
+
+ACTIONS: tuple[Choice, ...] = (
+    Choice("submit", "提交登记", "submitted"),
+    Choice("resubmit", "修改后重新提交", "resubmitted"),
+    Choice("review", "开始审核", "review started"),
+    Choice("return", "退回补正", "returned"),
+    Choice("register", "准予登记", "registered"),
+    Choice("import", "导入", "imported"),
+)
+
+RETURN_REASONS: tuple[Choice, ...] = (
+    Choice("not_technology", "不属于技术合同或不属于所选合同类型", "not a technology contract, or not of the type chosen"),
+    Choice("incomplete", "合同要素不全（标的、价款、履行期限等）", "essential terms missing (subject, price, term …)"),
+    Choice("amount", "技术交易额核定有误，请提供价款构成", "technology-transaction amount not supported; give the price breakdown"),
+    Choice("parties", "当事人信息有误", "party details are wrong"),
+    Choice("documents", "缺少合同文本、附件或签章", "contract text, attachments or seals missing"),
+    Choice("other", "其他", "other"),
+)
+
+# from → {action: to}
+_TRANSITIONS: dict[str, dict[str, str]] = {
+    "submitted": {"review": "under_review", "register": "registered", "return": "returned"},
+    "under_review": {"register": "registered", "return": "returned"},
+    "returned": {"resubmit": "submitted"},
+    "registered": {},
+}
+
+
+def status_label(value: str, lang: str = "zh") -> str:
+    for c in STATUSES:
+        if c.value == value:
+            return c.en if lang == "en" else c.zh
+    return value
+
+
+def action_label(value: str, lang: str = "zh") -> str:
+    for c in ACTIONS:
+        if c.value == value:
+            return c.en if lang == "en" else c.zh
+    return value
+
+
+def reason_label(value: str, lang: str = "zh") -> str:
+    for c in RETURN_REASONS:
+        if c.value == value:
+            return c.en if lang == "en" else c.zh
+    return value
+
+
+def next_status(status: str, action: str) -> str:
+    """The status after `action`, or a Conflict naming what can be done now (Chinese and English)."""
+    to = _TRANSITIONS.get(status, {}).get(action)
+    if to is not None:
+        return to
+    allowed = list(_TRANSITIONS.get(status, {}))
+    now_zh = "、".join(action_label(a) for a in allowed) or "无（已登记的合同不再变更）"
+    now_en = ", ".join(action_label(a, "en").replace("review started", "start review") for a in allowed) or "nothing (a registered contract is final)"
+    raise Conflict(Message(f"该合同当前为“{status_label(status)}”，不能{action_label(action)}；现在可以：{now_zh}",
+                           f"the contract is {status_label(status, 'en')}; it cannot be {action_label(action, 'en')} now. Possible now: {now_en}"))
+
+
+def allowed_actions(status: str) -> tuple[str, ...]:
+    return tuple(_TRANSITIONS.get(status, {}))
+
+
+@dataclass(frozen=True)
+class ReturnReasons:
+    codes: tuple[str, ...]
+    note: str
+
+    def text(self, lang: str = "zh") -> str:
+        parts = [reason_label(c, lang) for c in self.codes if c != "other"]
+        if self.note:
+            parts.append(self.note)
+        return ("；" if lang == "zh" else "; ").join(parts)
+
+
+def check_return(codes: list[str] | tuple[str, ...], note: str) -> ReturnReasons:
+    """Reasons to return a contract: at least one from the list (or a note); 'other' needs the note."""
+    ec = ErrorCollector()
+    known = {c.value for c in RETURN_REASONS}
+    clean = tuple(dict.fromkeys(c.strip() for c in codes if c and c.strip()))
+    bad = [c for c in clean if c not in known]
+    text = (note or "").strip()
+    if bad:
+        ec.add("reasons", f"退回原因 ‘{'、'.join(bad)}’ 无效，可选：" + "、".join(f"{c.value}（{c.zh}）" for c in RETURN_REASONS),
+               f"return reason '{', '.join(bad)}' is invalid; choose from: " + ", ".join(c.value for c in RETURN_REASONS), ",".join(bad))
+    elif not clean and not text:
+        ec.add("reasons", "请至少选择一项退回原因或写明说明，当事人将据此补正", "choose at least one reason or write a note: the parties fix the contract by it")
+    elif "other" in clean and not text:
+        ec.add("note", "选择“其他”时请写明原因", "write the reason when choosing 'other'")
+    if len(text) > 2000:
+        ec.add("note", f"说明最多 2000 字，实际 {len(text)} 字", f"the note is at most 2000 characters, got {len(text)}")
+    ec.raise_if_any()
+    return ReturnReasons(clean, text)
+
+
+def check_registration(registration_no: str | None, registered_on: dt.date | None, signed_on: dt.date, today: dt.date) -> None:
+    """An office-given number has the official shape; the date lies between signing and today."""
+    ec = ErrorCollector()
+    if registration_no and not _REG_NO.match(registration_no):
+        ec.add("registration_no", f"登记编号 ‘{registration_no}’ 应为 6–32 位字母、数字或连字符；留空则自动编号",
+               f"registration number '{registration_no}' should be 6–32 letters, digits or hyphens; leave it empty to number it automatically",
+               registration_no)
+    if registered_on is not None and registered_on < signed_on:
+        ec.add("registered_on", f"登记日期 {registered_on} 早于签订日期 {signed_on}，请更正", f"registration date {registered_on} is before the signing date {signed_on}; correct it",
+               registered_on.isoformat())
+    elif registered_on is not None and registered_on > today:
+        ec.add("registered_on", f"登记日期 {registered_on} 晚于今天，请更正", f"registration date {registered_on} is in the future; correct it", registered_on.isoformat())
+    ec.raise_if_any()
+
+
+def registration_number(year: int, region: str, seq: int) -> str:
+    """The office's own numbering: year, the seller's district code, a six-digit sequence (e.g. 2026110108000012)."""
+    return f"{year}{region}{seq:06d}"
+
+
+# who may do what (the viewer is core.access.Viewer; parties are the seller and buyer organisations)
+def is_party(viewer: Viewer, seller_org_id: int, buyer_org_id: int) -> bool:
+    return viewer.org_id is not None and viewer.org_id in (seller_org_id, buyer_org_id)
+
+
+def is_office(viewer: Viewer) -> bool:
+    """The registration office: registrars, and the administrator (the CLI on the office's own machine)."""
+    return viewer.role in ("registrar", "admin")
+
+
+def can_see(viewer: Viewer, seller_org_id: int, buyer_org_id: int) -> bool:
+    """A contract's terms: its two parties, platform staff and the registration office; nobody else."""
+    return viewer.is_staff or is_office(viewer) or is_party(viewer, seller_org_id, buyer_org_id)
+
+
+def can_submit(viewer: Viewer, seller_org_id: int, buyer_org_id: int) -> bool:
+    """A party's people submit and resubmit (the office's administrator may enter a paper submission)."""
+    return (viewer.role in ORG_ROLES and is_party(viewer, seller_org_id, buyer_org_id)) or viewer.role == "admin"
+
+
+def can_decide(viewer: Viewer, seller_org_id: int, buyer_org_id: int) -> bool:
+    """The office reviews, registers and returns, never for an organisation it belongs to."""
+    return is_office(viewer) and not is_party(viewer, seller_org_id, buyer_org_id)

@@ -148,6 +148,10 @@ class Figures:
     resources: ResourceFigures
     cross_region_amount_yuan: int = 0
     corridor_amount_yuan: int = 0  # 北京研发 → 天津/河北转化
+    # every figure above counts registered contracts only (the office gave them a number); the contracts
+    # signed in the period that are still submitted, under review or returned are left out, and counted here
+    not_registered_count: int = 0
+    not_registered_amount_yuan: int = 0
 
     @property
     def growth(self) -> float | None:
@@ -160,6 +164,8 @@ class Figures:
         rows: Callable[[list[Bucket]], list[dict[str, Any]]] = lambda bs: [b.row() for b in bs]  # noqa: E731
         return {
             "period": self.period.label,
+            "counted": "registered",  # 已登记: only contracts the registration office registered
+            "not_registered": {"count": self.not_registered_count, "amount_yuan": self.not_registered_amount_yuan},
             "start": self.period.start.isoformat(),
             "end": self.period.end.isoformat(),
             "total": self.total.row(),
@@ -225,7 +231,7 @@ def rate(a: int | None, b: int | None) -> float | None:
 
 
 FUNNEL_LABELS = (("listings", "在架资源"), ("interests", "对接意向"), ("accepted", "接受对接"),
-                 ("deals", "进入洽谈"), ("contracts", "签订合同（经平台洽谈）"))
+                 ("deals", "进入洽谈"), ("contracts", "签订合同（经平台洽谈，含未登记）"))
 
 
 def funnel(c: FunnelCounts) -> list[FunnelStage]:

@@ -70,7 +70,7 @@ class Me:
 
 
 def viewer_of(ident: R.Identity) -> acc.Viewer:
-    if ident.platform_role in ("operator", "admin"):
+    if ident.platform_role in ("operator", "registrar", "admin"):
         role = ident.platform_role
     elif ident.org_id is not None:
         role = ident.org_role or "member"
@@ -480,6 +480,7 @@ def create_demo_accounts(ex: Exchange, mailer: Mailer | None = None) -> list[tup
     plan: list[tuple[str, str, str, str, int | None, str | None]] = [
         ("administrator", "admin@demo.tongxin.cn", "平台管理员", "admin", None, None),
         ("operator", "operator@demo.tongxin.cn", "平台运营", "operator", None, None),
+        ("registration office", "registrar@demo.tongxin.cn", "技术合同登记处", "registrar", None, None),
     ]
     if owners:
         plan.append(("organisation admin", "orgadmin@demo.tongxin.cn", "机构管理员", "user", owners[0], "org_admin"))

@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from ..core import access as acc
+from ..core import contracts as K
 from ..core import regions
 from ..core.contracts import CONTRACT_TYPES, ContractInput, Section, find_type, registration_sections, validate_contract, yuan_to_wan
 from ..core.errors import Conflict, FieldError, Message, NotFound, ValidationError
@@ -67,17 +68,6 @@ def resolve(s: Session, rows: list[tuple[int, ContractInput]]) -> tuple[list[tup
         else:
             ok.append((rownum, c, orgs[c.seller_code], orgs[c.buyer_code], [listing_ids[ref] for ref in c.listing_refs]))
     return ok, errors
-
-
-def register_contract(s: Session, raw: Mapping[str, Any], today: dt.date | None = None) -> int:
-    """Validate and store one contract (form or API). Same rules and messages as the import."""
-    c = validate_contract(raw, today=today)
-    ok, errors = resolve(s, [(0, c)])
-    if errors:
-        raise ValidationError.of([type(e)(e.field, e.message, e.value, None) for e in errors])
-    _, c2, seller, buyer, lids = ok[0]
-    row, _ = R.upsert_contract(s, c2, seller, buyer, lids)
-    return row.id
 
 
 def package_sections(s: Session, contract_id: int) -> tuple[str, list[Section]]:
@@ -141,8 +131,8 @@ def package_pdf(sections: list[Section], contract_no: str) -> bytes:
 
 # -- who sees a contract, and the contract pages ---------------------------------------------------------
 def can_see_contract(viewer: acc.Viewer, c: TechContractRow) -> bool:
-    """Both parties and the platform's staff see a contract (and its registration package)."""
-    return viewer.is_staff or (viewer.org_id is not None and viewer.org_id in (c.seller_org_id, c.buyer_org_id))
+    """Both parties, the platform's staff and the registration office see a contract (and its registration package)."""
+    return K.can_see(viewer, c.seller_org_id, c.buyer_org_id)
 
 
 def can_import_contracts(viewer: acc.Viewer) -> bool:
@@ -173,6 +163,11 @@ class ContractPage:
     buyer: R.OrgBrief
     sections: list[Section]
     deal_visible: bool  # the deal it came from, when this viewer may open it
+    history: list[ContractEvent] = field(default_factory=list)
+    can_resubmit: bool = False  # a party's member, on a returned contract
+    can_decide: bool = False  # the registration office (not a party's own registrar)
+    office_actions: tuple[str, ...] = ()  # what the office may do now: review, register, return
+    listing_refs: list[str] = field(default_factory=list)
 
 
 def contract_page(s: Session, contract_id: int, viewer: acc.Viewer) -> ContractPage:
@@ -185,7 +180,13 @@ def contract_page(s: Session, contract_id: int, viewer: acc.Viewer) -> ContractP
             deal_visible = can_see_deal(viewer, R.get_deal(s, c.deal_id))
         except NotFound:
             deal_visible = False
-    return ContractPage(c, orgs[c.seller_org_id], orgs[c.buyer_org_id], sections, deal_visible)
+    resubmit_ok = c.status == "returned" and K.can_submit(viewer, c.seller_org_id, c.buyer_org_id)
+    decide_ok = K.can_decide(viewer, c.seller_org_id, c.buyer_org_id)
+    office = tuple(a for a in K.allowed_actions(c.status) if a in ("review", "register", "return")) if decide_ok else ()
+    links = R.contract_listing_ids(s, [c.id]).get(c.id, [])
+    titles = R.listing_titles(s, links)
+    return ContractPage(c, orgs[c.seller_org_id], orgs[c.buyer_org_id], sections, deal_visible, events(s, c), resubmit_ok, decide_ok, office,
+                        [titles[i][1] or str(i) for i in links if i in titles])
 
 
 def region_prefix(raw: str | None) -> str | None:
@@ -208,24 +209,41 @@ class ContractList:
     total: int
     amount_yuan: int
     years: list[int]
-    all_orgs: bool  # staff: every contract; otherwise the viewer's organisation's
+    all_orgs: bool  # staff and the registration office: every contract; otherwise the viewer's organisation's
+    status_counts: dict[str, int] = field(default_factory=dict)  # registration status → contracts (same party filter)
+
+
+def status_filter(raw: str | None) -> tuple[str, ...]:
+    """"submitted,under_review" or "open" (the office's queue) → statuses; a bad one names the choices."""
+    text = (raw or "").strip()
+    if not text:
+        return ()
+    if text == "open":
+        return K.OPEN_STATUSES
+    wanted = tuple(dict.fromkeys(x.strip() for x in text.split(",") if x.strip()))
+    bad = [x for x in wanted if x not in K.STATUS_VALUES]
+    if bad:
+        raise ValidationError.of([FieldError("status", Message(
+            f"登记状态 ‘{'、'.join(bad)}’ 无效，可选：" + "、".join(f"{c.value}（{c.zh}）" for c in K.STATUSES) + "、open（待处理）",
+            f"status '{', '.join(bad)}' is invalid; choose from: " + ", ".join(c.value for c in K.STATUSES) + ", open"), text)])
+    return wanted
 
 
 def contracts_for(s: Session, viewer: acc.Viewer, year: int | None = None, contract_type: str | None = None, region: str | None = None,
-                  page: int = 1, per_page: int = 50) -> ContractList:
-    """Operators see every contract; an organisation sees the contracts it is a party to."""
+                  page: int = 1, per_page: int = 50, status: str | None = None, by_submission: bool = False) -> ContractList:
+    """Operators and the registration office see every contract; an organisation sees the contracts it is a party to."""
     acc.require_signed_in(viewer)
-    org_id = None if viewer.is_staff else acc.require_org(viewer)
-    f = R.ContractFilter(org_id, year, find_type(contract_type) if contract_type else None, region_prefix(region))
-    rows, total, amount = R.contracts_page(s, f, per_page, (max(1, page) - 1) * per_page)
+    org_id = None if viewer.is_staff or K.is_office(viewer) else acc.require_org(viewer)
+    f = R.ContractFilter(org_id, year, find_type(contract_type) if contract_type else None, region_prefix(region), status_filter(status))
+    rows, total, amount = R.contracts_page(s, f, per_page, (max(1, page) - 1) * per_page, by_submission)
     orgs = R.orgs_by_id(s, [c.seller_org_id for c in rows] + [c.buyer_org_id for c in rows])
-    return ContractList(rows, orgs, total, amount, R.contract_years(s, org_id), org_id is None)
+    return ContractList(rows, orgs, total, amount, R.contract_years(s, org_id), org_id is None, R.status_counts(s, org_id))
 
 
-# -- registering the contract of a signed deal --------------------------------------------------------------
+# -- submitting the contract of a signed deal ------------------------------------------------------------------
 def can_register_from_deal(viewer: acc.Viewer, deal: Any) -> bool:
-    """A party's members and staff register the contract of a deal they see, once it is signed."""
-    return can_see_deal(viewer, deal) and (viewer.is_staff or viewer.role in acc.ORG_ROLES) and deal.stage == "signed"
+    """A party's members submit the contract of a deal they see for registration, once it is signed."""
+    return can_see_deal(viewer, deal) and K.can_submit(viewer, deal.seller_org_id, deal.buyer_org_id) and deal.stage == "signed"
 
 
 def _guess_type(s: Session, deal: Any) -> str:
@@ -279,21 +297,33 @@ def contract_draft(s: Session, deal_id: int, viewer: acc.Viewer, today: dt.date 
     }
 
 
-EDITABLE = ("contract_no", "title", "contract_type", "amount", "tech_amount", "signed_on", "park", "industry", "registration_no",
-            "registered_on")
+EDITABLE = ("contract_no", "title", "contract_type", "amount", "tech_amount", "signed_on", "park", "industry")
+# what a party may correct when it resubmits a returned contract (the number, parties, deal and listings stay)
+RESUBMIT_FIELDS = ("title", "contract_type", "amount", "tech_amount", "signed_on", "park", "industry")
+OFFICE_FIELDS = ("registration_no", "registered_on")
 
 
-def register_from_deal(s: Session, deal_id: int, raw: Mapping[str, Any], viewer: acc.Viewer, today: dt.date | None = None) -> int:
-    """Register the technology contract of a signed deal. The parties, the deal and its listings come
-    from the deal (not from the form); a contract number already in use is refused, never overwritten."""
-    d = _visible(s, deal_id, viewer)
-    if d.stage != "signed":
-        raise Conflict(Message("洽谈签约后才能登记技术合同", "register the technology contract once the deal is signed"))
-    if not can_register_from_deal(viewer, d):
-        raise acc.forbidden("只有洽谈双方的成员或平台运营人员可以登记合同", "only members of the parties or platform operators may register the contract")
-    draft = contract_draft(s, deal_id, viewer, today)
-    rec = {k: draft[k] for k in ("seller", "buyer", "deal_id", "listings")} | {k: raw.get(k, "") for k in EDITABLE}
-    c = validate_contract(rec, today=today)
+def _no_office_fields(raw: Mapping[str, Any]) -> None:
+    """The registration number and date are the office's to give: a party's submission never carries them."""
+    given = [k for k in OFFICE_FIELDS if str(raw.get(k) or "").strip()]
+    if given:
+        raise ValidationError.of([FieldError(k, Message("登记编号与登记日期由技术合同登记机构审核后填写，提交时请留空",
+                                                        "the registration number and date are given by the registration office; leave them empty"),
+                                             raw.get(k)) for k in given])
+
+
+def _actor(viewer: acc.Viewer) -> str:
+    return f"user:{viewer.user_id}" if viewer.user_id is not None else ("cli" if viewer.role == "admin" else viewer.role)
+
+
+def _submitted(s: Session, row: TechContractRow, viewer: acc.Viewer) -> None:
+    row.status, row.status_reason = "submitted", ""
+    row.submitted_at, row.submitted_by, row.submitted_org_id = R.utcnow(), viewer.user_id, viewer.org_id
+    s.flush()
+    R.add_contract_event(s, row, "submit", viewer.user_id, viewer.org_id, _actor(viewer))
+
+
+def _store_new(s: Session, c: ContractInput, viewer: acc.Viewer) -> int:
     if R.contract_by_no(s, c.contract_no) is not None:
         raise ValidationError.of([FieldError("contract_no", Message(
             f"合同编号 {c.contract_no} 已被使用，请换一个编号", f"contract number {c.contract_no} is already in use; choose another"), c.contract_no)])
@@ -301,8 +331,182 @@ def register_from_deal(s: Session, deal_id: int, raw: Mapping[str, Any], viewer:
     if errors:
         raise ValidationError.of([FieldError(e.field, e.message, e.value, None) for e in errors])
     _, c2, seller, buyer, lids = ok[0]
-    row, _ = R.upsert_contract(s, c2, seller, buyer, lids)
+    if not K.can_submit(viewer, seller.id, buyer.id):
+        raise acc.forbidden("只有合同一方（卖方或买方）的成员可以提交登记", "only members of a party (seller or buyer) may submit the contract for registration")
+    row, _ = R.upsert_contract(s, c2, seller, buyer, lids, action=None)
+    _submitted(s, row, viewer)
     return row.id
+
+
+def register_from_deal(s: Session, deal_id: int, raw: Mapping[str, Any], viewer: acc.Viewer, today: dt.date | None = None) -> int:
+    """Submit the technology contract of a signed deal for registration. The parties, the deal and its listings
+    come from the deal (not from the form); a contract number already in use is refused, never overwritten."""
+    d = _visible(s, deal_id, viewer)
+    if d.stage != "signed":
+        raise Conflict(Message("洽谈签约后才能登记技术合同", "register the technology contract once the deal is signed"))
+    if not can_register_from_deal(viewer, d):
+        raise acc.forbidden("只有洽谈双方的成员可以提交合同登记", "only members of the parties may submit the contract for registration")
+    _no_office_fields(raw)
+    draft = contract_draft(s, deal_id, viewer, today)
+    rec = {k: draft[k] for k in ("seller", "buyer", "deal_id", "listings")} | {k: raw.get(k, "") for k in EDITABLE}
+    return _store_new(s, validate_contract(rec, today=today), viewer)
+
+
+def submit(s: Session, raw: Mapping[str, Any], viewer: acc.Viewer, today: dt.date | None = None) -> int:
+    """Submit a contract for registration (API, CLI): the viewer's organisation is the seller or the buyer.
+    Same rules and messages as the import; the registration number and date stay empty."""
+    acc.require_signed_in(viewer)
+    _no_office_fields(raw)
+    return _store_new(s, validate_contract(raw, today=today), viewer)
+
+
+def _for_step(s: Session, contract_id: int, viewer: acc.Viewer) -> TechContractRow:
+    acc.require_signed_in(viewer)
+    visible_contract(s, contract_id, viewer)
+    return R.lock_contract(s, contract_id)
+
+
+def _record(row: TechContractRow) -> dict[str, Any]:
+    return {"title": row.title, "contract_type": row.contract_type, "amount": yuan_to_wan(row.amount_yuan),
+            "tech_amount": yuan_to_wan(row.tech_amount_yuan), "signed_on": row.signed_on.isoformat(), "park": row.park,
+            "industry": row.industry or ""}
+
+
+def resubmit(s: Session, contract_id: int, raw: Mapping[str, Any], viewer: acc.Viewer, note: str = "", today: dt.date | None = None) -> int:
+    """A party corrects a returned contract (any of RESUBMIT_FIELDS; the rest stays) and submits it again."""
+    row = _for_step(s, contract_id, viewer)
+    if not K.can_submit(viewer, row.seller_org_id, row.buyer_org_id):
+        raise acc.forbidden("只有合同一方（卖方或买方）的成员可以修改并重新提交", "only members of a party (seller or buyer) may correct and resubmit")
+    K.next_status(row.status, "resubmit")
+    _no_office_fields(raw)
+    unknown = sorted(set(raw) - set(RESUBMIT_FIELDS) - {"note", "csrf", "contract_no"})
+    if unknown:
+        raise ValidationError.of([FieldError(k, Message(f"字段 ‘{k}’ 不能在重新提交时修改；可修改：" + "、".join(RESUBMIT_FIELDS),
+                                                        f"field '{k}' cannot be changed on resubmission; these can: " + ", ".join(RESUBMIT_FIELDS)), k)
+                                  for k in unknown])
+    before = _record(row)
+    orgs = R.orgs_by_id(s, [row.seller_org_id, row.buyer_org_id])
+    rec = before | {k: raw[k] for k in RESUBMIT_FIELDS if k in raw} | {
+        "contract_no": row.contract_no, "seller": orgs[row.seller_org_id].credit_code, "buyer": orgs[row.buyer_org_id].credit_code}
+    c = validate_contract(rec, today=today)
+    text = (note or "").strip()
+    if len(text) > 2000:
+        raise ValidationError.of([FieldError("note", Message(f"说明最多 2000 字，实际 {len(text)} 字", f"the note is at most 2000 characters, got {len(text)}"))])
+    row.title, row.contract_type, row.amount_yuan, row.tech_amount_yuan = c.title, c.contract_type, c.amount_yuan, c.tech_amount_yuan
+    row.signed_on, row.park, row.industry = c.signed_on, c.park, c.industry
+    s.flush()
+    after = _record(row)
+    changes: dict[str, object] = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+    row.status, row.status_reason = K.next_status(row.status, "resubmit"), ""
+    row.submitted_at, row.submitted_by, row.submitted_org_id = R.utcnow(), viewer.user_id, viewer.org_id
+    s.flush()
+    R.add_contract_event(s, row, "resubmit", viewer.user_id, viewer.org_id, _actor(viewer), text, changes)
+    _notify_office_step(s, row, "已修改并重新提交登记", "was corrected and resubmitted", viewer)
+    return row.id
+
+
+def _require_office(viewer: acc.Viewer, row: TechContractRow) -> None:
+    if not K.is_office(viewer):
+        raise acc.forbidden("只有技术合同登记机构可以审核、登记或退回合同", "only the registration office may review, register or return a contract")
+    if not K.can_decide(viewer, row.seller_org_id, row.buyer_org_id):
+        raise acc.forbidden("登记机构人员不能审核本机构为一方的合同，请由其他登记人员办理",
+                            "a registrar may not decide a contract their own organisation is a party to; another registrar must")
+
+
+def _notify_parties(s: Session, row: TechContractRow, zh: str, en: str) -> None:
+    from ..storage import accounts_repo as AR
+
+    if "notifications" not in R.table_names(s):
+        return
+    for org_id in dict.fromkeys((row.seller_org_id, row.buyer_org_id)):
+        AR.notify(s, org_id, f"技术合同 {row.contract_no}：{zh}", f"technology contract {row.contract_no}: {en}", f"/contracts/{row.id}")
+
+
+def _notify_office_step(s: Session, row: TechContractRow, zh: str, en: str, viewer: acc.Viewer) -> None:
+    """The other party learns of a resubmission (the office sees it in its queue)."""
+    from ..storage import accounts_repo as AR
+
+    if "notifications" not in R.table_names(s):
+        return
+    for org_id in dict.fromkeys((row.seller_org_id, row.buyer_org_id)):
+        if org_id != viewer.org_id:
+            AR.notify(s, org_id, f"技术合同 {row.contract_no}：{zh}", f"technology contract {row.contract_no}: {en}", f"/contracts/{row.id}")
+
+
+def review(s: Session, contract_id: int, viewer: acc.Viewer, note: str = "") -> int:
+    """The office takes a submitted contract into review (the parties see who has it in hand)."""
+    row = _for_step(s, contract_id, viewer)
+    _require_office(viewer, row)
+    row.status = K.next_status(row.status, "review")
+    row.reviewer_id = viewer.user_id
+    s.flush()
+    R.add_contract_event(s, row, "review", viewer.user_id, None, _actor(viewer), (note or "").strip()[:2000])
+    _notify_parties(s, row, "登记机构已开始审核", "the registration office started its review")
+    return row.id
+
+
+def register(s: Session, contract_id: int, viewer: acc.Viewer, registration_no: str | None = None, registered_on: dt.date | None = None,
+             note: str = "", today: dt.date | None = None) -> int:
+    """The office registers a contract: the number (given, or the next of year + seller's district) and the date (default today)."""
+    today = today or dt.date.today()
+    row = _for_step(s, contract_id, viewer)
+    _require_office(viewer, row)
+    to = K.next_status(row.status, "register")
+    no = (registration_no or "").strip() or None
+    day = registered_on or today
+    K.check_registration(no, day, row.signed_on, today)
+    if no is not None:
+        taken = R.registration_no_taken(s, no)
+        if taken is not None and taken != row.contract_no:
+            raise ValidationError.of([FieldError("registration_no", Message(f"登记编号 {no} 已用于合同 {taken}，请更正或留空自动编号",
+                                                                            f"registration number {no} is already used by contract {taken}; correct it or leave it empty"), no)])
+    else:
+        prefix = f"{day.year}{row.seller_region}"
+        no = K.registration_number(day.year, row.seller_region, R.last_registration_seq(s, prefix) + 1)
+    row.status, row.status_reason, row.registration_no, row.registered_on, row.reviewer_id = to, "", no, day, viewer.user_id
+    s.flush()
+    R.add_contract_event(s, row, "register", viewer.user_id, None, _actor(viewer), (note or "").strip()[:2000],
+                         {"registration_no": no, "registered_on": day.isoformat()})
+    _notify_parties(s, row, f"已登记，登记编号 {no}，登记日期 {day}；可下载登记证明", f"registered as {no} on {day}; the certificate can be downloaded")
+    return row.id
+
+
+def return_contract(s: Session, contract_id: int, viewer: acc.Viewer, reasons: list[str] | tuple[str, ...], note: str = "") -> int:
+    """The office returns a contract with its reasons (from the list, and/or a note); a party fixes it and resubmits."""
+    row = _for_step(s, contract_id, viewer)
+    _require_office(viewer, row)
+    why = K.check_return(reasons, note)
+    row.status = K.next_status(row.status, "return")
+    row.status_reason, row.reviewer_id = why.text(), viewer.user_id
+    s.flush()
+    R.add_contract_event(s, row, "return", viewer.user_id, None, _actor(viewer), why.text(), {"reasons": list(why.codes)})
+    _notify_parties(s, row, f"被登记机构退回：{why.text()}。请修改后重新提交", f"returned by the registration office: {why.text('en')}. Correct it and resubmit")
+    return row.id
+
+
+@dataclass(frozen=True)
+class ContractEvent:
+    action: str
+    at: dt.datetime
+    actor: str  # a person's name, or "cli" / "import" / "migration"
+    actor_role: str  # "party" / "office" / "system"
+    reason: str
+    status: str
+    changes: dict[str, Any]
+
+    def label(self, lang: str = "zh") -> str:
+        return K.action_label(self.action, lang)
+
+
+def events(s: Session, row: TechContractRow) -> list[ContractEvent]:
+    rows = R.contract_events(s, row.id)
+    names = R.user_names(s, [e.actor_user_id for e in rows])
+    out = []
+    for e in rows:
+        name = names.get(e.actor_user_id or -1, ("", ""))[0] if e.actor_user_id is not None else (e.actor or "")
+        role = "party" if e.action in ("submit", "resubmit") else "office" if e.action in ("review", "register", "return") else "system"
+        out.append(ContractEvent(e.action, R.aware(e.at) or e.at, name or e.actor, role, e.reason or "", e.status, dict(e.changes or {})))
+    return out
 
 
 def type_choices() -> tuple[Any, ...]:
@@ -337,6 +541,101 @@ def contract_by_ref(s: Session, ref: str) -> TechContractRow:
 
 
 # -- the use cases: one transaction each ------------------------------------------------------------------
+# -- the registration certificate (登记证明) ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Certificate:
+    registration_no: str
+    registered_on: dt.date
+    office: str
+    contract_no: str
+    title: str
+    contract_type: str
+    signed_on: dt.date
+    seller: R.OrgBrief
+    buyer: R.OrgBrief
+    amount_yuan: int
+    tech_amount_yuan: int
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        return [
+            ("登记编号", "registration number", self.registration_no),
+            ("登记日期", "registration date", self.registered_on.isoformat()),
+            ("登记机构", "registration office", self.office),
+            ("合同编号", "contract number", self.contract_no),
+            ("合同名称", "title", self.title),
+            ("合同类型", "type", K.type_label(self.contract_type)),
+            ("签订日期", "signing date", self.signed_on.isoformat()),
+            ("卖方（技术提供方）", "seller", f"{self.seller.name}（{self.seller.credit_code}）"),
+            ("买方（技术使用方）", "buyer", f"{self.buyer.name}（{self.buyer.credit_code}）"),
+            ("合同成交额（万元）", "contract amount (10,000 yuan)", f"{yuan_to_wan(self.amount_yuan):,.2f}"),
+            ("技术交易额（万元）", "technology-transaction amount (10,000 yuan)", f"{yuan_to_wan(self.tech_amount_yuan):,.2f}"),
+        ]
+
+
+def office_name() -> str:
+    from ..settings import setting
+
+    return setting("TONGXIN_REGISTRY_OFFICE") or "技术合同登记机构"
+
+
+def certificate(s: Session, contract_id: int, viewer: acc.Viewer) -> Certificate:
+    """The registration certificate of a registered contract, for its parties, staff and the office."""
+    c = visible_contract(s, contract_id, viewer)
+    if c.status != "registered" or not c.registration_no or c.registered_on is None:
+        raise Conflict(Message(f"合同 {c.contract_no} 尚未登记（{K.status_label(c.status)}），登记后才有登记证明",
+                               f"contract {c.contract_no} is not registered yet ({K.status_label(c.status, 'en')}); the certificate comes with registration"))
+    orgs = R.orgs_by_id(s, [c.seller_org_id, c.buyer_org_id])
+    return Certificate(c.registration_no, c.registered_on, office_name(), c.contract_no, c.title, c.contract_type, c.signed_on,
+                       orgs[c.seller_org_id], orgs[c.buyer_org_id], c.amount_yuan, c.tech_amount_yuan)
+
+
+def certificate_pdf(cert: Certificate) -> bytes:
+    """One A4 page: the certificate's facts in a table, Chinese first (CJK font as services.pdf chooses it)."""
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, Spacer, Table
+
+    from . import pdf
+
+    st = pdf.styles()
+    buf = io.BytesIO()
+    d = pdf.doc(buf, f"技术合同登记证明 {cert.registration_no}")
+    story: list[Any] = [Paragraph("技术合同登记证明", st["title"]),
+                        Paragraph(f"Technology contract registration certificate · 登记编号 {pdf.text(cert.registration_no)}", st["small"]),
+                        Spacer(1, 6 * mm)]
+    data = [[Paragraph(zh, st["cell"]), Paragraph(en, st["small"]), Paragraph(pdf.text(v) or "—", st["cell"])] for zh, en, v in cert.rows()]
+    t = Table(data, colWidths=[40 * mm, 45 * mm, 89 * mm])
+    ts = pdf.table_style(header_rows=0)
+    ts.add("ALIGN", (0, 0), (-1, -1), "LEFT")
+    t.setStyle(ts)
+    story += [t, Spacer(1, 8 * mm),
+              Paragraph(f"经审核，上述技术合同准予登记。登记机构：{pdf.text(cert.office)}　登记日期：{cert.registered_on.isoformat()}", st["body"]),
+              Paragraph("Reviewed and registered by the registration office named above on the date shown.", st["small"]),
+              Spacer(1, 4 * mm),
+              Paragraph(f"由同心平台生成 {dt.date.today().isoformat()} · generated by tongxin", st["small"])]
+    d.build(story)
+    return buf.getvalue()
+
+
+def grant_office_role(s: Session, viewer: acc.Viewer, email: str, on: bool = True) -> str:
+    """The administrator makes an account a registrar of the registration office (or takes the role back)."""
+    from ..core.accounts import normalise_email
+    from ..storage import accounts_repo as AR
+
+    if viewer.role != "admin":
+        raise acc.forbidden("只有平台管理员可以设置登记机构人员", "only the platform administrator may name registrars")
+    u = AR.user_by_email(s, normalise_email(email))
+    if u is None:
+        raise NotFound(Message(f"账号 {email} 不存在，请先注册", f"no account {email}; sign it up first"))
+    if on:
+        if u.role not in ("user", "registrar"):
+            raise Conflict(Message(f"账号 {email} 的平台角色为 {u.role}，不能兼任登记机构人员", f"account {email} is {u.role}; it cannot also be a registrar"))
+        u.role = "registrar"
+    elif u.role == "registrar":
+        u.role = "user"
+    s.flush()
+    return u.role
+
+
 class Contracts:
     """What people do with technology contracts, each in one transaction (pages, API and CLI call these)."""
 
@@ -345,9 +644,53 @@ class Contracts:
         self.db = ex.db
 
     def contracts(self, viewer: acc.Viewer, year: int | None = None, contract_type: str | None = None, region: str | None = None,
-                page: int = 1, per_page: int = 50) -> ContractList:
+                  page: int = 1, per_page: int = 50, status: str | None = None) -> ContractList:
         with self.db.transaction(write=False) as s:
-            return contracts_for(s, viewer, year, contract_type, region, page, per_page)
+            return contracts_for(s, viewer, year, contract_type, region, page, per_page, status)
+
+    def queue(self, viewer: acc.Viewer, status: str | None = "open", page: int = 1, per_page: int = 50) -> ContractList:
+        """The registration office's queue (default: submitted and under review), longest waiting first.
+        The office and staff only."""
+        acc.require_signed_in(viewer)
+        if not (K.is_office(viewer) or viewer.is_staff):
+            raise acc.forbidden("登记审核队列仅供技术合同登记机构与平台运营人员查看", "the registration queue is for the registration office and platform staff")
+        with self.db.transaction(write=False) as s:
+            return contracts_for(s, viewer, page=page, per_page=per_page, status=status or None, by_submission=True)
+
+    def submit(self, viewer: acc.Viewer, raw: Mapping[str, Any], today: dt.date | None = None) -> ContractPage:
+        with self.db.transaction() as s:
+            return contract_page(s, submit(s, raw, viewer, today), viewer)
+
+    def resubmit(self, viewer: acc.Viewer, contract_id: int, raw: Mapping[str, Any], note: str = "", today: dt.date | None = None) -> ContractPage:
+        with self.db.transaction() as s:
+            return contract_page(s, resubmit(s, contract_id, raw, viewer, note, today), viewer)
+
+    def review(self, viewer: acc.Viewer, contract_id: int, note: str = "") -> ContractPage:
+        with self.db.transaction() as s:
+            return contract_page(s, review(s, contract_id, viewer, note), viewer)
+
+    def register(self, viewer: acc.Viewer, contract_id: int, registration_no: str | None = None, registered_on: dt.date | None = None,
+                 note: str = "", today: dt.date | None = None) -> ContractPage:
+        with self.db.transaction() as s:
+            return contract_page(s, register(s, contract_id, viewer, registration_no, registered_on, note, today), viewer)
+
+    def return_(self, viewer: acc.Viewer, contract_id: int, reasons: list[str] | tuple[str, ...], note: str = "") -> ContractPage:
+        with self.db.transaction() as s:
+            return contract_page(s, return_contract(s, contract_id, viewer, reasons, note), viewer)
+
+    def certificate(self, viewer: acc.Viewer, contract_id: int) -> Certificate:
+        with self.db.transaction(write=False) as s:
+            return certificate(s, contract_id, viewer)
+
+    def resolve_ref(self, viewer: acc.Viewer, ref: str) -> int:
+        """A contract's id from its number or id, if this viewer may see it (the CLI names contracts by number)."""
+        with self.db.transaction(write=False) as s:
+            row = contract_by_ref(s, ref)
+            return visible_contract(s, row.id, viewer).id
+
+    def grant_office_role(self, viewer: acc.Viewer, email: str, on: bool = True) -> str:
+        with self.db.transaction() as s:
+            return grant_office_role(s, viewer, email, on)
 
     def page(self, viewer: acc.Viewer, contract_id: int) -> ContractPage:
         with self.db.transaction(write=False) as s:

@@ -169,7 +169,7 @@ def report_pdf(f: st.Figures, generated: dt.date | None = None) -> bytes:
     g = f.growth
     top_park = f.by_park[0] if f.by_park else None
     bj = next((b for b in f.by_seller_province if b.key == "BJ"), None)
-    summary = (f"{f.period.label} 年，平台登记技术合同 {f.total.count:,} 项，成交额 {st.fmt_yi(f.total.amount_yuan)} 亿元"
+    summary = (f"{f.period.label} 年，经登记机构登记（已登记）的技术合同 {f.total.count:,} 项，成交额 {st.fmt_yi(f.total.amount_yuan)} 亿元"
                + ("" if g is None else f"，同比{'增长' if g >= 0 else '下降'} {abs(g) * 100:.1f}%") + "。"
                + (f"北京作为技术输出地成交 {st.fmt_yi(bj.amount_yuan)} 亿元，" if bj else "")
                + f"其中流向天津、河北 {st.fmt_yi(f.corridor_amount_yuan)} 亿元，“北京研发、津冀转化”格局持续巩固。"
@@ -216,7 +216,8 @@ def report_pdf(f: st.Figures, generated: dt.date | None = None) -> bytes:
               _money_table(f.top_sellers, "机构", sty, [74 * mm, 20 * mm, 40 * mm, 40 * mm]), Spacer(1, 3 * mm),
               Paragraph("技术吸纳前十（买方）", sty["h2"]), _money_table(f.top_buyers, "机构", sty, [74 * mm, 20 * mm, 40 * mm, 40 * mm]),
               Spacer(1, 5 * mm),
-              Paragraph("说明：金额单位除注明外为万元；地区按合同签订时双方机构所在地统计；园区未注明的按买方所在区县统计。数据来源：同心平台技术合同登记库。", sty["small"])]
+              Paragraph("说明：金额单位除注明外为万元；地区按合同签订时双方机构所在地统计；园区未注明的按买方所在区县统计。统计口径：经技术合同登记机构登记的合同（已登记），按签订日期计入；"
+                        f"本期另有 {f.not_registered_count:,} 项已签订但未登记（已提交、审核中或被退回），不计入。", sty["small"])]
 
     def footer(canvas: Any, doc_: Any) -> None:
         canvas.saveState()
@@ -245,7 +246,9 @@ def report_xlsx(f: st.Figures) -> bytes:
     for lab, v, note in S.key_figures(f):
         ws.append(xlsx_row(ws, [lab, v, note]))
     ws.append([])
-    ws.append(["合同数 contracts", f.total.count])
+    ws.append(["统计口径 counted", "已登记 registered（经技术合同登记机构登记，按签订日期）"])
+    ws.append(["已登记合同数 registered contracts", f.total.count])
+    ws.append(["已签订未登记（不计入）signed, not registered (left out)", f.not_registered_count])
     ws.append(["成交额（万元）amount", st.yuan_to_wan(f.total.amount_yuan)])
     ws.append(["技术交易额（万元）tech amount", st.yuan_to_wan(f.total.tech_amount_yuan)])
     ws.append(["成交额（元）amount in yuan", f.total.amount_yuan])

@@ -107,8 +107,12 @@ def resource_figures(s: Session, p: st.Period) -> st.ResourceFigures:
 
 
 def figures(s: Session, period: st.Period | str) -> st.Figures:
+    """The figures of registered contracts (R.contract_records), with the count of those signed in the
+    period but not registered (submitted, under review or returned) beside them, never inside them."""
     p = st.parse_period(period) if isinstance(period, str) else period
-    return st.compute(R.contract_records(s), p, funnel_counts(s, p), resource_figures(s, p))
+    f = st.compute(R.contract_records(s), p, funnel_counts(s, p), resource_figures(s, p))
+    f.not_registered_count, f.not_registered_amount_yuan = R.unregistered_in(s, p.start, p.end)
+    return f
 
 
 def default_period(today: dt.date | None = None) -> str:
@@ -177,11 +181,12 @@ def tables(f: st.Figures) -> dict[str, tuple[str, list[str], list[list[Any]]]]:
 
 
 def key_figures(f: st.Figures) -> list[tuple[str, str, str]]:
-    """(label, value, note) — the headline numbers, in the order a leader reads them."""
+    """(label, value, note) — the headline numbers, in the order a leader reads them. They count registered
+    contracts (已登记) and say so; the contracts not (yet) registered are named beside them."""
     g = f.growth
     return [
-        ("技术合同成交额", f"{st.fmt_yi(f.total.amount_yuan)} 亿元", "同比 " + ("—" if g is None else f"{g * 100:+.1f}%")),
-        ("技术合同数", f"{f.total.count:,} 项", f"上期 {f.previous_total.count:,} 项"),
+        ("已登记技术合同成交额", f"{st.fmt_yi(f.total.amount_yuan)} 亿元", "同比 " + ("—" if g is None else f"{g * 100:+.1f}%")),
+        ("已登记技术合同数", f"{f.total.count:,} 项", f"上期 {f.previous_total.count:,} 项；另有 {f.not_registered_count:,} 项已签订未登记，不计入"),
         ("技术交易额", f"{st.fmt_yi(f.total.tech_amount_yuan)} 亿元", "合同中技术部分的金额"),
         ("跨省市成交额", f"{st.fmt_yi(f.cross_region_amount_yuan)} 亿元",
          "占比 " + st.fmt_rate(f.cross_region_amount_yuan / f.total.amount_yuan if f.total.amount_yuan else None)),

@@ -14,7 +14,15 @@ from ..core import stats as st
 from ..core.contracts import ContractInput, ContractView, Party
 from ..core.errors import Message, NotFound
 from .models import ListingRow, OrganisationRow
-from .models_deals import AgreementRow, DealEventRow, DealFinanceRow, DealRow, TechContractListingRow, TechContractRow
+from .models_deals import (
+    AgreementRow,
+    DealEventRow,
+    DealFinanceRow,
+    DealRow,
+    TechContractEventRow,
+    TechContractListingRow,
+    TechContractRow,
+)
 
 
 def utcnow() -> dt.datetime:
@@ -178,12 +186,20 @@ def get_contract(s: Session, contract_id: int) -> TechContractRow:
     return c
 
 
-def upsert_contract(s: Session, c: ContractInput, seller: OrgBrief, buyer: OrgBrief, listing_ids: Sequence[int]) -> tuple[TechContractRow, bool]:
+def upsert_contract(s: Session, c: ContractInput, seller: OrgBrief, buyer: OrgBrief, listing_ids: Sequence[int],
+                    action: str | None = "import", actor: str = "import") -> tuple[TechContractRow, bool]:
+    """Write a contract record as given. A record with an official registration number is registered; one
+    without waits for the office (a registered one whose number was removed goes back to it). With `action`,
+    the step is kept in the contract's history (imports and demo records); submissions write their own."""
     row = contract_by_no(s, c.contract_no)
     created = row is None
     if row is None:
-        row = TechContractRow(contract_no=c.contract_no, extra={})
+        row = TechContractRow(contract_no=c.contract_no, extra={}, status="submitted", status_reason="", submitted_at=utcnow())
         s.add(row)
+    if c.registration_no:
+        row.status = "registered"
+    elif row.status == "registered":
+        row.status = "submitted"
     row.title, row.contract_type = c.title, c.contract_type
     row.seller_org_id, row.buyer_org_id = seller.id, buyer.id
     row.seller_region, row.buyer_region = seller.region, buyer.region
@@ -198,7 +214,56 @@ def upsert_contract(s: Session, c: ContractInput, seller: OrgBrief, buyer: OrgBr
     for lid in dict.fromkeys(listing_ids):
         s.add(TechContractListingRow(contract_id=row.id, listing_id=lid))
     s.flush()
+    if action:
+        add_contract_event(s, row, action, actor=actor)
     return row, created
+
+
+def add_contract_event(s: Session, row: TechContractRow, action: str, user_id: int | None = None, org_id: int | None = None,
+                       actor: str = "", reason: str = "", changes: dict[str, object] | None = None,
+                       at: dt.datetime | None = None) -> TechContractEventRow:
+    e = TechContractEventRow(contract_id=row.id, action=action, actor_user_id=user_id, actor_org_id=org_id, actor=actor[:200],
+                             reason=reason, status=row.status, changes=changes or {}, at=at or utcnow())
+    s.add(e)
+    s.flush()
+    return e
+
+
+def contract_events(s: Session, contract_id: int) -> list[TechContractEventRow]:
+    return list(s.scalars(select(TechContractEventRow).where(TechContractEventRow.contract_id == contract_id).order_by(TechContractEventRow.id)))
+
+
+def lock_contract(s: Session, contract_id: int) -> TechContractRow:
+    """The contract, locked for this transaction (PostgreSQL: FOR UPDATE; SQLite writers hold the database lock)."""
+    c = s.scalar(select(TechContractRow).where(TechContractRow.id == contract_id).with_for_update())
+    if c is None:
+        raise NotFound(Message(f"技术合同 {contract_id} 不存在", f"technology contract {contract_id} does not exist"))
+    return c
+
+
+def registration_no_taken(s: Session, registration_no: str) -> str | None:
+    """The contract number already holding this registration number, if any."""
+    return s.scalar(select(TechContractRow.contract_no).where(TechContractRow.registration_no == registration_no))
+
+
+def last_registration_seq(s: Session, prefix: str, width: int = 6) -> int:
+    """The highest sequence number the office gave under `prefix` (year + district), 0 if none."""
+    t = TechContractRow
+    nos = s.scalars(select(t.registration_no).where(t.registration_no.like(prefix + "%"), func.length(t.registration_no) == len(prefix) + width))
+    return max((int(n[len(prefix):]) for n in nos if n and n[len(prefix):].isdigit()), default=0)
+
+
+def status_counts(s: Session, org_id: int | None = None) -> dict[str, int]:
+    q = _contract_where(select(TechContractRow.status, func.count()).select_from(TechContractRow), ContractFilter(org_id=org_id))
+    return {st_: int(n) for st_, n in s.execute(q.group_by(TechContractRow.status))}
+
+
+def unregistered_in(s: Session, start: dt.date, end: dt.date) -> tuple[int, int]:
+    """(count, amount in 元) of contracts signed in [start, end] that the office has not registered."""
+    t = TechContractRow
+    n, amount = s.execute(select(func.count(), func.coalesce(func.sum(t.amount_yuan), 0)).where(
+        t.signed_on >= start, t.signed_on <= end, t.status != "registered")).one()
+    return int(n or 0), int(amount or 0)
 
 
 def contract_listing_ids(s: Session, contract_ids: Sequence[int]) -> dict[int, list[int]]:
@@ -225,11 +290,13 @@ def contract_view(s: Session, c: TechContractRow) -> ContractView:
     titles = listing_titles(s, lids)
     refs = tuple(f"{titles[i][1] or i}｜{titles[i][0]}" for i in lids if i in titles)
     return ContractView(c.contract_no, c.title, c.contract_type, c.amount_yuan, c.tech_amount_yuan, c.signed_on, c.park, c.industry,
-                        c.registration_no, c.registered_on, refs, c.deal_id)
+                        c.registration_no, c.registered_on, refs, c.deal_id, c.status)
 
 
 def contract_records(s: Session) -> list[st.ContractRecord]:
-    """Every contract as a plain record for the statistics (one query for contracts, one for listing dates)."""
+    """Every registered contract (status 'registered': the office gave it a number) as a plain record for the
+    statistics (one query for contracts, one for listing dates). Submitted, returned or unreviewed ones are not
+    counted: the figures are those of registered contracts, and say so."""
     earliest: dict[int, dt.date] = {}
     q = (select(TechContractListingRow.contract_id, func.min(ListingRow.created_at))
          .join(ListingRow, ListingRow.id == TechContractListingRow.listing_id)
@@ -242,7 +309,8 @@ def contract_records(s: Session) -> list[st.ContractRecord]:
     t = TechContractRow.__table__
     q2 = (select(t.c.id, t.c.contract_type, t.c.signed_on, t.c.amount_yuan, t.c.tech_amount_yuan, t.c.seller_region, t.c.buyer_region,
                  t.c.park, t.c.industry, seller.c.name, buyer.c.name)
-          .join(seller, seller.c.id == t.c.seller_org_id).join(buyer, buyer.c.id == t.c.buyer_org_id).order_by(t.c.id))
+          .join(seller, seller.c.id == t.c.seller_org_id).join(buyer, buyer.c.id == t.c.buyer_org_id)
+          .where(t.c.status == "registered").order_by(t.c.id))
     return [st.ContractRecord(id=r[0], contract_type=r[1], signed_on=r[2], amount_yuan=int(r[3]), tech_amount_yuan=int(r[4]),
                               seller_region=r[5], buyer_region=r[6], park=r[7] or "", industry=r[8], seller_name=r[9], buyer_name=r[10],
                               listing_created=earliest.get(r[0])) for r in s.execute(q2)]
@@ -283,6 +351,7 @@ class ContractFilter:
     year: int | None = None
     contract_type: str | None = None
     region_prefix: str | None = None  # "12" (Tianjin) or "120116": either party's region starts with it
+    statuses: tuple[str, ...] = ()  # the registration statuses wanted; empty = every status
 
 
 def _contract_where(q: SelectT, f: ContractFilter) -> SelectT:
@@ -295,13 +364,18 @@ def _contract_where(q: SelectT, f: ContractFilter) -> SelectT:
         q = q.where(t.contract_type == f.contract_type)
     if f.region_prefix:
         q = q.where(or_(t.seller_region.like(f.region_prefix + "%"), t.buyer_region.like(f.region_prefix + "%")))
+    if f.statuses:
+        q = q.where(t.status.in_(list(f.statuses)))
     return q
 
 
-def contracts_page(s: Session, f: ContractFilter, limit: int = 50, offset: int = 0) -> tuple[list[TechContractRow], int, int]:
-    """One page of contracts (newest signing first), the number matching and their total amount (元)."""
-    rows = list(s.scalars(_contract_where(select(TechContractRow), f)
-                          .order_by(TechContractRow.signed_on.desc(), TechContractRow.id.desc()).limit(limit).offset(offset)))
+def contracts_page(s: Session, f: ContractFilter, limit: int = 50, offset: int = 0,
+                   by_submission: bool = False) -> tuple[list[TechContractRow], int, int]:
+    """One page of contracts (newest signing first; `by_submission`: longest waiting first, the office's queue),
+    the number matching and their total amount (元)."""
+    t = TechContractRow
+    order = (t.submitted_at.asc(), t.id.asc()) if by_submission else (t.signed_on.desc(), t.id.desc())
+    rows = list(s.scalars(_contract_where(select(TechContractRow), f).order_by(*order).limit(limit).offset(offset)))
     n, total = s.execute(_contract_where(select(func.count(), func.coalesce(func.sum(TechContractRow.amount_yuan), 0)), f)
                          .select_from(TechContractRow)).one()
     return rows, int(n or 0), int(total or 0)

@@ -105,8 +105,34 @@ class TechContractRow(Base):
     registered_on: Mapped[dt.date | None] = mapped_column(Date)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # the registration office's workflow (core.contracts.STATUSES): submitted → under_review → registered / returned
+    status: Mapped[str] = mapped_column(String(16), default="submitted", server_default="submitted")
+    status_reason: Mapped[str] = mapped_column(Text, default="", server_default="")  # the reasons of the last return
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    submitted_by: Mapped[int | None] = mapped_column(BigInteger)  # user id (accounts), no FK
+    submitted_org_id: Mapped[int | None] = mapped_column(BigInteger)  # the party that submitted
+    reviewer_id: Mapped[int | None] = mapped_column(BigInteger)  # the registrar who took it into review or decided
 
-    __table_args__ = (Index("ix_tech_contracts_signed_on", "signed_on"),)
+    __table_args__ = (Index("ix_tech_contracts_signed_on", "signed_on"), Index("ix_tech_contracts_status", "status"))
+
+
+class TechContractEventRow(Base):
+    """Each step of a contract's registration: submit, resubmit, review, return, register, import."""
+
+    __tablename__ = "tech_contract_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    contract_id: Mapped[int] = mapped_column(BigId, ForeignKey("tech_contracts.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(16))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor_org_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(String(200), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16))  # the status after this step
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # field → [before, after] (resubmit); reason codes (return)
+
+    __table_args__ = (Index("ix_tech_contract_events_contract", "contract_id", "id"),)
 
 
 class TechContractListingRow(Base):

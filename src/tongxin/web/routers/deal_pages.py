@@ -20,8 +20,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from ...core import access as acc
+from ...core import contracts as K
 from ...core import deals as D
-from ...core.contracts import CONTRACT_COLUMNS, CONTRACT_TYPES, type_label, yuan_to_wan
+from ...core.contracts import CONTRACT_COLUMNS, CONTRACT_TYPES, type_label
 from ...core.errors import BadFile, Conflict, FieldError, Message, ValidationError
 from ...core.fields import parse_date
 from ...services import contracts as C
@@ -108,7 +109,8 @@ def _deal_page(request: Request, deal_id: int, status: int = 200, problem: tuple
                   problem=problem, field_errors=field_errors or {}, values=values or {}, form_name=form_name,
                   stages=D.STAGES, bar=D.OPEN_STAGES + ("signed",), stage_label=D.stage_label, choice_label=D.choice_label,
                   finance_kinds=D.FINANCE_KINDS, finance_statuses=D.FINANCE_STATUSES, agreement_types=D.AGREEMENT_TYPES,
-                  contract_types=CONTRACT_TYPES, type_label=type_label, wan=C.wan, default_remind=D.DEFAULT_EXPIRY_NOTICE_DAYS)
+                  contract_types=CONTRACT_TYPES, type_label=type_label, wan=C.wan, default_remind=D.DEFAULT_EXPIRY_NOTICE_DAYS,
+                  status_label=K.status_label)
 
 
 def _refused(request: Request, deal_id: int, which: str, e: Conflict | ValidationError, data: dict[str, Any]) -> Any:
@@ -209,23 +211,24 @@ async def register_contract(request: Request, contracts_svc: ContractsDep, deal_
         cid = contracts_svc.register_from_deal(v, deal_id, data, _today())
     except (Conflict, ValidationError) as e:
         return _refused(request, deal_id, "contract", e, data)
-    return redirect(f"/contracts/{cid}?registered=1")
+    return redirect(f"/contracts/{cid}?submitted=1")
 
 
 # -- contracts -------------------------------------------------------------------------------------------
 
 @router.get("/contracts", response_class=HTMLResponse)
 def contracts(request: Request, contracts_svc: ContractsDep, year: str | None = None, type: str | None = None, region: str | None = None,
-              page: PageNo = 1) -> Any:
+              status: str | None = None, page: PageNo = 1) -> Any:
     v = _signed_in(request)
-    if v.org_id is None and not v.is_staff:
+    if v.org_id is None and not v.is_staff and not K.is_office(v):
         return redirect("/my/org")
     y = int(year) if year and year.strip().isdigit() and len(year.strip()) <= 4 else None  # a year has at most 4 digits
-    lst = contracts_svc.contracts(v, y, type or None, region or None, max(1, page), PER_PAGE)
+    lst = contracts_svc.contracts(v, y, type or None, region or None, max(1, page), PER_PAGE, status or None)
     pages = max(1, (lst.total + PER_PAGE - 1) // PER_PAGE)
     return render(request, "deals/contracts.html", lst=lst, year=y, ctype=type or "", region=(region or "").upper(), page=max(1, page),
                   pages=pages, contract_types=CONTRACT_TYPES, type_label=type_label, wan=C.wan, yi=lambda yuan: f"{yuan / 1e8:,.2f}",
-                  may_import=C.can_import_contracts(v))
+                  may_import=C.can_import_contracts(v), want_status=status or "", statuses=K.STATUSES, status_label=K.status_label,
+                  office=K.is_office(v))
 
 
 @router.get("/contracts/template.xlsx")
@@ -296,8 +299,9 @@ async def _import(request: Request, upload: Any, skip: bool) -> Any:
 
 @router.get("/contracts/{contract_id}", response_class=HTMLResponse)
 def contract(request: Request, contracts_svc: ContractsDep, contract_id: Id) -> Any:
-    v = _signed_in(request)
-    p = contracts_svc.page(v, contract_id)
-    return render(request, "deals/contract.html", p=p, c=p.c, type_label=type_label, wan=C.wan, yuan_to_wan=yuan_to_wan,
-                  registered=request.query_params.get("registered"))
+    """A contract with its registration: status, reasons, history and the forms this viewer may use
+    (resubmit for a party, review / register / return for the office): contract_office.contract_page."""
+    from .contract_office import contract_page
+
+    return contract_page(request, contracts_svc, contract_id)
 

@@ -37,7 +37,7 @@ router = APIRouter()
 
 PUBLIC_TABLES = ("by_year", "by_quarter", "by_buyer_province", "by_park", "by_type", "by_industry", "flows")
 # what /api/v1/stats shows to everybody: the figures on the public summary (its tables and key figures)
-PUBLIC_KEYS = ("period", "start", "end", "total", "previous_total", "growth", "cross_region_amount_yuan",
+PUBLIC_KEYS = ("period", "counted", "not_registered", "start", "end", "total", "previous_total", "growth", "cross_region_amount_yuan",
                "corridor_amount_yuan") + PUBLIC_TABLES
 
 

@@ -160,7 +160,7 @@ def test_stages_history_and_bilingual_refusals(env: Env) -> None:
     assert "合同谈判 → 签约" in hist and 'name="stage"' not in r.text
     assert "洽谈已签约，阶段不能再变更" in r.text
     r = env.get("owner_admin", url + "?lang=en")
-    assert "negotiation → signed" in r.text.replace("contract negotiation", "negotiation") and "Register the contract" in r.text
+    assert "negotiation → signed" in r.text.replace("contract negotiation", "negotiation") and "Submit for registration" in r.text
 
 
 def test_terminated_deal_shows_where_it_stopped(env: Env) -> None:
@@ -243,18 +243,19 @@ def test_register_the_contract_from_the_signed_deal(env: Env) -> None:
     # the parties always come from the deal, whatever the form says
     good = vals | {"contract_type": "licence", "amount": "300", "tech_amount": "280", "park": "武清京津产业新城", "seller": TIB, "buyer": TIB, "deal_id": "1"}
     r = env.post("member", f"{url}/contract", good)
-    assert r.status_code == 303 and r.headers["location"].endswith("?registered=1"), problem(r.text)
+    assert r.status_code == 303 and r.headers["location"].endswith("?submitted=1"), problem(r.text)
     cid = int(r.headers["location"].split("/")[2].split("?")[0])
     with env.w.ex.db.transaction(write=False) as s:
         c = R.get_contract(s, cid)
         assert (c.seller_org_id, c.buyer_org_id, c.deal_id, c.amount_yuan, c.tech_amount_yuan) == (
             env.w.orgs["owner"], env.w.orgs["member"], env.deal_id, 3_000_000, 2_800_000)
         assert R.contract_listing_ids(s, [cid]) == {cid: [env.w.listings["public"]]}
-    r = env.get("member", f"/contracts/{cid}?registered=1")
-    assert r.status_code == 200 and "技术合同已登记" in r.text and "300.00" in r.text and "武清京津产业新城" in r.text
+    r = env.get("member", f"/contracts/{cid}?submitted=1")
+    assert r.status_code == 200 and "技术合同已提交登记" in r.text and "300.00" in r.text and "武清京津产业新城" in r.text
+    assert 'data-status="submitted"' in r.text  # the registration office gives the number and date
     assert f'href="/contracts/{cid}/package.pdf"' in r.text and f'href="/deals/{env.deal_id}"' in r.text
     r = env.get("owner_member", url)
-    assert f'href="/contracts/{cid}"' in r.text and "contract-form" not in r.text  # registered once
+    assert f'href="/contracts/{cid}"' in r.text and "contract-form" not in r.text  # submitted once
     # a contract number in use is refused, never overwritten
     with env.w.ex.db.transaction() as s:
         R.add_event(s, R.get_deal(s, env.deal_id), "signed", None, None, "", R.utcnow())

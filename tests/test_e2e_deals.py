@@ -149,7 +149,7 @@ def test_a_deal_from_contact_to_registered_contract(site: dict[str, Any], browse
     assert "签约" in buyer.locator("tr.deal-row").first.inner_text()
     shot(buyer, "my-deals.png")
 
-    # the contract is registered from the deal, prefilled; the registration package downloads
+    # the contract is submitted for registration from the deal, prefilled; the registration package downloads
     seller.goto(deal_url + "#contract")
     form = seller.locator("form.contract-form")
     assert form.locator("input[name=signed_on]").input_value() == dt.date.today().isoformat()
@@ -160,7 +160,7 @@ def test_a_deal_from_contact_to_registered_contract(site: dict[str, Any], browse
     form.locator("input[name=park]").fill("武清京津产业新城")
     form.locator("button[type=submit]").click()
     seller.wait_for_url("**/contracts/*")
-    assert "技术合同已登记" in seller.content() and "300.00" in seller.content() and "280.00" in seller.content()
+    assert "技术合同已提交登记" in seller.content() and "300.00" in seller.content() and "280.00" in seller.content()
     shot(seller, "contract.png")
     with seller.expect_download() as dl:
         seller.click("a.package-pdf")

@@ -65,11 +65,13 @@ def _independent(ex: Exchange, year: int) -> dict[str, object]:
     """Recompute from the tables with plain SQL and Python: no code shared with services.stats."""
     with ex.db.engine.connect() as c:
         rows = c.execute(text("SELECT signed_on, amount_yuan, tech_amount_yuan, seller_region, buyer_region, contract_type, deal_id "
-                              "FROM tech_contracts")).all()
+                              "FROM tech_contracts WHERE registration_no IS NOT NULL")).all()  # registered contracts are counted
+        unregistered = c.execute(text("SELECT signed_on, deal_id FROM tech_contracts WHERE registration_no IS NULL")).all()
     def day(v: object) -> dt.date:
         return v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)[:10])
 
     mine = [r for r in rows if day(r[0]).year == year]
+    left_out = sum(1 for r in unregistered if day(r[0]).year == year)
     flows: dict[str, int] = defaultdict(int)
     types: dict[str, int] = defaultdict(int)
     quarters: dict[str, int] = defaultdict(int)
@@ -78,8 +80,9 @@ def _independent(ex: Exchange, year: int) -> dict[str, object]:
         types[r[5]] += int(r[1])
         quarters[f"{year}Q{(day(r[0]).month - 1) // 3 + 1}"] += int(r[1])
     return {"count": len(mine), "amount": sum(int(r[1]) for r in mine), "tech": sum(int(r[2]) for r in mine), "flows": dict(flows),
-            "types": dict(types), "quarters": dict(quarters), "all": len(rows),
-            "from_deals": sum(1 for r in mine if r[6] is not None)}
+            "types": dict(types), "quarters": dict(quarters), "all": len(rows) + len(unregistered), "left_out": left_out,
+            # the funnel counts every contract signed out of a deal, registered or not (its label says so)
+            "from_deals": sum(1 for r in mine if r[6] is not None) + sum(1 for r in unregistered if day(r[0]).year == year and r[1] is not None)}
 
 
 def test_every_face_agrees_with_the_database(exchange: Exchange, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -105,6 +108,7 @@ def test_every_face_agrees_with_the_database(exchange: Exchange, tmp_path, monke
         f = S.figures(s, "2025")
     d = f.as_dict()
     assert (d["total"]["count"], d["total"]["amount_yuan"], d["total"]["tech_amount_yuan"]) == (want["count"], want["amount"], want["tech"])
+    assert d["counted"] == "registered" and d["not_registered"]["count"] == want["left_out"] > 0  # the demo leaves some unregistered
     assert {b["key"]: b["amount_yuan"] for b in d["flows"]} == want["flows"]
     assert {b["key"]: b["amount_yuan"] for b in d["by_type"]} == want["types"]
     assert {b["key"]: b["amount_yuan"] for b in d["by_quarter"]} == want["quarters"]
@@ -158,7 +162,8 @@ def test_every_face_agrees_with_the_database(exchange: Exchange, tmp_path, monke
     assert res.exit_code == 0, res.output
     ws = openpyxl.load_workbook(xlsx)["关键指标"]
     cells = {r[0]: r[1] for r in ws.iter_rows(values_only=True) if r and r[0]}
-    assert cells["合同数 contracts"] == want["count"] and cells["成交额（元）amount in yuan"] == want["amount"]
+    assert cells["已登记合同数 registered contracts"] == want["count"] and cells["已签订未登记（不计入）signed, not registered (left out)"] == want["left_out"]
+    assert cells["统计口径 counted"].startswith("已登记") and cells["成交额（元）amount in yuan"] == want["amount"]
     pdf = reports.report_pdf(f)
     assert_font_as_chosen(pdf, tmp_path)
     body = pdf_text(pdf, tmp_path)

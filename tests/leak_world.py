@@ -89,15 +89,43 @@ def build(ex: Any) -> LeakWorld:
     deal_id = _deal_with_note(ex, cid, w)
     lw.secrets |= {"CONTACTMESSAGESECRET": {"member"} | OWNER | STAFF, "ACCEPTNOTESECRET": {"member"} | OWNER | STAFF,
                    "DEALNOTESECRET": {"member"} | OWNER | STAFF}
-    roles = [r for r in world.ROLES if r != "visitor"]
+    contract_id = _contract(ex, w, lw)
+    roles = [r for r in world.ROLES if r != "visitor"] + ["registrar"]
     lw.tokens = {r: w.accounts.create_token(w.viewer(r), "leak")[1] for r in roles}
     lw.secrets |= {t: set() for t in lw.tokens.values()}  # a token is shown once, when created, never again
     listings = [*w.listings.values(), *inst.values(), policy]
     lw.ids = {"listing_id": listings, "instrument_id": list(inst.values()), "booking_id": [b1.id, b2.id, b3.id],
               "org_id": [w.orgs["owner"], w.orgs["member"], w.orgs["granted"], w.orgs["pending"]], "request_id": [cid],
-              "deal_id": [deal_id], "contract_id": [1], "kind": ["technology", "instrument", "policy"], "code": ["XZD-GI"],
+              "deal_id": [deal_id], "contract_id": [contract_id], "kind": ["technology", "instrument", "policy"], "code": ["XZD-GI"],
               "token": ["not-a-token"], "name": ["flows", "funnel", "top_sellers", "by_park", "policies"], "fmt": ["xlsx", "pdf"]}
     return lw
+
+
+CONTRACT_SEES = {"member"} | OWNER | STAFF | {"registrar"}  # the two parties, staff and the registration office
+
+
+def _contract(ex: Any, w: world.World, lw: LeakWorld) -> int:
+    """A technology contract between the owner (seller) and the member (buyer): submitted, returned with a
+    reason, corrected and resubmitted, registered. Its terms are for its parties, staff and the office."""
+    from factories import ORGS
+
+    from tongxin.services.contracts import Contracts
+    from tongxin.storage import accounts_repo as AR
+
+    uid = w.accounts.sign_up("registrar@test.tongxin.cn", world.PASSWORD, "registrar 用户")
+    with ex.db.transaction() as s:
+        AR.get_user(s, uid).role = "registrar"
+    w.users["registrar"] = uid
+    svc, today = Contracts(ex), dt.date.today()
+    raw = {"contract_no": "TX-LEAK-1", "title": "技术许可合同 CONTRACTTITLESECRET", "contract_type": "licence", "seller": ORGS[0]["credit_code"],
+           "buyer": ORGS[1]["credit_code"], "amount": "300", "signed_on": "2025-06-30", "park": "武清京津产业新城", "industry": "C37"}  # the park is public: the summary's parks table names it
+    cid = svc.submit(w.viewer("owner_admin"), raw, today).c.id
+    svc.return_(w.viewer("registrar"), cid, ["amount"], "RETURNREASONSECRET")
+    svc.resubmit(w.viewer("member"), cid, {"tech_amount": "280"}, "RESUBMITNOTESECRET", today)
+    svc.register(w.viewer("registrar"), cid, "REGNOSECRET01", dt.date(2025, 7, 15), today=today)
+    lw.secrets |= {k: set(CONTRACT_SEES) for k in ("CONTRACTTITLESECRET", "RETURNREASONSECRET", "RESUBMITNOTESECRET",
+                                                   "REGNOSECRET01")}
+    return cid
 
 
 def _into_last_week(ex: Any, booking_ids: list[int]) -> None:

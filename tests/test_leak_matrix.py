@@ -2,9 +2,10 @@
 downloads), with its path parameters filled by the ids of a world full of secrets
 (tests/leak_world.py), searched with each secret word, as anonymous visitor, member of another
 organisation, organisation granted the confidential listings, member and administrator of the
-owner organisation, and operator. A secret (a listing's confidential text, an organisation's
+owner organisation, operator, and registrar (the technology-contract registration office). A secret (a listing's confidential text, an organisation's
 revenue, a booking's purpose and rejection reason, a contact message, a deal note, an API
-token) may appear only in answers to the roles that may see it.
+token, a technology contract's terms and its registration steps) may appear only in answers to the roles
+that may see it; the registration office (registrar) is one of the roles.
 
 Run: `.venv/bin/python -m pytest -q -s tests/test_leak_matrix.py` (prints the figure)."""
 
@@ -28,7 +29,7 @@ from tongxin.services import Exchange
 from tongxin.storage.db import Database
 from tongxin.web.app import create_app
 
-ROLES = ("visitor", "member", "granted", "owner_member", "owner_admin", "operator")
+ROLES = ("visitor", "member", "granted", "owner_member", "owner_admin", "operator", "registrar")
 SKIP = {"/openapi.json", "/api/docs", "/docs/oauth2-redirect", "/stats/plotly.min.js"}
 SEARCH_WORDS = ("SECRETDETAILCONFIDENTIAL", "SECRETDETAILMEMBERS", "SECRETDETAILDRAFT", "INSTRCONFIDENTIALDETAIL",
                 "INSTRMEMBERSTITLE", "CONTACTMESSAGESECRET", "DEALNOTESECRET", "BOOKINGPURPOSESECRET")

@@ -40,8 +40,8 @@ TODAY = dt.date(2025, 12, 31)
 
 def contract(no: str, title: str, park: str, amount: float = 1200) -> dict[str, Any]:
     return {"contract_no": no, "title": title, "contract_type": "技术开发", "seller": BJTU, "buyer": WQ, "amount": amount,
-            "tech_amount": amount, "signed_on": "2025-06-30", "park": park, "industry": "C37", "listings": "", "registration_no": "",
-            "registered_on": ""}
+            "tech_amount": amount, "signed_on": "2025-06-30", "park": park, "industry": "C37", "listings": "",
+            "registration_no": f"REG-2025-{no}", "registered_on": "2025-07-15"}  # registered: the statistics count them
 
 
 @pytest.fixture

@@ -407,6 +407,16 @@ def write_everything(c: TestClient, chk: Checked, lw: leak_world.LeakWorld, mail
     call("POST", "/api/v1/recommendations/{rec_id}/responses", "member", 200, {"listing_id": w.listings["public"], "response": "interested"},
          rec_id=rec["id"])
     call("GET", "/api/v1/recommendations/{rec_id}/responses", "operator", 200, rec_id=rec["id"])
+    # the registration office: a party submits, the office reviews and returns, the party resubmits, the office registers
+    con = call("POST", "/api/v1/contracts", "member", 201, {"contract_no": "TX-API-1", "title": "列车控制技术服务合同", "contract_type": "service",
+                                                           "seller": wq["credit_code"], "buyer": ORGS[0]["credit_code"], "amount": 150,
+                                                           "signed_on": "2025-09-01", "listings": []})
+    call("POST", "/api/v1/contracts/{contract_id}/review", "registrar", 200, {"note": "受理"}, contract_id=con["id"])
+    call("POST", "/api/v1/contracts/{contract_id}/return", "registrar", 200, {"reasons": ["documents"], "note": "补签章页"}, contract_id=con["id"])
+    call("POST", "/api/v1/contracts/{contract_id}/resubmit", "member", 200, {"title": "列车控制技术服务合同（补正）", "note": "已补"},
+         contract_id=con["id"])
+    call("POST", "/api/v1/contracts/{contract_id}/register", "registrar", 200, {}, contract_id=con["id"])
+    call("GET", "/api/v1/contracts/{contract_id}", "member", 200, contract_id=con["id"])
     deal = lw.ids["deal_id"][0]
     nxt = c.get(f"/api/v1/deals/{deal}", headers=bearer(tok["owner_admin"])).json()["next_stages"]
     call("POST", "/api/v1/deals/{deal_id}/stage", "owner_admin", 200, {"stage": nxt[0], "note": "推进"}, deal_id=deal)

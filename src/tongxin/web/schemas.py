@@ -439,10 +439,18 @@ class PolicyCountOut(Open):
     organisations: int
 
 
+class NotRegisteredOut(Open):
+    count: int
+    amount_yuan: int
+
+
 class StatsOut(Open):
-    """统计数字；公众只看到公开摘要的部分（scope = "public"）/ the public sees the summary's part only."""
+    """统计数字（只计已登记的技术合同）；公众只看到公开摘要的部分（scope = "public"）/ the figures of registered
+    contracts; the public sees the summary's part only."""
 
     period: str
+    counted: Literal["registered"] = Field(description="统计口径：已登记（经技术合同登记机构登记）的合同 / registered contracts only")
+    not_registered: NotRegisteredOut = Field(description="本期签订但未登记（不计入）的合同 / signed in the period, not registered, left out")
     start: str
     end: str
     total: BucketOut

@@ -20,6 +20,7 @@ from test_kinds_resources import VALID, row
 
 from tongxin.core import booking as B
 from tongxin.core.certification import Mark
+from tongxin.core.matching.fit import local_today
 from tongxin.services import Exchange
 from tongxin.services.booking import Actor, Bookings
 from tongxin.storage import accounts_repo as R
@@ -262,10 +263,10 @@ def test_retail_need_page_shows_only_licensed_producers(site: dict[str, Any]) ->
     ids = site["ids"]
     page = _get(site, "visitor", f"/listings/{ids['RN-1']}").text
     assert f'href="/listings/{ids["CP-1"]}"' in page
-    assert f"{dt.date.today()} 持“小站稻地理标志证明商标”有效许可 XZD-2025-001" in page
+    assert f"{local_today()} 持“小站稻地理标志证明商标”有效许可 XZD-2025-001" in page  # the day in Beijing, as the service counts it
     assert f'href="/listings/{ids["CP-FAKE"]}"' not in page  # claims the mark, holds no licence
     assert f'href="/listings/{ids["CP-LAPSED"]}"' not in page  # its licence expired in 2021
     en = _get(site, "visitor", f"/listings/{ids['RN-1']}", lang="en").text
-    assert f"licensed for '小站稻地理标志证明商标' on {dt.date.today()}" in en.replace("&#39;", "'")
+    assert f"licensed for '小站稻地理标志证明商标' on {local_today()}" in en.replace("&#39;", "'")
     api = site["c"].get(f"/api/v1/retail-needs/{ids['RN-1']}/licensed-matches").json()["results"]
     assert [m["id"] for m in api] == [ids["CP-1"]]

@@ -159,3 +159,35 @@ def test_pages(site: dict[str, Any]) -> None:
     r = c.post("/my/org/profile", data={"csrf": CSRF, "name": "石家庄药业集团有限公司", "description": "简介"}, headers=_h(site, "owner"),
                follow_redirects=False)
     assert r.status_code == 303  # the profile form still saves (its CSRF field is not an unknown key)
+
+
+def test_a_facts_change_rechecks_the_policies_at_once(site: dict[str, Any]) -> None:
+    """免申即享 at once when a firm's facts change: the same keyed notice as the policy save and the hourly
+    scan (in-app now, a mail event in the same transaction), so the scan after it adds nothing."""
+    from sqlalchemy import select
+
+    from tongxin.services import notices
+    from tongxin.storage.models_alerts import OutboxRow, SentNoticeRow
+    from tongxin.storage.repo import ListingRow
+
+    ex, org, owner = site["ex"], site["org"], site["people"]["owner"]["viewer"]
+    with ex.db.transaction() as s:
+        assert rr.org_row(s, org).verified  # the scan's rule: verified organisations only
+    with ex.db.transaction(write=False) as s:
+        pid = int(s.scalar(select(ListingRow.id).where(ListingRow.title == "高新技术企业研发奖励")))
+    _, newly = F.update(ex, owner, org, {"employees": 120, "rd_spending": 50, "certifications": ["高新技术企业"]}, TODAY)
+    assert newly == []  # R&D spending too low: not yet
+    with ex.db.transaction(write=False) as s:
+        assert s.get(SentNoticeRow, f"policy{pid}-o{org}") is None
+    _, newly = F.update(ex, owner, org, {"rd_spending": 300}, TODAY)
+    assert newly == [pid]
+    with ex.db.transaction(write=False) as s:
+        assert s.get(SentNoticeRow, f"policy{pid}-o{org}") is not None
+        events = [e.payload for e in s.scalars(select(OutboxRow).where(OutboxRow.topic == notices.TOPIC_NOTICE))]
+        assert [e["key"] for e in events if e["org_id"] == org] == [f"policy{pid}-o{org}"]
+        assert sum("高新技术企业研发奖励" in n.text_zh for n in R.notifications(s, org)) == 1
+    with ex.db.transaction() as s:  # the hourly scan and a second change find it already told
+        assert notices.policy_eligibility(s, ex.registry, TODAY) == []
+    F.update(ex, owner, org, {"employees": 130}, TODAY)
+    with ex.db.transaction(write=False) as s:
+        assert sum("高新技术企业研发奖励" in n.text_zh for n in R.notifications(s, org)) == 1

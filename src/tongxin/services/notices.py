@@ -7,7 +7,8 @@ people who take alert e-mail (services.alert_sender turns the event into mail).
 - contact requests (合作意向) and their answers;
 - deals idle too long and agreements close to expiry (the rules of `tongxin deals reminders`);
 - 免申即享: an organisation that meets every condition of a live public policy (checked when the
-  policy is published or changed, when an organisation's facts change, and by the hourly scan,
+  policy is published or changed, at once when an organisation's facts change (services.org_facts),
+  and by the hourly scan,
   since facts such as a firm's age change with time);
 - curated recommendations (services.recommendations: key `rec{id}-o{org}`).
 
@@ -129,7 +130,10 @@ def policy_eligibility(s: Session, registry: Any, today: dt.date, policy_ids: li
     facts = {o: rr.facts_for(s, o, today) for o in orgs}
     out: list[tuple[int, int]] = []
     for p in policies:
-        conds = rules.parse_rules(p.attrs.get("eligibility"))
+        try:
+            conds = rules.parse_rules(p.attrs.get("eligibility"))
+        except rules.RuleError:
+            continue
         for o in orgs:
             key = f"policy{p.id}-o{o}"
             if o == p.owner_id or posted(s, key) or not rules.qualifies(rules.evaluate(conds, facts[o])):

@@ -48,8 +48,12 @@ def facts(ex: Exchange, viewer: acc.Viewer, org_id: int) -> tuple[str, OrgFacts]
 
 
 def apply_in(s: Session, ex: Exchange, org_id: int, changes: dict[str, Any], today: dt.date) -> list[int]:
-    """Write checked changes in the caller's transaction and re-check the policies: returns the ids of live
-    public policies the organisation meets now and did not before (each announced in-app)."""
+    """Write checked changes in the caller's transaction and re-check the policies at once: returns the ids
+    of live public policies the organisation meets now and did not before. The announcement is the one the
+    policy save and the hourly scan make (`notices.policy_eligibility`, key `policy{id}-o{org}`: in-app now,
+    mail through the outbox, once per policy and organisation, verified organisations only)."""
+    from . import notices
+
     kind = ex.registry.kind_with("eligibility_rules")
     before = rr.facts_for(s, org_id, today)
     if not rr.update_facts(s, org_id, changes, _now()):
@@ -66,9 +70,8 @@ def apply_in(s: Session, ex: Exchange, org_id: int, changes: dict[str, Any], tod
         except engine.RuleError:
             continue
         if engine.qualifies(engine.evaluate(conds, after)) and not engine.qualifies(engine.evaluate(conds, before)):
-            AR.notify(s, org_id, f"更新基本情况后，贵单位符合政策“{p.title}”的全部条件", f"with the updated facts your organisation meets every condition of '{p.title}'",
-                      f"/policies/eligible?org={org_id}")
             newly.append(int(p.id or 0))
+    notices.policy_eligibility(s, ex.registry, today, org_ids=[org_id])
     return newly
 
 

@@ -404,3 +404,56 @@ def test_the_search_page_saves_its_search_with_the_filters(w: world.World) -> No
     saved = [s for s in subs if s.get("q") == "列车控制系统"]
     assert len(saved) == 1 and saved[0]["kind"] == "technology" and saved[0]["frequency"] == "weekly"
     assert str(saved[0]["filters"].get("trl")) == "5"
+
+
+def test_a_bulk_import_alerts_like_a_single_publish(w: world.World, sink: AioSink, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Listings a file import publishes enter the outbox in the import's transaction (the bulk path and the
+    row-by-row path), become alerts like a single publish; drafts, failed rows and a re-import stay quiet."""
+    import json
+
+    from factories import tech
+
+    from tongxin.core.errors import ValidationError
+    from tongxin.services.importing import import_file
+    from tongxin.storage import repo
+
+    snd = sender_for(w.ex, sink)
+    snd.alerts.set_preferences(w.viewer("member"), {"frequency": "instant", "min_band": "possible"})
+    settle(w, snd)
+
+    def write(rows: list[dict[str, object]], name: str) -> str:
+        p = tmp_path / name
+        p.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+        return str(p)
+
+    def events() -> set[int]:
+        with w.ex.db.transaction(write=False) as s:
+            return {int(e.payload["listing_id"]) for e in s.scalars(select(OutboxRow).where(OutboxRow.topic == "listing.published"))}
+
+    desc, kw = "自主研发的城轨CBTC列车控制系统，支持全自动运行，实现轨道交通信号系统产业化。", "列车控制系统;CBTC;轨道交通信号"
+    old = events()
+    rows = [tech("T-IMP-PUB", "导入的全自动运行CBTC列车控制系统", desc, kw, owner="ORG-BJTU"),
+            tech("T-IMP-DRAFT", "导入的CBTC列车控制系统草稿", desc, kw, owner="ORG-BJTU", status="draft"),
+            tech("T-IMP-BAD", "导入的坏行", desc, kw, owner="ORG-BJTU", trl=12)]
+    with pytest.raises(ValidationError):  # all or nothing: one bad row, no listing and no event
+        import_file(w.ex.db, w.ex.registry, write(rows, "bad.json"))
+    assert events() == old
+    rep = import_file(w.ex.db, w.ex.registry, write(rows, "skip.json"), skip_invalid=True, report_path=str(tmp_path / "e.csv"))
+    assert rep.listings_created == 2
+    with w.ex.db.transaction(write=False) as s:
+        ids = {x.external_id: int(x.id or 0) for x in repo.iter_listings(s, w.ex.registry)}
+    assert events() - old == {ids["T-IMP-PUB"]}  # the draft is not announced
+    w.ex.sync()
+    r = snd.run_once()
+    assert r.events >= 1 and r.mails_sent == 1, r
+    got = sink.messages()[-1]
+    assert str(got["To"]) == w.email("member") and "导入的全自动运行CBTC列车控制系统" in text_of(got)
+    # re-import: the published one again (quiet), the draft now published (announced, row by row)
+    again = [rows[0], dict(rows[1], status="published")]
+    assert import_file(w.ex.db, w.ex.registry, write(again, "again.json")).listings_updated == 2
+    assert events() - old == {ids["T-IMP-PUB"], ids["T-IMP-DRAFT"]}
+    with w.ex.db.transaction(write=False) as s:
+        assert s.scalar(select(func.count()).select_from(OutboxRow).where(OutboxRow.payload["listing_id"].as_integer() == ids["T-IMP-PUB"])) == 1
+    w.ex.sync()
+    snd.run_once()
+    assert count(w.ex, AlertItemRow, AlertItemRow.listing_id == ids["T-IMP-DRAFT"], AlertItemRow.user_id == w.users["member"]) == 1

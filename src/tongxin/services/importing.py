@@ -6,6 +6,11 @@ All or nothing by default: one error anywhere (in the file or against the databa
 nothing. `skip_invalid` writes the valid rows and puts the errors in a CSV report.
 Re-importing the same external ids (listings), credit codes (organisations) or contract numbers
 updates instead of duplicating.
+
+Alerts: every listing the import publishes (new and published, or an existing one whose status turns
+to published) enters the alerts outbox in the same transaction, as `Exchange.save_listing` does for one
+listing; rows that fail (skip_invalid) or an import that fails as a whole leave no event. An update of
+a listing that was already published is not announced again (re-importing a file stays quiet).
 """
 
 from __future__ import annotations
@@ -22,9 +27,11 @@ from ..core.listing import Listing
 from ..fileio.contracts import check_contracts_path, parse_contract_file, write_contracts
 from ..fileio.exporter import export_data
 from ..fileio.importer import parse_file, write_error_report
+from ..storage import alerts_repo as AR
 from ..storage import deals_repo as R
 from ..storage import repo
 from ..storage.db import Database
+from .alerts import TOPIC_PUBLISHED
 from .contracts import contract_rows, resolve
 
 Progress = Callable[[int, int], None]
@@ -91,7 +98,9 @@ def import_file(db: Database, registry: Registry, path: str, skip_invalid: bool 
                 seen.add(x.external_id)
         for i in range(0, len(fresh), BULK_CHUNK):
             chunk = fresh[i : i + BULK_CHUNK]
-            repo.bulk_insert_listings(s, [x for _, x in chunk], registry, owners=owners)
+            ids = repo.bulk_insert_listings(s, [x for _, x in chunk], registry, owners=owners)
+            AR.enqueue_many(s, TOPIC_PUBLISHED, [{"listing_id": i} for i, (_, x) in zip(ids, chunk, strict=True)
+                                                 if x.status == "published"])
             rep.listings_created += len(chunk)
             done += len(chunk)
             if progress:
@@ -99,7 +108,10 @@ def import_file(db: Database, registry: Registry, path: str, skip_invalid: bool 
         for rownum, x in one_by_one:
             try:
                 with s.begin_nested():
-                    _, created = repo.upsert_listing(s, x, registry, row=rownum)
+                    was = _status_before(s, x)
+                    r, created = repo.upsert_listing(s, x, registry, row=rownum)
+                    if r.status == "published" and was != "published":
+                        AR.enqueue(s, TOPIC_PUBLISHED, {"listing_id": r.id})
                 rep.listings_created += created
                 rep.listings_updated += not created
             except ValidationError as e:
@@ -116,6 +128,20 @@ def import_file(db: Database, registry: Registry, path: str, skip_invalid: bool 
         rep.error_report = report_path or (os.path.splitext(path)[0] + ".errors.csv")
         write_error_report(errors, rep.error_report)
     return rep
+
+
+def _status_before(s: Any, x: Listing) -> str | None:
+    """The status of the listing this row updates (by id or external id, as upsert_listing finds it); None when new."""
+    from sqlalchemy import select
+
+    if x.id is not None:
+        r = s.get(repo.ListingRow, x.id)
+        if r is not None:
+            return str(r.status)
+    if x.external_id:
+        st = s.scalar(select(repo.ListingRow.status).where(repo.ListingRow.external_id == x.external_id))
+        return None if st is None else str(st)
+    return None
 
 
 def _licensed_claims(s: Any, listings: list[tuple[int, Listing]], errors: list[FieldError]) -> list[tuple[int, Listing]]:

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -52,6 +52,15 @@ def enqueue(s: Session, topic: str, payload: dict[str, Any], at: dt.datetime | N
     t = at or now()
     s.add(OutboxRow(topic=topic, payload=payload, created_at=t, available_at=t, attempts=0, failed=False, last_error=""))
     s.flush()
+
+
+def enqueue_many(s: Session, topic: str, payloads: Sequence[dict[str, Any]], at: dt.datetime | None = None) -> None:
+    """One event per payload, in one executemany (bulk imports)."""
+    if not payloads:
+        return
+    t = at or now()
+    s.execute(insert(OutboxRow), [{"topic": topic, "payload": p, "created_at": t, "available_at": t, "attempts": 0, "failed": False,
+                                   "last_error": ""} for p in payloads])
 
 
 def claim_events(s: Session, limit: int, at: dt.datetime | None = None, topics: Sequence[str] = ()) -> list[OutboxRow]:

@@ -381,3 +381,44 @@ def test_a_recipient_org_as_viewer_sees_what_its_people_see(w: world.World) -> N
         for vis, lid in w.listings.items():
             x, _ = w.ex.get(lid, acc.SYSTEM)
             assert acc.access(v, x) == acc.access(person, x), (role, vis)
+
+
+def test_recipients_webhooks_hear_of_a_recommendation_once(w: world.World, sink: AioSink) -> None:
+    """Each recipient organisation's webhooks get one signed call with what that organisation received
+    (queued in the send's transaction, sent by the alert sender); others' webhooks get nothing."""
+    import hashlib
+    import hmac
+
+    from test_alerts import _Hooks
+
+    from tongxin.services.webhooks import Webhooks
+    from tongxin.storage.models_alerts import WebhookDeliveryRow
+
+    snd = Sender(w.ex, SmtpMailer("127.0.0.1", sink.port, "alerts@tongxin.test"), secret="test-secret", public_url=PUBLIC)
+    snd.run_once()
+    hooks = _Hooks()
+    try:
+        wh = Webhooks(snd)
+        made = {who: wh.create(w.viewer(who), hooks.url + f"/{who}") for who in ("member", "granted", "owner_admin")}
+        L, orgs = w.listings, w.orgs
+        sent = Recommendations(w.ex).send(w.viewer("operator"), {"listing_ids": [L["public"], L["confidential"]], "note": NOTE,
+                                                                 "org_ids": [orgs["member"], orgs["granted"], orgs["owner"]]})
+        with w.ex.db.transaction(write=False) as s:  # queued with the recommendation
+            keys = set(s.scalars(select(WebhookDeliveryRow.key).where(WebhookDeliveryRow.event == "recommendation")))
+        assert keys == {f"wh{made['member']['id']}-rec{sent.id}", f"wh{made['granted']['id']}-rec{sent.id}"}  # never the owner
+        r = snd.run_once()
+        assert r.webhooks_sent == 2, r
+        by_path = {h.get("x-tongxin-delivery", ""): (h, json.loads(b)) for h, b in hooks.calls}
+        assert len(hooks.calls) == 2 and set(by_path) == keys
+        for who in ("member", "granted"):
+            h, body = by_path[f"wh{made[who]['id']}-rec{sent.id}"]
+            assert body["event"] == "recommendation" and body["recommendation_id"] == sent.id and body["note"] == NOTE
+            assert body["path"] == f"/my/recommendations#rec{sent.id}"
+            t, v1 = (p.split("=", 1)[1] for p in h["x-tongxin-signature"].split(","))
+            raw = next(b for hh, b in hooks.calls if hh is h)
+            assert hmac.compare_digest(v1, hmac.new(made[who]["secret"].encode(), f"{t}.".encode() + raw, hashlib.sha256).hexdigest())
+        titles = {who: [x["title"] for x in by_path[f"wh{made[who]['id']}-rec{sent.id}"][1]["listings"]] for who in ("member", "granted")}
+        assert titles == {"member": [world.title("public")], "granted": [world.title("public"), world.title("confidential")]}
+        assert snd.run_once().webhooks_sent == 0 and len(hooks.calls) == 2  # never twice
+    finally:
+        hooks.close()

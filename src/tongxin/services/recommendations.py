@@ -4,7 +4,8 @@
   everyone verified in an industry / region); in one transaction the recommendation, one item per
   (organisation, listing) it may receive, and per organisation one notice (services.notices:
   the in-app notification now, and through the outbox one e-mail to each of its people who take
-  alert e-mail; key `rec{id}-o{org}`, so never twice).
+  alert e-mail; key `rec{id}-o{org}`, so never twice), and one signed call to each webhook of each
+  recipient organisation (key `wh{hook}-rec{id}`, sent and retried by the alert sender).
 - `inbox` / `respond`: a recipient organisation's people see what was recommended to it and
   mark each listing 感兴趣 / 不相关 (the latest answer counts). They see their own answers only.
 - `sent` / `responses`: staff see what was sent, the counts, and who answered what.
@@ -14,6 +15,7 @@ One transaction per use case; web, API and CLI call these and nothing below them
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -194,6 +196,7 @@ class Recommendations:
                 titles = [listings[x].title for x in d.listing_ids if x in xs]
                 zh, en, mzh, men, link = C.notice(d.note, titles, rec.id)
                 notices.post(s, f"rec{rec.id}-o{o}", o, zh, en, link, now, mail_text=(mzh, men))
+            _queue_webhooks(s, rec.id, d.note, per_org, d.listing_ids, listings, now)
             s.flush()
             return self._sent(s, [rec], listings)[0]
 
@@ -319,3 +322,19 @@ class Recommendations:
             orgs = list(RR.orgs_by_id(s, list(org_ids)).values())
             orgs += [o for o in RR.find_orgs(s, orgq) if int(o.id) not in set(org_ids)]
             return listings, [OrgChoice(int(o.id), o.name, o.region, o.industry or "", bool(o.verified)) for o in orgs]
+
+
+def _queue_webhooks(s: Any, rec_id: int, note: str, per_org: Mapping[int, Sequence[int]], order: Sequence[int],
+                    listings: Mapping[int, Listing], now: dt.datetime) -> int:
+    """In the send's transaction: one call per active webhook of each recipient organisation (key
+    `wh{hook}-rec{id}`, so never twice), listing only what that organisation received; the alert sender
+    signs, sends and retries them like alert calls."""
+    hooks = AR.webhooks_of(s, sorted(per_org))
+    n = 0
+    for h in hooks:
+        xs = set(per_org.get(h.org_id, ()))
+        items = [{"id": x, "title": listings[x].title, "kind": listings[x].kind, "path": f"/listings/{x}"} for x in order if x in xs]
+        body = json.dumps({"event": "recommendation", "recommendation_id": rec_id, "note": note, "listings": items,
+                           "path": f"/my/recommendations#rec{rec_id}"}, ensure_ascii=False, sort_keys=True)
+        n += AR.add_delivery(s, h.id, f"wh{h.id}-rec{rec_id}", "recommendation", body, now)
+    return n

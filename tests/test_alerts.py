@@ -457,3 +457,70 @@ def test_a_bulk_import_alerts_like_a_single_publish(w: world.World, sink: AioSin
     w.ex.sync()
     snd.run_once()
     assert count(w.ex, AlertItemRow, AlertItemRow.listing_id == ids["T-IMP-DRAFT"], AlertItemRow.user_id == w.users["member"]) == 1
+
+
+def test_organisation_defaults_and_ones_own_settings(w: world.World, sink: AioSink) -> None:
+    """An organisation administrator sets the defaults its people take (frequency, minimum band, kinds,
+    regions); a person's own settings override them and can be dropped again; only administrators
+    change them (API and page); the defaults decide delivery for people who set nothing."""
+    snd = sender_for(w.ex, sink)
+    settle(w, snd)
+    tok = {r: w.accounts.create_token(w.viewer(r), "t")[1] for r in ("owner_admin", "owner_member", "member")}
+
+    def h(role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {tok[role]}"}
+
+    app = create_app(w.ex, snd.mailer)
+    with TestClient(app, base_url=PUBLIC) as c:
+        app.state.alert_sender = snd
+        r = c.get("/api/v1/alerts/preferences", headers=h("owner_member"))
+        assert r.json()["source"] == "platform" and r.json()["frequency"] == "daily"
+        assert c.get("/api/v1/alerts/org-preferences", headers=h("owner_member")).json()["set"] is False
+        defaults = {"frequency": "weekly", "min_band": "strong", "kinds": ["scenario"], "regions": ["12"]}
+        assert c.put("/api/v1/alerts/org-preferences", json=defaults, headers=h("owner_member")).status_code == 403  # members read only
+        bad = c.put("/api/v1/alerts/org-preferences", json={"email": False, "min_band": "best"}, headers=h("owner_admin"))
+        assert bad.status_code == 422 and {e["field"] for e in bad.json()["error"]["errors"]} == {"email"}
+        bad = c.put("/api/v1/alerts/org-preferences", json={"min_band": "best"}, headers=h("owner_admin"))
+        assert bad.status_code == 422 and bad.json()["error"]["errors"][0]["field"] == "min_band"
+        r = c.put("/api/v1/alerts/org-preferences", json=defaults, headers=h("owner_admin"))
+        assert r.status_code == 200 and r.json() == {"org_id": w.orgs["owner"], "set": True, **defaults}
+        # people who set nothing take them
+        got = c.get("/api/v1/alerts/preferences", headers=h("owner_member")).json()
+        assert got == {**defaults, "email": True, "source": "organisation"}
+        with w.ex.db.transaction(write=False) as s:
+            eff = AR.prefs(s, [w.users["owner_member"], w.users["owner_admin"], w.users["member"]])
+        assert eff[w.users["owner_member"]] == eff[w.users["owner_admin"]] == A.Preferences(A.Frequency.WEEKLY, "strong", ("scenario",), ("12",))
+        assert eff[w.users["member"]] == A.DEFAULT_PREFERENCES  # another organisation: untouched
+        # one's own settings override them, and stay when the defaults change
+        mine = c.put("/api/v1/alerts/preferences", json={"min_band": "weak"}, headers=h("owner_member")).json()
+        assert mine["source"] == "own" and mine["min_band"] == "weak" and mine["frequency"] == "weekly"
+        c.put("/api/v1/alerts/org-preferences", json={"frequency": "off"}, headers=h("owner_admin"))
+        assert c.get("/api/v1/alerts/preferences", headers=h("owner_member")).json()["frequency"] == "weekly"
+        assert c.get("/api/v1/alerts/preferences", headers=h("owner_admin")).json()["frequency"] == "off"
+        back = c.delete("/api/v1/alerts/preferences", headers=h("owner_member")).json()
+        assert back["source"] == "organisation" and back["frequency"] == "off" and back["min_band"] == "strong"
+        gone = c.delete("/api/v1/alerts/org-preferences", headers=h("owner_admin")).json()
+        assert gone["set"] is False and c.get("/api/v1/alerts/preferences", headers=h("owner_member")).json()["source"] == "platform"
+
+        # the page: administrators edit the defaults, members see them
+        for role in ("owner_admin", "owner_member"):
+            c.cookies.set("tx_session", w.accounts.create_session(w.users[role]))
+            c.cookies.set("tx_csrf", "CSRFTOKEN")
+            page = c.get("/my/alerts").text
+            assert ('data-org-prefs-form' in page) == (role == "owner_admin") and 'id="org"' in page
+            r = c.post("/my/alerts/org", data={"csrf": "CSRFTOKEN", "frequency": "instant", "min_band": "possible", "kinds": ["technology"],
+                                               "regions": "11,12"}, follow_redirects=False)
+            assert r.status_code == (303 if role == "owner_admin" else 403), r.text[:300]
+        page = c.get("/my/alerts").text
+        assert 'data-org-prefs="set"' in page and 'data-prefs-source="organisation"' in page
+        c.cookies.clear()
+        assert c.get("/api/v1/alerts/org-preferences", headers=h("owner_member")).json()["regions"] == ["11", "12"]
+
+        # the defaults decide delivery: the member organisation asks for instant mail for everyone, nobody set their own
+        assert c.put("/api/v1/alerts/org-preferences", json={"frequency": "instant", "min_band": "possible"}, headers=h("member")).status_code == 200
+    before = len(sink.messages())
+    lid = Listings(w.ex).save(w.viewer("owner_admin"), "technology", cbtc("全自动运行CBTC列车控制系统（机构默认）"), publish=True)
+    r = snd.run_once()
+    got = sink.messages()[before:]
+    assert r.mails_sent == 1 and [str(m["To"]) for m in got] == [w.email("member")], r
+    assert f"{PUBLIC}/listings/{lid}" in text_of(got[0])

@@ -373,6 +373,10 @@ def write_everything(c: TestClient, chk: Checked, lw: leak_world.LeakWorld, mail
     call("POST", "/api/v1/subscriptions", "member", 201, {"type": "follow_org", "target": str(w.orgs["owner"]), "frequency": "daily"})
     chk.check("GET", "/api/v1/subscriptions", c.get("/api/v1/subscriptions", headers=bearer(tok["member"])))
     call("DELETE", "/api/v1/subscriptions/{sub_id}", "member", 204, sub_id=sub["id"])
+    call("PUT", "/api/v1/alerts/org-preferences", "member", 200, {"frequency": "weekly", "min_band": "possible", "kinds": ["scenario"], "regions": ["11"]})
+    call("PUT", "/api/v1/alerts/preferences", "member", 200, {"frequency": "daily", "min_band": "strong", "kinds": ["technology"], "regions": ["12"]})
+    call("DELETE", "/api/v1/alerts/preferences", "member", 200)
+    call("DELETE", "/api/v1/alerts/org-preferences", "member", 200)
     call("PUT", "/api/v1/alerts/preferences", "member", 200, {"frequency": "daily", "min_band": "strong", "kinds": ["technology"], "regions": ["12"]})
     hook = call("POST", "/api/v1/webhooks", "owner_admin", 201, {"url": "http://127.0.0.1:1/hook"})  # nothing listens: the call fails at once
     chk.check("GET", "/api/v1/webhooks", c.get("/api/v1/webhooks", headers=bearer(tok["owner_admin"])))

@@ -105,8 +105,23 @@ def sub_dict(r: SubscriptionRow) -> dict[str, Any]:
             "min_band": r.min_band, "frequency": r.frequency, "created_at": AR.aware(r.created_at).isoformat()}
 
 
-def prefs_dict(p: A.Preferences) -> dict[str, Any]:
-    return {"frequency": p.frequency.value, "min_band": p.min_band, "kinds": list(p.kinds), "regions": list(p.regions), "email": p.email}
+def prefs_dict(p: A.Preferences, source: str | None = None) -> dict[str, Any]:
+    d: dict[str, Any] = {"frequency": p.frequency.value, "min_band": p.min_band, "kinds": list(p.kinds), "regions": list(p.regions),
+                         "email": p.email}
+    if source is not None:
+        d["source"] = source
+    return d
+
+
+# where a person's settings in effect come from
+SOURCE_OWN, SOURCE_ORG, SOURCE_PLATFORM = "own", "organisation", "platform"
+ORG_PREF_KEYS = ("frequency", "min_band", "kinds", "regions")
+
+
+def org_prefs_dict(org_id: int, p: A.Preferences | None) -> dict[str, Any]:
+    q = p or A.DEFAULT_PREFERENCES
+    return {"org_id": org_id, "set": p is not None, "frequency": q.frequency.value, "min_band": q.min_band, "kinds": list(q.kinds),
+            "regions": list(q.regions)}
 
 
 class Alerts:
@@ -126,19 +141,71 @@ class Alerts:
         with self.db.transaction(write=False) as s:
             return AR.prefs(s, [int(viewer.user_id or 0)])[int(viewer.user_id or 0)]
 
-    def set_preferences(self, viewer: acc.Viewer, raw: Mapping[str, Any]) -> A.Preferences:
+    def preferences_source(self, viewer: acc.Viewer) -> str:
+        """Where the settings in effect come from: the person's own, their organisation's defaults, or the platform's."""
         acc.require_signed_in(viewer)
-        cur = self.preferences(viewer)
-        p = A.Preferences(
+        with self.db.transaction(write=False) as s:
+            uid = int(viewer.user_id or 0)
+            if AR.has_own_prefs(s, uid):
+                return SOURCE_OWN
+            org = AR.orgs_of_users(s, [uid]).get(uid)
+            return SOURCE_ORG if org is not None and AR.org_prefs(s, [org]) else SOURCE_PLATFORM
+
+    def set_preferences(self, viewer: acc.Viewer, raw: Mapping[str, Any]) -> A.Preferences:
+        """The person's own settings (keys not given keep the values in effect); they override the organisation's defaults."""
+        acc.require_signed_in(viewer)
+        p = self._parse_prefs(raw, self.preferences(viewer))
+        with self.db.transaction() as s:
+            AR.save_prefs(s, int(viewer.user_id or 0), p)
+        return p
+
+    def reset_preferences(self, viewer: acc.Viewer) -> A.Preferences:
+        """Drop the person's own settings: they take their organisation's defaults (or the platform's) again."""
+        acc.require_signed_in(viewer)
+        with self.db.transaction() as s:
+            AR.forget_prefs(s, int(viewer.user_id or 0))
+        return self.preferences(viewer)
+
+    def _parse_prefs(self, raw: Mapping[str, Any], cur: A.Preferences) -> A.Preferences:
+        return A.Preferences(
             frequency=A.parse_frequency(raw["frequency"]) if "frequency" in raw else cur.frequency,
             min_band=A.parse_band(raw["min_band"]) if "min_band" in raw else cur.min_band,
             kinds=self._kinds(raw["kinds"]) if "kinds" in raw else cur.kinds,
             regions=self._regions(raw["regions"]) if "regions" in raw else cur.regions,
             email=_truthy(raw["email"]) if "email" in raw else cur.email,
         )
+
+    # -- the organisation's defaults --------------------------------------------------------------
+    def org_preferences(self, viewer: acc.Viewer) -> dict[str, Any]:
+        """The defaults of the viewer's organisation (any of its people may read them)."""
+        org_id = acc.require_org(viewer)
+        with self.db.transaction(write=False) as s:
+            return org_prefs_dict(org_id, AR.org_prefs(s, [org_id]).get(org_id))
+
+    def set_org_preferences(self, viewer: acc.Viewer, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """An organisation administrator sets the defaults its people take until they set their own:
+        kinds, regions, minimum band, frequency (e-mail or not stays each person's choice)."""
+        org_id = acc.require_org(viewer)
+        acc.require_manage_org(viewer, org_id)
+        unknown = [k for k in raw if k not in ORG_PREF_KEYS]
+        if unknown:
+            raise ValidationError.of([_fe(k, f"机构默认提醒设置没有“{k}”这一项；可设置 {'、'.join(ORG_PREF_KEYS)}（是否发邮件由每人自己决定）",
+                                          f"'{k}' is not an organisation default; set {', '.join(ORG_PREF_KEYS)} (e-mail is each person's choice)")
+                                      for k in unknown])
+        with self.db.transaction(write=False) as s:
+            cur = AR.org_prefs(s, [org_id]).get(org_id) or A.DEFAULT_PREFERENCES
+        p = dataclasses.replace(self._parse_prefs(raw, cur), email=True)
         with self.db.transaction() as s:
-            AR.save_prefs(s, int(viewer.user_id or 0), p)
-        return p
+            AR.save_org_prefs(s, org_id, p)
+        return org_prefs_dict(org_id, p)
+
+    def reset_org_preferences(self, viewer: acc.Viewer) -> dict[str, Any]:
+        """Drop the organisation's defaults: its people without their own take the platform's."""
+        org_id = acc.require_org(viewer)
+        acc.require_manage_org(viewer, org_id)
+        with self.db.transaction() as s:
+            AR.forget_org_prefs(s, org_id)
+        return org_prefs_dict(org_id, None)
 
     def _kinds(self, raw: Any) -> tuple[str, ...]:
         vals = _list(raw)

@@ -24,6 +24,7 @@ from .models_alerts import (
     AlertItemRow,
     AlertPrefRow,
     MailRow,
+    OrgAlertPrefRow,
     OutboxRow,
     SubscriptionRow,
     WebhookDeliveryRow,
@@ -103,8 +104,53 @@ def prefs_of(row: AlertPrefRow | None) -> Preferences:
 
 
 def prefs(s: Session, user_ids: Sequence[int]) -> dict[int, Preferences]:
+    """Each person's settings in effect: their own when they set any, else their organisation's
+    defaults (org_alert_prefs, with e-mail on), else DEFAULT_PREFERENCES."""
     rows = {r.user_id: r for r in s.scalars(select(AlertPrefRow).where(AlertPrefRow.user_id.in_(list(user_ids))))} if user_ids else {}
-    return {u: prefs_of(rows.get(u)) for u in user_ids}
+    rest = [u for u in user_ids if u not in rows]
+    org_of = orgs_of_users(s, rest)
+    defaults = org_prefs(s, sorted(set(org_of.values())))
+    out = {u: prefs_of(r) for u, r in rows.items()}
+    for u in rest:
+        out[u] = defaults.get(org_of.get(u, -1)) or DEFAULT_PREFERENCES
+    return out
+
+
+def has_own_prefs(s: Session, user_id: int) -> bool:
+    return s.get(AlertPrefRow, user_id) is not None
+
+
+def forget_prefs(s: Session, user_id: int) -> None:
+    """The person takes their organisation's defaults again."""
+    row = s.get(AlertPrefRow, user_id)
+    if row is not None:
+        s.delete(row)
+        s.flush()
+
+
+def org_prefs(s: Session, org_ids: Sequence[int]) -> dict[int, Preferences]:
+    """The organisations' default settings (only those that set them)."""
+    if not org_ids:
+        return {}
+    q = select(OrgAlertPrefRow).where(OrgAlertPrefRow.org_id.in_(list(org_ids)))
+    return {r.org_id: Preferences(Frequency(r.frequency), r.min_band, tuple(r.kinds or ()), tuple(r.regions or ())) for r in s.scalars(q)}
+
+
+def save_org_prefs(s: Session, org_id: int, p: Preferences) -> None:
+    row = s.get(OrgAlertPrefRow, org_id)
+    if row is None:
+        row = OrgAlertPrefRow(org_id=org_id)
+        s.add(row)
+    row.frequency, row.min_band, row.kinds, row.regions = p.frequency.value, p.min_band, list(p.kinds), list(p.regions)
+    row.updated_at = now()
+    s.flush()
+
+
+def forget_org_prefs(s: Session, org_id: int) -> None:
+    row = s.get(OrgAlertPrefRow, org_id)
+    if row is not None:
+        s.delete(row)
+        s.flush()
 
 
 def save_prefs(s: Session, user_id: int, p: Preferences) -> None:

@@ -51,6 +51,20 @@ class AlertPrefRow(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(_TS)
 
 
+class OrgAlertPrefRow(Base):
+    """An organisation's default alert settings, set by its administrators: its people who never set
+    their own (no AlertPrefRow) take these; none means the platform defaults."""
+
+    __tablename__ = "org_alert_prefs"
+
+    org_id: Mapped[int] = mapped_column(BigId, ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    frequency: Mapped[str] = mapped_column(String(16))
+    min_band: Mapped[str] = mapped_column(String(16))
+    kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
+    regions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[dt.datetime] = mapped_column(_TS)
+
+
 class SubscriptionRow(Base):
     """A saved search (kind, q, filters) or a follow (of an organisation, industry or region)."""
 

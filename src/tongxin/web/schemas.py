@@ -732,6 +732,18 @@ class PreferencesOut(Open):
     kinds: list[str] = Field(description="空表示全部类型 / empty: every kind")
     regions: list[str] = Field(description="地区代码前缀，空表示全部 / region code prefixes; empty: everywhere")
     email: bool
+    source: str | None = Field(None, description="own（个人设置）/ organisation（机构默认）/ platform（平台默认）: where the settings in effect come from")
+
+
+class OrgPreferencesOut(Open):
+    """机构默认提醒设置：成员未自行设置时采用 / an organisation's default alert settings, for its people who set none of their own."""
+
+    org_id: int
+    set: bool = Field(description="机构是否设置了默认值（否则为平台默认）/ whether the organisation set defaults (else the platform's)")
+    frequency: str = Field(description="instant / daily / weekly / off")
+    min_band: str = Field(description="strong / possible / weak")
+    kinds: list[str] = Field(description="空表示全部类型 / empty: every kind")
+    regions: list[str] = Field(description="地区代码前缀，空表示全部 / region code prefixes; empty: everywhere")
 
 
 class WebhookOut(Open):

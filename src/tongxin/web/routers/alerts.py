@@ -71,13 +71,42 @@ def delete_subscription(request: Request, sub_id: Id, al: AlertsDep) -> None:
 
 @router.get("/api/v1/alerts/preferences", tags=["api"], response_model=S.PreferencesOut, response_model_exclude_unset=True)
 def get_preferences(request: Request, al: AlertsDep) -> Any:
-    return prefs_dict(al.preferences(viewer(request)))
+    """我的提醒设置（生效的值及其来源）/ my alert settings in effect and where they come from."""
+    v = viewer(request)
+    return prefs_dict(al.preferences(v), al.preferences_source(v))
 
 
 @router.put("/api/v1/alerts/preferences", tags=["api"], response_model=S.PreferencesOut, response_model_exclude_unset=True)
 async def put_preferences(request: Request, al: AlertsDep) -> Any:
-    """{"frequency": "instant|daily|weekly|off", "min_band": "strong|possible|weak", "kinds": [...], "regions": ["12", ...], "email": true}"""
-    return prefs_dict(al.set_preferences(viewer(request), await json_object(request)))
+    """{"frequency": "instant|daily|weekly|off", "min_band": "strong|possible|weak", "kinds": [...], "regions": ["12", ...], "email": true}
+    个人设置优先于机构默认 / one's own settings override the organisation's defaults."""
+    return prefs_dict(al.set_preferences(viewer(request), await json_object(request)), "own")
+
+
+@router.delete("/api/v1/alerts/preferences", tags=["api"], response_model=S.PreferencesOut, response_model_exclude_unset=True)
+def reset_preferences(request: Request, al: AlertsDep) -> Any:
+    """删除个人设置，改用机构默认 / drop my own settings and take the organisation's defaults again."""
+    v = viewer(request)
+    return prefs_dict(al.reset_preferences(v), al.preferences_source(v))
+
+
+@router.get("/api/v1/alerts/org-preferences", tags=["api"], response_model=S.OrgPreferencesOut, response_model_exclude_unset=True)
+def get_org_preferences(request: Request, al: AlertsDep) -> Any:
+    """本机构的默认提醒设置 / my organisation's default alert settings."""
+    return al.org_preferences(viewer(request))
+
+
+@router.put("/api/v1/alerts/org-preferences", tags=["api"], response_model=S.OrgPreferencesOut, response_model_exclude_unset=True)
+async def put_org_preferences(request: Request, al: AlertsDep) -> Any:
+    """机构管理员设置默认值 / an organisation administrator sets the defaults:
+    {"frequency": "instant|daily|weekly|off", "min_band": "strong|possible|weak", "kinds": [...], "regions": ["12", ...]}"""
+    return al.set_org_preferences(viewer(request), await json_object(request))
+
+
+@router.delete("/api/v1/alerts/org-preferences", tags=["api"], response_model=S.OrgPreferencesOut, response_model_exclude_unset=True)
+def reset_org_preferences(request: Request, al: AlertsDep) -> Any:
+    """删除机构默认值（成员改用平台默认）/ drop the organisation's defaults (its people take the platform's)."""
+    return al.reset_org_preferences(viewer(request))
 
 
 @router.get("/api/v1/webhooks", tags=["api"], response_model=S.WebhooksOut, response_model_exclude_unset=True)
@@ -112,9 +141,16 @@ def webhook_test(request: Request, hook_id: Id, wh: WebhooksDep) -> Any:
 
 def _page(request: Request, al: Alerts, **extra: Any) -> Any:
     v = viewer(request)
-    return render(request, "my_alerts.html", prefs=al.preferences(v), subs=al.subscriptions(v), bands=BANDS,
+    in_org = v.org_id is not None and v.role in acc.ORG_ROLES
+    return render(request, "my_alerts.html", prefs=al.preferences(v), source=al.preferences_source(v), subs=al.subscriptions(v), bands=BANDS,
                   frequencies=A.FREQUENCY_LABELS, subtypes=A.SUBTYPE_LABELS, kinds=[al.ex.registry.get(k) for k in al.ex.registry.names()],
+                  org_prefs=al.org_preferences(v) if in_org else None, org_admin=in_org and acc.can_manage_org(v, int(v.org_id or 0)),
                   **extra)
+
+
+def _prefs_form(data: Any) -> dict[str, Any]:
+    return {"frequency": data.get("frequency", ""), "min_band": data.get("min_band", ""), "kinds": data.get("kinds") or [],
+            "regions": data.get("regions", "")}
 
 
 @router.get("/my/alerts", response_class=HTMLResponse)
@@ -127,13 +163,35 @@ def my_alerts(request: Request, al: AlertsDep) -> Any:
 async def save_alerts(request: Request, al: AlertsDep) -> Any:
     data = await form(request)
     v = viewer(request)
-    raw = {"frequency": data.get("frequency", ""), "min_band": data.get("min_band", ""), "kinds": data.get("kinds") or [],
-           "regions": data.get("regions", ""), "email": data.get("email") == "1"}
+    raw = _prefs_form(data) | {"email": data.get("email") == "1"}
     try:
         al.set_preferences(v, raw)
     except ValidationError as e:
         return _page(request, al, errors={fe.field: fe.message for fe in e.errors})
     return redirect("/my/alerts?saved=1")
+
+
+@router.post("/my/alerts/reset", response_class=HTMLResponse)
+async def reset_alerts(request: Request, al: AlertsDep) -> Any:
+    """Drop one's own settings: take the organisation's defaults again."""
+    await form(request)
+    al.reset_preferences(viewer(request))
+    return redirect("/my/alerts?saved=1")
+
+
+@router.post("/my/alerts/org", response_class=HTMLResponse)
+async def save_org_alerts(request: Request, al: AlertsDep) -> Any:
+    """The organisation's defaults (its administrators only)."""
+    data = await form(request)
+    v = viewer(request)
+    try:
+        if data.get("reset") == "1":
+            al.reset_org_preferences(v)
+        else:
+            al.set_org_preferences(v, _prefs_form(data))
+    except ValidationError as e:
+        return _page(request, al, org_errors={fe.field: fe.message for fe in e.errors})
+    return redirect("/my/alerts?saved=1#org")
 
 
 @router.post("/my/alerts/subscriptions", response_class=HTMLResponse)

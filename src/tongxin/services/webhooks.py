@@ -1,5 +1,5 @@
 """Webhooks per organisation: its administrators add a URL, receive alerts for the
-organisation's people as signed JSON (X-Tongxin-Signature: t=…,v1=HMAC-SHA256 of "t." + body),
+organisation's people and the platform's curated recommendations to it (services.recommendations) as signed JSON (X-Tongxin-Signature: t=…,v1=HMAC-SHA256 of "t." + body),
 read the delivery log and send a test call. Calls are queued and retried by the alert sender."""
 
 from __future__ import annotations

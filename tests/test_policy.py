@@ -23,7 +23,7 @@ def test_parse_and_explain_each_condition() -> None:
     facts = P.facts_of("enterprise", "120114", "C37", {"age_years": 3.2, "employees": 120, "certifications": ["高新技术企业"]})
     res = P.evaluate(conds, facts)
     assert P.qualifies(res)
-    assert res[0].zh == "地区 in 天津市：天津市武清区，满足"
+    assert res[0].zh == "地区 属于 天津市：天津市武清区，满足"
     assert res[1].zh.endswith("C37 铁路、船舶、航空航天和其他运输设备制造业，满足")
     failed = P.evaluate(conds, {**facts, "employees": 500})
     assert not P.qualifies(failed) and failed[4].met is False and failed[4].zh == "员工人数 <= 300：500，不满足"
@@ -70,7 +70,7 @@ def test_eligible_policies_for_an_organisation(exchange: Exchange) -> None:
     assert all(r.met for r in rows[0].results) and len(rows[0].results) == 6
     _, every = evaluate_all(exchange, "ORG-WQ", today, acc.SYSTEM)  # staff see the figures
     assert [e.policy.external_id for e in every] == ["PL-TJ", "PL-HE"]  # expired never shown
-    assert every[1].failed[0].zh == "地区 in 河北省：天津市武清区，不满足"
+    assert every[1].failed[0].zh == "地区 属于 河北省：天津市武清区，不满足"
     # the same organisation, older than five years: no longer qualifies, and the page says why
     with exchange.db.transaction() as s:
         rr.set_facts(s, wq, dt.date(2015, 5, 1), 120, 8000.0, ["高新技术企业"])

@@ -27,6 +27,15 @@ STATUS_LABELS = {
     "pending": ("待审批", "pending"), "approved": ("已批准", "approved"), "rejected": ("已拒绝", "rejected"),
     "cancelled": ("已取消", "cancelled"), "used": ("已使用", "used"), "no_show": ("未到场", "no-show"),
 }
+# a voucher's status as people read it (stored: active; a stopped voucher is anything else)
+VOUCHER_STATUS_LABELS = {"active": ("有效", "active"), "suspended": ("已停用", "suspended"), "revoked": ("已撤销", "revoked")}
+
+
+def voucher_status_label(status: str, lang: str = "zh") -> str:
+    zh, en = VOUCHER_STATUS_LABELS.get(status, ("已停用", status))
+    return en if lang == "en" else zh
+
+
 # statuses that hold the slot (the database exclusion constraint uses the same list)
 BLOCKING = ("pending", "approved", "used", "no_show")
 

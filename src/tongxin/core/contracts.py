@@ -50,6 +50,24 @@ CONTRACT_COLUMNS: list[tuple[str, str, str, bool]] = [
 ]
 
 
+# the help of each column in Chinese, for the pages (the English help is in CONTRACT_COLUMNS)
+CONTRACT_HELP_ZH: dict[str, str] = {
+    "contract_no": "合同编号（再次导入时据此更新原记录）",
+    "title": "合同名称",
+    "contract_type": "合同类型：" + "、".join(c.zh for c in CONTRACT_TYPES),
+    "seller": "卖方（技术提供方）：平台上已有机构的统一社会信用代码",
+    "buyer": "买方（技术使用方）：平台上已有机构的统一社会信用代码",
+    "amount": "合同成交额，单位万元",
+    "tech_amount": "技术交易额，单位万元（不超过合同成交额；不填即等于合同成交额）",
+    "signed_on": "签订日期，如 2025-06-30",
+    "park": "合同实施所在园区或区县，如 天津滨海—中关村科技园",
+    "industry": "技术领域行业（国民经济行业分类门类或大类，如 C37）",
+    "listings": "关联资源的外部编号，多个用 ; 分隔",
+    "deal_id": "平台上关联洽谈的编号",
+    "registration_no": "已登记时填写技术合同登记机构给出的登记编号",
+    "registered_on": "登记日期",
+}
+
 def type_label(value: str, lang: str = "zh") -> str:
     for c in CONTRACT_TYPES:
         if c.value == value:

@@ -39,6 +39,7 @@ FIELDS: dict[str, tuple[str, str, str]] = {
 _FIELD_ALIASES = {zh.split("(")[0]: k for k, (zh, _, _) in FIELDS.items()} | {"资质": "certifications", "年限": "age_years", "营收": "revenue",
                                                                                "研发投入": "rd_spending"}
 OPS = ("in", "not_in", "=", "!=", "<=", ">=", "<", ">", "has", "has_any")
+_OP_ZH = {"in": "属于", "not_in": "不属于", "has": "包含", "has_any": "包含任一"}  # how a rule reads in Chinese
 _OP_ALIASES = {"属于": "in", "不属于": "not_in", "包含": "has", "包含任一": "has_any", "≤": "<=", "≥": ">=", "==": "="}
 _OPS_FOR = {
     "region": ("in", "not_in"),
@@ -66,7 +67,9 @@ class Condition:
     def text(self, lang: str = "zh") -> str:
         zh, en, _ = FIELDS[self.field]
         vals = [self._value_label(v, lang) for v in self.values]
-        return f"{en if lang == 'en' else zh} {self.op} {', '.join(vals) if lang == 'en' else '、'.join(vals)}"
+        if lang == "en":
+            return f"{en} {self.op} {', '.join(vals)}"
+        return f"{zh} {_OP_ZH.get(self.op, self.op)} {'、'.join(vals)}"
 
     def _value_label(self, v: str, lang: str) -> str:
         if self.field == "region":

@@ -32,6 +32,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 templates = Jinja2Templates(directory=os.path.join(HERE, "templates"))
 templates.env.filters["dict_merge"] = lambda d, other: {**{k: v for k, v in d.items() if k != "cursor"}, **other}
 
+
+def one_language(text: str, lang: str) -> str:
+    """The half of a bilingual label ("合同数 contracts", "成交额（万元）amount") in the page's language."""
+    cut = max((i for i, ch in enumerate(text) if not ch.isascii()), default=-1) + 1
+    zh, en = text[:cut].strip(), text[cut:].strip()
+    if not zh or not en:
+        return text
+    return en if lang == "en" else zh
+
+
+templates.env.filters["one_language"] = one_language
+
 def search_modes(registry: Any) -> dict[str, tuple[str, str, str]]:
     """The search box's modes: (kind searched, zh label, en label), from the kinds' roles."""
     return {

@@ -72,7 +72,7 @@ POLICY = KindSpec(
         AttrField("amount_max", "最高支持额", "maximum amount", "float", min=0, unit_zh="万元", unit_en="×10k CNY", example="100", filter=Filter("at_least", "amount", "最高支持额不低于", "maximum amount at least")),
         AttrField("apply_mode", "兑现方式", "how granted", "enum", choices=APPLY_MODES, example="免申即享", filter=Filter("choice")),
         AttrField("eligibility", "资格条件", "eligibility rules", "text", max=2000,
-                  help_zh="每行或用 ; 分隔一条：字段 运算符 值，如 region in 120000; employees <= 300",
+                  help_zh="每行或用 ; 分隔一条：字段 运算符 值，如 地区 属于 120000; 员工人数 <= 300; 成立年限 <= 5",
                   help_en="one condition per line or ;-separated: field operator value, e.g. region in 120000; employees <= 300",
                   example="region in 120000; org_type in enterprise; age_years <= 5"),
     ),

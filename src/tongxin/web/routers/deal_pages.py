@@ -22,7 +22,7 @@ from starlette.datastructures import UploadFile
 from ...core import access as acc
 from ...core import contracts as K
 from ...core import deals as D
-from ...core.contracts import CONTRACT_COLUMNS, CONTRACT_TYPES, type_label
+from ...core.contracts import CONTRACT_COLUMNS, CONTRACT_HELP_ZH, CONTRACT_TYPES, type_label
 from ...core.errors import BadFile, Conflict, FieldError, Message, ValidationError
 from ...core.fields import parse_date
 from ...services import contracts as C
@@ -246,7 +246,7 @@ def contracts_template(request: Request) -> Any:
 
 def _import_page(request: Request, status: int = 200, **ctx: Any) -> Any:
     base: dict[str, Any] = {"done": None, "problem": None, "errors": [], "skip_invalid": False, "filename": ""}
-    return render(request, "deals/import.html", status=status, col_headers=COLUMN_HEADERS, columns=CONTRACT_COLUMNS, **(base | ctx))
+    return render(request, "deals/import.html", status=status, col_headers=COLUMN_HEADERS, columns=CONTRACT_COLUMNS, help_zh=CONTRACT_HELP_ZH, **(base | ctx))
 
 
 @router.get("/contracts/import", response_class=HTMLResponse)

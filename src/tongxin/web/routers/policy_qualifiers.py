@@ -13,7 +13,7 @@ from ...core import errors as E
 from ...core import policy as engine
 from ...services import policy_qualifiers as Q
 from .. import schemas as S
-from ..deps import ExchangeDep, Id, render, viewer
+from ..deps import ExchangeDep, Id, lang_of, render, viewer
 
 router = APIRouter()
 PAGE = 100
@@ -47,8 +47,13 @@ def qualifiers_page(request: Request, ex: ExchangeDep, policy_id: Id, group: str
     rows = q.group(group)
     pages = max(1, -(-len(rows) // PAGE))
     page = max(1, min(page, pages))
+    source = str(q.policy.attrs.get("eligibility") or "")
+    try:
+        rules = [c.text(lang_of(request)) for c in engine.parse_rules(source)]
+    except engine.RuleError:
+        rules = [source]
     return render(request, "operator_policy.html", q=q, group=group, rows=rows[(page - 1) * PAGE: page * PAGE], page=page, pages=pages,
-                  groups=Q.GROUPS, fields=engine.FIELDS, day=day)
+                  groups=Q.GROUPS, fields=engine.FIELDS, day=day, rules=rules)
 
 
 @router.get("/operator/policies/{policy_id}/qualifiers.csv")

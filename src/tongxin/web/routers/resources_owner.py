@@ -198,7 +198,7 @@ def _desk(request: Request, status: int = 200, error: E.Message | None = None, e
     today = _now(request).date()
     return render(request, "resources/vouchers.html", status=status, vouchers=vouchers, labs=labs, province=province, provinces=B.VOUCHER_PROVINCES,
                   error=error, errors=errors or {}, values=values or {}, form_name=form_name, today=today,
-                  year_end=dt.date(today.year, 12, 31), done=request.query_params.get("done"))
+                  year_end=dt.date(today.year, 12, 31), done=request.query_params.get("done"), voucher_status=B.voucher_status_label)
 
 
 @router.get("/operator/vouchers", response_class=HTMLResponse)

@@ -219,3 +219,36 @@ def test_the_scan_sees_an_untranslated_word() -> None:
             '<p>状态：active</p><input placeholder="purpose"><code>CBTC</code> <span>Mastersizer 3000</span></body></html>')
     _, text = crawl.parse(html)
     assert crawl.english_words(text, ALLOWED_WORDS | {"mastersizer"}) == ["active", "purpose"]
+
+
+# -- the public summary opens on the latest period with data -----------------------------------------------------
+
+def test_the_summary_opens_on_the_latest_year_with_contracts(tmp_path: Any, db_url: str) -> None:
+    import datetime as dt
+
+    from factories import load
+
+    from tongxin.demo.load import load_deals_demo
+    from tongxin.services.stats import default_period
+
+    ex = Exchange(Database(db_url), str(tmp_path / "idx"))
+    ex.init_db()
+    try:
+        load(ex)
+        assert load_deals_demo(ex)["contracts"] > 0
+        from sqlalchemy import delete
+
+        from tongxin.storage.models_deals import TechContractRow
+
+        with ex.db.transaction() as s:  # the registry's latest contracts are from 2024: nothing signed since
+            s.execute(delete(TechContractRow).where(TechContractRow.signed_on > dt.date(2024, 12, 31)))
+        with TestClient(create_app(ex), base_url=BASE) as c:
+            page = c.get("/summary").text
+            selected = re.search(r'<option value="([\d-]+)" selected>', page)
+            assert selected is not None and selected.group(1) == "2024" != default_period()
+            count = re.search(r"<b>([\d,]+) 项</b><span>技术合同数</span>", page)
+            assert count is not None and int(count.group(1).replace(",", "")) > 0
+            assert c.get("/api/v1/stats").json()["period"] == "2024"
+            assert '<option value="2023" selected>' in c.get("/summary?period=2023").text  # a chosen period stays chosen
+    finally:
+        ex.close()

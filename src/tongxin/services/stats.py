@@ -121,6 +121,17 @@ def default_period(today: dt.date | None = None) -> str:
     return str(today.year if today.month == 12 else today.year - 1)
 
 
+def period_with_data(s: Session, today: dt.date | None = None) -> str:
+    """The period a page opens on: the latest year up to `default_period()` that has contracts
+    (the first year with contracts when all are later; `default_period()` when there are none)."""
+    d = int(default_period(today))
+    hi = s.execute(select(func.max(TechContractRow.signed_on)).where(TechContractRow.signed_on <= dt.date(d, 12, 31))).scalar()
+    if hi is not None:
+        return str(hi.year)
+    lo = s.execute(select(func.min(TechContractRow.signed_on))).scalar()
+    return str(lo.year) if lo is not None else str(d)
+
+
 def available_years(s: Session) -> list[int]:
     lo, hi = s.execute(select(func.min(TechContractRow.signed_on), func.max(TechContractRow.signed_on))).one()
     if lo is None:
@@ -135,14 +146,14 @@ class Statistics:
         self.db = ex.db
 
     def figures(self, period: st.Period | str | None = None) -> st.Figures:
-        """The figures of a period (default: `default_period()`)."""
+        """The figures of a period (default: the latest year with contracts, `period_with_data`)."""
         with self.db.transaction(write=False) as s:
-            return figures(s, period or default_period())
+            return figures(s, period or period_with_data(s))
 
     def figures_and_years(self, period: st.Period | str | None = None) -> tuple[st.Figures, list[int]]:
         """The figures and the years that have contracts (the period picker)."""
         with self.db.transaction(write=False) as s:
-            return figures(s, period or default_period()), available_years(s)
+            return figures(s, period or period_with_data(s)), available_years(s)
 
 
 # -- tables shared by the dashboard, the CSV downloads and the XLSX export ---------------------------

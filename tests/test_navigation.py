@@ -252,3 +252,45 @@ def test_the_summary_opens_on_the_latest_year_with_contracts(tmp_path: Any, db_u
             assert '<option value="2023" selected>' in c.get("/summary?period=2023").text  # a chosen period stays chosen
     finally:
         ex.close()
+
+
+# -- lists that grow are paged --------------------------------------------------------------------------------------
+
+def test_my_organisation_pages_through_every_listing(tmp_path: Any, db_url: str) -> None:
+    """An organisation with more listings than a page holds sees all of them, page by page, each once."""
+    import world
+    from factories import load, tech
+
+    ex = Exchange(Database(db_url), str(tmp_path / "idx"))
+    ex.init_db()
+    try:
+        w = world.build(ex)
+        extra = [tech(f"T-MANY-{i}", f"批量成果第{i}号", "用于分页测试的成果描述，足够长以通过校验。", "分页;测试") for i in range(103)]
+        load(ex, orgs=[], listings=extra)
+        with ex.db.transaction(write=False) as s:
+            from tongxin.core.listing import ListingFilter
+            from tongxin.storage import repo
+
+            total = repo.count_listings(s, ListingFilter(owner_id=w.orgs["owner"]))
+        assert total > 2 * 50
+        with TestClient(create_app(ex), base_url=BASE) as c:
+            c.cookies.set("tx_session", w.accounts.create_session(w.users["owner_member"]))
+            seen: list[str] = []
+            url: str | None = "/my/org"
+            pages = 0
+            while url:
+                r = c.get(url)
+                assert r.status_code == 200
+                assert f'data-total="{total}"' in r.text
+                cards = re.findall(r'<a href="/listings/(\d+)"', r.text.split('<section class="panel">', 2)[2].split("</section>")[0])
+                assert 0 < len(set(cards)) <= 50
+                seen += list(dict.fromkeys(cards))
+                nxt = re.search(r'<a href="(/my/org\?page=\d+)" rel="next">', r.text)
+                url = nxt.group(1) if nxt else None
+                pages += 1
+            assert pages == -(-total // 50)
+            assert len(seen) == len(set(seen)) == total  # every listing once
+            last = c.get(f"/my/org?page={pages + 5}")  # past the end: the last page, not an error
+            assert last.status_code == 200 and f"第 {pages} / {pages} 页" in last.text and seen[-1] in last.text
+    finally:
+        ex.close()

@@ -280,6 +280,16 @@ class Listings:
         org_id = acc.require_org(viewer)
         return self._shown(viewer, self.ex.listings(ListingFilter(owner_id=org_id, limit=500), viewer))
 
+    def mine_page(self, viewer: acc.Viewer, page: int = 1, per_page: int = 50) -> tuple[list[Shown], int]:
+        """One page of the organisation's own listings (newest first) and how many it has in all."""
+        org_id = acc.require_org(viewer)
+        page = max(1, page)
+        f = ListingFilter(owner_id=org_id, limit=per_page, offset=(page - 1) * per_page)
+        with self.db.transaction(write=False) as s:
+            total = repo.count_listings(s, f)
+            xs = [x for x in repo.find_listings(s, f, self.ex.registry) if acc.access(viewer, x) > acc.Access.NONE]
+            return self._shown(viewer, xs, session=s), total
+
     def recent(self, viewer: acc.Viewer, kind: str, limit: int = 6) -> list[Shown]:
         shown, _ = self.page(viewer, ListingFilter(kind=kind, status="published"), 0, limit)
         return shown

@@ -13,7 +13,7 @@ from ...core.accounts import DECLINE_REASONS
 from ...core.errors import ValidationError
 from ...core.vocab import ORG_TYPES
 from ...services.listings import common_fields, fetch, form_values
-from ..deps import AccountsDep, ContactsDep, ExchangeDep, Id, ListingsDep, form, redirect, render, viewer
+from ..deps import AccountsDep, ContactsDep, ExchangeDep, Id, ListingsDep, PageNo, form, redirect, render, viewer
 
 router = APIRouter()
 
@@ -24,15 +24,23 @@ def _errors(e: ValidationError) -> dict[str, Any]:
 
 # -- my organisation --------------------------------------------------------------------------------
 
+MY_LISTINGS_PER_PAGE = 50
+
+
 @router.get("/my/org", response_class=HTMLResponse)
-def my_org(request: Request, accounts: AccountsDep, contacts_svc: ContactsDep, ls: ListingsDep) -> Any:
+def my_org(request: Request, accounts: AccountsDep, contacts_svc: ContactsDep, ls: ListingsDep, page: PageNo = 1) -> Any:
     v = viewer(request)
     acc.require_signed_in(v)
     if v.org_id is None:
         return render(request, "org_new.html", values={}, errors={}, org_types=ORG_TYPES)
+    listings, total = ls.mine_page(v, page, MY_LISTINGS_PER_PAGE)
+    pages = max(1, -(-total // MY_LISTINGS_PER_PAGE))
+    if page > pages:  # past the end (the list shrank): the last page
+        listings, total = ls.mine_page(v, pages, MY_LISTINGS_PER_PAGE)
     return render(request, "my_org.html", org=accounts.organisation(v, v.org_id), members=accounts.members(v, v.org_id),
                   invitations=accounts.invitations(v, v.org_id) if acc.can_manage_org(v, v.org_id) else [],
-                  listings=ls.mine(v), notifications=accounts.notifications(v), contacts=contacts_svc.list(v),
+                  listings=listings, total=total, page=min(page, pages), pages=pages,
+                  notifications=accounts.notifications(v), contacts=contacts_svc.list(v),
                   org_types=ORG_TYPES, invited=request.query_params.get("invited"))
 
 

@@ -294,3 +294,43 @@ def test_my_organisation_pages_through_every_listing(tmp_path: Any, db_url: str)
             assert last.status_code == 200 and f"第 {pages} / {pages} 页" in last.text and seen[-1] in last.text
     finally:
         ex.close()
+
+
+# -- form errors are said on the form --------------------------------------------------------------------------------
+
+def _post_form(site: Site, role: str, path: str, data: dict[str, str]) -> Any:
+    site.c.cookies.clear()
+    cookie = f"tx_session={site.lw.w.accounts.create_session(site.lw.w.users[role])}; tx_csrf=navtoken"
+    return site.c.post(path, data={"csrf": "navtoken"} | data, headers={"Cookie": cookie}, follow_redirects=False)
+
+
+def assert_inline(resp: Any, action: str, field: str, words: str) -> None:
+    """The answer is the page with the form again: the error beside the field, in Chinese, what was typed kept."""
+    assert resp.status_code in (409, 422), resp.status_code
+    assert 'class="error"' not in resp.text  # not the bare error page
+    form = re.search(rf'<form[^>]*action="{re.escape(action)}".*?</form>', resp.text, re.S)
+    assert form is not None, f"no form posting to {action}"
+    assert f'data-field="{field}"' in form.group(0) and words in form.group(0)
+    _, text = crawl.parse(resp.text)
+    assert field not in text and "invalid field" not in text
+
+
+def test_a_refused_booking_is_explained_on_the_booking_form(site: Site) -> None:
+    inst = site.lw.ids["instrument_id"][0]
+    action = f"/instruments/{inst}/book"
+    day = "2031-03-03"
+    r = _post_form(site, "member", action, {"date": day, "start": "09:00", "end": "11:00", "voucher": "V-1", "voucher_amount": "十元"})
+    assert_inline(r, action, "voucher_amount", "抵扣金额应为数字")
+    assert 'value="十元"' in r.text and 'value="V-1"' in r.text
+    r = _post_form(site, "member", action, {"date": day, "start": "9点", "end": "11:00"})
+    assert_inline(r, action, "start", "时间应为 09:00 的形式")
+    r = _post_form(site, "member", action, {"date": "明天", "start": "09:00", "end": "11:00"})
+    assert_inline(r, action, "date", "日期应为 2026-03-31 的形式")
+
+
+def test_the_error_page_names_fields_in_chinese(site: Site) -> None:
+    """Where a form still answers with the error page, it names the field in Chinese, not by its key."""
+    r = _post_form(site, "owner_admin", f"/listings/{site.lw.w.listings['public']}/grants", {"org_id": "abc"})
+    assert r.status_code == 422
+    _, text = crawl.parse(r.text)
+    assert "机构编号" in text and "org_id" not in text and "invalid field" not in text

@@ -247,14 +247,15 @@ def test_links_from_instrument_page_and_navigation(site: dict[str, Any]) -> None
     assert "Manage bookings, blackouts and training" in _get(site, "owner", f"/instruments/{iid}", lang="en").text
 
 
-def test_error_page_lists_each_field_error(site: dict[str, Any]) -> None:
+def test_booking_form_shows_each_field_error(site: dict[str, Any]) -> None:
     iid = site["ids"]["I-MS"]
     form = {"date": "2030-03-06", "start": "07:00", "end": "08:00"}
     r = _post(site, "researcher", f"/instruments/{iid}/book", **form)
-    assert r.status_code == 422 and "共 1 处输入有误" in r.text
+    assert r.status_code == 422 and f'action="/instruments/{iid}/book"' in r.text  # the booking form again, not an error page
     assert 'data-field="start"' in r.text and "开放时间为每天 08:00–20:00" in r.text and "book inside these hours" not in r.text
+    assert 'value="07:00"' in r.text  # what was typed is kept
     r = site["c"].post(f"/instruments/{iid}/book?lang=en", data={"csrf": CSRF, **form}, headers=_as(site, "researcher"))
-    assert r.status_code == 422 and "open 08:00–20:00 daily; book inside these hours" in r.text and "开放时间为每天" in r.text
+    assert r.status_code == 422 and "open 08:00–20:00 daily; book inside these hours" in r.text and "开放时间为每天" not in r.text
     r = _get(site, "visitor", f"/instruments/{iid}", view="day", date="2030-13-01")
     assert r.status_code == 422 and 'data-field="date"' in r.text
 

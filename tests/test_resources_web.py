@@ -105,7 +105,7 @@ def test_booking_form_with_session_and_csrf(site: dict[str, Any]) -> None:
     page = c.get(r.headers["location"])
     assert "预约已提交" in page.text and 'class="mine"' in page.text
     r = c.post(f"/instruments/{iid}/book", data=form | {"start": "07:00", "end": "08:00"}, follow_redirects=False)
-    assert r.status_code == 422 and "输入有误" in r.text  # the shared error page shows the summary line
+    assert r.status_code == 422 and 'data-field="start"' in r.text and f'action="/instruments/{iid}/book"' in r.text  # said on the form
 
 
 def test_verification_and_policies(site: dict[str, Any]) -> None:

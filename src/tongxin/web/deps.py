@@ -44,6 +44,34 @@ def one_language(text: str, lang: str) -> str:
 
 templates.env.filters["one_language"] = one_language
 
+# the Chinese and English names of the form fields errors point at (an error page names the field,
+# never its key); a key not listed is left out: every message names its field in words
+FIELD_LABELS: dict[str, tuple[str, str]] = {
+    "note": ("说明", "note"), "reason": ("原因", "reason"), "message": ("留言", "message"), "email": ("邮箱", "e-mail"),
+    "name": ("名称", "name"), "title": ("名称", "title"), "description": ("简介", "description"), "role": ("角色", "role"),
+    "contact_name": ("联系人", "contact person"), "contact_phone": ("联系电话", "phone"), "credit_code": ("统一社会信用代码", "credit code"),
+    "org_id": ("机构编号", "organisation number"), "org": ("机构", "organisation"), "user": ("用户", "user"),
+    "start": ("开始时间", "start"), "end": ("结束时间", "end"), "date": ("日期", "date"), "samples": ("样品数", "samples"),
+    "purpose": ("用途", "purpose"), "voucher": ("创新券编号", "voucher code"), "voucher_amount": ("创新券抵扣金额", "voucher amount"),
+    "amount": ("金额", "amount"), "amount_wan": ("金额（万元）", "amount (10,000 yuan)"), "max_share": ("最高抵扣比例", "maximum share"),
+    "valid_from": ("有效期起", "valid from"), "valid_until": ("有效期止", "valid until"), "province": ("地区", "region"),
+    "code": ("编号", "code"), "mark": ("认证标志", "mark"), "licensee": ("被许可机构", "licensee"), "licence_no": ("许可编号", "licence number"),
+    "products": ("许可产品范围", "products"), "stage": ("洽谈阶段", "stage"), "status": ("状态", "status"), "contract_no": ("合同编号", "contract number"),
+    "registration_no": ("登记编号", "registration number"), "listings": ("关联资源", "linked listings"), "deal_id": ("洽谈编号", "deal number"),
+    "period": ("统计期", "period"), "format": ("格式", "format"), "file": ("文件", "file"), "kind": ("资源类型", "kind"),
+    "current_password": ("当前密码", "current password"), "new_password": ("新密码", "new password"), "nda_accepted": ("保密承诺", "NDA"),
+    "eligibility": ("资格条件", "eligibility rules"), "group": ("分组", "group"), "url": ("网址", "URL"), "body": ("请求内容", "request body"),
+}
+
+
+def field_label(key: str, lang: str) -> str:
+    """A field's name in the page's language ('' for a key without one)."""
+    zh, en = FIELD_LABELS.get(key, ("", ""))
+    return en if lang == "en" else zh
+
+
+templates.env.globals["field_label"] = field_label
+
 def search_modes(registry: Any) -> dict[str, tuple[str, str, str]]:
     """The search box's modes: (kind searched, zh label, en label), from the kinds' roles."""
     return {

@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
@@ -25,6 +26,7 @@ from ...core.matching.fit import MatchContext
 from ...core.matching.rank import Match
 from ...services.booking import Actor, Bookings
 from ...services.certification import licensed_matches, licensees, marks, verify_licence
+from ...services.exchange import Exchange
 from ...services.policy import Eligibility, evaluate_all
 from .. import schemas as S
 from ..deps import ExchangeDep, Id, exchange, form, login_url, redirect, render, viewer
@@ -124,6 +126,12 @@ def stats_page(request: Request, group: str = "region", days: int = 90) -> Any:
 
 @router.get("/instruments/{instrument_id}", response_class=HTMLResponse)
 def instrument_page(request: Request, ex: ExchangeDep, instrument_id: Id, view: str = "week", date: str | None = None, booked: int | None = None) -> Any:
+    return _instrument_page(request, ex, instrument_id, view, date, booked)
+
+
+def _instrument_page(request: Request, ex: Exchange, instrument_id: int, view: str = "week", date: str | None = None, booked: int | None = None,
+                     status: int = 200, **form_state: Any) -> Any:
+    """The instrument's calendar and booking form (`form_state`: book_values, book_errors, book_problem after a refused booking)."""
     v = viewer(request)
     svc = _bookings(request)
     anchor = _date(date, _today())
@@ -133,7 +141,8 @@ def instrument_page(request: Request, ex: ExchangeDep, instrument_id: Id, view: 
     step = dt.timedelta(days=1 if cal.view == "day" else 7)
     return render(request, "resources/instrument.html", x=x, spec=ex.registry.get(_bookable_kind(request)), cal=cal, anchor=anchor,
                   prev=(anchor - step).isoformat(), next=(anchor + step).isoformat(), rules=B.InstrumentRules.of(x.attrs),
-                  can_book=getattr(v, "user_id", None) is not None and v.org_id is not None, booked=booked, status_labels=B.STATUS_LABELS)
+                  can_book=getattr(v, "user_id", None) is not None and v.org_id is not None, booked=booked, status_labels=B.STATUS_LABELS,
+                  status=status, **form_state)
 
 
 @router.post("/instruments/{instrument_id}/book")
@@ -143,18 +152,45 @@ async def book_form(request: Request, instrument_id: Id) -> Any:
         return redirect(login_url(request).replace("/book", ""))
     data = await form(request)  # checks the CSRF token
     actor = _actor(request)
-    day = _date(str(data.get("date") or ""), _today())
     try:
-        s = dt.datetime.combine(day, dt.time.fromisoformat(str(data.get("start") or "")), B.CST)
-        e = dt.datetime.combine(day, dt.time.fromisoformat(str(data.get("end") or "")), B.CST)
-        samples = int(data.get("samples") or 0)
-        amount = float(data["voucher_amount"]) if str(data.get("voucher_amount") or "").strip() else None
-    except ValueError:
-        raise E.ValidationError.of([E.FieldError("start", E.Message("时间应为 09:00 的形式，样品数和抵扣金额应为数字", "times look like 09:00; samples and amount are numbers"),
-                                                 data.get("start"))]) from None
-    voucher = str(data.get("voucher") or "").strip() or None
-    b = _bookings(request).request(actor, instrument_id, s, e, str(data.get("purpose") or ""), samples, voucher, amount)
+        day = _date(str(data.get("date") or ""), _today())
+        s, e = _moment(day, data, "start"), _moment(day, data, "end")
+        samples = _count(data, "samples")
+        amount = _amount(data, "voucher_amount")
+        voucher = str(data.get("voucher") or "").strip() or None
+        b = _bookings(request).request(actor, instrument_id, s, e, str(data.get("purpose") or ""), samples, voucher, amount)
+    except (E.ValidationError, E.Conflict, E.Forbidden) as err:  # said on the form, next to the field, with what was typed
+        errors = {fe.field: fe.message for fe in err.errors}
+        shown_day = str(data.get("date") or "") if "date" not in errors else None
+        return await run_in_threadpool(_instrument_page, request, exchange(request), instrument_id, "week", shown_day or None,
+                                       None, err.status, book_values=data, book_errors=errors, book_problem=None if errors else err.message)
     return redirect(f"/instruments/{instrument_id}?date={day.isoformat()}&booked={b.id}")
+
+
+def _moment(day: dt.date, data: dict[str, Any], name: str) -> dt.datetime:
+    raw = str(data.get(name) or "").strip()
+    try:
+        return dt.datetime.combine(day, dt.time.fromisoformat(raw), B.CST)
+    except ValueError:
+        raise E.ValidationError.of([E.FieldError(name, E.Message(f"时间应为 09:00 的形式，实际为 ‘{raw}’", f"a time looks like 09:00; got '{raw}'"), raw)]) from None
+
+
+def _count(data: dict[str, Any], name: str) -> int:
+    raw = str(data.get(name) or "").strip() or "0"
+    try:
+        return int(raw)
+    except ValueError:
+        raise E.ValidationError.of([E.FieldError(name, E.Message(f"样品数应为整数，实际为 ‘{raw}’", f"the number of samples is a whole number; got '{raw}'"), raw)]) from None
+
+
+def _amount(data: dict[str, Any], name: str) -> float | None:
+    raw = str(data.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise E.ValidationError.of([E.FieldError(name, E.Message(f"抵扣金额应为数字（元），实际为 ‘{raw}’", f"the voucher amount is a number of yuan; got '{raw}'"), raw)]) from None
 
 
 @router.get("/instruments/{instrument_id}/calendar.ics")

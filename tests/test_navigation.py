@@ -194,7 +194,8 @@ def test_the_operator_console_links_to_everything_operators_do(site: Site) -> No
     assert r.status_code == 200
     links, _ = crawl.parse(r.text)
     for href in ("#verify", "#reports", "#hidden", "/operator/marks", "/operator/facts", "/operator/policies", "/operator/vouchers",
-                 "/my/deals", "/contracts", "/contracts/import", "/dashboard", "/summary", "/instruments/stats", "/my/alerts"):
+                 "/my/deals", "/contracts", "/contracts/import", "/dashboard", "/summary", "/instruments/stats", "/my/alerts",
+                 "/operator/recommendations"):
         assert href in links, href
     for anchor in ("verify", "reports", "hidden"):
         assert f'id="{anchor}"' in r.text

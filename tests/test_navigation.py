@@ -247,7 +247,7 @@ def test_the_summary_opens_on_the_latest_year_with_contracts(tmp_path: Any, db_u
             page = c.get("/summary").text
             selected = re.search(r'<option value="([\d-]+)" selected>', page)
             assert selected is not None and selected.group(1) == "2024" != default_period()
-            count = re.search(r"<b>([\d,]+) 项</b><span>技术合同数</span>", page)
+            count = re.search(r"<b>([\d,]+) 项</b><span>已登记技术合同数</span>", page)  # registered contracts (the registration office counts)
             assert count is not None and int(count.group(1).replace(",", "")) > 0
             assert c.get("/api/v1/stats").json()["period"] == "2024"
             assert '<option value="2023" selected>' in c.get("/summary?period=2023").text  # a chosen period stays chosen

@@ -44,7 +44,7 @@ API_ERRORS = {"400": "请求有误 / bad request", "401": "需要登录 / sign-i
 PAGE_ANSWERS = {"303": "跳转（如登录页）/ redirect (e.g. to sign in)"}
 REF = "#/components/schemas/ErrorEnvelope"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-DOWNLOADS = {".xlsx": (XLSX,), ".ics": ("text/calendar",), ".csv": ("text/csv",), ".js": ("application/javascript",),
+DOWNLOADS = {".xlsx": (XLSX,), ".ics": ("text/calendar",), ".csv": ("text/csv",), ".js": ("application/javascript",), ".pdf": ("application/pdf",),
              ".{fmt}": ("application/pdf", XLSX), "/dashboard/report": ("application/pdf", XLSX)}
 BINARY = {"schema": {"type": "string", "format": "binary"}}
 

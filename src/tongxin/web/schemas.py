@@ -13,11 +13,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 # A number as the serializer produced it: 3 stays 3 and 2.5 stays 2.5 (a plain `float` would turn 3 into 3.0).
 Num = Annotated[int | float, WithJsonSchema({"type": "number"})]
 
+
+
+def _utc(t: dt.datetime) -> dt.datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)  # stored naive in UTC (SQLite): say so (RFC 3339)
+
+
+AwareDatetime = Annotated[dt.datetime, AfterValidator(_utc)]  # a timestamp with its offset, as "date-time" requires
 
 class Open(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -264,8 +271,8 @@ class OrganisationFactsOut(Open):
     rd_spending: float | None = Field(None, description="万元 / 10k CNY")
     certifications: list[str] = Field(default_factory=list)
     verified: bool = False
-    verified_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
+    verified_at: AwareDatetime | None = None
+    updated_at: AwareDatetime | None = None
 
 
 class OrganisationOut(Open):

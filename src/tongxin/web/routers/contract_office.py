@@ -23,6 +23,7 @@ from ...core.errors import Conflict, FieldError, Message, ValidationError
 from ...core.fields import parse_date
 from ...services import contracts as C
 from ..deps import ContractsDep, Id, PageNo, form, redirect, render, viewer
+from ..schemas import AwareDatetime
 
 router = APIRouter()
 PER_PAGE = 50
@@ -68,7 +69,7 @@ class ContractEventOut(BaseModel):
 
     action: str = Field(description="submit / resubmit / review / return / register / import")
     action_label: str
-    at: dt.datetime
+    at: AwareDatetime
     actor: str
     actor_role: str = Field(description="party / office / system")
     reason: str
@@ -90,7 +91,7 @@ class ContractBrief(BaseModel):
     signed_on: dt.date
     registration_no: str | None = None
     registered_on: dt.date | None = None
-    submitted_at: dt.datetime | None = None
+    submitted_at: AwareDatetime | None = None
 
 
 class ContractOut(ContractBrief):

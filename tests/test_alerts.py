@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import world
@@ -524,3 +525,35 @@ def test_organisation_defaults_and_ones_own_settings(w: world.World, sink: AioSi
     got = sink.messages()[before:]
     assert r.mails_sent == 1 and [str(m["To"]) for m in got] == [w.email("member")], r
     assert f"{PUBLIC}/listings/{lid}" in text_of(got[0])
+
+
+def test_cli_saves_lists_and_deletes_searches_and_follows(w: world.World, db_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    monkeypatch.setenv("TONGXIN_DATABASE_URL", db_url)
+    monkeypatch.setenv("TONGXIN_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TONGXIN_INDEX_DIR", str(tmp_path / "cli-idx"))
+    from tongxin.cli.main import app
+
+    runner = CliRunner()
+
+    def cli(*args: str) -> Any:
+        return runner.invoke(app, ["alerts", *args], catch_exceptions=False)
+
+    me = w.email("member")
+    r = cli("subscribe", "--user", me, "--q", "列车控制系统", "--kind", "technology", "--filter", "trl=5", "--frequency", "weekly", "--json")
+    assert r.exit_code == 0, r.output
+    saved = json.loads(r.stdout)
+    assert saved["q"] == "列车控制系统" and saved["kind"] == "technology" and str(saved["filters"]["trl"]) == "5" and saved["frequency"] == "weekly"
+    r = cli("subscribe", "--user", me, "--follow", "region", "--target", "120000", "--json")
+    assert r.exit_code == 0, r.output
+    listed = json.loads(cli("subscriptions", "--user", me).stdout)
+    assert {s["id"] for s in listed} >= {saved["id"], json.loads(r.stdout)["id"]}
+    r = cli("subscribe", "--user", me, "--q", "x", "--filter", "trl5")
+    assert r.exit_code == 1 and "key=value" in r.output  # named, nothing written
+    assert len(json.loads(cli("subscriptions", "--user", me).stdout)) == len(listed)
+    assert cli("unsubscribe", str(saved["id"]), "--user", me).exit_code == 0
+    assert saved["id"] not in {s["id"] for s in json.loads(cli("subscriptions", "--user", me).stdout)}
+    assert cli("subscriptions", "--user", "nobody@x.cn").exit_code == 3  # no such person

@@ -71,6 +71,81 @@ def preview(user: str = typer.Option(..., "--user", help="用户邮箱 / the use
     _run(go, ex)
 
 
+def _as(ex: Any, email: str) -> Any:
+    from ..services.accounts import Accounts
+
+    return Accounts(ex).viewer_by_email(email)
+
+
+@alerts_app.command("subscribe")
+def subscribe(user: str = typer.Option(..., "--user", help="用户邮箱 / the user's e-mail"),
+              q: str = typer.Option("", "--q", help="检索词 / search words"),
+              kind: str = typer.Option("", "--kind", help="资源类型 / kind (technology, scenario, …)"),
+              filters: list[str] = typer.Option([], "--filter", help="筛选条件 key=value，可多次 / a filter key=value, repeatable"),
+              follow: str = typer.Option("", "--follow", help="关注 org / industry / region（与 --target 一起）/ follow org, industry or region"),
+              target: str = typer.Option("", "--target", help="关注对象：机构 ID、行业代码或地区代码 / what to follow"),
+              frequency: str = typer.Option("daily", "--frequency", help="instant / daily / weekly / off"),
+              min_band: str = typer.Option("", "--min-band", help="最低匹配等级 strong / possible / weak"),
+              as_json: bool = typer.Option(False, "--json")) -> None:
+    """保存搜索或关注机构、行业、地区，有新结果时提醒 / save a search, or follow an organisation, industry or region."""
+    from .main import _exchange, _run, console
+
+    ex = _exchange()
+
+    def go() -> None:
+        from ..core import errors as E
+        from ..services.alerts import Alerts
+
+        raw: dict[str, Any] = {"type": f"follow_{follow}" if follow else "search", "frequency": frequency}
+        bad = [f for f in filters if "=" not in f]
+        if bad:
+            raise E.ValidationError.of([E.FieldError("filter", E.Message(f"筛选条件应为 key=value 形式：{bad[0]}", f"a filter looks like key=value: {bad[0]}"), bad[0])])
+        for key, value in (("q", q), ("kind", kind), ("target", target), ("min_band", min_band)):
+            if value:
+                raw[key] = value
+        if filters:
+            raw["filters"] = dict(f.split("=", 1) for f in filters)
+        sub = Alerts(ex).subscribe(_as(ex, user), raw)
+        if as_json:
+            _echo(sub)
+        else:
+            console.print(f"✓ 已保存提醒 / saved: #{sub['id']} {sub.get('q') or sub.get('target') or ''} ({sub['frequency']})", highlight=False)
+
+    _run(go, ex)
+
+
+@alerts_app.command("subscriptions")
+def subscriptions(user: str = typer.Option(..., "--user", help="用户邮箱 / the user's e-mail")) -> None:
+    """此人保存的搜索与关注 / the person's saved searches and follows."""
+    from .main import _exchange, _run
+
+    ex = _exchange()
+
+    def go() -> None:
+        from ..services.alerts import Alerts
+
+        _echo(Alerts(ex).subscriptions(_as(ex, user)))
+
+    _run(go, ex)
+
+
+@alerts_app.command("unsubscribe")
+def unsubscribe(sub_id: int = typer.Argument(..., help="提醒 ID / subscription id"),
+                user: str = typer.Option(..., "--user", help="用户邮箱 / the user's e-mail")) -> None:
+    """删除一项保存的搜索或关注 / delete a saved search or follow."""
+    from .main import _exchange, _run, console
+
+    ex = _exchange()
+
+    def go() -> None:
+        from ..services.alerts import Alerts
+
+        Alerts(ex).unsubscribe(_as(ex, user), sub_id)
+        console.print(f"✓ 已删除 / deleted: #{sub_id}")
+
+    _run(go, ex)
+
+
 @alerts_app.command("status")
 def status() -> None:
     """队列状态与已放弃的项目 / the queues, and what was given up."""

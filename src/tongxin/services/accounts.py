@@ -204,6 +204,17 @@ class Accounts:
         with self.db.transaction(write=False) as s:
             return R.identity(s, user_id)
 
+    def viewer_by_email(self, email: str) -> acc.Viewer:
+        """The viewer of the account with this e-mail (the command line acts for a named person)."""
+        from ..core.accounts import normalise_email
+
+        with self.db.transaction(write=False) as s:
+            u = R.user_by_email(s, normalise_email(email))
+            uid = u.id if u is not None else None
+        if uid is None:
+            raise acc.not_visible("用户", "user", email)
+        return self.viewer(uid)
+
     def viewer(self, user_id: int) -> acc.Viewer:
         ident = self.identity(user_id)
         return viewer_of(ident) if ident else acc.VISITOR

@@ -122,8 +122,9 @@ def test_booking_workflow_in_the_browser(site: dict[str, Any], browser: Any) -> 
     vp.goto(f"{base}/instruments/{iid}?date={day}")
     assert _cell_texts(vp, "booked") == ["待审批", "待审批"]
     _request_slot(vp, day, "10:00", "12:00", "重复预约")
-    body = vp.locator("section.error").inner_text()
-    assert "409" in body and f"{day} 10:00–12:00 已被预约，请选择其他时段" in body and "already booked" in body, body
+    body = vp.locator('p.form-error[data-form="book"]').inner_text()  # said on the booking form, in the page's language
+    assert f"{day} 10:00–12:00 已被预约，请选择其他时段" in body, body
+    assert vp.locator('input[name="purpose"]').input_value() == "重复预约"  # what was typed is kept
     assert "Traceback" not in vp.content()
     vctx.close()
 

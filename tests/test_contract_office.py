@@ -376,3 +376,22 @@ def test_cli_office_commands(office: Office, tmp_path: Any, monkeypatch: pytest.
     assert res.exit_code == 0 and "registrar" in res.output
     assert office.w.accounts.viewer(office.w.users["user"]).role == "registrar"
     assert run(app, ["contracts", "office-role", office.w.email("operator")]).exit_code == 5  # not on top of another platform role
+
+
+def test_a_year_no_calendar_holds_is_a_typed_422(tmp_path: Any) -> None:
+    """Found by schemathesis: GET /api/v1/contracts?year=0 answered 500."""
+    from fastapi.testclient import TestClient
+
+    from tongxin.services import Exchange
+    from tongxin.storage.db import Database
+    from tongxin.web.app import create_app
+
+    ex = Exchange(Database(f"sqlite:///{tmp_path}/y.db"), str(tmp_path / "idx"))
+    ex.init_db()
+    try:
+        with TestClient(create_app(ex), raise_server_exceptions=False) as c:
+            for year in ("0", "131073", "-5"):
+                r = c.get("/api/v1/contracts", params={"year": year})
+                assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error", (year, r.status_code, r.text[:200])
+    finally:
+        ex.close()

@@ -10,10 +10,10 @@ services.contracts; handlers parse, call one service method and render."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -204,7 +204,8 @@ def _list_out(lst: C.ContractList, page: int, per_page: int) -> ContractListOut:
 # -- API --------------------------------------------------------------------------------------------
 
 @router.get("/api/v1/contracts", response_model=ContractListOut, tags=["contracts"])
-def api_contracts(request: Request, contracts: ContractsDep, status: str | None = None, year: int | None = None, type: str | None = None,
+def api_contracts(request: Request, contracts: ContractsDep, status: str | None = None,
+                  year: Annotated[int | None, Query(ge=1900, le=2200, description="签订年份 / year signed")] = None, type: str | None = None,
                   region: str | None = None, page: PageNo = 1) -> Any:
     """技术合同列表：当事方看本机构的合同，运营人员与登记机构看全部；status=open 为待处理 / contracts: a party sees
     its own, staff and the registration office see all; status=open is the office's queue (submitted, under review)."""

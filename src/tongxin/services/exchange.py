@@ -21,7 +21,7 @@ from ..core.kinds import Registry, default_registry
 from ..core.listing import Listing, ListingFilter
 from ..core.matching.fit import MatchContext
 from ..core.matching.query import GROUP_TIE, MAX_GROUPS, QueryTerm, engine_query, listing_query, query_words, text_query
-from ..core.matching.rank import Candidate, Match, allowed_kinds, rank
+from ..core.matching.rank import Candidate, Match, allowed_kinds, rank, worth_reading
 from ..core.matching.relevance import lexical_ceiling
 from ..core.text import Analyzer, default_analyzer
 from ..search import SearchEngine, SearchHit
@@ -266,9 +266,12 @@ class Exchange:
         return lexical_ceiling(qterms, unknown, self.engine.num_docs())
 
     def _with_meaning(self, cands: list[Candidate], qvec: Any, kinds: Sequence[str], exclude: Sequence[int],
-                      session: Any) -> tuple[list[Candidate], float]:
+                      session: Any, worth: Callable[[list[Candidate], list[tuple[int, float]], float], list[int]] | None = None,
+                      ) -> tuple[list[Candidate], float]:
         """The word candidates with their cosines, plus the nearest listings by meaning that the
-        words did not find (word score 0), and the query's background cosine; see services.hybrid."""
+        words did not find (word score 0), and the query's background cosine; see services.hybrid.
+        `worth(word candidates, meaning-only (id, cosine), background)`: the meaning-only ids that
+        could reach the results (rank.worth_reading); only those are read from the database."""
         if qvec is None:
             return cands, 0.0
         sem = self.semantic.candidates(qvec, kinds, SEMANTIC_DEPTH + len(exclude))
@@ -278,11 +281,25 @@ class Exchange:
         if missing:
             cos.update((i, float(c)) for i, c in self.semantic.cosines(qvec, missing).items())
         skip = set(exclude) | have
-        extra = [i for i, _ in sem if i not in skip]
-        found = repo.fetch_listings(session, extra, self.registry) if extra else {}
+        background = float(self.semantic.background(qvec, kinds))
         out = [Candidate(c.listing, c.text_score, cos.get(int(c.listing.id or 0))) for c in cands]
+        extra = [i for i, _ in sem if i not in skip]
+        if extra and worth is not None:
+            extra = worth(out, [(i, cos[i]) for i in extra], background)
+        found = repo.fetch_listings(session, extra, self.registry) if extra else {}
         out += [Candidate(found[i], 0.0, cos[i]) for i in extra if i in found]
-        return out, float(self.semantic.background(qvec, kinds))
+        return out, background
+
+    def _worth(self, qterms: Sequence[QueryTerm], can_see: Callable[[Listing], bool], ctx: MatchContext, query: Listing | None,
+               wanted_kind: str | None, limit: int, ceiling: float | None = None
+               ) -> Callable[[list[Candidate], list[tuple[int, float]], float], list[int]] | None:
+        """The pruning of meaning-only candidates for one search or match (None: read them all,
+        when a kind in play has checks that drop results after ranking)."""
+        if any(self.registry.get(k).checks for k in allowed_kinds(self.registry, query, wanted_kind)):
+            return None
+        return lambda words, meaning, background: worth_reading(
+            words, meaning, qterms, self.registry, ctx, can_see, query=query, wanted_kind=wanted_kind, limit=limit,
+            ceiling=ceiling, background=background)
 
     def search(self, text: str, kind: str | None = None, viewer: acc.Viewer = acc.VISITOR, limit: int = 10,
                ctx: MatchContext | None = None, explain: int | None = None) -> tuple[list[QueryTerm], list[Match]]:
@@ -301,7 +318,8 @@ class Exchange:
                 cands, hits = self._retrieve_hits(qterms, kinds, viewer, ctx, depth=max(limit * 5, 50), session=s)
                 qvec = pending.result()
                 if qvec is not None:
-                    cands, background = self._with_meaning(cands, qvec, kinds, (), s)
+                    cands, background = self._with_meaning(cands, qvec, kinds, (), s,
+                                                           self._worth(qterms, can_see, ctx, None, kind, limit, ceiling))
             if qvec is not None:
                 return query_words(qterms), self._rank(cands, qterms, can_see, ctx, wanted_kind=kind, limit=limit, hits=hits,
                                                        ceiling=ceiling, background=background, explain=explain)
@@ -390,7 +408,8 @@ class Exchange:
         if not kinds:
             return None
         cands, hits = self._retrieve_hits(qterms, kinds, viewer, ctx, depth=max(limit * 5, 50), exclude=[lid], session=session)
-        cands, background = self._with_meaning(cands, self.semantic.vector_of(lid), kinds, [lid], session)
+        worth = self._worth(qterms, lambda x: acc.can_match(viewer, x), ctx, listing, kind, limit)
+        cands, background = self._with_meaning(cands, self.semantic.vector_of(lid), kinds, [lid], session, worth)
         return qterms, cands, hits, background
 
     def _rank_counterparts(self, listing: Listing, found: tuple[list[QueryTerm], list[Candidate], dict[int, SearchHit], float] | None,

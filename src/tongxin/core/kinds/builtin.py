@@ -35,6 +35,7 @@ TECHNOLOGY = KindSpec(
         AttrField("contact", "联系方式", "contact", "str"),
     ),
     fits={"scenario": fitrules.technology_vs_scenario},
+    fit_bounds={"scenario": fitrules.TECH_SCENARIO_BOUNDS},
     rules=Rules(ranges=(Range("price_min", "price_max"),)),
     roles=frozenset({"contract_subject", "headline_offer"}),
     icon="🔨",

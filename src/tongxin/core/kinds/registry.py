@@ -49,6 +49,9 @@ class Pairing:
 
     fit: FitFn | None
     hard: HardFn | None
+    # the least and the most points `fit` can give (None: not declared): lets the match path skip
+    # reading candidates that cannot reach the results (services.exchange)
+    bounds: tuple[float, float] | None = None
 
 
 def _swap(fn: Callable[[Any, Any, Any], Any] | None) -> Callable[[Any, Any, Any], Any] | None:
@@ -69,6 +72,8 @@ class KindSpec:
     # on one of its two kinds (or on both, each for its own direction).
     fits: Mapping[str, FitFn] = field(default_factory=dict)
     hards: Mapping[str, HardFn] = field(default_factory=dict)
+    # counterpart kind → (least, most) points its fit gives; optional (see Pairing.bounds)
+    fit_bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     text_weights: TextWeights = TextWeights()
     rules: Rules = Rules()
     # Checks that need stored facts (e.g. "licence": the owner holds a licence for the mark the
@@ -87,6 +92,9 @@ class KindSpec:
         extra = set(self.hards) - set(self.fits)
         if extra:
             raise ValueError(f"kind {self.name!r}: hard rules for {sorted(extra)} need a fit for that kind too (fits)")
+        extra = set(self.fit_bounds) - set(self.fits)
+        if extra:
+            raise ValueError(f"kind {self.name!r}: fit bounds for {sorted(extra)} need a fit for that kind too (fits)")
 
     def attr(self, key: str) -> AttrField:
         for a in self.attrs:
@@ -169,10 +177,10 @@ class Registry:
         """The fit and hard rule for a query of `query_kind` meeting a `cand_kind` candidate."""
         q = self.get(query_kind)
         if cand_kind in q.fits:
-            return Pairing(q.fits[cand_kind], q.hards.get(cand_kind))
+            return Pairing(q.fits[cand_kind], q.hards.get(cand_kind), q.fit_bounds.get(cand_kind))
         c = self.get(cand_kind)
         if query_kind in c.fits:
-            return Pairing(_swap(c.fits[query_kind]), _swap(c.hards.get(query_kind)))
+            return Pairing(_swap(c.fits[query_kind]), _swap(c.hards.get(query_kind)), c.fit_bounds.get(query_kind))
         return Pairing(None, None)
 
     def with_role(self, role: str) -> KindSpec | None:

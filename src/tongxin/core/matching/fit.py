@@ -123,6 +123,11 @@ def _tech_scenario(tech: Listing, scen: Listing, ctx: MatchContext) -> list[FitI
     return [i for i in items if i is not None]
 
 
+# the least and the most points technology_vs_scenario gives (TRL and budget missed; every item at its best)
+TECH_SCENARIO_BOUNDS = (TRL_MISSED_POINTS + BUDGET_MISSED_POINTS,
+                        INDUSTRY_DIVISION_POINTS + TRL_MET_POINTS + BUDGET_MET_POINTS + CORRIDOR_POINTS)
+
+
 def technology_vs_scenario(tech: Listing, scen: Listing, ctx: MatchContext) -> list[FitItem]:
     """The technology ↔ scenario pair's fit (declared on the technology kind, used both ways)."""
     return _tech_scenario(tech, scen, ctx)

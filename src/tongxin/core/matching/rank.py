@@ -159,6 +159,54 @@ def term_hits(text_points: float, cand: Listing, registry: Registry, analyzer: A
             for st, q, where in best]
 
 
+def worth_reading(
+    words: Sequence[Candidate],
+    meaning: Sequence[tuple[int, float]],
+    qterms: Sequence[QueryTerm],
+    registry: Registry,
+    ctx: MatchContext,
+    can_see: Callable[[Listing], bool],
+    query: Listing | None = None,
+    wanted_kind: str | None = None,
+    limit: int = 10,
+    fusion: Fusion = DEFAULT_FUSION,
+    ceiling: float | None = None,
+    background: float = 0.0,
+) -> list[int]:
+    """Of the meaning candidates that the words did not find (`meaning`: (id, cosine), not yet
+    read), those that could still reach `rank`'s top `limit`: the others need not be read.
+
+    A meaning-only candidate scores at most TEXT_MAX × its meaning part (its word score is 0)
+    plus the most its fit can give; the word candidates (read, with their cosines) that pass
+    the hard rules score at least TEXT_MAX × their relevance plus the least a fit gives. A
+    meaning candidate whose best possible score is below the `limit`-th of those least scores
+    cannot be among the results, whatever it turns out to be. When a kind in play declares no
+    fit bounds (Pairing.bounds) every candidate is kept."""
+    if not meaning:
+        return []
+    kinds = allowed_kinds(registry, query, wanted_kind)
+    pairs = pairings(registry, query, kinds)
+    lo = hi = 0.0
+    for p in pairs.values():
+        if p.fit is None:
+            continue
+        if p.bounds is None:
+            return [i for i, _ in meaning]
+        lo, hi = min(lo, p.bounds[0]), max(hi, p.bounds[1])
+    if ceiling is None:
+        ceiling = lexical_ceiling(qterms)
+    least = []
+    for c in words:
+        hard = pairs[c.listing.kind].hard if c.listing.kind in pairs else None
+        if passes_hard_rules(c.listing, query, kinds, ctx, can_see, hard):
+            w, m = fusion.fuse(fusion.lexical(c.text_score, ceiling, query is not None), c.cosine, background)
+            least.append(TEXT_MAX * (w + m) + lo)
+    if len(least) < limit:
+        return [i for i, _ in meaning]
+    bar = sorted(least, reverse=True)[limit - 1] - 1e-6  # ties go by id: keep what ties
+    return [i for i, cos in meaning if TEXT_MAX * fusion.fuse(0.0, cos, background)[1] + hi >= bar]
+
+
 def rank(
     candidates: Sequence[Candidate],
     qterms: Sequence[QueryTerm],

@@ -82,4 +82,8 @@ def test_hybrid_path_with_the_approximate_index_matches_the_exact_index(tmp_path
     for k in ("text_p50_ms", "text_p99_ms", "listing_match_p50_ms", "listing_match_p99_ms", "query_embed_p99_ms"):
         assert m[k] is not None and m[k] > 0, k
     assert "hybrid_text_p99_le_60ms" in out["verdict"] and "vector_recall_ge_0_9" in out["verdict"]
+    srv = out["serving"]  # a fresh process that opens the saved indexes, as a restarted server does
+    assert "error" not in srv, srv.get("error")
+    assert srv["vector_index_loaded_from_disk"] is True and srv["queries"] == 40 and srv["listing_queries"] > 0
+    assert srv["peak_rss_mb"] >= srv["rss_after_startup_mb"] > 0 and srv["text_p99_ms"] > 0 and srv["listing_match_p99_ms"] > 0
     assert not list(tmp_path.iterdir())

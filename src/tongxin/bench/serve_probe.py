@@ -75,15 +75,26 @@ def probe(url: str, index_dir: str, text_qs: list[tuple[str, str | None]], match
         ex.close()
 
 
+def encoder_key(encoder: Any) -> str:
+    """The key of core.semantic.ENCODERS that builds an encoder of this model (what the probe loads)."""
+    from ..core.semantic import ENCODERS
+
+    for key, make in ENCODERS.items():
+        if make().name == encoder.name:
+            return key
+    raise ValueError(f"no encoder key for the model {encoder.name!r}")
+
+
 def run(url: str, index_dir: str, text_qs: list[tuple[str, str | None]], match_ids: list[int], ann_threshold: int | None,
-        workdir: str) -> dict[str, Any]:
+        workdir: str, encoder: str = "e5") -> dict[str, Any]:
     """Run `probe` in a fresh interpreter; its figures (or {"error": …} when it failed)."""
     import os
     import subprocess
 
     path = os.path.join(workdir, "serve-probe.json")
     with open(path, "w", encoding="utf-8") as fh:
-        json.dump({"url": url, "index_dir": index_dir, "text_qs": text_qs, "match_ids": match_ids, "ann_threshold": ann_threshold}, fh)
+        json.dump({"url": url, "index_dir": index_dir, "text_qs": text_qs, "match_ids": match_ids, "ann_threshold": ann_threshold,
+                   "encoder": encoder}, fh)
     r = subprocess.run([sys.executable, "-m", "tongxin.bench.serve_probe", path], capture_output=True, text=True, check=False)
     if r.returncode != 0:
         return {"error": (r.stderr or r.stdout)[-2000:]}
@@ -95,7 +106,8 @@ def main() -> None:
     with open(sys.argv[1], encoding="utf-8") as fh:
         a = json.load(fh)
     text_qs = [(q, k) for q, k in a["text_qs"]]
-    print(json.dumps(probe(a["url"], a["index_dir"], text_qs, [int(i) for i in a["match_ids"]], a.get("ann_threshold"))))
+    print(json.dumps(probe(a["url"], a["index_dir"], text_qs, [int(i) for i in a["match_ids"]], a.get("ann_threshold"),
+                           a.get("encoder", "e5"))))
 
 
 if __name__ == "__main__":

@@ -398,7 +398,8 @@ def run_speed(listings: int, database_url: str | None = None, workers: int = 0, 
             if sv is not None:
                 from . import serve_probe
 
-                out["serving"] = serve_probe.run(url, index_dir, list(text_qs), list(match_ids), ann_threshold, base_dir)
+                out["serving"] = serve_probe.run(url, index_dir, list(text_qs), list(match_ids), ann_threshold, base_dir,
+                                                 serve_probe.encoder_key(sv.enc))
             out["peak_rss_mb"] = round(peak_rss_mb(), 1)
             out["peak_rss_children_mb"] = round(peak_rss_children_mb(), 1)
             out["analysis_worker_peak_rss_mb"] = round(build_worker_rss, 1)

@@ -36,8 +36,11 @@ def voucher_status_label(status: str, lang: str = "zh") -> str:
     return en if lang == "en" else zh
 
 
-# statuses that hold the slot (the database exclusion constraint uses the same list)
-BLOCKING = ("pending", "approved", "used", "no_show")
+# statuses that hold the slot (the database exclusion constraint uses the same list, migration 0009bill):
+# a no-show releases its slot (billing: released automatically after the grace period)
+BLOCKING = ("pending", "approved", "used")
+# statuses counted in usage statistics (booked hours)
+COUNTED = ("pending", "approved", "used", "no_show")
 
 
 def as_cst(t: dt.datetime) -> dt.datetime:
@@ -115,6 +118,13 @@ class Booking:
     created_at: dt.datetime | None = None
     note: str = ""  # the owner's reason for a rejection or a cancellation
     decided_at: dt.datetime | None = None
+    cost_centre: str = ""  # optional, validated by core.billing.check_code
+    project_code: str = ""
+    checked_in_at: dt.datetime | None = None
+    checked_out_at: dt.datetime | None = None
+    billed_hours: float | None = None  # actual hours rounded up to the billing unit, set at check-out
+    billing_note: str = ""  # said when the actual use differs from the booking
+    awaiting_confirmation: bool = False  # the booker checked in / out at the instrument; the manager confirms
 
     @property
     def hours(self) -> float:
@@ -127,6 +137,11 @@ class Booking:
             "status": self.status, "status_zh": STATUS_LABELS[self.status][0], "purpose": self.purpose, "samples": self.samples,
             "fee": round(self.fee, 2), "voucher_id": self.voucher_id, "voucher_amount": round(self.voucher_amount, 2),
             "payable": round(self.fee - self.voucher_amount, 2), "note": self.note,
+            "cost_centre": self.cost_centre or None, "project_code": self.project_code or None,
+            "checked_in_at": as_cst(self.checked_in_at).isoformat() if self.checked_in_at else None,
+            "checked_out_at": as_cst(self.checked_out_at).isoformat() if self.checked_out_at else None,
+            "billed_hours": round(self.billed_hours, 2) if self.billed_hours is not None else None,
+            "billing_note": self.billing_note or None, "awaiting_confirmation": self.awaiting_confirmation,
         }
 
 
@@ -483,7 +498,7 @@ def usage_stats(records: Iterable[UsageRecord], group: str = "instrument") -> li
         raise _invalid("group", f"分组应为 {' / '.join(GROUPS)}", f"group must be one of {', '.join(GROUPS)}", group)
     out: dict[str, UsageStats] = {}
     for r in records:
-        if r.status not in BLOCKING:
+        if r.status not in COUNTED:
             continue
         if group == "instrument":
             key, lab = str(r.instrument_id), r.instrument

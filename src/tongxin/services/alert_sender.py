@@ -161,6 +161,7 @@ class Sender:
         """Every kind of due work once. Safe to run from several processes at a time (claims)."""
         report = PassReport()
         with self._lock:
+            self.bookings_due(report)
             self.scan(report)
             self.alerts.process_events(report)
             self.alerts.evaluate_searches(report)
@@ -169,6 +170,21 @@ class Sender:
                 self.send_mail(report)
                 self.send_webhooks(report)
         return report
+
+    # -- instrument bookings: no-shows and waitlist offers ---------------------------------------------
+    def bookings_due(self, report: PassReport) -> None:
+        """Approved bookings not checked in within the grace period become no-shows (slot released, offered
+        to the waitlist); expired waitlist offers pass on (services.billing.Billing.run_due). Their notices
+        are posted in that transaction, so this pass mails them."""
+        from .billing import Billing
+
+        try:
+            due = Billing(self.ex).run_due(self.now())
+            report.no_shows += len(due.no_shows)
+            report.waitlist_offers += due.offers
+        except Exception as exc:  # must not stop the sending
+            log.exception("booking due work failed")
+            report.errors.append(f"bookings: {exc}")
 
     # -- notices ----------------------------------------------------------------------------------
     def scan(self, report: PassReport, force: bool = False) -> None:

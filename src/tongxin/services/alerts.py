@@ -85,6 +85,8 @@ class PassReport:
     subscriptions_evaluated: int = 0
     mails_composed: int = 0
     notices: int = 0  # reminders found by the scan (services.notices)
+    no_shows: int = 0  # bookings released as no-shows (services.billing)
+    waitlist_offers: int = 0  # freed slots offered to the waitlist
     mails_sent: int = 0
     mails_retry: int = 0
     mails_failed: int = 0

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from ..core import access as acc
+from ..core import billing as BL
 from ..core import booking as B
 from ..core import regions
 from ..core.access import Viewer
@@ -22,7 +23,7 @@ from ..core.listing import Listing
 from ..storage import accounts_repo as AR
 from ..storage import repo
 from ..storage import resources_repo as rr
-from . import notices
+from . import notices, waitlist
 from .exchange import Exchange
 
 Clock = Callable[[], dt.datetime]
@@ -239,23 +240,31 @@ class Bookings:
 
     # -- booking workflow ---------------------------------------------------------------------
     def request(self, actor: Actor, instrument_id: int, start: dt.datetime, end: dt.datetime, purpose: str = "", samples: int = 0,
-                voucher: str | None = None, voucher_amount: float | None = None) -> B.Booking:
+                voucher: str | None = None, voucher_amount: float | None = None, cost_centre: str = "", project_code: str = "") -> B.Booking:
         slot = B.Slot.of(start, end)
         now = self.clock()
+        codes = BL.check_codes(cost_centre, project_code)
         with self.ex.db.transaction() as s:
-            return self._request(s, actor, instrument_id, slot, now, purpose, samples, voucher, voucher_amount)
+            return self._request(s, actor, instrument_id, slot, now, purpose, samples, voucher, voucher_amount, codes)
 
     def request_on_behalf(self, user_id: int, org_ref: str, instrument_id: int, start: dt.datetime, end: dt.datetime, purpose: str = "",
-                          samples: int = 0, voucher: str | None = None, voucher_amount: float | None = None) -> B.Booking:
+                          samples: int = 0, voucher: str | None = None, voucher_amount: float | None = None, cost_centre: str = "",
+                          project_code: str = "") -> B.Booking:
         """The operator books for a user of an organisation named by id, external id, credit code or name (`tongxin resources book`)."""
+        codes = BL.check_codes(cost_centre, project_code)
         with self.ex.db.transaction() as s:
             actor = Actor(user_id, rr.resolve_org(s, org_ref).id, acc.SYSTEM)
             slot = B.Slot.of(start, end)
             now = self.clock()
-            return self._request(s, actor, instrument_id, slot, now, purpose, samples, voucher, voucher_amount)
+            return self._request(s, actor, instrument_id, slot, now, purpose, samples, voucher, voucher_amount, codes)
+
+    def request_in(self, s: Session, actor: Actor, instrument_id: int, slot: B.Slot, now: dt.datetime, purpose: str = "",
+                   codes: tuple[str, str] = ("", "")) -> B.Booking:
+        """The one booking path as a step of another use case (a waitlist claim), in the caller's transaction."""
+        return self._request(s, actor, instrument_id, slot, now, purpose, 0, None, None, codes)
 
     def _request(self, s: Session, actor: Actor, instrument_id: int, slot: B.Slot, now: dt.datetime, purpose: str, samples: int,
-                 voucher: str | None, voucher_amount: float | None) -> B.Booking:
+                 voucher: str | None, voucher_amount: float | None, codes: tuple[str, str] = ("", "")) -> B.Booking:
         row = rr.lock_instrument(s, instrument_id)
         if acc.access(actor.viewer, repo.get_listing(s, instrument_id, self.ex.registry)) < acc.Access.FULL:
             raise acc.not_visible("仪器", "instrument", instrument_id)  # summary-only (confidential) or hidden: no booking
@@ -270,7 +279,8 @@ class Bookings:
         status = B.decide_request(slot, rules, now, trained, conflicts, blackouts, used)
         user_org = repo.get_organisation(s, actor.org_id)
         fee = B.fee_of(row.attrs or {}, row.owner_id, row.region, actor.org_id, user_org.region, slot.hours, samples)
-        b = B.Booking(instrument_id, actor.user_id, actor.org_id, slot, status, purpose.strip()[:2000], max(samples, 0), fee)
+        b = B.Booking(instrument_id, actor.user_id, actor.org_id, slot, status, purpose.strip()[:2000], max(samples, 0), fee,
+                      cost_centre=codes[0], project_code=codes[1])
         v = None
         if voucher:
             v = rr.get_voucher(s, B.voucher_code(voucher), for_update=True)
@@ -298,6 +308,8 @@ class Bookings:
             rr.set_booking_status(s, booking_id, to, now, note)
             if to == "rejected" and b.voucher_id and b.voucher_amount:
                 rr.charge_voucher(s, b.voucher_id, booking_id, -b.voucher_amount)
+            if to in ("rejected", "no_show"):
+                waitlist.offer_freed(s, b.instrument_id, b.slot, now)
             if to in ("approved", "rejected") and b.org_id != row.owner_id:
                 why_zh, why_en = (f"：{note}", f": {note}") if note else ("", "")
                 notices.post(s, f"booking{b.id}-{to}", b.org_id, f"仪器预约 #{b.id}（{row.title}，{b.slot.label()}）{B.STATUS_LABELS[to][0]}{why_zh}",
@@ -335,6 +347,7 @@ class Bookings:
             rr.set_booking_status(s, booking_id, "cancelled", now, note)
             if b.voucher_id and b.voucher_amount:
                 rr.charge_voucher(s, b.voucher_id, booking_id, -b.voucher_amount)
+            waitlist.offer_freed(s, b.instrument_id, b.slot, now)
             if not own and b.org_id != row.owner_id:
                 why_zh, why_en = (f"：{note}", f": {note}") if note else ("", "")
                 notices.post(s, f"booking{b.id}-cancelled", b.org_id, f"仪器预约 #{b.id}（{row.title}，{b.slot.label()}）已被仪器管理员取消{why_zh}",

@@ -37,8 +37,9 @@ from .models import Base, BigId
 class InstrumentBookingRow(Base):
     """One booking of an instrument (a listing of the bookable kind, see KindSpec.roles).
 
-    Active bookings (pending, approved, used, no_show) of one instrument never overlap: PostgreSQL
-    enforces it with an exclusion constraint, SQLite with triggers (both in migration 0003).
+    Active bookings (pending, approved, used) of one instrument never overlap: PostgreSQL
+    enforces it with an exclusion constraint, SQLite with triggers (migration 0003; a no-show
+    releases its slot since 0009bill).
     """
 
     __tablename__ = "instrument_bookings"
@@ -58,12 +59,58 @@ class InstrumentBookingRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     decision_note: Mapped[str | None] = mapped_column(String(500))  # why it was rejected / cancelled by the owner (0003b)
+    # billing (0009bill)
+    cost_centre: Mapped[str | None] = mapped_column(String(32))
+    project_code: Mapped[str | None] = mapped_column(String(32))
+    checked_in_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    checked_in_by: Mapped[int | None] = mapped_column(BigInteger)
+    checked_out_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    checked_out_by: Mapped[int | None] = mapped_column(BigInteger)
+    awaiting_confirmation: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    billed_hours: Mapped[float | None] = mapped_column(Float)
+    rate_fen: Mapped[int | None] = mapped_column(BigInteger)
+    billing_note: Mapped[str | None] = mapped_column(String(500))
 
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ck_instrument_bookings_order"),
         Index("ix_instrument_bookings_instrument_start", "instrument_id", "starts_at"),
         Index("ix_instrument_bookings_user_start", "user_id", "starts_at"),
+        Index("ix_instrument_bookings_status_start", "status", "starts_at"),
     )
+
+
+class InstrumentWaitlistRow(Base):
+    """A researcher waiting for a taken slot; offered it (with a claim token) when it is freed (0009bill)."""
+
+    __tablename__ = "instrument_waitlist"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    instrument_id: Mapped[int] = mapped_column(BigId, ForeignKey("listings.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    org_id: Mapped[int] = mapped_column(BigId, ForeignKey("organisations.id", ondelete="CASCADE"))
+    starts_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting, offered, claimed, expired, withdrawn
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    offered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    offer_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    booking_id: Mapped[int | None] = mapped_column(BigId)
+
+    __table_args__ = (Index("ix_instrument_waitlist_instrument_status", "instrument_id", "status", "starts_at"),)
+
+
+class VoucherSettlementRow(Base):
+    """The voucher issuer paid the provider lab for a booking's voucher deduction (0009bill)."""
+
+    __tablename__ = "voucher_settlements"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    booking_id: Mapped[int] = mapped_column(BigId, ForeignKey("instrument_bookings.id", ondelete="RESTRICT"), unique=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    settled_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    settled_by: Mapped[int | None] = mapped_column(BigInteger)
+    reference: Mapped[str] = mapped_column(String(64), default="")
 
 
 class InstrumentBlackoutRow(Base):

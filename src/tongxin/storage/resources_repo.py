@@ -78,6 +78,9 @@ def booking_from_row(r: InstrumentBookingRow) -> Booking:
         status=r.status, purpose=r.purpose, samples=r.samples, fee=yuan(r.fee_fen), voucher_id=r.voucher_id,
         voucher_amount=yuan(r.voucher_fen), created_at=from_db(r.created_at) if r.created_at else None,
         note=r.decision_note or "", decided_at=from_db(r.decided_at) if r.decided_at else None,
+        cost_centre=r.cost_centre or "", project_code=r.project_code or "",
+        checked_in_at=from_db(r.checked_in_at) if r.checked_in_at else None, checked_out_at=from_db(r.checked_out_at) if r.checked_out_at else None,
+        billed_hours=r.billed_hours, billing_note=r.billing_note or "", awaiting_confirmation=bool(r.awaiting_confirmation),
     )
 
 
@@ -105,6 +108,7 @@ def insert_booking(s: Session, b: Booking) -> int:
     r = InstrumentBookingRow(
         instrument_id=b.instrument_id, user_id=b.user_id, org_id=b.org_id, starts_at=to_db(b.slot.start), ends_at=to_db(b.slot.end),
         status=b.status, purpose=b.purpose, samples=b.samples, fee_fen=fen(b.fee), voucher_id=b.voucher_id, voucher_fen=fen(b.voucher_amount),
+        cost_centre=b.cost_centre or None, project_code=b.project_code or None,
     )
     s.add(r)
     try:

@@ -60,6 +60,8 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "registration_no": ("登记编号", "registration number"), "listings": ("关联资源", "linked listings"), "deal_id": ("洽谈编号", "deal number"),
     "period": ("统计期", "period"), "format": ("格式", "format"), "file": ("文件", "file"), "kind": ("资源类型", "kind"),
     "current_password": ("当前密码", "current password"), "new_password": ("新密码", "new password"), "nda_accepted": ("保密承诺", "NDA"),
+    "cost_centre": ("成本中心", "cost centre"), "project_code": ("项目编号", "project code"), "month": ("月份", "month"),
+    "reference": ("结算凭证号", "settlement reference"), "at": ("时间", "time"),
     "eligibility": ("资格条件", "eligibility rules"), "group": ("分组", "group"), "url": ("网址", "URL"), "body": ("请求内容", "request body"),
 }
 

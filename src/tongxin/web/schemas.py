@@ -603,6 +603,115 @@ class BookingOut(Open):
     voucher_amount: Num
     payable: Num
     note: str | None = None
+    cost_centre: str | None = None
+    project_code: str | None = None
+    checked_in_at: str | None = None
+    checked_out_at: str | None = None
+    billed_hours: Num | None = None
+    billing_note: str | None = None
+    awaiting_confirmation: bool | None = None
+
+
+# -- billing (issue #15) ----------------------------------------------------------------------------------
+
+class WaitOut(Open):
+    """候补 / a waitlist entry; `claim_url` while an offer is open."""
+
+    id: int
+    instrument_id: int
+    instrument: str
+    start: str
+    end: str
+    status: Literal["waiting", "offered", "claimed", "expired", "withdrawn"]
+    status_zh: str
+    offer_expires_at: str | None = None
+    claim_url: str | None = None
+    booking_id: int | None = None
+
+
+class WaitListOut(Open):
+    entries: list[WaitOut]
+
+
+class StatementLineOut(Open):
+    booking_id: int
+    date: str
+    instrument_id: int
+    instrument: str
+    provider: str
+    user: str
+    hours: Num
+    rate: Num
+    fee: Num
+    voucher: Num
+    payable: Num
+    cost_centre: str
+    project_code: str
+    note: str
+
+
+class SubtotalOut(Open):
+    key: str
+    hours: Num
+    fee: Num
+    voucher: Num
+    payable: Num
+    lines: int
+
+
+class StatementOut(Open):
+    """月度账单 / a monthly statement: lines, the total (the sum of the lines) and subtotals."""
+
+    org_id: int
+    org: str
+    month: str
+    cost_centre: str | None = None
+    project_code: str | None = None
+    lines: list[StatementLineOut]
+    total: SubtotalOut
+    by_cost_centre: list[SubtotalOut]
+    by_project_code: list[SubtotalOut]
+    unconfirmed: int
+
+
+class ClaimOut(Open):
+    booking_id: int
+    date: str
+    voucher: str
+    province: str
+    enterprise: str
+    provider_id: int
+    provider: str
+    instrument: str
+    fee: Num
+    amount: Num
+    settled: bool
+    settled_at: str | None = None
+    reference: str
+
+
+class ClaimsOut(Open):
+    month: str
+    claims: list[ClaimOut]
+    amount: Num
+    outstanding: Num
+
+
+class IncomeRowOut(Open):
+    instrument_id: int
+    instrument: str
+    month: str
+    hours: Num
+    fee: Num
+    voucher: Num
+    cash: Num
+    bookings: int
+
+
+class IncomeOut(Open):
+    org: str
+    rows: list[IncomeRowOut]
+    fee: Num
 
 
 # -- certification and policies ----------------------------------------------------------------------

@@ -110,6 +110,8 @@ INSTRUMENT = KindSpec(
         AttrField("auto_approve_trained", "培训用户自动批准", "auto-approve trained users", "bool", example="是"),
         AttrField("notice_hours", "取消提前时限", "cancellation notice", "int", min=0, max=720, unit_zh="小时", unit_en="hours", example="24"),
         AttrField("weekly_quota_hours", "每人每周限额", "weekly quota per user", "float", min=0, max=168, unit_zh="小时", unit_en="hours", example="8"),
+        AttrField("billing_unit_hours", "计费单位", "billing unit", "float", min=0.05, max=24, unit_zh="小时", unit_en="hours", example="0.5"),
+        AttrField("no_show_grace_minutes", "未到场宽限", "no-show grace period", "int", min=0, max=240, unit_zh="分钟", unit_en="minutes", example="15"),
         AttrField("open_from", "开放开始时", "opens at (hour)", "int", min=0, max=23, example="8"),
         AttrField("open_to", "开放结束时", "closes at (hour)", "int", min=1, max=24, example="20"),
         AttrField("instrument_status", "仪器状态", "instrument status", "enum", choices=INSTRUMENT_STATUSES, example="可预约"),

@@ -158,7 +158,8 @@ async def book_form(request: Request, instrument_id: Id) -> Any:
         samples = _count(data, "samples")
         amount = _amount(data, "voucher_amount")
         voucher = str(data.get("voucher") or "").strip() or None
-        b = _bookings(request).request(actor, instrument_id, s, e, str(data.get("purpose") or ""), samples, voucher, amount)
+        b = _bookings(request).request(actor, instrument_id, s, e, str(data.get("purpose") or ""), samples, voucher, amount,
+                                       str(data.get("cost_centre") or ""), str(data.get("project_code") or ""))
     except (E.ValidationError, E.Conflict, E.Forbidden) as err:  # said on the form, next to the field, with what was typed
         errors = {fe.field: fe.message for fe in err.errors}
         shown_day = str(data.get("date") or "") if "date" not in errors else None
@@ -293,11 +294,14 @@ class BookingIn(BaseModel):
     samples: int = Field(0, ge=0)
     voucher: str | None = None
     voucher_amount: float | None = Field(None, gt=0)
+    cost_centre: str = Field("", max_length=64, description="成本中心（可选）/ cost centre (optional)")
+    project_code: str = Field("", max_length=64, description="项目编号（可选）/ project code (optional)")
 
 
 @router.post("/api/v1/bookings", status_code=201, response_model=S.BookingOut, response_model_exclude_unset=True)
 def api_book(request: Request, body: BookingIn) -> Any:
-    b = _bookings(request).request(_actor(request), body.instrument_id, body.start, body.end, body.purpose, body.samples, body.voucher, body.voucher_amount)
+    b = _bookings(request).request(_actor(request), body.instrument_id, body.start, body.end, body.purpose, body.samples, body.voucher, body.voucher_amount,
+                                   body.cost_centre, body.project_code)
     return b.as_dict()
 
 

@@ -21,6 +21,7 @@ ALLOWED = [
     ("web/templates/resources/stats.html", "'instrument'", "the same grouping key, on the statistics page"),
     ("core/stats.py", '{"policy": p,', "a key of the statistics JSON (a policy's title), not a kind"),
     ("services/booking.py", 'not_visible("仪器", "instrument"', "the English noun of an error message"),
+    ("services/billing.py", 'not_visible("仪器", "instrument"', "the English noun of an error message"),
     ("web/routers/resources.py", 'not_visible("仪器", "instrument"', "the English noun of an error message"),
     ("services/history.py", '["instrument"]', "a field of the resource records' trainings and bookings (the instrument's external id)"),
     ("web/routers/api.py", 'examples=[{"kind": "scenario"', "an example request body in the OpenAPI page"),

@@ -367,6 +367,32 @@ def write_everything(c: TestClient, chk: Checked, lw: leak_world.LeakWorld, mail
     if b["status"] == "pending":
         call("POST", "/api/v1/bookings/{booking_id}/{action}", "owner_admin", 200, booking_id=b["id"], action="approve")
     call("POST", "/api/v1/bookings/{booking_id}/{action}", "member", 200, {"reason": "改期"}, booking_id=b["id"], action="cancel")
+    # billing: the booker checks in and out at the instrument, the manager confirms; a voucher claim is settled by the issuer
+    now = dt.datetime.now(B.CST).replace(second=0, microsecond=0)
+    member_org = int(w.viewer("member").org_id or 0)
+    with w.ex.db.transaction() as s:
+        vid = rr.issue_voucher(s, "BJ-API-0001", "BJ", member_org, 1000, now.date() - dt.timedelta(days=1), now.date() + dt.timedelta(days=30))
+        rr.recognise_provider(s, "BJ", w.orgs["owner"], now.date() - dt.timedelta(days=1))
+        used = rr.insert_booking(s, B.Booking(inst, w.users["member"], member_org, B.Slot(now - dt.timedelta(minutes=20), now + dt.timedelta(hours=1)),
+                                              "approved", voucher_id=vid, voucher_amount=50, cost_centre="CC-1"))
+        rr.charge_voucher(s, vid, used, 50)
+    call("POST", "/api/v1/bookings/{booking_id}/check-in", "member", 200, {"at": (now - dt.timedelta(minutes=20)).isoformat()}, booking_id=used)
+    call("POST", "/api/v1/bookings/{booking_id}/check-out", "member", 200, {}, booking_id=used)
+    call("POST", "/api/v1/bookings/{booking_id}/confirm", "owner_admin", 200, booking_id=used)
+    month = f"{now:%Y-%m}"
+    chk.check("GET", "/api/v1/statements", c.get("/api/v1/statements", params={"month": month}, headers=bearer(tok["member"])))
+    chk.check("GET", "/api/v1/voucher-claims", c.get("/api/v1/voucher-claims", params={"month": month}, headers=bearer(tok["operator"])))
+    call("POST", "/api/v1/voucher-claims/{booking_id}/settle", "operator", 200, {"reference": "PAY-1"}, booking_id=used)
+    chk.check("GET", "/api/v1/income/instruments", c.get("/api/v1/income/instruments", headers=bearer(tok["owner_admin"])))
+    later = start + dt.timedelta(hours=4)
+    taken = call("POST", "/api/v1/bookings", "member", 201, {"instrument_id": inst, "start": later.isoformat(), "end": (later + dt.timedelta(hours=1)).isoformat()})
+    call("POST", "/api/v1/instruments/{instrument_id}/waitlist", "granted", 201, {"start": later.isoformat(), "end": (later + dt.timedelta(hours=1)).isoformat()},
+         instrument_id=inst)
+    call("POST", "/api/v1/bookings/{booking_id}/{action}", "member", 200, booking_id=taken["id"], action="cancel")
+    c.cookies.clear()
+    waits = c.get("/api/v1/waitlist", headers=bearer(tok["granted"]))
+    chk.check("GET", "/api/v1/waitlist", waits)
+    call("POST", "/api/v1/waitlist/claim", "granted", 201, {"token": waits.json()["entries"][0]["claim_url"].rsplit("/", 1)[1]})
     sub = call("POST", "/api/v1/subscriptions", "member", 201, {"type": "search", "q": "列车控制系统", "kind": "technology",
                                                                "filters": {"trl": 5}, "frequency": "weekly"})
     call("PATCH", "/api/v1/subscriptions/{sub_id}", "member", 200, {"frequency": "instant"}, sub_id=sub["id"])

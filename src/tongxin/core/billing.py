@@ -165,7 +165,7 @@ class StatementLine:
         return round(self.fee - self.voucher, 2)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"booking_id": self.booking_id, "date": self.day.isoformat(), "instrument_id": self.instrument_id, "instrument": self.instrument,
+        return {"booking_id": self.booking_id, "date": self.day.isoformat(), "instrument_id": self.instrument_id, "instrument_title": self.instrument,
                 "provider": self.provider, "user": self.user, "hours": round(self.hours, 2), "rate": round(self.rate, 2), "fee": round(self.fee, 2),
                 "voucher": round(self.voucher, 2), "payable": self.payable, "cost_centre": self.cost_centre, "project_code": self.project_code,
                 "note": self.note}
@@ -248,7 +248,7 @@ class VoucherClaim:
 
     def as_dict(self) -> dict[str, Any]:
         return {"booking_id": self.booking_id, "date": self.day.isoformat(), "voucher": self.voucher_code, "province": self.province,
-                "enterprise": self.enterprise, "provider_id": self.provider_id, "provider": self.provider, "instrument": self.instrument,
+                "enterprise": self.enterprise, "provider_id": self.provider_id, "provider": self.provider, "instrument_title": self.instrument,
                 "fee": round(self.fee, 2), "amount": round(self.amount, 2), "settled": self.settled,
                 "settled_at": self.settled_at.isoformat() if self.settled_at else None, "reference": self.reference}
 
@@ -275,7 +275,7 @@ class IncomeRow:
         return round(self.fee - self.voucher, 2)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"instrument_id": self.instrument_id, "instrument": self.instrument, "month": self.month, "hours": round(self.hours, 2),
+        return {"instrument_id": self.instrument_id, "instrument_title": self.instrument, "month": self.month, "hours": round(self.hours, 2),
                 "fee": round(self.fee, 2), "voucher": round(self.voucher, 2), "cash": self.cash, "bookings": self.bookings}
 
 

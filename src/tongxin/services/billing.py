@@ -52,7 +52,7 @@ class WaitEntry:
     booking_id: int | None
 
     def as_dict(self, with_token: bool = True) -> dict[str, Any]:
-        return {"id": self.id, "instrument_id": self.instrument_id, "instrument": self.instrument, "start": B.as_cst(self.slot.start).isoformat(),
+        return {"id": self.id, "instrument_id": self.instrument_id, "instrument_title": self.instrument, "start": B.as_cst(self.slot.start).isoformat(),
                 "end": B.as_cst(self.slot.end).isoformat(), "status": self.status, "status_zh": BL.WAIT_STATUSES[self.status][0],
                 "offer_expires_at": B.as_cst(self.offer_expires_at).isoformat() if self.offer_expires_at else None,
                 "claim_url": f"/waitlist/claim/{self.token}" if (with_token and self.token and self.status == "offered") else None,

@@ -619,7 +619,7 @@ class WaitOut(Open):
 
     id: int
     instrument_id: int
-    instrument: str
+    instrument_title: str
     start: str
     end: str
     status: Literal["waiting", "offered", "claimed", "expired", "withdrawn"]
@@ -637,7 +637,7 @@ class StatementLineOut(Open):
     booking_id: int
     date: str
     instrument_id: int
-    instrument: str
+    instrument_title: str
     provider: str
     user: str
     hours: Num
@@ -682,7 +682,7 @@ class ClaimOut(Open):
     enterprise: str
     provider_id: int
     provider: str
-    instrument: str
+    instrument_title: str
     fee: Num
     amount: Num
     settled: bool
@@ -699,7 +699,7 @@ class ClaimsOut(Open):
 
 class IncomeRowOut(Open):
     instrument_id: int
-    instrument: str
+    instrument_title: str
     month: str
     hours: Num
     fee: Num

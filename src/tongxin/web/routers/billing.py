@@ -258,7 +258,7 @@ def api_statement(request: Request, month: str, org: str = "", cost_centre: str 
     return _statement(request, month, org, cost_centre, project_code).as_dict()
 
 
-@router.get("/api/v1/statements.{fmt}", tags=["billing"], responses={200: {"content": {XLSX: {}, "application/pdf": {}}}})
+@router.get("/api/v1/statements.{fmt}", tags=["billing"])
 def api_statement_file(request: Request, fmt: str, month: str, org: str = "", cost_centre: str = "", project_code: str = "") -> Response:
     return _statement_file(request, fmt, month, org, cost_centre, project_code)
 

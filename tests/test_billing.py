@@ -11,8 +11,9 @@ import io
 from typing import Any
 
 import pytest
+import test_resources_owner as owner_tests
 from sqlalchemy import func, select
-from test_resources_owner import CSRF, _actor, _get, _post, at, site  # noqa: F401 - the shared booking site fixture
+from test_resources_owner import CSRF, _actor, _get, _post, at
 from test_resources_owner import _as as _cookies
 
 from tongxin.core import billing as BL
@@ -23,6 +24,8 @@ from tongxin.services.billing import Billing
 from tongxin.storage import accounts_repo as R
 from tongxin.storage import resources_repo as rr
 from tongxin.storage.models_resources import InstrumentBookingRow, InstrumentWaitlistRow, VoucherSettlementRow
+
+site = owner_tests.site  # the booking site fixture: instruments, owner / researcher / other / operator, the app on a movable clock
 
 
 def t(day: int, hour: int, minute: int = 0) -> dt.datetime:

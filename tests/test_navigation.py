@@ -193,7 +193,7 @@ def test_the_operator_console_links_to_everything_operators_do(site: Site) -> No
     r = site.get("operator", "/operator")
     assert r.status_code == 200
     links, _ = crawl.parse(r.text)
-    for href in ("#verify", "#reports", "#hidden", "/operator/marks", "/operator/facts", "/operator/policies", "/operator/vouchers",
+    for href in ("#verify", "#reports", "#hidden", "/operator/marks", "/operator/facts", "/operator/policies", "/operator/vouchers", "/operator/voucher-claims",
                  "/my/deals", "/contracts", "/contracts/import", "/dashboard", "/summary", "/instruments/stats", "/my/alerts",
                  "/operator/recommendations"):
         assert href in links, href

@@ -193,7 +193,7 @@ def income_page(request: Request, months: int = 12, org: int | None = None) -> A
     spec = {"data": [{"type": "bar", "x": list(by_month), "y": list(by_month.values()), "marker": {"color": "#b3261e"}}],
             "layout": {"title": {"text": "每月仪器收入（元）"}, "height": 300, "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
                        "yaxis": {"title": {"text": "元"}}}}
-    return render(request, "billing/income.html", org_name=name, rows=rows, months=months, no_shows=no_shows,
+    return render(request, "billing/income.html", org_name=name, org=org, rows=rows, months=months, no_shows=no_shows,
                   spec=json.dumps(spec, ensure_ascii=False) if rows else "", total=round(sum(r.fee for r in rows), 2))
 
 

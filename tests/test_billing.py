@@ -395,3 +395,64 @@ def test_pages_statement_claims_income_waitlist(site: dict[str, Any]) -> None:
     assert income.status_code == 200 and "1000.00" in income.text and 'id="chart-income"' in income.text
     assert _get(site, "researcher", "/my/waitlist").status_code == 200
     assert SYSTEM.is_staff  # the CLI acts as staff
+
+
+# -- the due-work loop and the command line ------------------------------------------------------------------------------------
+
+def test_the_alerts_pass_releases_no_shows_and_offers_the_slot(site: dict[str, Any]) -> None:
+    from tongxin.services.alert_sender import Sender
+    from tongxin.services.mail import LogMailer
+
+    b = _approved(site)
+    _billing(site).join_waitlist(_actor(site, "other"), site["ids"]["I-MS"], at(5, 10), at(5, 12))
+    snd = Sender(site["ex"], LogMailer(), secret="s", public_url="http://tx.test", now=lambda: t(5, 10, 16))
+    report = snd.run_once(send=False)
+    assert (report.no_shows, report.errors) == (1, [])
+    assert site["svc"].get(b.id).status == "no_show"
+    # the slot has started, so nobody is offered it: the waiting entry lapses instead of getting a useless link
+    assert _billing(site).my_waits(site["people"]["other"]["viewer"])[0].status == "expired"
+    assert snd.run_once(send=False).no_shows == 0
+
+
+def test_cli_statement_xlsx_and_release_no_shows(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import openpyxl
+    from factories import ORGS, load
+    from resource_factories import instrument
+    from typer.testing import CliRunner
+
+    from tongxin.cli.main import app
+    from tongxin.services import Exchange
+    from tongxin.settings import Config
+
+    monkeypatch.setenv("TONGXIN_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("TONGXIN_DATABASE_URL", raising=False)
+    monkeypatch.delenv("TONGXIN_INDEX_DIR", raising=False)
+    runner = CliRunner()
+    assert runner.invoke(app, ["init"], catch_exceptions=False).exit_code == 0
+    ex = Exchange.from_config(Config.from_env())
+    ex.init_db()
+    try:
+        iid = load(ex, ORGS, [instrument()])["I-MS"]
+        now = dt.datetime.now(B.CST).replace(second=0, microsecond=0)
+        with ex.db.transaction() as s:
+            sjz = rr.resolve_org(s, "ORG-SJZ").id
+            for day, cc, fee in ((3, "CC-A", 900.0), (4, "CC-B", 450.0)):
+                slot = B.Slot(dt.datetime(2026, 11, day, 9, tzinfo=B.CST), dt.datetime(2026, 11, day, 11, tzinfo=B.CST))
+                rr.insert_booking(s, B.Booking(iid, 77, sjz, slot, "used", fee=fee, cost_centre=cc))
+            due = rr.insert_booking(s, B.Booking(iid, 78, sjz, B.Slot(now - dt.timedelta(hours=1), now + dt.timedelta(hours=1)), "approved"))
+    finally:
+        ex.close()
+    out = tmp_path / "s.xlsx"
+    r = runner.invoke(app, ["bookings", "statement", "--org", "ORG-SJZ", "--month", "2026-11", "--format", "xlsx", "-o", str(out)], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    rows = [[c.value for c in row] for row in openpyxl.load_workbook(out).active.iter_rows()]
+    lines = [row for row in rows if isinstance(row[1], int)]
+    total = next(row for row in rows if row[0] == "合计 total")
+    assert len(lines) == 2 and total[7] == sum(row[7] for row in lines) == 1350
+    r = runner.invoke(app, ["bookings", "statement", "--org", "ORG-SJZ", "--month", "2026-13", "--format", "xlsx", "-o", str(out)])
+    assert r.exit_code == 1 and "月份" in r.output and "month" in r.output
+    r = runner.invoke(app, ["bookings", "release-no-shows"], catch_exceptions=False)
+    assert r.exit_code == 0 and '"no_shows": 1' in r.stdout, r.stdout
+    import json
+
+    assert json.loads(r.stdout)["bookings"] == [due]

@@ -355,6 +355,36 @@ def _history(rng: random.Random, orgs: _Orgs, instruments: list[dict[str, Any]],
     out.update(bookings=bookings, trainings=trainings)
 
 
+COST_CENTRES = ("CC-RD-01", "CC-QA-02", "CC-LAB-03", "CC-PILOT-04")
+PROJECT_CODES = ("NSFC-2026-118", "KJ-2026-07", "JJJ-2026-031", "")
+
+
+def _billing(instruments: list[dict[str, Any]], today: dt.date, out: dict[str, Any]) -> None:
+    """Used bookings were checked in and out (times a little off the booking now and then), most with a cost
+    centre and a project code; a few enterprises paid part with an innovation voucher at a recognised lab.
+    Its own random stream, so the bookings drawn before stay as they were."""
+    rng = random.Random(f"billing-{today.isoformat()}")
+    owners = {x["external_id"]: x["owner"] for x in instruments}
+    providers = {(p["province"], p["org"]) for p in out.get("providers", [])}
+    vouchers = list(out.get("vouchers", []))
+    claims = 0
+    for b in out.get("bookings", []):
+        if b["status"] != "used":
+            continue
+        if rng.random() < 0.7:
+            b["cost_centre"], b["project_code"] = rng.choice(COST_CENTRES), rng.choice(PROJECT_CODES)
+        start, end = dt.datetime.fromisoformat(b["start"]), dt.datetime.fromisoformat(b["end"])
+        b["actual_start"] = (start + dt.timedelta(minutes=rng.choice((0, 0, 5, 10)))).isoformat()
+        b["actual_end"] = (end + dt.timedelta(minutes=rng.choice((0, 0, -20, 15, 25)))).isoformat()
+        if claims < 8 and vouchers:
+            v = next((v for v in vouchers if (v["province"], owners.get(b["instrument"])) in providers), None)
+            if v is not None:
+                b["org"], b["voucher"] = v["org"], v["code"]
+                vouchers.remove(v)
+                vouchers.append(v)
+                claims += 1
+
+
 def generate_resources(seed: int, organisations: Iterable[Any], today: dt.date | None = None) -> dict[str, Any]:
     """Everything the resources demo needs, deterministic for (seed, organisations, today)."""
     rng = random.Random(seed)
@@ -366,6 +396,7 @@ def generate_resources(seed: int, organisations: Iterable[Any], today: dt.date |
     listings += _certification(rng, orgs, out)
     _facts_vouchers(rng, orgs, instruments, out)
     _history(rng, orgs, instruments, today, out)
+    _billing(instruments, today, out)
     out["organisations"] = orgs.new
     out["listings"] = listings
     return out

@@ -19,6 +19,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.orm import Session
 
+from ..core import billing as BL
 from ..core import booking as B
 from ..core.access import SYSTEM
 from ..core.certification import Mark
@@ -250,6 +251,26 @@ class ResourceRecords:
     bookings: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _billed_history(s: Session, b: dict[str, Any], iid: int, row: Any, uorg: int, uregion: str, slot: B.Slot, cc: str, pc: str) -> None:
+    """A past booking that was checked in and out: billed hours rounded up to the instrument's unit at its rate,
+    with the voucher deduction it claimed (within the voucher's balance and share), as Billing.check_out records it."""
+    attrs = row.attrs or {}
+    actual = B.Slot.of(dt.datetime.fromisoformat(b["actual_start"]), dt.datetime.fromisoformat(b["actual_end"]))
+    billed = BL.billed_hours(actual, BL.unit_hours(attrs))
+    rate = B.fee_of(attrs, row.owner_id, row.region, uorg, uregion, 1.0, 1)
+    fee = B.fee_of(attrs, row.owner_id, row.region, uorg, uregion, billed, 1)
+    vid, amount = None, 0.0
+    if b.get("voucher"):
+        v = rr.get_voucher(s, B.voucher_code(b["voucher"]), for_update=True)
+        amount = round(min(v.balance, fee * v.max_share), 2) if v.org_id == uorg else 0.0
+        vid = v.id if amount > 0 else None
+    bid = rr.insert_booking(s, B.Booking(iid, b["user_id"], uorg, slot, "used", b["purpose"], 1, fee, vid, amount if vid else 0.0,
+                                         cost_centre=cc, project_code=pc, checked_in_at=actual.start, checked_out_at=actual.end,
+                                         billed_hours=billed, billing_note=BL.difference_note(slot, actual, billed)), rate=rate)
+    if vid:
+        rr.charge_voucher(s, vid, bid, amount)
+
+
 def load_resource_records(ex: Exchange, data: ResourceRecords, history_user_base: int) -> dict[str, int]:
     """Upsert everything by its stable key (listings, licences, vouchers …); the bookings are loaded once:
     skipped when bookings by users from `history_user_base` up exist. Then the search index follows."""
@@ -303,8 +324,13 @@ def load_resource_records(ex: Exchange, data: ResourceRecords, history_user_base
                 iid = ids[b["instrument"]]
                 row = rr.instrument_row(s, iid)
                 uorg = org_id(b["org"])
-                fee = B.fee_of(row.attrs or {}, row.owner_id, row.region, uorg, repo.get_organisation(s, uorg).region, slot.hours, 1)
-                rr.insert_booking(s, B.Booking(iid, b["user_id"], uorg, slot, b["status"], b["purpose"], 1, fee))
+                uregion = repo.get_organisation(s, uorg).region
+                fee = B.fee_of(row.attrs or {}, row.owner_id, row.region, uorg, uregion, slot.hours, 1)
+                cc, pc = BL.check_codes(b.get("cost_centre"), b.get("project_code"))
+                if b.get("actual_start") and b["status"] == "used":  # checked in and out: billed by the actual hours
+                    _billed_history(s, b, iid, row, uorg, uregion, slot, cc, pc)
+                else:
+                    rr.insert_booking(s, B.Booking(iid, b["user_id"], uorg, slot, b["status"], b["purpose"], 1, fee, cost_centre=cc, project_code=pc))
                 n_bookings += 1
     ex.sync()
     kinds: dict[str, int] = {}

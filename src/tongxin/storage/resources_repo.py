@@ -103,12 +103,16 @@ def user_hours_between(s: Session, instrument_id: int, user_id: int, window: Slo
 DEADLOCK_DETECTED = "40P01"  # PostgreSQL SQLSTATE
 
 
-def insert_booking(s: Session, b: Booking) -> int:
-    """Insert; the database refuses an overlap (exclusion constraint / trigger) and that becomes a Conflict."""
+def insert_booking(s: Session, b: Booking, rate: float | None = None) -> int:
+    """Insert; the database refuses an overlap (exclusion constraint / trigger) and that becomes a Conflict.
+    (A past booking already checked in and out, from the demo history, carries its billing: `rate` per unit.)"""
     r = InstrumentBookingRow(
         instrument_id=b.instrument_id, user_id=b.user_id, org_id=b.org_id, starts_at=to_db(b.slot.start), ends_at=to_db(b.slot.end),
         status=b.status, purpose=b.purpose, samples=b.samples, fee_fen=fen(b.fee), voucher_id=b.voucher_id, voucher_fen=fen(b.voucher_amount),
         cost_centre=b.cost_centre or None, project_code=b.project_code or None,
+        checked_in_at=to_db(b.checked_in_at) if b.checked_in_at else None, checked_out_at=to_db(b.checked_out_at) if b.checked_out_at else None,
+        billed_hours=b.billed_hours, billing_note=b.billing_note or None, awaiting_confirmation=b.awaiting_confirmation,
+        rate_fen=fen(rate) if rate is not None else None,
     )
     s.add(r)
     try:

@@ -122,6 +122,22 @@ def test_booker_check_in_waits_for_the_managers_confirmation(site: dict[str, Any
     assert [x.booking_id for x in st.lines] == [b.id] and st.unconfirmed == 0
 
 
+def test_booker_checks_in_from_my_bookings_and_the_manager_confirms(site: dict[str, Any]) -> None:
+    b = _approved(site)
+    assert f'action="/bookings/{b.id}/check-in"' not in _get(site, "researcher", "/my/bookings").text  # not started yet
+    site["clock"][0] = t(5, 10, 2)
+    page = _get(site, "researcher", "/my/bookings").text
+    assert f'action="/bookings/{b.id}/check-in"' in page
+    assert _post(site, "researcher", f"/bookings/{b.id}/check-in", next="/my/bookings").status_code == 303
+    got = site["svc"].get(b.id)
+    assert got.checked_in_at == t(5, 10, 2) and got.awaiting_confirmation
+    assert _post(site, "other", f"/bookings/{b.id}/check-out", next="/my/bookings").status_code == 403
+    site["clock"][0] = t(5, 11, 30)
+    assert _post(site, "owner", f"/bookings/{b.id}/check-out", next="/my/instruments").status_code == 303
+    done = site["svc"].get(b.id)
+    assert done.status == "used" and not done.awaiting_confirmation and done.billed_hours == 1.5  # 10:02–11:30
+
+
 # -- no-shows ------------------------------------------------------------------------------------------------------
 
 def test_no_show_after_the_grace_period_releases_the_slot(site: dict[str, Any]) -> None:

@@ -118,7 +118,7 @@ class Billing:
                 if voucher < b.voucher_amount:
                     rr.charge_voucher(s, v.id, booking_id, -(round(b.voucher_amount - voucher, 2)))
             note = BL.difference_note(b.slot, actual, billed)
-            awaiting = (not manager) or b.awaiting_confirmation
+            awaiting = not manager  # a manager's check-out confirms a check-in the booker recorded
             br.check_out(s, booking_id, actual.start, actual.end, actor.user_id, awaiting, billed, rate, fee, voucher, note)
             if not manager and b.org_id != row.owner_id:
                 notices.post(s, f"booking{b.id}-checkout", row.owner_id, f"仪器预约 #{b.id}（{row.title}）预约人已签退，请确认使用时间",

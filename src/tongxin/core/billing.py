@@ -90,8 +90,10 @@ def difference_note(booked: Slot, actual: Slot, billed: float) -> str:
 
 
 def no_show_due(b: Booking, checked_in: bool, grace_period: dt.timedelta, now: dt.datetime) -> bool:
-    """An approved booking nobody checked in for within the grace period after its start."""
-    return b.status == "approved" and not checked_in and as_cst(now) >= as_cst(b.slot.start) + grace_period
+    """An approved booking nobody checked in for within the grace period after its start, while its slot is
+    still under way (releasing a slot that is over frees nothing; the manager marks those used or no-show)."""
+    t = as_cst(now)
+    return b.status == "approved" and not checked_in and as_cst(b.slot.start) + grace_period <= t < as_cst(b.slot.end)
 
 
 def voucher_after_checkout(voucher_amount: float, fee: float, max_share: float) -> float:

@@ -46,11 +46,12 @@ def confirm(s: Session, booking_id: int) -> None:
     s.flush()
 
 
-def due_no_shows(s: Session, started_before: dt.datetime, limit: int = 500) -> list[tuple[Booking, dict[str, Any]]]:
-    """Approved bookings without a check-in that started before the moment, with their instrument's attrs."""
+def due_no_shows(s: Session, now: dt.datetime, limit: int = 500) -> list[tuple[Booking, dict[str, Any]]]:
+    """Approved bookings without a check-in whose slot is under way (started, not over), with their instrument's
+    attrs. A slot already over is left to the manager (used / no-show), as before check-in existed."""
     q = (select(InstrumentBookingRow, ListingRow.attrs).join(ListingRow, ListingRow.id == InstrumentBookingRow.instrument_id)
          .where(InstrumentBookingRow.status == "approved", InstrumentBookingRow.checked_in_at.is_(None),
-                InstrumentBookingRow.starts_at <= to_db(started_before))
+                InstrumentBookingRow.starts_at <= to_db(now), InstrumentBookingRow.ends_at > to_db(now))
          .order_by(InstrumentBookingRow.starts_at, InstrumentBookingRow.id).limit(limit))
     return [(booking_from_row(r), dict(attrs or {})) for r, attrs in s.execute(q)]
 

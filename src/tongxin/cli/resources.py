@@ -67,13 +67,15 @@ def instruments(q: str = typer.Argument("", help="检索词 / search words"), li
 @resources_app.command("book")
 def book(instrument_id: int, start: str, end: str, user_id: int = typer.Option(..., "--user", help="用户 ID / user id"),
          org: str = typer.Option(..., "--org", help="用户所属机构 / the user's organisation"), purpose: str = "", samples: int = 0,
-         voucher: str | None = None, voucher_amount: float | None = None) -> None:
+         voucher: str | None = None, voucher_amount: float | None = None,
+         cost_centre: str = typer.Option("", "--cost-centre", help="成本中心 / cost centre"),
+         project_code: str = typer.Option("", "--project-code", help="项目编号 / project code")) -> None:
     """代用户预约（运营人员） / book on a user's behalf (operator)."""
     from ..services.booking import Bookings
 
     def go(ex: Any) -> Any:
         return Bookings(ex).request_on_behalf(user_id, org, instrument_id, _when(start), _when(end), purpose, samples, voucher,
-                                              voucher_amount).as_dict()
+                                              voucher_amount, cost_centre, project_code).as_dict()
 
     _echo(_go(go))
 

@@ -62,6 +62,13 @@ def test_check_in_check_out_and_statement_download(site: dict[str, Any], browser
     assert "已使用" in done and "计费 1.5 小时" in done and "750.00" in done and "实际使用 09:05–10:25" in done, done
     if shots:
         shot(op, "billing-inbox-checked-out.png")
+    # the owner's income page: the month's row and its chart (plotly, drawn by the site's own script)
+    op.click("p.billing-links a[href='/my/instruments/income']")
+    op.wait_for_url("**/my/instruments/income")
+    assert "750.00" in op.locator("table.income").inner_text()
+    op.wait_for_selector("#chart-income .main-svg", timeout=15000)
+    if shots:
+        shot(op, "billing-income.png")
 
     # the researcher finds the statement from "my bookings" and downloads it
     rp.goto(f"{base}/my/bookings")

@@ -20,8 +20,9 @@ from ..core import access as acc
 from ..core import billing as BL
 from ..core import booking as B
 from ..core.access import Viewer
-from ..core.errors import Conflict, Forbidden, Message, NotFound
+from ..core.errors import Conflict, FieldError, Forbidden, Message, NotFound, ValidationError
 from ..storage import billing_repo as br
+from ..storage import repo
 from ..storage import resources_repo as rr
 from . import notices, waitlist
 from .booking import Actor, Bookings, Clock, _now
@@ -181,8 +182,6 @@ class Billing:
         now = self.clock()
         with self.ex.db.transaction() as s:
             row = rr.lock_instrument(s, instrument_id)
-            from ..storage import repo
-
             if acc.access(actor.viewer, repo.get_listing(s, instrument_id, self.ex.registry)) < acc.Access.FULL:
                 raise acc.not_visible("仪器", "instrument", instrument_id)
             B.check_slot_shape(slot, B.InstrumentRules.of(row.attrs or {}), now)
@@ -278,7 +277,7 @@ class Billing:
         self._issuer(viewer)
         start, end = BL.month_range(month)
         if province and province not in B.VOUCHER_PROVINCES:
-            raise BL._invalid("province", "发放地区应为 BJ / TJ / HE", "the issuing region is BJ, TJ or HE", province)
+            raise ValidationError.of([FieldError("province", Message("发放地区应为 BJ / TJ / HE", "the issuing region is BJ, TJ or HE"), province)])
         with self.ex.db.transaction(write=False) as s:
             out = []
             for r, code, prov, ent, pid, pname, title, st in br.claims(s, start, end, province or None):

@@ -18,17 +18,6 @@ from ..storage import resources_repo as rr
 from . import notices
 
 
-def _offer_open(s: Session, instrument_id: int, slot: B.Slot, now: dt.datetime) -> bool:
-    """Another live offer already holds part of this slot."""
-    from sqlalchemy import select
-
-    from ..storage.models_resources import InstrumentWaitlistRow as W
-
-    q = select(W.id).where(W.instrument_id == instrument_id, W.status == "offered", W.offer_expires_at > rr.to_db(now),
-                           W.starts_at < rr.to_db(slot.end), W.ends_at > rr.to_db(slot.start))
-    return s.scalar(q.limit(1)) is not None
-
-
 def offer_freed(s: Session, instrument_id: int, freed: B.Slot, now: dt.datetime) -> list[int]:
     """Offer the freed period to whoever waits first for a slot in it that is now free. Returns the waitlist ids offered."""
     offered: list[int] = []
@@ -40,7 +29,7 @@ def offer_freed(s: Session, instrument_id: int, freed: B.Slot, now: dt.datetime)
             continue
         if rr.bookings_between(s, instrument_id, slot.start, slot.end) or rr.blackouts_between(s, instrument_id, slot.start, slot.end):
             continue
-        if _offer_open(s, instrument_id, slot, now):
+        if br.offer_open(s, instrument_id, slot, now):
             continue
         w.status, w.offered_at = "offered", rr.to_db(now)
         w.offer_expires_at = rr.to_db(min(B.as_cst(now) + dt.timedelta(hours=BL.OFFER_HOURS), B.as_cst(slot.start)))

@@ -109,6 +109,14 @@ def wait_row(s: Session, wait_id: int | None = None, token: str | None = None, f
     return r
 
 
+def offer_open(s: Session, instrument_id: int, slot: Slot, now: dt.datetime) -> bool:
+    """Another live offer already holds part of this slot."""
+    W = InstrumentWaitlistRow
+    q = select(W.id).where(W.instrument_id == instrument_id, W.status == "offered", W.offer_expires_at > to_db(now),
+                           W.starts_at < to_db(slot.end), W.ends_at > to_db(slot.start))
+    return s.scalar(q.limit(1)) is not None
+
+
 def expired_offers(s: Session, now: dt.datetime, for_update: bool = True) -> list[InstrumentWaitlistRow]:
     q = select(InstrumentWaitlistRow).where(InstrumentWaitlistRow.status == "offered", InstrumentWaitlistRow.offer_expires_at <= to_db(now))
     return list(s.scalars(q.with_for_update() if for_update else q))

@@ -22,7 +22,7 @@ from ...services import billing_files as F
 from ...services.billing import Billing
 from ...services.booking import Actor
 from .. import schemas as S
-from ..deps import Id, exchange, form, redirect, render, safe_next, viewer
+from ..deps import Id, exchange, form, lang_of, redirect, render, safe_next, viewer
 
 router = APIRouter()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -187,12 +187,15 @@ def income_page(request: Request, months: int = 12, org: int | None = None) -> A
     svc = _billing(request)
     name, rows = svc.income(viewer(request), months, org)
     no_shows = svc.no_show_counts(viewer(request), org)
-    by_month: dict[str, float] = {}
-    for r in rows:
-        by_month[r.month] = round(by_month.get(r.month, 0.0) + r.fee, 2)
-    spec = {"data": [{"type": "bar", "x": list(by_month), "y": list(by_month.values()), "marker": {"color": "#b3261e"}}],
-            "layout": {"title": {"text": "每月仪器收入（元）"}, "height": 300, "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
-                       "yaxis": {"title": {"text": "元"}}}}
+    months_seen = sorted({r.month for r in rows})
+    traces = []
+    for iid in dict.fromkeys(r.instrument_id for r in rows):  # one stacked bar per instrument
+        mine = {r.month: r.fee for r in rows if r.instrument_id == iid}
+        traces.append({"type": "bar", "name": next(r.instrument for r in rows if r.instrument_id == iid)[:24], "x": months_seen,
+                       "y": [mine.get(m, 0) for m in months_seen]})
+    spec = {"data": traces, "layout": {"title": {"text": "每月仪器收入（元）" if lang_of(request) != "en" else "Income per month (CNY)"}, "height": 320,
+                                       "barmode": "stack", "margin": {"l": 60, "r": 20, "t": 40, "b": 40}, "xaxis": {"type": "category"},
+                                       "yaxis": {"title": {"text": "元" if lang_of(request) != "en" else "CNY"}}, "showlegend": len(traces) > 1}}
     return render(request, "billing/income.html", org_name=name, org=org, rows=rows, months=months, no_shows=no_shows,
                   spec=json.dumps(spec, ensure_ascii=False) if rows else "", total=round(sum(r.fee for r in rows), 2))
 

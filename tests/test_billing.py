@@ -195,7 +195,18 @@ def test_waitlist_offer_then_claim_books_without_overlap(site: dict[str, Any]) -
     assert offered.status == "offered" and offered.token and offered.offer_expires_at == t(4, 11)
     with site["ex"].db.transaction(write=False) as s:
         notes = R.notifications(s, site["people"]["other"]["org"])
-    assert any("候补仪器时段已空出" in n.text_zh and offered.token in n.link for n in notes)
+    assert any("候补仪器时段已空出" in n.text_zh and n.link == "/my/waitlist" for n in notes)  # in-app: the organisation's list, no token
+    # the mail goes through the outbox to the person waiting only, with the claim link
+    from tongxin.services.alert_sender import Sender
+    from tongxin.services.mail import LogMailer
+    from tongxin.storage.models_alerts import MailRow
+
+    with site["ex"].db.transaction() as s:  # a colleague in the same organisation gets no mail of it
+        R.add_membership(s, site["people"]["operator"]["uid"], site["people"]["other"]["org"], "member")
+    Sender(site["ex"], LogMailer(), secret="s", public_url="http://tx.test", now=lambda: t(4, 9, 1)).run_once(send=False)
+    with site["ex"].db.transaction(write=False) as s:
+        mails = [(m.to, m.text) for m in s.scalars(select(MailRow).where(MailRow.key.like(f"n-wait{offered.id}-offer%")))]
+    assert [to for to, _ in mails] == ["other@owner.tongxin.cn"] and f"http://tx.test/waitlist/claim/{offered.token}" in mails[0][1]
     # meanwhile the researcher cannot take it back: the offer holds it only by being first, the database decides
     with pytest.raises(NotFound):  # someone else's link
         svc.claim(_actor(site, "researcher"), offered.token)

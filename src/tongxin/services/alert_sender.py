@@ -206,6 +206,8 @@ class Sender:
         (key: the notice's key and the person, so never two)."""
         org = int(payload.get("org_id") or 0)
         people = AR.members_of(s, [org]).get(org, [])
+        if payload.get("user_id") is not None:  # a personal notice (a waitlist offer): that person only
+            people = [(u, e) for u, e in people if u == int(payload["user_id"])]
         prefs = AR.prefs(s, [u for u, _ in people])
         n = 0
         for uid, email in people:

@@ -37,11 +37,13 @@ BOOKING_REMIND_AHEAD = dt.timedelta(hours=24)
 
 
 def post(s: Session, key: str, org_id: int, zh: str, en: str, link: str = "", at: dt.datetime | None = None, mail: bool = True,
-         mail_text: tuple[str, str] | None = None) -> bool:
+         mail_text: tuple[str, str] | None = None, user_id: int | None = None, mail_link: str | None = None) -> bool:
     """In the caller's transaction, once per `key`: the organisation's in-app notification now
     and an outbox event that mails its people (`mail=False`: in-app only, for a notice whose
     mail the caller already sends; `mail_text`: a longer (zh, en) text for the mail than the
-    in-app line). False when this key was posted before."""
+    in-app line; `user_id`: mail that one person of the organisation only, e.g. a waitlist offer,
+    whose `mail_link` (a personal claim link) is not for the organisation's in-app list).
+    False when this key was posted before."""
     t = at or AR.now()
     ins = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
     got = s.execute(ins(SentNoticeRow).values(key=key[:120], org_id=org_id, created_at=t)
@@ -51,7 +53,10 @@ def post(s: Session, key: str, org_id: int, zh: str, en: str, link: str = "", at
     R.notify(s, org_id, zh, en, link)
     if mail:
         mzh, men = mail_text or (zh, en)
-        AR.enqueue(s, TOPIC_NOTICE, {"key": key[:80], "org_id": org_id, "zh": mzh, "en": men, "link": link}, t)
+        payload: dict[str, Any] = {"key": key[:80], "org_id": org_id, "zh": mzh, "en": men, "link": mail_link or link}
+        if user_id is not None:
+            payload["user_id"] = user_id
+        AR.enqueue(s, TOPIC_NOTICE, payload, t)
     return True
 
 

@@ -37,9 +37,9 @@ def offer_freed(s: Session, instrument_id: int, freed: B.Slot, now: dt.datetime)
         s.flush()
         until = B.as_cst(rr.from_db(w.offer_expires_at))
         notices.post(s, f"wait{w.id}-offer", w.org_id,
-                     f"候补仪器时段已空出：{title}，{slot.label()}，请在 {until:%m-%d %H:%M} 前认领",
-                     f"a slot you wait for is free: {title}, {slot.label()}; claim it before {until:%m-%d %H:%M}",
-                     f"/waitlist/claim/{w.token}", at=now)
+                     f"候补仪器时段已空出：{title}，{slot.label()}，候补人请在 {until:%m-%d %H:%M} 前认领",
+                     f"a waitlisted slot is free: {title}, {slot.label()}; the person waiting may claim it until {until:%m-%d %H:%M}",
+                     "/my/waitlist", at=now, user_id=w.user_id, mail_link=f"/waitlist/claim/{w.token}")
         offered.append(w.id)
     return offered
 

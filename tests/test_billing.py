@@ -132,6 +132,11 @@ def test_booker_checks_in_from_my_bookings_and_the_manager_confirms(site: dict[s
     got = site["svc"].get(b.id)
     assert got.checked_in_at == t(5, 10, 2) and got.awaiting_confirmation
     assert _post(site, "other", f"/bookings/{b.id}/check-out", next="/my/bookings").status_code == 403
+    b2 = _approved(site, start=14, end=15)
+    site["clock"][0] = t(5, 14)
+    _billing(site).check_in(_actor(site, "researcher"), b2.id)
+    site["clock"][0] = t(5, 15)
+    assert not site["svc"].mark_used(_actor(site, "owner"), b2.id).awaiting_confirmation  # marking it used confirms too
     site["clock"][0] = t(5, 11, 30)
     assert _post(site, "owner", f"/bookings/{b.id}/check-out", next="/my/instruments").status_code == 303
     done = site["svc"].get(b.id)

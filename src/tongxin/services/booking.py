@@ -21,6 +21,7 @@ from ..core.accounts import normalise_email
 from ..core.errors import Conflict, FieldError, Forbidden, Message, NotFound, ValidationError
 from ..core.listing import Listing
 from ..storage import accounts_repo as AR
+from ..storage import billing_repo as br
 from ..storage import repo
 from ..storage import resources_repo as rr
 from . import notices, waitlist
@@ -310,6 +311,9 @@ class Bookings:
                 rr.charge_voucher(s, b.voucher_id, booking_id, -b.voucher_amount)
             if to in ("rejected", "no_show"):
                 waitlist.offer_freed(s, b.instrument_id, b.slot, now)
+            if to == "used" and b.awaiting_confirmation:  # the manager marking it used confirms the booker's check-in
+                br.confirm(s, booking_id)
+                b.awaiting_confirmation = False
             if to in ("approved", "rejected") and b.org_id != row.owner_id:
                 why_zh, why_en = (f"：{note}", f": {note}") if note else ("", "")
                 notices.post(s, f"booking{b.id}-{to}", b.org_id, f"仪器预约 #{b.id}（{row.title}，{b.slot.label()}）{B.STATUS_LABELS[to][0]}{why_zh}",

@@ -492,3 +492,43 @@ def test_cli_statement_xlsx_and_release_no_shows(tmp_path: Any, monkeypatch: pyt
     import json
 
     assert json.loads(r.stdout)["bookings"] == [due]
+
+
+def test_api_release_no_shows_is_for_staff(site: dict[str, Any]) -> None:
+    b = _approved(site)
+    site["clock"][0] = t(5, 10, 20)  # past the 15-minute grace period
+    c = site["c"]
+    r = c.post("/api/v1/bookings/release-no-shows", headers=_as(site, "researcher"))
+    assert r.status_code == 403 and site["svc"].get(b.id).status == "approved", r.text
+    r = c.post("/api/v1/bookings/release-no-shows", headers=_as(site, "operator"))
+    assert r.status_code == 200 and r.json()["no_shows"] == 1 and r.json()["bookings"] == [b.id], r.text
+    assert site["svc"].get(b.id).status == "no_show"
+
+
+def test_cli_waitlist_join_list_and_claim_on_behalf(site: dict[str, Any], tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from tongxin.cli.main import app
+
+    b = _approved(site)
+    iid, other = site["ids"]["I-MS"], site["people"]["other"]
+    monkeypatch.setenv("TONGXIN_DATABASE_URL", site["ex"].db.url)
+    monkeypatch.setenv("TONGXIN_INDEX_DIR", str(tmp_path / "cli-idx"))
+    runner = CliRunner()
+    r = runner.invoke(app, ["bookings", "waitlist-join", str(iid), at(5, 10).isoformat(), at(5, 12).isoformat(),
+                            "--user", str(other["uid"]), "--org", str(other["org"])], catch_exceptions=False)
+    assert r.exit_code == 0 and json.loads(r.stdout)["status"] == "waiting", r.output
+    r = runner.invoke(app, ["bookings", "waitlist-join", str(iid), at(5, 10).isoformat(), at(5, 12).isoformat(),
+                            "--user", str(other["uid"]), "--org", str(other["org"])])
+    assert r.exit_code != 0 and "候补" in r.output and "waitlist" in r.output  # once; said in both languages
+    site["svc"].cancel(_actor(site, "researcher"), b.id)
+    r = runner.invoke(app, ["bookings", "waitlist", "--user", str(other["uid"])], catch_exceptions=False)
+    entries = json.loads(r.stdout)
+    assert [e["status"] for e in entries] == ["offered"] and entries[0]["claim_url"].startswith("/waitlist/claim/")
+    token = entries[0]["claim_url"].rsplit("/", 1)[1]
+    researcher = site["people"]["researcher"]
+    r = runner.invoke(app, ["bookings", "waitlist-claim", token, "--user", str(researcher["uid"]), "--org", str(researcher["org"])])
+    assert r.exit_code != 0 and "不存在" in r.output  # the link is the waiting person's only
+    assert _count(site, InstrumentBookingRow) == 1  # nothing written

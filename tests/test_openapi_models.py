@@ -383,6 +383,7 @@ def write_everything(c: TestClient, chk: Checked, lw: leak_world.LeakWorld, mail
     chk.check("GET", "/api/v1/statements", c.get("/api/v1/statements", params={"month": month}, headers=bearer(tok["member"])))
     chk.check("GET", "/api/v1/voucher-claims", c.get("/api/v1/voucher-claims", params={"month": month}, headers=bearer(tok["operator"])))
     call("POST", "/api/v1/voucher-claims/{booking_id}/settle", "operator", 200, {"reference": "PAY-1"}, booking_id=used)
+    call("POST", "/api/v1/bookings/release-no-shows", "operator", 200)
     chk.check("GET", "/api/v1/income/instruments", c.get("/api/v1/income/instruments", headers=bearer(tok["owner_admin"])))
     later = start + dt.timedelta(hours=4)
     taken = call("POST", "/api/v1/bookings", "member", 201, {"instrument_id": inst, "start": later.isoformat(), "end": (later + dt.timedelta(hours=1)).isoformat()})

@@ -57,6 +57,42 @@ def release_no_shows() -> None:
     _echo(_go(lambda ex: Billing(ex).run_due().as_dict()))
 
 
+@bookings_app.command("waitlist-join")
+def waitlist_join(instrument_id: int, start: str, end: str, user_id: int = typer.Option(..., "--user", help="用户 ID / user id"),
+                  org: str = typer.Option(..., "--org", help="用户所属机构 / the user's organisation")) -> None:
+    """代用户加入已约满时段的候补名单（运营人员）/ put a user on the waitlist of a taken slot (operator)."""
+    from ..services.billing import Billing
+
+    def go(ex: Any) -> Any:
+        b = Billing(ex)
+        return b.join_waitlist(b.on_behalf(user_id, org), instrument_id, _when(start), _when(end)).as_dict()
+
+    _echo(_go(go))
+
+
+@bookings_app.command("waitlist")
+def waitlist(user_id: int = typer.Option(..., "--user", help="用户 ID / user id")) -> None:
+    """用户的候补名单及其认领链接 / a user's waitlist entries (with the claim link while an offer is open)."""
+    from ..services.billing import Billing
+
+    _echo(_go(lambda ex: [w.as_dict() for w in Billing(ex).waits_of(user_id)]))
+
+
+@bookings_app.command("waitlist-claim")
+def waitlist_claim(token: str, user_id: int = typer.Option(..., "--user", help="候补的用户 ID / the waiting user's id"),
+                   org: str = typer.Option(..., "--org", help="用户所属机构 / the user's organisation"),
+                   cost_centre: str = typer.Option("", "--cost-centre", help="成本中心 / cost centre"),
+                   project_code: str = typer.Option("", "--project-code", help="项目编号 / project code")) -> None:
+    """代候补用户认领空出的时段，按正常预约流程预约（运营人员）/ claim a freed slot for the waiting user (operator)."""
+    from ..services.billing import Billing
+
+    def go(ex: Any) -> Any:
+        b = Billing(ex)
+        return b.claim(b.on_behalf(user_id, org), token, cost_centre, project_code).as_dict()
+
+    _echo(_go(go))
+
+
 @bookings_app.command("statement")
 def statement(org: str = typer.Option(..., "--org", help="机构：编号、信用代码或名称 / organisation"),
               month: str = typer.Option(..., "--month", help="月份 / month, e.g. 2026-11"),

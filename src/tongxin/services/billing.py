@@ -197,6 +197,25 @@ class Billing:
         with self.ex.db.transaction(write=False) as s:
             return [_wait(r, t) for r, t in br.waits_of_user(s, int(viewer.user_id or 0))]
 
+    def on_behalf(self, user_id: int, org_ref: str) -> Actor:
+        """The operator acting for a user of an organisation named by id, external id, credit code or
+        name (`tongxin bookings waitlist-join / waitlist-claim`, like `tongxin resources book`)."""
+        with self.ex.db.transaction(write=False) as s:
+            return Actor(user_id, rr.resolve_org(s, org_ref).id, acc.SYSTEM)
+
+    def waits_of(self, user_id: int) -> list[WaitEntry]:
+        """A user's waitlist entries (the operator's view, `tongxin bookings waitlist`)."""
+        with self.ex.db.transaction(write=False) as s:
+            return [_wait(r, t) for r, t in br.waits_of_user(s, user_id)]
+
+    def release_due(self, viewer: Viewer, now: dt.datetime | None = None) -> DueReport:
+        """`run_due` asked for by platform staff (`POST /api/v1/bookings/release-no-shows`); the web
+        server's background loop and `tongxin bookings release-no-shows` run it without asking."""
+        acc.require_signed_in(viewer)
+        if not viewer.is_staff:
+            raise Forbidden(Message("只有平台运营人员可以立即释放未到场预约", "only platform staff may release no-shows now"))
+        return self.run_due(now)
+
     def offer(self, viewer: Viewer, token: str) -> WaitEntry:
         """The offer behind a claim link, for the person waiting."""
         acc.require_signed_in(viewer)

@@ -614,6 +614,15 @@ class BookingOut(Open):
 
 # -- billing (issue #15) ----------------------------------------------------------------------------------
 
+class DueOut(Open):
+    """释放未到场 / what a pass of due billing work did."""
+
+    no_shows: int
+    bookings: list[int]
+    offers_expired: int
+    offers: int
+
+
 class WaitOut(Open):
     """候补 / a waitlist entry; `claim_url` while an offer is open."""
 

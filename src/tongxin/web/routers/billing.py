@@ -241,6 +241,13 @@ def api_confirm(request: Request, booking_id: Id) -> Any:
     return _billing(request).confirm(_actor(request), booking_id).as_dict()
 
 
+@router.post("/api/v1/bookings/release-no-shows", response_model=S.DueOut, tags=["billing"])
+def api_release_no_shows(request: Request) -> Any:
+    """Mark approved bookings not checked in within the grace period as no-shows, free their slots
+    (offered to the waitlist) and pass expired offers on; staff only (the server also does it by itself)."""
+    return _billing(request).release_due(viewer(request)).as_dict()
+
+
 @router.post("/api/v1/instruments/{instrument_id}/waitlist", status_code=201, response_model=S.WaitOut, tags=["billing"])
 def api_join_wait(request: Request, instrument_id: Id, body: WaitIn) -> Any:
     return _billing(request).join_waitlist(_actor(request), instrument_id, body.start, body.end).as_dict()

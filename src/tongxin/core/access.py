@@ -149,6 +149,18 @@ def visible_levels(viewer: Viewer) -> tuple[str, ...]:
     return ("public",)
 
 
+def cache_class(viewer: Viewer) -> str | None:
+    """The class of viewers who all see the same answers to the same read, for the result cache
+    (services.result_cache); None: this viewer's answers are their own and never cached.
+
+    Only the anonymous visitor has one: what they see depends on the listings alone (public,
+    published, live). A signed-in person or token sees what their organisation owns or was
+    granted, and what staff see includes hidden listings, so none of them is cached."""
+    if viewer.signed_in or viewer.org_id is not None or viewer.granted or viewer.role != "visitor":
+        return None
+    return "public"
+
+
 def can_match(viewer: Viewer, listing: Listing) -> bool:
     """Matching reads full text, so only FULL access lets a listing be matched and explained."""
     return access(viewer, listing) == Access.FULL

@@ -133,6 +133,13 @@ class Exchange:
         self.index.close()
         self.db.dispose()
 
+    def watermark(self) -> tuple[int, int, int]:
+        """What an answer computed now is computed from, for the result cache's key: the last
+        change-log id the search index reflects, the analyzer's dictionary generation and the
+        vector index's version. Call after `index.maybe_sync()` (the query path's freshness)."""
+        version = getattr(self.semantic, "version", None)
+        return self.index.store.last_change, self.index.generation(), int(version()) if callable(version) else 0
+
     # -- writing ----------------------------------------------------------------------------
     def save_listing(self, listing: Listing) -> int:
         """Create or change a listing; a published one enters the alerts outbox in the same

@@ -71,6 +71,7 @@ class Semantic:
         self.ann_threshold = ann_threshold
         self.index_loaded = False  # the last index came from disk (not rebuilt)
         self._dirty = 0  # vectors applied since the last save
+        self._version = 0  # moves whenever the vectors the query path sees change (result cache key)
         self.batch = batch
         self.sentence_batch = sentence_batch
         self.lease_seconds = lease_seconds
@@ -106,6 +107,13 @@ class Semantic:
     def enabled(self) -> bool:
         return self.encoder is not None
 
+    def version(self) -> int:
+        """Moves whenever the vectors that searches and matches use change (after the refresh that
+        is due, as a query would do it); 0 when the semantic layer is off. Part of
+        `Exchange.watermark`, the result cache's key."""
+        idx = self._ensure_index()
+        return 0 if idx is None else self._version
+
     def encode_query(self, text: str) -> np.ndarray | None:
         """The query vector of free text (None when the semantic layer is off or the model fails)."""
         enc = self.encoder
@@ -134,6 +142,7 @@ class Semantic:
         with self._lock:
             if self._index is None:
                 self._index = self._build_index(enc)
+                self._version += 1
                 self._last_refresh = time.monotonic()
             elif time.monotonic() - self._last_refresh >= self.refresh_interval:
                 self.refresh()
@@ -242,13 +251,17 @@ class Semantic:
         if not ids:
             return 0
         found = vr.vectors_for(s, enc.name, enc.version, ids)
+        changed = False
         for lid in ids:
             got = found.get(lid)
             if got is None or got[1] != "published":
-                idx.remove(lid)
+                changed = idx.remove(lid) or changed  # a draft's vector re-checked: nothing changes
             else:
                 idx.put(lid, got[0], vr.from_bytes(got[3], enc.dim), got[2])
+                changed = True
         self._dirty += len(ids)
+        if changed:
+            self._version += 1
         return len(ids)
 
     def vector_of(self, listing_id: int) -> np.ndarray | None:

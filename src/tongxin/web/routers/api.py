@@ -15,7 +15,7 @@ from ...core.errors import Message, ValidationError
 from ...core.listing import ListingFilter
 from ...core.matching.fit import MatchContext
 from ...services.accounts import Me
-from ...services.listings import common_fields, listing_dict, parse_filters
+from ...services.listings import SearchResult, Shown, common_fields, listing_dict, parse_filters
 from .. import schemas as S
 from ..deps import AccountsDep, ContactsDep, Cursor, ExchangeDep, Id, ListingsDep, me, viewer
 
@@ -71,6 +71,13 @@ class GrantBody(BaseModel):
 class Invite(BaseModel):
     email: str
     role: str = "member"
+
+
+def _json(model: type[BaseModel], data: dict[str, Any]) -> bytes:
+    """The JSON body FastAPI would send for `data` under `response_model=model` with
+    `response_model_exclude_unset=True`: validated by the model and serialised by pydantic-core
+    in one pass (the result cache keeps these bytes)."""
+    return model.model_validate(data).model_dump_json(exclude_unset=True, by_alias=True).encode()
 
 
 def _me(request: Request) -> Me:
@@ -172,10 +179,15 @@ def api_search(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, q: 
     if params.get("kind"):
         ex.registry.get(params["kind"])
     f = parse_filters(params, ex)
-    res = listings_svc.search(viewer(request), q, f, limit=max(1, min(limit, 50)), ctx=MatchContext(prefer_corridor=corridor))
-    return {"query": q, "terms": res.terms, "total": res.total,
+
+    def render(res: SearchResult) -> bytes:
+        return _json(S.SearchOut, {
+            "query": q, "terms": res.terms, "total": res.total,
             "facets": {k: [{"value": v, "zh": zh, "en": en, "count": n} for v, zh, en, n in vals] for k, vals in res.facets.items()},
-            "results": [listing_dict(s, ex) for s in res.items]}
+            "results": [listing_dict(s, ex) for s in res.items]})
+
+    body = listings_svc.search_answer(viewer(request), q, f, render, limit=max(1, min(limit, 50)), ctx=MatchContext(prefer_corridor=corridor))
+    return Response(body, media_type="application/json")
 
 
 @router.get("/export", response_model=S.ListingItems, response_model_exclude_unset=True)
@@ -193,8 +205,11 @@ def get_listing(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, li
 
 @router.get("/listings/{listing_id}/matches", response_model=S.MatchesOut, response_model_exclude_unset=True)
 def get_matches(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, listing_id: Id, limit: int = 10, corridor: bool = False) -> Any:
-    res = listings_svc.matches(viewer(request), listing_id, limit=max(1, min(limit, 50)), ctx=MatchContext(prefer_corridor=corridor))
-    return {"listing_id": listing_id, "results": [listing_dict(s, ex) for s in res]}
+    def render(res: list[Shown]) -> bytes:
+        return _json(S.MatchesOut, {"listing_id": listing_id, "results": [listing_dict(s, ex) for s in res]})
+
+    body = listings_svc.matches_answer(viewer(request), listing_id, render, limit=max(1, min(limit, 50)), ctx=MatchContext(prefer_corridor=corridor))
+    return Response(body, media_type="application/json")
 
 
 @router.post("/listings", status_code=201, response_model=S.ListingOut, response_model_exclude_unset=True)

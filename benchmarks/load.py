@@ -4,13 +4,18 @@ time, against `tongxin serve` on the demo data, for SQLite with 1 and 2 workers 
     .venv/bin/python benchmarks/load.py                       # 50 connections, 60 s per endpoint
     .venv/bin/python benchmarks/load.py --seconds 10 --configs sqlite:1
     TONGXIN_ENCODER=none .venv/bin/python benchmarks/load.py   # words only (no query embedding)
+    .venv/bin/python benchmarks/load.py --distinct             # every request a new one (the result cache defeated)
 
 The client is a bounded asyncio load generator: `--concurrency` keep-alive connections, each
 sending its next request when the last answer is complete (closed loop), for `--seconds`. It
 reports requests/s, p50/p99 latency, errors (non-2xx) and connection resets. The baseline in the
 same run is /healthz (no database, no index): what the HTTP stack alone serves on this machine.
-Queries: 200 demo listing titles' first words, so the query-embedding cache warms as a real site's
-popular queries would; listing ids: 200 published scenarios and technologies.
+Queries: 200 demo listing titles' first words, so the query-embedding and result caches warm as a
+real site's popular queries would; listing ids: 200 published scenarios and technologies.
+`--distinct`: no request repeats one sent before in the run (warm-up included): queries are
+windows of 4–12 characters of every published scenario's and technology's title, matches are
+(listing, limit 10–14) pairs; so neither the result cache nor the query-vector cache helps, and
+every search encodes its query with e5.
 """
 
 from __future__ import annotations
@@ -72,12 +77,31 @@ async def _one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path:
     return status
 
 
-async def _client(port: int, paths: list[str], until: float, lat: list[float], errors: list[int], resets: list[int]) -> None:
+class Distinct:
+    """Paths handed out once each, in order (shared by every connection of a run and across runs)."""
+
+    def __init__(self, paths: list[str], once: bool = False) -> None:
+        self.paths = paths
+        self.next = 0
+        self.once = once  # a warm-up: the run ends when every path was sent once
+
+    def take(self) -> str | None:
+        if self.next >= len(self.paths):
+            if self.once:
+                return None
+            raise RuntimeError(f"--distinct: all {len(self.paths)} distinct paths used; shorten --seconds")
+        self.next += 1
+        return self.paths[self.next - 1]
+
+
+async def _client(port: int, paths: list[str] | Distinct, until: float, lat: list[float], errors: list[int], resets: list[int]) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     rnd = random.Random(id(lat) ^ port)
     try:
         while time.perf_counter() < until:
-            path = rnd.choice(paths)
+            path = paths.take() if isinstance(paths, Distinct) else rnd.choice(paths)
+            if path is None:
+                break
             t0 = time.perf_counter()
             try:
                 status = await _one(reader, writer, path)
@@ -93,7 +117,7 @@ async def _client(port: int, paths: list[str], until: float, lat: list[float], e
         writer.close()
 
 
-async def _run(port: int, paths: list[str], concurrency: int, seconds: float) -> dict[str, Any]:
+async def _run(port: int, paths: list[str] | Distinct, concurrency: int, seconds: float) -> dict[str, Any]:
     lat: list[float] = []
     errors: list[int] = []
     resets: list[int] = []
@@ -167,18 +191,33 @@ def bench_config(engine: str, workers: int, args: argparse.Namespace, keep: Path
         url = f"http://127.0.0.1:{port}"
         _wait_ready(url, proc, log)
         ids: list[int] = []
-        queries: list[str] = []
+        titles: list[str] = []
         for kind in ("scenario", "technology"):
-            items = _get_json(f"{url}/api/v1/listings?kind={kind}&per_page=100").get("items", [])
-            ids += [int(x["id"]) for x in items]
-            queries += [str(x["title"])[:8] for x in items]
+            cursor: int | None = 0
+            while cursor is not None and (args.distinct or cursor == 0):
+                got = _get_json(f"{url}/api/v1/listings?kind={kind}&per_page=100&cursor={cursor}")
+                ids += [int(x["id"]) for x in got.get("items", [])]
+                titles += [str(x["title"]) for x in got.get("items", [])]
+                cursor = got.get("next_cursor")
         if not ids:
             raise RuntimeError("no listings to match: the demo did not load")
-        search = [f"/api/v1/search?q={urllib.parse.quote(q)}&limit=10" for q in queries]
-        match = [f"/api/v1/listings/{i}/matches?limit=10" for i in ids]
-        out: dict[str, Any] = {"engine": engine, "workers": workers, "demo_load_s": round(demo_s, 1), "listings": len(ids)}
-        # warm-up: every path once (query embeddings cached, pages in the OS cache)
-        asyncio.run(_run(port, search + match, 4, min(10.0, args.seconds)))
+        out: dict[str, Any] = {"engine": engine, "workers": workers, "demo_load_s": round(demo_s, 1), "listings": len(ids),
+                               "distinct": bool(args.distinct)}
+        search: list[str] | Distinct
+        match: list[str] | Distinct
+        if args.distinct:
+            windows = list(dict.fromkeys(t[a:a + n] for n in (8, 6, 10, 5, 12, 7, 9, 4, 11) for t in titles for a in range(0, max(len(t) - n, 0) + 1, 2)))
+            search = Distinct([f"/api/v1/search?q={urllib.parse.quote(q)}&limit=10" for q in windows if q.strip()])
+            match = Distinct([f"/api/v1/listings/{i}/matches?limit={k}" for k in range(10, 15) for i in ids])
+            out["distinct_paths"] = {"search": len(search.paths), "match": len(match.paths)}
+            # warm-up (models, pages in the OS cache) with paths never sent again
+            asyncio.run(_run(port, search, 4, min(5.0, args.seconds)))
+            asyncio.run(_run(port, match, 4, min(5.0, args.seconds)))
+        else:
+            search = [f"/api/v1/search?q={urllib.parse.quote(t[:8])}&limit=10" for t in titles]
+            match = [f"/api/v1/listings/{i}/matches?limit=10" for i in ids]
+            # warm-up: every path once (query embeddings and answers cached, pages in the OS cache)
+            asyncio.run(_run(port, Distinct(search + match, once=True), 4, 600))
         for name, paths in (("healthz (baseline)", ["/healthz"]), ("search API", search), ("listing-match API", match)):
             r = asyncio.run(_run(port, paths, args.concurrency, args.seconds))
             out[name] = r
@@ -206,10 +245,12 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=50)
     ap.add_argument("--configs", default="sqlite:1,sqlite:2,postgresql:2", help="engine:workers,…")
     ap.add_argument("--json", type=Path, help="write the figures here")
+    ap.add_argument("--distinct", action="store_true", help="never repeat a request (defeats the result and query-vector caches)")
     args = ap.parse_args()
     keep = Path(tempfile.gettempdir()) / "tongxin-load-logs"
     keep.mkdir(exist_ok=True)
-    print(f"load: {args.concurrency} connections × {args.seconds:.0f} s per endpoint; encoder {os.environ.get('TONGXIN_ENCODER', 'e5')}; "
+    print(f"load: {args.concurrency} connections × {args.seconds:.0f} s per endpoint; {'all-distinct' if args.distinct else 'repeated'} requests; "
+          f"encoder {os.environ.get('TONGXIN_ENCODER', 'e5')}; "
           f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}; server logs in {keep}", flush=True)
     results = []
     for cfg in args.configs.split(","):

@@ -52,7 +52,7 @@ SETTINGS: tuple[Setting, ...] = (
             "request threads per web process; the database connection pool is sized to match (threads + 4)"),
     Setting("TONGXIN_RESULT_CACHE", "2048", "每个网页进程缓存的公开检索与匹配结果条数（匿名访客；发布、修改、撤下后立即失效）；0 表示关闭",
             "public search and match answers cached per web process (anonymous visitors; a publish, edit or withdrawal invalidates them at once); 0 turns it off"),
-    Setting("TONGXIN_RESULT_CACHE_SECONDS", "30", "缓存结果最长复用秒数（机构名称、许可状态等不在变更日志中的信息最多滞后这么久）",
+    Setting("TONGXIN_RESULT_CACHE_SECONDS", "120", "缓存结果最长复用秒数（机构名称、许可状态等不在变更日志中的信息最多滞后这么久）",
             "seconds a cached answer is reused at most (what the change log does not carry, e.g. an organisation's name or a licence's status, lags at most this long)"),
     Setting("TONGXIN_WORKERS", "1", "网页服务进程数（tongxin serve --workers）", "web worker processes (tongxin serve --workers)"),
     Setting("TONGXIN_WEB_BACKGROUND", "1", "网页进程自行运行后台任务（向量计算）；0 表示交给 tongxin worker 进程",

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 DEFAULT_SIZE = 2048  # answers kept per process (TONGXIN_RESULT_CACHE)
-DEFAULT_MAX_AGE = 30.0  # seconds an answer is reused at most (TONGXIN_RESULT_CACHE_SECONDS)
+DEFAULT_MAX_AGE = 120.0  # seconds an answer is reused at most (TONGXIN_RESULT_CACHE_SECONDS)
 
 
 class ResultCache:

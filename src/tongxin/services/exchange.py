@@ -98,7 +98,15 @@ class Exchange:
         self.index = IndexMaintainer(db, self.registry, self.analyzer, index_dir, sync_interval, background_sync)
         self.exact = False  # True: the plain path (filters in the engine query, every candidate explained), for comparisons
         self._explain_cache: dict[tuple[int, str], list[str]] = {}
+        self._memo: tuple[Registry, repo.ListingMemo] | None = None  # candidates built once per identical row
         self.stats = {"explained": 0, "explained_from_index": 0}
+
+    def _listing_memo(self) -> repo.ListingMemo:
+        """The query path's memo of built listings, for the current registry (tests swap it)."""
+        memo = self._memo
+        if memo is None or memo[0] is not self.registry:
+            memo = self._memo = (self.registry, repo.ListingMemo())
+        return memo[1]
 
     @classmethod
     def from_config(cls, config: Config) -> Exchange:
@@ -180,10 +188,10 @@ class Exchange:
         if not hits:
             return [], {}
         if session is not None:
-            found = repo.fetch_listings(session, [h.id for h in hits], self.registry)
+            found = repo.fetch_listings(session, [h.id for h in hits], self.registry, self._listing_memo())
         else:
             with self.db.transaction(write=False, replica=True) as s:
-                found = repo.fetch_listings(s, [h.id for h in hits], self.registry)
+                found = repo.fetch_listings(s, [h.id for h in hits], self.registry, self._listing_memo())
         return [Candidate(found[h.id], h.score) for h in hits if h.id in found], {h.id: h for h in hits}
 
     @staticmethod
@@ -293,7 +301,7 @@ class Exchange:
         extra = [i for i, _ in sem if i not in skip]
         if extra and worth is not None:
             extra = worth(out, [(i, cos[i]) for i in extra], background)
-        found = repo.fetch_listings(session, extra, self.registry) if extra else {}
+        found = repo.fetch_listings(session, extra, self.registry, self._listing_memo()) if extra else {}
         out += [Candidate(found[i], 0.0, cos[i]) for i in extra if i in found]
         return out, background
 

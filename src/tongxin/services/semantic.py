@@ -83,6 +83,7 @@ class Semantic:
         self._index: VectorIndex | None = None
         self._change_wm = 0
         self._vec_wm: dt.datetime | None = None
+        self._recent_sig: Any = None  # (window start, (count, newest)) of the vectors last re-checked
         self._last_refresh = 0.0
         self._lock = threading.RLock()
         self._queries: OrderedDict[str, Any] = OrderedDict()
@@ -242,7 +243,11 @@ class Semantic:
             self._last_refresh = time.monotonic()
             self._change_wm, changed = repo.changes_since(s, self._change_wm)
             since = self._vec_wm - RECENT_MARGIN if self._vec_wm is not None else None
-            recent = vr.recent_vectors(s, enc.name, enc.version, since)
+            sig = (since, vr.recent_signature(s, enc.name, enc.version, since))
+            # the look-back window re-read only when it changed (after a bulk load every vector is
+            # in it: re-reading them all each second cost ~70 ms per process on the demo)
+            recent = vr.recent_vectors(s, enc.name, enc.version, since) if sig != self._recent_sig else []
+            self._recent_sig = sig
             self._vec_wm = vr.newest_vector_time(s) or self._vec_wm
             todo = set(changed) | {lid for lid, h in recent if idx.text_hash(lid) != h}
             return self._apply(s, enc, idx, sorted(todo))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from typing import Any, cast
 
 import orjson
@@ -407,10 +409,47 @@ def _datetime(v: Any) -> dt.datetime | None:
     return dt.datetime.fromisoformat(str(v))
 
 
-def fetch_listings(s: Session, ids: Sequence[int], registry: Registry) -> dict[int, Listing]:
+class ListingMemo:
+    """Listings already built from an identical row (every column, the owner's name included),
+    for the query path: a search reads a few hundred candidate rows, and building a Listing from
+    a row (JSON, dates, typed attrs) cost more than reading it. The row is still read each time,
+    so a changed row is a different key: nothing is ever served that the database no longer
+    holds. Bounded (least recently used out). Listings handed out are shared: callers on the
+    query path never change them (they copy: `dataclasses.replace`, `core.access.redacted`)."""
+
+    def __init__(self, size: int = 8192) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, Listing] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(r: Sequence[Any]) -> Hashable:
+        row = tuple(r)
+        try:
+            hash(row)  # SQLite: text, numbers and NULLs (string hashes are kept for the lookup)
+            return row
+        except TypeError:  # PostgreSQL: JSON columns arrive as dicts/lists, keyed by their canonical text
+            return tuple(orjson.dumps(v, option=orjson.OPT_SORT_KEYS) if isinstance(v, (dict, list)) else v for v in row)
+
+    def get(self, key: Hashable) -> Listing | None:
+        with self._lock:
+            x = self._items.get(key)
+            if x is not None:
+                self._items.move_to_end(key)
+            return x
+
+    def put(self, key: Hashable, x: Listing) -> None:
+        with self._lock:
+            self._items[key] = x
+            if len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+def fetch_listings(s: Session, ids: Sequence[int], registry: Registry, memo: ListingMemo | None = None) -> dict[int, Listing]:
     """Like get_listings (the same records), for the query path: one plain SQL statement per
     900 ids on the session's own connection, values converted here instead of per-column
-    SQLAlchemy result processing (JSON text, ISO dates on SQLite; native values on PostgreSQL)."""
+    SQLAlchemy result processing (JSON text, ISO dates on SQLite; native values on PostgreSQL).
+    With `memo` (one per registry), a row read before is not converted again."""
     out: dict[int, Listing] = {}
     ids = [int(i) for i in ids]
     if not ids:
@@ -426,7 +465,15 @@ def fetch_listings(s: Session, ids: Sequence[int], registry: Registry) -> dict[i
             else:  # one statement text whatever the count: PostgreSQL plans it once (prepared)
                 cur.execute(_FETCH_SQL.replace("IN ({})", "= ANY(%s)"), [chunk])
             for r in cur.fetchall():
-                out[int(r[0])] = _listing_from_raw(r, registry, r[18], r[19])
+                if memo is None:
+                    out[int(r[0])] = _listing_from_raw(r, registry, r[18], r[19])
+                    continue
+                key = memo.key(r)
+                x = memo.get(key)
+                if x is None:
+                    x = _listing_from_raw(r, registry, r[18], r[19])
+                    memo.put(key, x)
+                out[int(r[0])] = x
     finally:
         cur.close()
     return out

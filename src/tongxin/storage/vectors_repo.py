@@ -238,6 +238,16 @@ def recent_vectors(s: Session, model: str, version: str, since: dt.datetime | No
     return [(int(a), b) for a, b in s.execute(q)]
 
 
+def recent_signature(s: Session, model: str, version: str, since: dt.datetime | None) -> tuple[int, Any]:
+    """(how many, the newest time) of the vectors `recent_vectors` would return: one aggregate
+    row, so a refresh re-reads the window only when it changed."""
+    q = select(func.count(), func.max(V.created_at)).where(V.model == model, V.model_version == version)
+    if since is not None:
+        q = q.where(V.created_at >= since)
+    n, newest = s.execute(q).one()
+    return int(n or 0), newest
+
+
 def newest_vector_time(s: Session) -> dt.datetime | None:
     return s.scalar(select(func.max(V.created_at)))
 

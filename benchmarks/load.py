@@ -216,8 +216,9 @@ def bench_config(engine: str, workers: int, args: argparse.Namespace, keep: Path
         else:
             search = [f"/api/v1/search?q={urllib.parse.quote(t[:8])}&limit=10" for t in titles]
             match = [f"/api/v1/listings/{i}/matches?limit=10" for i in ids]
-            # warm-up: every path once (query embeddings and answers cached, pages in the OS cache)
-            asyncio.run(_run(port, Distinct(search + match, once=True), 4, 600))
+            # warm-up: every path 2 × workers times (each worker has its own caches and the kernel
+            # picks the worker: query embeddings and answers cached as popular queries would be)
+            asyncio.run(_run(port, Distinct((search + match) * 2 * workers, once=True), 4, 900))
         for name, paths in (("healthz (baseline)", ["/healthz"]), ("search API", search), ("listing-match API", match)):
             r = asyncio.run(_run(port, paths, args.concurrency, args.seconds))
             out[name] = r

@@ -51,8 +51,8 @@ def counting(monkeypatch: pytest.MonkeyPatch, ex: Exchange, lid: int) -> Iterato
 
     real_fetch, real_find, real_get = repo.fetch_listings, repo.find_listings, repo.get_listing
 
-    def fetch_listings(s: Any, ids: Any, registry: Any) -> dict[int, Listing]:
-        got = real_fetch(s, ids, registry)
+    def fetch_listings(s: Any, ids: Any, registry: Any, memo: Any = None) -> dict[int, Listing]:
+        got = real_fetch(s, ids, registry, memo)
         if lid in got:
             bump("reads")
         return got

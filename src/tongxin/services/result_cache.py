@@ -78,7 +78,7 @@ class ResultCache:
             return compute()
         got = self.get(key)
         if got is not None:
-            return got  # type: ignore[no-any-return]  # stored by this same call site's compute
+            return got  # stored by this same call site's compute
         value = compute()
         self.put(key, value)
         return value

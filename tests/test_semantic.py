@@ -318,3 +318,23 @@ def test_semantic_is_the_match_paths_source(exchange: Exchange) -> None:
     cos = src.cosines(q, [ids["T-CBTC"], ids["S-HOSP"], 10_000])
     assert set(cos) == {ids["T-CBTC"], ids["S-HOSP"]} and cos[ids["T-CBTC"]] > cos[ids["S-HOSP"]]
     assert -1.0 <= src.background(q, ["technology"]) < cos[ids["T-CBTC"]] and src.enabled
+
+
+def test_e5_query_instances_are_pooled_and_embed_in_parallel(e5) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from tongxin.core.semantic.encoder import E5Encoder
+
+    enc = E5Encoder(query_models=2)
+    texts = ["食堂油烟太大总被投诉", "仓库里老找不到货", "夏天车间太热工人受不了", "冲压模具老是崩角"] * 3
+    want = {t: e5.encode_query(t) for t in set(texts)}
+    got: dict[int, np.ndarray] = {}
+    threads = [threading.Thread(target=lambda i=i, t=t: got.__setitem__(i, enc.encode_query(t))) for i, t in enumerate(texts)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert enc._made == 2 and len(enc._idle) == 2  # two instances made, both back in the pool
+    for i, t in enumerate(texts):  # concurrent calls give each text its own vector, the same as one at a time
+        assert np.allclose(got[i], want[t], atol=1e-5)
+    assert enc._passage is None  # queries never touch the passage instance

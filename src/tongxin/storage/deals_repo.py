@@ -179,6 +179,10 @@ def contract_by_no(s: Session, contract_no: str) -> TechContractRow | None:
     return s.scalar(select(TechContractRow).where(TechContractRow.contract_no == contract_no))
 
 
+def contract_by_registration_no(s: Session, registration_no: str) -> TechContractRow | None:
+    return s.scalar(select(TechContractRow).where(TechContractRow.registration_no == registration_no))
+
+
 def get_contract(s: Session, contract_id: int) -> TechContractRow:
     c = s.get(TechContractRow, contract_id)
     if c is None:

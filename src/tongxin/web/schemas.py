@@ -996,3 +996,14 @@ class QualifiersOut(Open):
     counts: dict[str, int]
     missing_counts: dict[str, int]
     items: list[QualifierOut]
+
+
+class ContractRegistrationCheckOut(Open):
+    """技术合同登记编号公开查验：是否已登记、登记日期与当事双方名称，别无其他 / the public check of a
+    registration number: registered or not, the date and the parties' names, nothing else."""
+
+    registration_no: str
+    registered: bool
+    registered_on: dt.date | None = None
+    seller: str | None = Field(None, description="卖方名称（已登记时）/ the seller's name, when registered")
+    buyer: str | None = Field(None, description="买方名称（已登记时）/ the buyer's name, when registered")

@@ -11,6 +11,7 @@ def all_routers() -> list[APIRouter]:
     # billing before resources: its /bookings/{id}/check-in paths would otherwise meet /bookings/{id}/{action}
     routers: list[APIRouter] = [pages.router, account_pages.router, my_pages.router, operator_pages.router, api.router,
                                stats.router, billing.router, resources.router]
+    from . import contract_verify; routers.append(contract_verify.router)  # noqa: E702, I001
     from . import contract_office; routers.append(contract_office.router)  # noqa: E702, I001
     from . import deal_pages; routers.append(deal_pages.router)  # noqa: E702, I001
     from . import resources_owner; routers.append(resources_owner.router)  # noqa: E702, I001

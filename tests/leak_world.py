@@ -60,7 +60,11 @@ def build(ex: Any) -> LeakWorld:
     ls, owner = Listings(ex), w.viewer("owner_admin")
     with ex.db.transaction() as s:
         rr.set_facts(s, w.orgs["owner"], dt.date(2016, 3, 1), EMPLOYEES, float(REVENUE), ["SECRETCERTNAME"], float(RD_SPENDING))
-    lw.secrets |= {str(EMPLOYEES): OWNER | STAFF, str(REVENUE): OWNER | STAFF, "SECRETCERTNAME": OWNER | STAFF, str(RD_SPENDING): OWNER | STAFF}
+        rr.update_facts(s, w.orgs["owner"], {"published": ["founded"]}, dt.datetime.now(dt.UTC))  # one fact public, the rest private
+        evidence_id = rr.add_evidence(s, w.orgs["owner"], "EVIDENCEFILENAMESECRET.png", "image/png", "revenue",
+                                      b"\x89PNG\r\n\x1a\n EVIDENCECONTENTSECRET ", None, dt.datetime.now(dt.UTC))
+    lw.secrets |= {str(EMPLOYEES): OWNER | STAFF, str(REVENUE): OWNER | STAFF, "SECRETCERTNAME": OWNER | STAFF, str(RD_SPENDING): OWNER | STAFF,
+                   "EVIDENCEFILENAMESECRET": OWNER | STAFF, "EVIDENCECONTENTSECRET": OWNER | STAFF}
     lw.secrets |= {world.secret("confidential"): {"granted"} | OWNER | STAFF, world.secret("members"): MEMBERS,
                    world.secret("draft"): OWNER | STAFF}
     inst = {vis: ls.save(owner, "instrument", _instrument(vis, vis.upper()), publish=True) for vis in ("public", "members", "confidential")}
@@ -97,7 +101,8 @@ def build(ex: Any) -> LeakWorld:
     lw.ids = {"listing_id": listings, "instrument_id": list(inst.values()), "booking_id": [b1.id, b2.id, b3.id],
               "org_id": [w.orgs["owner"], w.orgs["member"], w.orgs["granted"], w.orgs["pending"]], "request_id": [cid],
               "deal_id": [deal_id], "contract_id": [contract_id], "kind": ["technology", "instrument", "policy"], "code": ["XZD-GI"],
-              "token": ["not-a-token"], "name": ["flows", "funnel", "top_sellers", "by_park", "policies"], "fmt": ["xlsx", "pdf"]}
+              "token": ["not-a-token"], "name": ["flows", "funnel", "top_sellers", "by_park", "policies"], "fmt": ["xlsx", "pdf"],
+              "evidence_id": [evidence_id]}
     return lw
 
 

@@ -3,7 +3,7 @@ downloads), with its path parameters filled by the ids of a world full of secret
 (tests/leak_world.py), searched with each secret word, as anonymous visitor, member of another
 organisation, organisation granted the confidential listings, member and administrator of the
 owner organisation, operator, and registrar (the technology-contract registration office). A secret (a listing's confidential text, an organisation's
-revenue, a booking's purpose and rejection reason, a contact message, a deal note, an API
+unpublished facts (revenue, headcount …; one other fact published) and its evidence file (name and bytes), a booking's purpose and rejection reason, a contact message, a deal note, an API
 token, a technology contract's terms and its registration steps) may appear only in answers to the roles
 that may see it; the registration office (registrar) is one of the roles.
 

@@ -35,6 +35,8 @@ CERTIFICATIONS: dict[str, str] = {
 }
 _CERT_ALIASES = {"高企": "高新技术企业", "国家高新技术企业": "高新技术企业", "科小": "科技型中小企业", "专精特新": "专精特新中小企业",
                  "小巨人": "专精特新“小巨人”企业", "专精特新小巨人": "专精特新“小巨人”企业", "专精特新\"小巨人\"企业": "专精特新“小巨人”企业"}
+PUBLISH_KEY = "published"  # which facts the firm shows on its public page (default: none)
+FACT_KEYS = frozenset(FACT_FIELDS) | {PUBLISH_KEY}  # what a facts update may carry
 MAX_EMPLOYEES = 5_000_000
 MAX_MONEY = 1e9  # 万元
 EARLIEST = dt.date(1800, 1, 1)
@@ -50,6 +52,7 @@ class OrgFacts:
     updated_at: dt.datetime | None = None
     verified_at: dt.datetime | None = None
     verified_by: int | None = None
+    published: tuple[str, ...] = ()  # fact keys the firm chose to show publicly
 
     @property
     def verified(self) -> bool:
@@ -63,7 +66,15 @@ class OrgFacts:
         return {"employees": self.employees, "revenue": self.revenue, "founded": self.founded.isoformat() if self.founded else None,
                 "rd_spending": self.rd_spending, "certifications": list(self.certifications), "verified": self.verified,
                 "verified_at": self.verified_at.isoformat() if self.verified_at else None,
-                "updated_at": self.updated_at.isoformat() if self.updated_at else None}
+                "updated_at": self.updated_at.isoformat() if self.updated_at else None, "published": list(self.published)}
+
+    def public_dict(self) -> dict[str, Any]:
+        """Only what the firm published (and whether the platform verified the facts): for everyone else."""
+        full = self.as_dict()
+        out: dict[str, Any] = {k: full[k] for k in FACT_FIELDS if k in self.published}
+        if out:
+            out["verified"] = self.verified
+        return out
 
 
 @dataclass
@@ -163,9 +174,35 @@ def _certs(v: object, out: FactsUpdate) -> None:
     out.changes["certifications"] = names
 
 
+def _published(v: object, out: FactsUpdate) -> None:
+    """The facts to show publicly: fact keys or their Chinese labels; empty keeps everything private."""
+    if _blank(v):
+        out.changes[PUBLISH_KEY] = []
+        return
+    items = v.replace("，", ",").replace("、", ",").split(",") if isinstance(v, str) else v
+    if not isinstance(items, (list, tuple)):
+        items = [items]
+    by_label = {zh: k for k, (zh, *_rest) in FACT_FIELDS.items()}
+    keys: list[str] = []
+    for x in items:
+        text = str(x).strip()
+        if not text:
+            continue
+        k = text if text in FACT_FIELDS else by_label.get(text)
+        if k is None:
+            listed = "、".join(f"{zh}（{key}）" for key, (zh, *_r) in FACT_FIELDS.items())
+            out.errors.append(_err(PUBLISH_KEY, f"‘公开的信息’ ‘{text}’ 不是机构基本情况的一项，可选：{listed}",
+                                   f"published: '{text}' is not one of the facts: {', '.join(FACT_FIELDS)}", text))
+        elif k not in keys:
+            keys.append(k)
+    out.changes[PUBLISH_KEY] = [k for k in FACT_FIELDS if k in keys]
+
+
 def check_facts(raw: Mapping[str, Any], today: dt.date) -> FactsUpdate:
     """Validate the fact keys present in `raw` (others are the caller's business)."""
     out = FactsUpdate()
+    if PUBLISH_KEY in raw:
+        _published(raw[PUBLISH_KEY], out)
     for key in FACT_FIELDS:
         if key not in raw:
             continue
@@ -190,3 +227,55 @@ def unknown_keys(raw: Mapping[str, Any], known: set[str]) -> list[FieldError]:
     """One error per key that is not a field: never dropped silently."""
     listed = ", ".join(sorted(known))
     return [_err(k, f"未知字段 ‘{k}’，可用字段：{listed}", f"unknown field '{k}'; the fields are: {listed}", None) for k in raw if k not in known]
+
+
+# -- evidence files -------------------------------------------------------------------------------------
+MAX_EVIDENCE_BYTES = 5 * 1024 * 1024  # one file
+MAX_EVIDENCE_FILES = 20  # per organisation
+# what a file's first bytes must be for each accepted type, and the extensions that name it
+EVIDENCE_TYPES: dict[str, tuple[bytes, tuple[str, ...]]] = {
+    "application/pdf": (b"%PDF-", (".pdf",)),
+    "image/png": (b"\x89PNG\r\n\x1a\n", (".png",)),
+    "image/jpeg": (b"\xff\xd8\xff", (".jpg", ".jpeg")),
+}
+
+
+@dataclass(frozen=True)
+class EvidenceFile:
+    filename: str
+    content_type: str
+    fact: str
+
+
+def _file_err(zh: str, en: str, value: object = None) -> FieldError:
+    return FieldError("file", Message(zh, en), value)
+
+
+def check_evidence(filename: str, data: bytes, fact: str = "") -> EvidenceFile:
+    """A PDF, PNG or JPEG of at most 5 MB, its type read from its first bytes (never from what the
+    browser claims) and agreeing with its extension; the fact it supports is a fact key or none."""
+    from .errors import ValidationError
+
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in base if ch.isprintable() and ch not in '"<>;').strip()[:200]
+    errors: list[FieldError] = []
+    if fact and fact not in FACT_FIELDS:
+        errors.append(_err("fact", f"‘证明材料对应的信息’ ‘{fact}’ 不是机构基本情况的一项，可选：{', '.join(FACT_FIELDS)}",
+                           f"fact '{fact}' is not one of: {', '.join(FACT_FIELDS)}", fact))
+    if not name or not data:
+        errors.append(_file_err("请选择要上传的证明材料（PDF、PNG 或 JPEG 文件）", "choose the evidence file to upload (PDF, PNG or JPEG)"))
+        raise ValidationError.of(errors)
+    if len(data) > MAX_EVIDENCE_BYTES:
+        errors.append(_file_err(f"文件 ‘{name}’ 超过 {MAX_EVIDENCE_BYTES // (1024 * 1024)} MB，请压缩或拆分后上传",
+                                f"file '{name}' is larger than {MAX_EVIDENCE_BYTES // (1024 * 1024)} MB; compress or split it", name))
+    ext = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+    ctype = next((t for t, (magic, _exts) in EVIDENCE_TYPES.items() if data.startswith(magic)), None)
+    if ctype is None:
+        errors.append(_file_err(f"文件 ‘{name}’ 不是 PDF、PNG 或 JPEG 文件，请上传扫描件或照片的 PDF / 图片",
+                                f"file '{name}' is not a PDF, PNG or JPEG; upload the scan or photo as a PDF or image", name))
+    elif ext not in EVIDENCE_TYPES[ctype][1]:
+        errors.append(_file_err(f"文件 ‘{name}’ 的扩展名与内容不符（内容为 {ctype}），请改为 {EVIDENCE_TYPES[ctype][1][0]}",
+                                f"file '{name}' has the wrong extension for its content ({ctype}); rename it to {EVIDENCE_TYPES[ctype][1][0]}", name))
+    if errors:
+        raise ValidationError.of(errors)
+    return EvidenceFile(name, str(ctype), fact)

@@ -34,7 +34,7 @@ from ..core.accounts import (
     too_many_from_ip,
 )
 from ..core.errors import Conflict, ErrorCollector, FieldError, Message, NotFound, ValidationError
-from ..core.org_facts import FACT_FIELDS, check_facts, unknown_keys
+from ..core.org_facts import FACT_KEYS, check_facts, unknown_keys
 from ..core.organisation import Organisation, validate_organisation
 from ..settings import public_url as configured_public_url
 from ..storage import accounts_repo as R
@@ -332,9 +332,12 @@ class Accounts:
             o = repo.org_from_row(row)
         own = viewer.is_staff or viewer.org_id == org_id
         d = org_dict(o, contact=own)
+        with self.db.transaction(write=False) as s:
+            f = rr.get_facts(s, org_id)
         if may_see_facts(viewer, org_id):  # headcount, revenue …: the firm's own people and staff only
-            with self.db.transaction(write=False) as s:
-                d["facts"] = rr.get_facts(s, org_id).as_dict()
+            d["facts"] = f.as_dict()
+        if f.public_dict():  # for everyone: only the facts the firm chose to publish (none by default)
+            d["public_facts"] = f.public_dict()
         return d
 
     def update_organisation(self, viewer: acc.Viewer, org_id: int, raw: Mapping[str, Any], today: dt.date | None = None) -> None:
@@ -343,7 +346,7 @@ class Accounts:
         acc.require_manage_org(viewer, org_id)
         profile = ("name", "org_type", "region", "industry", "description", "contact_name", "contact_phone", "website")
         readonly = ("id", "credit_code", "verified")
-        errors = unknown_keys(raw, set(profile) | set(readonly) | set(FACT_FIELDS))
+        errors = unknown_keys(raw, set(profile) | set(readonly) | set(FACT_KEYS))
         upd = check_facts(raw, today or dt.date.today())
         errors += upd.errors
         with self.db.transaction() as s:

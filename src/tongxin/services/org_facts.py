@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from ..core import access as acc
 from ..core import policy as engine
-from ..core.errors import ValidationError
-from ..core.org_facts import FACT_FIELDS, OrgFacts, check_facts, unknown_keys
+from ..core.errors import FieldError, Message, ValidationError
+from ..core.org_facts import FACT_KEYS, MAX_EVIDENCE_FILES, OrgFacts, check_evidence, check_facts, unknown_keys
 from ..storage import accounts_repo as AR
 from ..storage import repo
 from ..storage import resources_repo as rr
@@ -37,14 +37,74 @@ def require_edit(viewer: acc.Viewer, org_id: int) -> None:
         raise acc.forbidden("只有本机构管理员可以修改机构基本情况", "only the organisation's administrators may change its facts")
 
 
-def facts(ex: Exchange, viewer: acc.Viewer, org_id: int) -> tuple[str, OrgFacts]:
-    """The organisation's name and facts, for its own people and staff (others: not found)."""
+@dataclass(frozen=True)
+class Evidence:
+    """An evidence file as listed (never its bytes)."""
+
+    id: int
+    fact: str
+    filename: str
+    content_type: str
+    size: int
+    uploaded_at: dt.datetime
+
+    def as_dict(self, org_id: int) -> dict[str, Any]:
+        return {"id": self.id, "fact": self.fact, "filename": self.filename, "content_type": self.content_type, "size": self.size,
+                "uploaded_at": self.uploaded_at.isoformat(), "url": f"/orgs/{org_id}/facts/evidence/{self.id}"}
+
+
+@dataclass(frozen=True)
+class FactsPage:
+    name: str
+    facts: OrgFacts
+    evidence: list[Evidence]
+
+
+def facts(ex: Exchange, viewer: acc.Viewer, org_id: int) -> FactsPage:
+    """The organisation's name, facts and evidence files, for its own people and staff (others: not found)."""
     require_see(viewer, org_id)
     with ex.db.transaction(write=False) as s:
         org = rr.org_row(s, org_id)
         if org is None:
             raise acc.not_visible("机构", "organisation", org_id)
-        return org.name, rr.get_facts(s, org_id)
+        return FactsPage(org.name, rr.get_facts(s, org_id), [Evidence(*e) for e in rr.evidence_of(s, org_id)])
+
+
+def add_evidence(ex: Exchange, viewer: acc.Viewer, org_id: int, filename: str, data: bytes, fact: str = "") -> Evidence:
+    """The firm's administrators attach a PDF or image (≤ 5 MB, type read from its bytes) to support its facts."""
+    require_edit(viewer, org_id)
+    checked = check_evidence(filename, data, fact)
+    with ex.db.transaction() as s:
+        if rr.org_row(s, org_id) is None:
+            raise acc.not_visible("机构", "organisation", org_id)
+        if len(rr.evidence_of(s, org_id)) >= MAX_EVIDENCE_FILES:
+            raise ValidationError.of([FieldError("file", Message(f"每个机构最多上传 {MAX_EVIDENCE_FILES} 份证明材料，请先删除过时的材料",
+                                                                 f"at most {MAX_EVIDENCE_FILES} evidence files per organisation; delete outdated ones first"))])
+        eid = rr.add_evidence(s, org_id, checked.filename, checked.content_type, checked.fact, data, viewer.user_id, _now())
+        return next(Evidence(*e) for e in rr.evidence_of(s, org_id) if e[0] == eid)
+
+
+def evidence_file(ex: Exchange, viewer: acc.Viewer, org_id: int, evidence_id: int) -> tuple[str, str, bytes]:
+    """(filename, content type, bytes) of one file: for the firm's own people and staff only; others: not found."""
+    require_see(viewer, org_id)
+    with ex.db.transaction(write=False) as s:
+        r = rr.evidence_row(s, org_id, evidence_id)
+        if r is None:
+            raise acc.not_visible("证明材料", "evidence file", evidence_id)
+        return r.filename, r.content_type, bytes(r.data)
+
+
+def delete_evidence(ex: Exchange, viewer: acc.Viewer, org_id: int, evidence_id: int) -> None:
+    require_edit(viewer, org_id)
+    with ex.db.transaction() as s:
+        if not rr.delete_evidence(s, org_id, evidence_id):
+            raise acc.not_visible("证明材料", "evidence file", evidence_id)
+
+
+def public_facts(ex: Exchange, org_id: int) -> dict[str, Any]:
+    """What the firm chose to publish (nothing by default): for its public page and everyone's API answers."""
+    with ex.db.transaction(write=False) as s:
+        return rr.get_facts(s, org_id).public_dict()
 
 
 def apply_in(s: Session, ex: Exchange, org_id: int, changes: dict[str, Any], today: dt.date) -> list[int]:
@@ -80,7 +140,7 @@ def update(ex: Exchange, viewer: acc.Viewer, org_id: int, raw: Mapping[str, Any]
     require_edit(viewer, org_id)
     today = today or dt.date.today()
     upd = check_facts(raw, today)
-    errors = unknown_keys(raw, set(FACT_FIELDS)) + upd.errors
+    errors = unknown_keys(raw, set(FACT_KEYS)) + upd.errors
     if errors:
         raise ValidationError.of(errors)
     with ex.db.transaction() as s:

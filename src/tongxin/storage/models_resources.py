@@ -24,6 +24,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -190,6 +191,24 @@ class OrganisationFactsRow(Base):
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # an operator checked them against evidence
     verified_by: Mapped[int | None] = mapped_column(BigInteger)
+    published: Mapped[list[Any] | None] = mapped_column(JSON)  # fact keys shown on the public page (0009facts; None: none)
+
+
+class OrganisationFactEvidenceRow(Base):
+    """A file (PDF or image) a firm attaches as evidence of its facts; for the firm and operators only (0009facts)."""
+
+    __tablename__ = "organisation_fact_evidence"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    org_id: Mapped[int] = mapped_column(BigId, ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    fact: Mapped[str] = mapped_column(String(32), default="")  # the fact it supports ("" = the facts in general)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    uploaded_by: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class CertificationMarkRow(Base):

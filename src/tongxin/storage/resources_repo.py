@@ -26,6 +26,7 @@ from .models_resources import (
     InstrumentTrainingRow,
     MarkLicenceEventRow,
     MarkLicenceRow,
+    OrganisationFactEvidenceRow,
     OrganisationFactsRow,
     VoucherProviderRow,
     VoucherUsageRow,
@@ -362,7 +363,8 @@ def get_facts(s: Session, org_id: int) -> OrgFacts:
     r = s.get(OrganisationFactsRow, org_id)
     if r is None:
         return OrgFacts()
-    return OrgFacts(r.employees, r.revenue, r.founded_on, r.rd_spending, tuple(r.certifications or ()), r.updated_at, r.verified_at, r.verified_by)
+    return OrgFacts(r.employees, r.revenue, r.founded_on, r.rd_spending, tuple(r.certifications or ()), r.updated_at, r.verified_at, r.verified_by,
+                    tuple(r.published or ()))
 
 
 def update_facts(s: Session, org_id: int, changes: dict[str, Any], at: dt.datetime) -> bool:
@@ -372,7 +374,11 @@ def update_facts(s: Session, org_id: int, changes: dict[str, Any], at: dt.dateti
         r = OrganisationFactsRow(org_id=org_id, certifications=[])
         s.add(r)
     changed = False
+    if "published" in changes:  # the firm's choice of what to show: not a fact, so the verification stands
+        r.published = list(changes["published"])
     for key, value in changes.items():
+        if key == "published":
+            continue
         col = _FACT_COLUMNS[key]
         if getattr(r, col) != value:
             setattr(r, col, list(value) if key == "certifications" else value)
@@ -389,6 +395,41 @@ def verify_facts(s: Session, org_id: int, user_id: int | None, at: dt.datetime) 
         raise NotFound(Message(f"机构 {org_id} 尚未填写基本情况，无可核验的内容", f"organisation {org_id} has entered no facts to verify"))
     r.verified_at, r.verified_by = at, user_id
     s.flush()
+
+
+def add_evidence(s: Session, org_id: int, filename: str, content_type: str, fact: str, data: bytes, user_id: int | None,
+                 at: dt.datetime) -> int:
+    import hashlib
+
+    r = OrganisationFactEvidenceRow(org_id=org_id, filename=filename, content_type=content_type, fact=fact, data=data, size=len(data),
+                                    sha256=hashlib.sha256(data).hexdigest(), uploaded_by=user_id, uploaded_at=at)
+    s.add(r)
+    s.flush()
+    return int(r.id)
+
+
+_EVIDENCE_META = (OrganisationFactEvidenceRow.id, OrganisationFactEvidenceRow.fact, OrganisationFactEvidenceRow.filename,
+                  OrganisationFactEvidenceRow.content_type, OrganisationFactEvidenceRow.size, OrganisationFactEvidenceRow.uploaded_at)
+
+
+def evidence_of(s: Session, org_id: int) -> list[tuple[int, str, str, str, int, dt.datetime]]:
+    """(id, fact, filename, content type, size, uploaded at) of an organisation's files, newest first; never the bytes."""
+    q = select(*_EVIDENCE_META).where(OrganisationFactEvidenceRow.org_id == org_id).order_by(OrganisationFactEvidenceRow.id.desc())
+    return [(int(a), b, c, d, int(e), f) for a, b, c, d, e, f in s.execute(q)]
+
+
+def evidence_row(s: Session, org_id: int, evidence_id: int) -> OrganisationFactEvidenceRow | None:
+    r = s.get(OrganisationFactEvidenceRow, evidence_id)
+    return r if r is not None and r.org_id == org_id else None
+
+
+def delete_evidence(s: Session, org_id: int, evidence_id: int) -> bool:
+    r = evidence_row(s, org_id, evidence_id)
+    if r is None:
+        return False
+    s.delete(r)
+    s.flush()
+    return True
 
 
 def facts_of_orgs(s: Session, org_ids: Sequence[int] | None = None) -> dict[int, OrganisationFactsRow]:

@@ -273,6 +273,7 @@ class OrganisationFactsOut(Open):
     verified: bool = False
     verified_at: AwareDatetime | None = None
     updated_at: AwareDatetime | None = None
+    published: list[str] | None = Field(None, description="机构选择公开的信息（本机构与平台人员可见）/ the facts the firm publishes (own people and staff)")
 
 
 class OrganisationOut(Open):
@@ -290,6 +291,8 @@ class OrganisationOut(Open):
     contact_name: str | None = None
     contact_phone: str | None = None
     facts: OrganisationFactsOut | None = Field(None, description="仅本机构与平台人员可见 / only for its own people and staff")
+    public_facts: OrganisationFactsOut | None = Field(None, description="机构选择公开的信息（默认不公开），所有人可见 / the facts the firm "
+                                                                    "chose to publish (none by default), for everyone")
 
 
 class CreditCodeCheck(Bilingual):
@@ -976,6 +979,28 @@ class FactsOut(Open):
     verified_at: str | None = None
     updated_at: str | None = None
     newly_eligible_policies: list[int] | None = Field(None, description="修改后新符合条件的政策 / policies newly met (after a change)")
+    published: list[str] = Field(default_factory=list, description="在机构主页公开的信息（默认不公开）/ the facts shown on the public page (none by default)")
+    evidence: list[FactEvidenceOut] | None = Field(None, description="证明材料（查看时）/ evidence files (when reading)")
+
+
+class FactEvidenceOut(Open):
+    """证明材料（PDF 或图片），仅本机构与平台人员可见 / an evidence file (PDF or image), own people and staff only."""
+
+    id: int
+    fact: str = Field(description="所证明的信息（空：总体）/ the fact it supports (empty: in general)")
+    filename: str
+    content_type: str = Field(description="application/pdf / image/png / image/jpeg")
+    size: int
+    uploaded_at: AwareDatetime
+    url: str
+
+
+class FactsImportOut(Open):
+    """机构基本情况批量导入结果 / the facts import's result (all or nothing)."""
+
+    organisations: int = Field(description="更新的机构数 / organisations updated")
+    changed: int = Field(description="数据有变化的机构数 / organisations whose facts changed")
+    org_ids: list[int]
 
 
 class QualifierOut(Open):

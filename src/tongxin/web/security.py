@@ -12,6 +12,7 @@ showing a new API token) and to every response that sets the session cookie."""
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import quote
@@ -28,7 +29,9 @@ Send = Callable[[Message_], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 SMALL_BODY = 1024 * 1024  # JSON and forms
-UPLOAD_ROUTES = frozenset({("POST", "/contracts/import")})
+UPLOAD_ROUTES = frozenset({("POST", "/contracts/import"), ("POST", "/my/org/facts/evidence"), ("POST", "/operator/facts/import"),
+                           ("POST", "/api/v1/operator/organisations/facts/import")})
+UPLOAD_PATHS = (re.compile(r"/api/v1/organisations/[0-9]+/facts/evidence"),)  # POST, with a path parameter
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
@@ -94,7 +97,8 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             return await self.app(scope, receive, send)
-        upload = (scope["method"], scope["path"]) in UPLOAD_ROUTES
+        upload = (scope["method"], scope["path"]) in UPLOAD_ROUTES or (
+            scope["method"] == "POST" and any(p.fullmatch(scope["path"]) for p in UPLOAD_PATHS))
         if upload and not _signed_in(scope):  # before a byte of the body is read
             return await self._refuse_anonymous(scope, receive, send)
         limit = self.upload_limit if upload else self.small_limit

@@ -5,24 +5,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Body, Request
-from fastapi.responses import HTMLResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import UploadFile
 
 from ...core import access as acc
 from ...core import errors as E
-from ...core.org_facts import CERTIFICATIONS, FACT_FIELDS
+from ...core.org_facts import CERTIFICATIONS, FACT_FIELDS, MAX_EVIDENCE_BYTES
 from ...services import org_facts as F
 from .. import schemas as S
-from ..deps import ExchangeDep, Id, form, redirect, render, viewer
+from ..deps import ExchangeDep, Id, exchange, form, redirect, render, viewer
 
 router = APIRouter()
 
 
 def _page(request: Request, ex: Any, org_id: int, status: int = 200, **ctx: Any) -> HTMLResponse:
-    name, facts = F.facts(ex, viewer(request), org_id)
-    return render(request, "org_facts.html", status=status, org_id=org_id, org_name=name, facts=facts, fields=FACT_FIELDS,
-                  certifications=CERTIFICATIONS, can_edit=acc.can_manage_org(viewer(request), org_id), errors=ctx.get("errors", []),
-                  values=ctx.get("values"), saved=request.query_params.get("saved"), newly=ctx.get("newly", []))
+    fp = F.facts(ex, viewer(request), org_id)
+    return render(request, "org_facts.html", status=status, org_id=org_id, org_name=fp.name, facts=fp.facts, evidence=fp.evidence,
+                  fields=FACT_FIELDS, certifications=CERTIFICATIONS, can_edit=acc.can_manage_org(viewer(request), org_id),
+                  errors=ctx.get("errors", []), evidence_errors=ctx.get("evidence_errors", []), values=ctx.get("values"),
+                  saved=request.query_params.get("saved"), uploaded=request.query_params.get("uploaded"), newly=ctx.get("newly", []),
+                  max_mb=MAX_EVIDENCE_BYTES // (1024 * 1024))
 
 
 @router.get("/my/org/facts", response_class=HTMLResponse)
@@ -39,11 +45,59 @@ async def save_facts(request: Request, ex: ExchangeDep) -> Any:
     certs = data.get("certifications", [])
     raw = {k: data.get(k, "") for k in ("employees", "revenue", "founded", "rd_spending")}
     raw["certifications"] = certs if isinstance(certs, list) else ([certs] if certs else [])
+    pub = data.get("published", [])
+    raw["published"] = pub if isinstance(pub, list) else ([pub] if pub else [])
     try:
         F.update(ex, v, org_id, raw)
     except E.ValidationError as e:
         return _page(request, ex, org_id, 422, errors=e.errors, values=raw)
     return redirect("/my/org/facts?saved=1")
+
+
+async def _upload(request: Request, upload: Any) -> tuple[str, bytes]:
+    """The posted file's name and bytes, read no further than the size limit (+1 to tell it was over)."""
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return "", b""
+    return upload.filename, await upload.read(MAX_EVIDENCE_BYTES + 1)
+
+
+@router.post("/my/org/facts/evidence", response_class=HTMLResponse)
+async def upload_evidence(request: Request, ex: ExchangeDep) -> Any:
+    posted = await request.form()
+    try:
+        data = await form(request)
+        v = viewer(request)
+        org_id = acc.require_org(v)
+        name, body = await _upload(request, posted.get("file"))
+        try:
+            await run_in_threadpool(F.add_evidence, ex, v, org_id, name, body, str(data.get("fact") or ""))
+        except E.ValidationError as e:
+            return _page(request, ex, org_id, 422, evidence_errors=e.errors)
+    finally:
+        await posted.close()
+    return redirect("/my/org/facts?uploaded=1#evidence")
+
+
+@router.post("/my/org/facts/evidence/{evidence_id}/delete")
+async def delete_evidence(request: Request, ex: ExchangeDep, evidence_id: Id) -> Any:
+    await form(request)
+    v = viewer(request)
+    F.delete_evidence(ex, v, acc.require_org(v), evidence_id)
+    return redirect("/my/org/facts#evidence")
+
+
+def _evidence_response(request: Request, ex: Any, org_id: int, evidence_id: int) -> Response:
+    name, ctype, body = F.evidence_file(ex, viewer(request), org_id, evidence_id)
+    ascii_name = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_" for ch in name) or "evidence"
+    # always a download, never rendered in the site's origin; private to the firm and operators
+    return Response(body, media_type=ctype, headers={
+        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}",
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store", "Content-Security-Policy": "sandbox; default-src 'none'"})
+
+
+@router.get("/orgs/{org_id}/facts/evidence/{evidence_id}")
+def evidence_download(request: Request, ex: ExchangeDep, org_id: Id, evidence_id: Id) -> Response:
+    return _evidence_response(request, ex, org_id, evidence_id)
 
 
 @router.get("/operator/facts", response_class=HTMLResponse)
@@ -69,9 +123,35 @@ async def verify_facts(request: Request, ex: ExchangeDep, org_id: Id) -> Any:
 
 @router.get("/api/v1/organisations/{org_id}/facts", tags=["organisations"], response_model=S.FactsOut, response_model_exclude_unset=True)
 def api_facts(request: Request, ex: ExchangeDep, org_id: Id) -> Any:
-    """本机构与平台人员可见 / for the organisation's own people and staff only."""
-    name, facts = F.facts(ex, viewer(request), org_id)
-    return {"org_id": org_id, "name": name, **facts.as_dict()}
+    """本机构与平台人员可见（含证明材料列表）/ for the organisation's own people and staff only (with the evidence files)."""
+    fp = F.facts(ex, viewer(request), org_id)
+    return {"org_id": org_id, "name": fp.name, **fp.facts.as_dict(), "evidence": [e.as_dict(org_id) for e in fp.evidence]}
+
+
+@router.post("/api/v1/organisations/{org_id}/facts/evidence", tags=["organisations"], status_code=201, response_model=S.FactEvidenceOut)
+async def api_add_evidence(request: Request, org_id: Id) -> Any:
+    """multipart/form-data: `file` (PDF、PNG 或 JPEG，不超过 5 MB；类型按文件内容判断 / PDF, PNG or JPEG up to 5 MB, type read
+    from the bytes) and optional `fact` (employees / revenue / founded / rd_spending / certifications). Own administrators only."""
+    posted = await request.form()
+    try:
+        name, body = await _upload(request, posted.get("file"))
+        e = await run_in_threadpool(F.add_evidence, exchange(request), viewer(request), org_id, name, body, str(posted.get("fact") or ""))
+    finally:
+        await posted.close()
+    return e.as_dict(org_id)
+
+
+@router.get("/api/v1/organisations/{org_id}/facts/evidence/{evidence_id}", tags=["organisations"],
+            responses={200: {"content": {"application/pdf": {}, "image/png": {}, "image/jpeg": {}}}})
+def api_evidence(request: Request, ex: ExchangeDep, org_id: Id, evidence_id: Id) -> Response:
+    """证明材料文件（仅本机构与平台人员）/ the evidence file (own people and staff only)."""
+    return _evidence_response(request, ex, org_id, evidence_id)
+
+
+@router.delete("/api/v1/organisations/{org_id}/facts/evidence/{evidence_id}", tags=["organisations"], status_code=204)
+def api_delete_evidence(request: Request, ex: ExchangeDep, org_id: Id, evidence_id: Id) -> Response:
+    F.delete_evidence(ex, viewer(request), org_id, evidence_id)
+    return Response(status_code=204)
 
 
 @router.patch("/api/v1/organisations/{org_id}/facts", tags=["organisations"], response_model=S.FactsOut, response_model_exclude_unset=True)

@@ -65,4 +65,6 @@ def org_page(request: Request, accounts_svc: AccountsDep, listings_svc: Listings
     v = viewer(request)
     org = accounts_svc.organisation(v, org_id)
     listings, _ = listings_svc.page(v, ListingFilter(owner_id=org_id, status="published"), 0, 50)
-    return render(request, "org.html", org=org, listings=listings)
+    from ...core.org_facts import FACT_FIELDS
+
+    return render(request, "org.html", org=org, listings=listings, fact_fields=FACT_FIELDS)

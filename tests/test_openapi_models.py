@@ -36,6 +36,7 @@ from tongxin.core.certification import Mark
 from tongxin.core.matching.explain import Evidence, Explanation, FitItem, TermHit
 from tongxin.demo.load import load_deals_demo
 from tongxin.fileio.licences import write_licence_template
+from tongxin.fileio.org_facts import write_facts_template
 from tongxin.services import Exchange
 from tongxin.services.accounts import Accounts
 from tongxin.services.mail import LogMailer
@@ -45,7 +46,7 @@ from tongxin.web.app import create_app
 
 JSON = "application/json"
 FILES = {"text/csv", "text/calendar", "application/pdf", "application/javascript",
-         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "image/png", "image/jpeg"}
 
 
 # -- what /openapi.json says ------------------------------------------------------------------------
@@ -428,9 +429,24 @@ def write_everything(c: TestClient, chk: Checked, lw: leak_world.LeakWorld, mail
     call("PATCH", "/api/v1/organisations/{org_id}/facts", "owner_admin", 200, {"employees": 120, "revenue": 3000, "rd_spending": 450.5,
                                                                                 "founded": "2012-05-01"}, org_id=owner)
     call("POST", "/api/v1/operator/organisations/{org_id}/facts/verify", "operator", 200, org_id=owner)
+    call("PATCH", "/api/v1/organisations/{org_id}/facts", "owner_admin", 200, {"published": ["employees"]}, org_id=owner)
+    r = c.post(f"/api/v1/organisations/{owner}/facts/evidence", data={"fact": "revenue"}, headers=bearer(tok["owner_admin"]),
+               files={"file": ("审计报告.pdf", io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "application/pdf")})
+    assert r.status_code == 201, r.text
+    chk.check("POST", "/api/v1/organisations/{org_id}/facts/evidence", r)
     call("GET", "/api/v1/organisations/{org_id}/facts", "owner_admin", 200, org_id=owner)
+    call("GET", "/api/v1/organisations/{org_id}", None, 200, org_id=owner)  # public_facts
+    call("DELETE", "/api/v1/organisations/{org_id}/facts/evidence/{evidence_id}", "owner_admin", 204, org_id=owner, evidence_id=r.json()["id"])
+    with tempfile.TemporaryDirectory() as d:
+        write_facts_template(f"{d}/f.xlsx", [[wq["credit_code"], "", 80, 1200, "2015-06-01", 90, "高新技术企业"]])
+        xlsx = Path(f"{d}/f.xlsx").read_bytes()
+    r = c.post("/api/v1/operator/organisations/facts/import", files={"file": ("facts.xlsx", io.BytesIO(xlsx))}, headers=bearer(tok["operator"]))
+    assert r.status_code == 200, r.text
+    chk.check("POST", "/api/v1/operator/organisations/facts/import", r)
     for policy in lw.ids["policy_id"]:
         call("GET", "/api/v1/operator/policies/{policy_id}/qualifiers", "operator", 200, policy_id=policy)
+    for number in ("2026110108000012", "NO-SUCH-NUMBER"):  # a contract registration number: not registered (yet)
+        chk.check("GET", "/api/v1/contracts/verify", c.get("/api/v1/contracts/verify", params={"registration_no": number}))
     for number in ("XZD-2026-010", "XZD-0000-000"):  # valid, and not found (valid=false)
         chk.check("GET", "/api/v1/marks/verify", c.get("/api/v1/marks/verify", params={"licence_no": number}))
     rec = call("POST", "/api/v1/recommendations", "operator", 201,
@@ -447,7 +463,10 @@ def write_everything(c: TestClient, chk: Checked, lw: leak_world.LeakWorld, mail
     call("POST", "/api/v1/contracts/{contract_id}/resubmit", "member", 200, {"title": "列车控制技术服务合同（补正）", "note": "已补"},
          contract_id=con["id"])
     call("POST", "/api/v1/contracts/{contract_id}/register", "registrar", 200, {}, contract_id=con["id"])
-    call("GET", "/api/v1/contracts/{contract_id}", "member", 200, contract_id=con["id"])
+    got = call("GET", "/api/v1/contracts/{contract_id}", "member", 200, contract_id=con["id"])
+    r = c.get("/api/v1/contracts/verify", params={"registration_no": got["registration_no"]})  # anyone: registered, date, names
+    assert r.json()["registered"] is True, r.text
+    chk.check("GET", "/api/v1/contracts/verify", r)
     deal = lw.ids["deal_id"][0]
     nxt = c.get(f"/api/v1/deals/{deal}", headers=bearer(tok["owner_admin"])).json()["next_stages"]
     call("POST", "/api/v1/deals/{deal_id}/stage", "owner_admin", 200, {"stage": nxt[0], "note": "推进"}, deal_id=deal)

@@ -118,12 +118,12 @@ def test_patch_organisation_sets_facts_and_refuses_unknown_keys(site: dict[str, 
 def test_operators_verify_and_a_change_clears_it(site: dict[str, Any]) -> None:
     ex, org, owner, op = site["ex"], site["org"], site["people"]["owner"]["viewer"], site["people"]["operator"]["viewer"]
     F.update(ex, owner, org, {"employees": 80, "revenue": 900}, TODAY)
-    assert [r.org_id for r in F.to_verify(ex, op)] == [org]
+    assert [r.org_id for r in F.to_verify(ex, op)[0]] == [org]
     with pytest.raises(Forbidden):
         F.verify(ex, owner, org)
     with pytest.raises(NotFound):
         F.verify(ex, op, site["other"])  # nothing entered
-    assert F.verify(ex, op, org).verified and F.to_verify(ex, op) == []
+    assert F.verify(ex, op, org).verified and F.to_verify(ex, op) == ([], 0)
     F.update(ex, owner, org, {"employees": 80}, TODAY)  # the same value: still verified
     assert _facts(site).verified
     F.update(ex, owner, org, {"employees": 81}, TODAY)

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from test_org_facts import CSRF, _facts, _h, site  # noqa: F401 (the fixture)
+import test_org_facts
+from test_org_facts import CSRF, _facts, _h
 
 from tongxin.core.org_facts import MAX_EVIDENCE_BYTES, check_evidence
 
 PDF = b"%PDF-1.4\n% EVIDENCEBYTES\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+site = test_org_facts.site  # the fixture: a firm, its people, an operator and a stranger
 
 
 def _save(site: dict[str, Any], **over: Any) -> Any:

@@ -40,6 +40,7 @@ from .bench import bench_app  # noqa: E402
 app.add_typer(bench_app, name="bench")
 from .alerts import register as register_alerts  # noqa: E402
 from .billing import bookings_app  # noqa: E402
+from .orgs import register as register_orgs  # noqa: E402
 from .recommend import register as register_recommend  # noqa: E402
 from .resources import resources_app  # noqa: E402
 from .stats import register as register_stats  # noqa: E402
@@ -49,6 +50,7 @@ app.add_typer(bookings_app, name="bookings")
 register_stats(app)
 register_alerts(app)
 register_recommend(app)
+register_orgs(app)
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 

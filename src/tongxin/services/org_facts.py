@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -166,14 +166,66 @@ class FactsRow:
     facts: OrgFacts
 
 
-def to_verify(ex: Exchange, viewer: acc.Viewer, limit: int = 200) -> list[FactsRow]:
-    """Organisations whose facts changed since an operator last verified them, oldest change first."""
+def to_verify(ex: Exchange, viewer: acc.Viewer, page: int = 1, per_page: int = 50) -> tuple[list[FactsRow], int]:
+    """One page of the organisations whose facts changed since an operator last verified them (oldest change
+    first) and how many there are in all."""
     acc.require_staff(viewer)
+    page = max(1, page)
     with ex.db.transaction(write=False) as s:
         rows = [(oid, r) for oid, r in rr.facts_of_orgs(s).items() if r.verified_at is None and r.updated_at is not None]
-        rows.sort(key=lambda x: x[1].updated_at or _now())
+        rows.sort(key=lambda x: (rr.to_db(x[1].updated_at) if x[1].updated_at else _now(), x[0]))
         out = []
-        for oid, _ in rows[:limit]:
+        for oid, _ in rows[(page - 1) * per_page:page * per_page]:
             org = rr.org_row(s, oid)
             out.append(FactsRow(oid, org.name if org else str(oid), rr.get_facts(s, oid)))
-        return out
+        return out, len(rows)
+
+
+# -- bulk import by operators -------------------------------------------------------------------------------
+@dataclass
+class FactsImport:
+    organisations: int = 0
+    changed: int = 0
+    org_ids: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"organisations": self.organisations, "changed": self.changed, "org_ids": self.org_ids}
+
+
+def import_facts(ex: Exchange, viewer: acc.Viewer, path: str, today: dt.date | None = None) -> FactsImport:
+    """Operators' XLSX of many firms' facts, all or nothing: every row checked (columns, values, a credit code
+    on the platform, the name when given) before one is written; errors name row, column and fix. Imported facts
+    count as verified by the importing operator; each firm is told in-app; policies are re-checked once for all."""
+    from ..fileio.org_facts import parse_facts_file
+    from . import notices
+
+    acc.require_staff(viewer)
+    today = today or dt.date.today()
+    rows, errors = parse_facts_file(path, today)
+    rep = FactsImport()
+    with ex.db.transaction() as s:
+        found = rr.orgs_by_credit_code(s, [x.credit_code for x in rows if x.credit_code])
+        for x in rows:
+            hit = found.get(x.credit_code)
+            if x.credit_code and hit is None and not any(e.row == x.row and e.field == "credit_code" for e in errors):
+                errors.append(FieldError("credit_code", Message(f"统一社会信用代码 {x.credit_code} 不属于平台上的任何机构，请核对代码，或先让该机构注册",
+                                                                f"credit code {x.credit_code} belongs to no organisation on the platform; check it, "
+                                                                "or have the organisation sign up first"), x.credit_code, x.row))
+            elif hit is not None and x.name and x.name != hit[1]:
+                errors.append(FieldError("name", Message(f"‘机构名称’ ‘{x.name}’ 与该信用代码在平台上的名称 ‘{hit[1]}’ 不一致，请核对或留空",
+                                                         f"name '{x.name}' differs from the platform's name for this credit code, '{hit[1]}'; "
+                                                         "check it or leave it blank"), x.name, x.row))
+        if errors:
+            raise ValidationError.of(sorted(errors, key=lambda e: (e.row or 0, e.field)))
+        now = _now()
+        for x in rows:
+            oid = found[x.credit_code][0]
+            if rr.update_facts(s, oid, x.changes, now):
+                rep.changed += 1
+            rr.verify_facts(s, oid, viewer.user_id, now)
+            AR.notify(s, oid, "平台运营人员导入并核验了机构基本情况，请查看", "the platform's operators imported and verified your organisation's facts; "
+                      "please check them", "/my/org/facts")
+            rep.org_ids.append(oid)
+        rep.organisations = len(rep.org_ids)
+        notices.policy_eligibility(s, ex.registry, today, org_ids=rep.org_ids)
+    return rep

@@ -626,6 +626,17 @@ def licences(s: Session, mark: Mark, org_ids: Sequence[int] | None = None, on: d
     return [_licence(r, mark.code, name) for r, name in s.execute(q.order_by(MarkLicenceRow.licence_no))]
 
 
+def orgs_by_credit_code(s: Session, codes: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """credit code → (id, name) of the organisations holding these codes."""
+    out: dict[str, tuple[int, str]] = {}
+    codes = sorted(set(codes))
+    for i in range(0, len(codes), 500):
+        q = select(OrganisationRow.credit_code, OrganisationRow.id, OrganisationRow.name).where(OrganisationRow.credit_code.in_(codes[i:i + 500]))
+        for code, oid, name in s.execute(q):
+            out[str(code)] = (int(oid), str(name))
+    return out
+
+
 def resolve_org(s: Session, ref: str) -> OrganisationRow:
     """An organisation by id, external id, credit code or exact name."""
     ref = ref.strip()

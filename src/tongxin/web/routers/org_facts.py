@@ -3,8 +3,9 @@ queue (/operator/facts), and the API beside PATCH /api/v1/organisations/{id} (wh
 
 from __future__ import annotations
 
+import os
+import tempfile
 from typing import Any
-
 from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Request
@@ -17,7 +18,7 @@ from ...core import errors as E
 from ...core.org_facts import CERTIFICATIONS, FACT_FIELDS, MAX_EVIDENCE_BYTES
 from ...services import org_facts as F
 from .. import schemas as S
-from ..deps import ExchangeDep, Id, exchange, form, redirect, render, viewer
+from ..deps import ExchangeDep, Id, PageNo, exchange, form, redirect, render, viewer
 
 router = APIRouter()
 
@@ -100,10 +101,79 @@ def evidence_download(request: Request, ex: ExchangeDep, org_id: Id, evidence_id
     return _evidence_response(request, ex, org_id, evidence_id)
 
 
+PER_PAGE = 50
+
+
+def _queue(request: Request, ex: Any, page: int = 1, status: int = 200, **ctx: Any) -> HTMLResponse:
+    rows, total = F.to_verify(ex, viewer(request), page, PER_PAGE)
+    return render(request, "operator_facts.html", status=status, rows=rows, total=total, page=page, pages=max(1, -(-total // PER_PAGE)),
+                  fields=FACT_FIELDS, verified=request.query_params.get("verified"), imported=ctx.get("imported"),
+                  import_errors=ctx.get("errors", []), problem=ctx.get("problem"))
+
+
 @router.get("/operator/facts", response_class=HTMLResponse)
-def facts_queue(request: Request, ex: ExchangeDep) -> Any:
-    return render(request, "operator_facts.html", rows=F.to_verify(ex, viewer(request)), fields=FACT_FIELDS,
-                  verified=request.query_params.get("verified"))
+def facts_queue(request: Request, ex: ExchangeDep, page: PageNo = 1) -> Any:
+    return _queue(request, ex, page)
+
+
+@router.get("/operator/facts/template.xlsx")
+def facts_template(request: Request) -> Response:
+    acc.require_staff(viewer(request))
+    from ...fileio.org_facts import write_facts_template
+
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "t.xlsx")
+        write_facts_template(path)
+        with open(path, "rb") as fh:
+            body = fh.read()
+    return Response(body, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": 'attachment; filename="org-facts-template.xlsx"'})
+
+
+MAX_IMPORT = 10 * 1024 * 1024
+
+
+async def _import_upload(request: Request, upload: Any) -> F.FactsImport:
+    v = viewer(request)
+    acc.require_staff(v)
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise E.ValidationError.of([E.FieldError("file", E.Message("请选择要上传的 Excel 文件（.xlsx）", "choose the Excel file (.xlsx) to upload"))])
+    ext = os.path.splitext(os.path.basename(upload.filename))[1].lower()
+    if ext != ".xlsx":
+        raise E.ValidationError.of([E.FieldError("file", E.Message(f"不支持的文件类型 ‘{ext or upload.filename}’，请上传 .xlsx 文件",
+                                                                   f"unsupported file type '{ext or upload.filename}'; upload an .xlsx file"), upload.filename)])
+    body = await upload.read(MAX_IMPORT + 1)
+    if len(body) > MAX_IMPORT:
+        raise E.ValidationError.of([E.FieldError("file", E.Message("文件超过 10 MB，请拆分后分批上传", "the file is larger than 10 MB; split it"))])
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "upload.xlsx")
+        with open(path, "wb") as fh:
+            fh.write(body)
+        return await run_in_threadpool(F.import_facts, exchange(request), v, path)
+
+
+@router.post("/operator/facts/import", response_class=HTMLResponse)
+async def import_form(request: Request, ex: ExchangeDep) -> Any:
+    posted = await request.form()
+    try:
+        await form(request)
+        try:
+            rep = await _import_upload(request, posted.get("file"))
+        except (E.ValidationError, E.BadFile) as e:
+            return _queue(request, ex, 1, e.status, errors=e.errors, problem=e.message)
+    finally:
+        await posted.close()
+    return _queue(request, ex, 1, imported=rep)
+
+
+@router.post("/api/v1/operator/organisations/facts/import", tags=["operator"], response_model=S.FactsImportOut)
+async def api_import(request: Request) -> Any:
+    """multipart/form-data with `file`: the facts XLSX (template: /operator/facts/template.xlsx); all or nothing; operators only."""
+    posted = await request.form()
+    try:
+        return (await _import_upload(request, posted.get("file"))).as_dict()
+    finally:
+        await posted.close()
 
 
 @router.get("/operator/orgs/{org_id}/facts", response_class=HTMLResponse)
@@ -141,8 +211,11 @@ async def api_add_evidence(request: Request, org_id: Id) -> Any:
     return e.as_dict(org_id)
 
 
-@router.get("/api/v1/organisations/{org_id}/facts/evidence/{evidence_id}", tags=["organisations"],
-            responses={200: {"content": {"application/pdf": {}, "image/png": {}, "image/jpeg": {}}}})
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+
+
+@router.get("/api/v1/organisations/{org_id}/facts/evidence/{evidence_id}", tags=["organisations"], response_class=Response,
+            responses={200: {"content": {"application/pdf": _BINARY, "image/png": _BINARY, "image/jpeg": _BINARY}, "description": "the file"}})
 def api_evidence(request: Request, ex: ExchangeDep, org_id: Id, evidence_id: Id) -> Response:
     """证明材料文件（仅本机构与平台人员）/ the evidence file (own people and staff only)."""
     return _evidence_response(request, ex, org_id, evidence_id)

@@ -371,16 +371,21 @@ class Accounts:
                 apply_in(s, self.ex, org_id, upd.changes, today or dt.date.today())
 
     def pending_organisations(self, viewer: acc.Viewer) -> list[dict[str, Any]]:
+        return self.pending_page(viewer, 1, 200)[0]
+
+    def pending_page(self, viewer: acc.Viewer, page: int = 1, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
+        """One page of the organisations waiting for verification (newest first) and how many wait in all."""
         acc.require_staff(viewer)
+        page = max(1, page)
         with self.db.transaction(write=False) as s:
             out = []
-            for r in R.orgs(s, verified=False):
+            for r in R.orgs(s, verified=False, limit=per_page, offset=(page - 1) * per_page):
                 d = org_dict(repo.org_from_row(r), contact=True)
                 p = credit_code.problem(r.credit_code)
                 d["credit_code_check"] = {"ok": p is None, "zh": "校验位正确" if p is None else p.zh, "en": "check character is correct" if p is None else p.en}
                 d["members"] = [u.email for _, u in R.members(s, r.id)]
                 out.append(d)
-            return out
+            return out, R.count_orgs(s, verified=False)
 
     def verify_organisation(self, viewer: acc.Viewer, org_id: int) -> list[int]:
         """Verify; listings waiting for it are published. Returns their ids."""
@@ -455,11 +460,16 @@ class Accounts:
             s.delete(m)
 
     def notifications(self, viewer: acc.Viewer) -> list[dict[str, Any]]:
+        return self.notifications_page(viewer)[0]
+
+    def notifications_page(self, viewer: acc.Viewer, page: int = 1, per_page: int = 20) -> tuple[list[dict[str, Any]], int]:
+        """One page of the organisation's notifications, newest first, and how many there are in all."""
         if viewer.org_id is None:
-            return []
+            return [], 0
+        page = max(1, page)
         with self.db.transaction(write=False) as s:
-            return [{"zh": n.text_zh, "en": n.text_en, "link": n.link, "at": n.created_at.isoformat() if n.created_at else None}
-                    for n in R.notifications(s, viewer.org_id)]
+            return ([{"zh": n.text_zh, "en": n.text_en, "link": n.link, "at": n.created_at.isoformat() if n.created_at else None}
+                     for n in R.notifications(s, viewer.org_id, per_page, (page - 1) * per_page)], R.count_notifications(s, viewer.org_id))
 
     def count_users(self) -> int:
         with self.db.transaction(write=False) as s:

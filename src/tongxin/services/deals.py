@@ -113,12 +113,12 @@ def deal_detail(session: Session, deal_id: int, viewer: acc.Viewer) -> DealDetai
                       R.agreements(session, d.id), D.allowed_next(d.stage))
 
 
-def deals_for(session: Session, viewer: acc.Viewer, stage: str | None = None, limit: int = 200) -> list[DealRow]:
+def deals_for(session: Session, viewer: acc.Viewer, stage: str | None = None, limit: int = 200, offset: int = 0) -> list[DealRow]:
     if viewer.is_staff:
-        return R.list_deals(session, None, stage, limit)
+        return R.list_deals(session, None, stage, limit, offset)
     if viewer.org_id is None:
         return []
-    return R.list_deals(session, viewer.org_id, stage, limit)
+    return R.list_deals(session, viewer.org_id, stage, limit, offset)
 
 
 # -- financial services ----------------------------------------------------------------------------
@@ -271,8 +271,9 @@ class DealLine:
     idle: bool  # open and idle longer than the reminder setting
 
 
-def deal_lines(session: Session, viewer: acc.Viewer, today: dt.date, stage: str | None = None, limit: int = 200) -> list[DealLine]:
-    deals = deals_for(session, viewer, stage, limit)
+def deal_lines(session: Session, viewer: acc.Viewer, today: dt.date, stage: str | None = None, limit: int = 200,
+               offset: int = 0) -> list[DealLine]:
+    deals = deals_for(session, viewer, stage, limit, offset)
     orgs = R.orgs_by_id(session, [d.seller_org_id for d in deals] + [d.buyer_org_id for d in deals])
     titles = R.listing_titles(session, sorted({int(i) for d in deals for i in (d.listing_ids or [])}))
     idle_after = idle_days_setting()
@@ -380,6 +381,7 @@ class MyDeals:
     lines: list[DealLine]
     reminders: list[D.Reminder]
     counts: dict[str, int]
+    total: int = 0  # deals in the list shown (the stage's, or all)
 
 
 @dataclass
@@ -409,14 +411,18 @@ class Deals:
         self.ex = ex
         self.db = ex.db
 
-    def mine(self, viewer: acc.Viewer, today: dt.date, stage: str | None = None) -> MyDeals:
+    def mine(self, viewer: acc.Viewer, today: dt.date, stage: str | None = None, page: int = 1, per_page: int = 50) -> MyDeals:
+        """One page of the deals (newest activity first), the reminders and the count of every stage."""
+        page = max(1, page)
         with self.db.transaction(write=False) as s:
-            lines = deal_lines(s, viewer, today, stage)
+            lines = deal_lines(s, viewer, today, stage, per_page, (page - 1) * per_page)
             reminders = reminders_for(s, viewer, today)
-            counts: dict[str, int] = {}
-            for line in deal_lines(s, viewer, today) if stage else lines:
-                counts[line.deal.stage] = counts.get(line.deal.stage, 0) + 1
-        return MyDeals(lines, reminders, counts)
+            if viewer.is_staff:
+                counts = R.deal_stage_counts(s)
+            else:
+                counts = R.deal_stage_counts(s, viewer.org_id) if viewer.org_id is not None else {}
+        total = counts.get(stage, 0) if stage else sum(counts.values())
+        return MyDeals(lines, reminders, counts, total)
 
     def for_contact(self, viewer: acc.Viewer, contact_request_id: int) -> int:
         with self.db.transaction(write=False) as s:

@@ -290,6 +290,14 @@ def list_licences(ex: Exchange, viewer: acc.Viewer, mark_ref: str | None = None,
     return out[:limit]
 
 
+def licence_page(ex: Exchange, viewer: acc.Viewer, mark_ref: str | None = None, status: str | None = None, q: str | None = None,
+                 today: dt.date | None = None, page: int = 1, per_page: int = 50) -> tuple[list[LicenceView], int]:
+    """One page of `list_licences` (the registry can hold thousands) and how many match in all."""
+    every = list_licences(ex, viewer, mark_ref, status, q, today, limit=10_000_000)
+    page = max(1, page)
+    return every[(page - 1) * per_page:page * per_page], len(every)
+
+
 def verify_public(ex: Exchange, licence_no: str | None = None, credit_code: str | None = None, name: str | None = None,
                   day: dt.date | None = None) -> list[LicenceView]:
     """What the public sees: every licence that matches (valid ones first, then newest end date). At least one

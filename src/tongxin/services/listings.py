@@ -474,8 +474,8 @@ class Listings:
 
         with self.db.transaction(write=False) as s:
             by_status = {st: int(n) for st, n in s.execute(select(ListingRow.status, func.count()).group_by(ListingRow.status))}
-            verified = len(R.orgs(s, verified=True, limit=100000))
-            pending = len(R.orgs(s, verified=False, limit=100000))
+            verified = R.count_orgs(s, verified=True)
+            pending = R.count_orgs(s, verified=False)
             return {"users": R.count_users(s), "organisations_verified": verified, "organisations_pending": pending,
                     "listings": by_status, "contacts": R.contact_counts(s), "open_reports": len(R.open_reports(s)),
                     "hidden": len(R.hidden_listings(s))}

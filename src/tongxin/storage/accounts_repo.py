@@ -237,11 +237,18 @@ def org_by_credit_code(s: Session, code: str) -> OrganisationRow | None:
     return s.scalar(select(OrganisationRow).where(OrganisationRow.credit_code == code))
 
 
-def orgs(s: Session, verified: bool | None = None, limit: int = 200) -> list[OrganisationRow]:
+def orgs(s: Session, verified: bool | None = None, limit: int = 200, offset: int = 0) -> list[OrganisationRow]:
     q = select(OrganisationRow)
     if verified is not None:
         q = q.where(OrganisationRow.verified.is_(verified))
-    return list(s.scalars(q.order_by(OrganisationRow.id.desc()).limit(limit)))
+    return list(s.scalars(q.order_by(OrganisationRow.id.desc()).limit(limit).offset(offset)))
+
+
+def count_orgs(s: Session, verified: bool | None = None) -> int:
+    q = select(func.count()).select_from(OrganisationRow)
+    if verified is not None:
+        q = q.where(OrganisationRow.verified.is_(verified))
+    return int(s.scalar(q) or 0)
 
 
 def owner_listing_ids(s: Session, org_id: int) -> list[int]:
@@ -371,5 +378,10 @@ def notify(s: Session, org_id: int, zh: str, en: str, link: str = "") -> None:
     s.flush()
 
 
-def notifications(s: Session, org_id: int, limit: int = 20) -> list[NotificationRow]:
-    return list(s.scalars(select(NotificationRow).where(NotificationRow.org_id == org_id).order_by(NotificationRow.id.desc()).limit(limit)))
+def notifications(s: Session, org_id: int, limit: int = 20, offset: int = 0) -> list[NotificationRow]:
+    return list(s.scalars(select(NotificationRow).where(NotificationRow.org_id == org_id).order_by(NotificationRow.id.desc())
+                          .limit(limit).offset(offset)))
+
+
+def count_notifications(s: Session, org_id: int) -> int:
+    return int(s.scalar(select(func.count()).select_from(NotificationRow).where(NotificationRow.org_id == org_id)) or 0)

@@ -135,13 +135,21 @@ def add_event(s: Session, d: DealRow, to_stage: str, actor_user_id: int | None, 
     return ev
 
 
-def list_deals(s: Session, org_id: int | None = None, stage: str | None = None, limit: int = 200) -> list[DealRow]:
+def list_deals(s: Session, org_id: int | None = None, stage: str | None = None, limit: int = 200, offset: int = 0) -> list[DealRow]:
     q = select(DealRow)
     if org_id is not None:
         q = q.where(or_(DealRow.seller_org_id == org_id, DealRow.buyer_org_id == org_id))
     if stage:
         q = q.where(DealRow.stage == stage)
-    return list(s.scalars(q.order_by(DealRow.last_activity_at.desc(), DealRow.id.desc()).limit(limit)))
+    return list(s.scalars(q.order_by(DealRow.last_activity_at.desc(), DealRow.id.desc()).limit(limit).offset(offset)))
+
+
+def deal_stage_counts(s: Session, org_id: int | None = None) -> dict[str, int]:
+    """How many deals each stage holds (all deals, or one organisation's as either party)."""
+    q = select(DealRow.stage, func.count())
+    if org_id is not None:
+        q = q.where(or_(DealRow.seller_org_id == org_id, DealRow.buyer_org_id == org_id))
+    return {k: int(n) for k, n in s.execute(q.group_by(DealRow.stage))}
 
 
 def open_deals(s: Session) -> list[DealRow]:

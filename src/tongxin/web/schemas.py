@@ -334,6 +334,9 @@ class NotificationOut(Bilingual):
 
 class NotificationsOut(Open):
     items: list[NotificationOut]
+    total: int = Field(0, description="通知总数 / all notifications")
+    page: int = 1
+    per_page: int = 50
 
 
 # -- contact requests ------------------------------------------------------------------------------
@@ -921,6 +924,9 @@ class LicenceViewOut(Open):
 class LicencesOut(Open):
     date: str
     items: list[LicenceViewOut]
+    total: int = Field(0, description="符合条件的许可总数 / every licence that matches")
+    page: int = 1
+    per_page: int = 50
 
 
 class LicenceEventOut(Open):

@@ -17,7 +17,7 @@ from ...core.matching.fit import MatchContext
 from ...services.accounts import Me
 from ...services.listings import SearchResult, Shown, common_fields, listing_dict, parse_filters
 from .. import schemas as S
-from ..deps import AccountsDep, ContactsDep, Cursor, ExchangeDep, Id, ListingsDep, me, viewer
+from ..deps import AccountsDep, ContactsDep, Cursor, ExchangeDep, Id, ListingsDep, PageNo, me, viewer
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
@@ -326,9 +326,11 @@ def accept_invitation(request: Request, accounts_svc: AccountsDep, token: str) -
 
 
 @router.get("/notifications", response_model=S.NotificationsOut, response_model_exclude_unset=True)
-def notifications(request: Request, accounts_svc: AccountsDep) -> Any:
+def notifications(request: Request, accounts_svc: AccountsDep, page: PageNo = 1) -> Any:
+    """本机构的通知，最新在前，每页 50 条 / the organisation's notifications, newest first, 50 a page."""
     acc.require_signed_in(viewer(request))
-    return {"items": accounts_svc.notifications(viewer(request))}
+    items, total = accounts_svc.notifications_page(viewer(request), page, 50)
+    return {"items": items, "total": total, "page": page, "per_page": 50}
 
 
 # -- operator ---------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from ..deps import ContractsDep, DealsDep, Id, PageNo, exchange, form, get_deals
 router = APIRouter()
 
 MAX_UPLOAD = 10 * 1024 * 1024
+DEALS_PER_PAGE = 50
 PER_PAGE = 50
 COLUMN_HEADERS = {k: zh for k, zh, _h, _r in CONTRACT_COLUMNS}
 
@@ -76,14 +77,15 @@ def _date(raw: object, field: str, zh: str, en: str) -> dt.date | None:
 # -- my deals ------------------------------------------------------------------------------------------
 
 @router.get("/my/deals", response_class=HTMLResponse)
-def my_deals(request: Request, deals: DealsDep, stage: str | None = None) -> Any:
+def my_deals(request: Request, deals: DealsDep, stage: str | None = None, page: PageNo = 1) -> Any:
     v = _signed_in(request)
     if v.org_id is None and not v.is_staff:
         return redirect("/my/org")
     want = D.find_stage(stage) if stage else None
-    mine = deals.mine(v, _today(), want)
+    mine = deals.mine(v, _today(), want, page, DEALS_PER_PAGE)
     return render(request, "deals/list.html", lines=mine.lines, reminders=mine.reminders, stage=want, counts=mine.counts, stages=D.STAGES,
-                  stage_label=D.stage_label, idle_after=DS.idle_days_setting())
+                  stage_label=D.stage_label, idle_after=DS.idle_days_setting(), total=mine.total, page=page,
+                  pages=max(1, -(-mine.total // DEALS_PER_PAGE)), pager_base=f"/my/deals?stage={want}&" if want else "/my/deals?")
 
 
 @router.get("/my/contacts/{request_id}/deal")

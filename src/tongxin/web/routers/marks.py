@@ -9,6 +9,7 @@ import datetime as dt
 import os
 import tempfile
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -22,10 +23,18 @@ from ...core import certification as C
 from ...core import errors as E
 from ...services import licences as L
 from .. import schemas as S
-from ..deps import ExchangeDep, exchange, form, redirect, render, viewer
+from ..deps import ExchangeDep, PageNo, exchange, form, redirect, render, viewer
 
 router = APIRouter()
 MAX_UPLOAD = 10 * 1024 * 1024
+PER_PAGE = 50
+
+
+def _page_no(raw: str | None) -> int:
+    try:
+        return min(max(1, int(raw or 1)), 1_000_000)
+    except ValueError:
+        return 1
 
 
 def _today(request: Request) -> dt.date:
@@ -154,9 +163,13 @@ def _registry_page(request: Request, status: int = 200, **ctx: Any) -> HTMLRespo
     ex, day = exchange(request), _today(request)
     q = request.query_params
     mark, st, text = q.get("mark", ""), q.get("status", ""), q.get("q", "")
-    items = L.list_licences(ex, v, mark or None, st or None, text or None, today=day)
+    page = _page_no(q.get("page"))
+    items, total = L.licence_page(ex, v, mark or None, st or None, text or None, today=day, page=page, per_page=PER_PAGE)
+    pages = max(1, -(-total // PER_PAGE))
+    base = "/operator/marks?" + urlencode({k: val for k, val in (("mark", mark), ("status", st), ("q", text)) if val}) + ("&" if mark or st or text else "")
     claims = L.unlicensed_claims(ex, v, day) if v.is_staff else []
-    return render(request, "marks/registry.html", status=status, items=items, marks=L.manageable_marks(ex, v), mark=mark, status_filter=st,
+    return render(request, "marks/registry.html", status=status, items=items, total=total, page=page, pages=pages, pager_base=base,
+                  marks=L.manageable_marks(ex, v), mark=mark, status_filter=st,
                   q=text, claims=claims, statuses=C.STATUSES, day=day, errors=ctx.pop("errors", []), problem=ctx.pop("problem", None),
                   form=ctx.pop("form", {}), **ctx)
 
@@ -278,10 +291,13 @@ def api_verify(request: Request, ex: ExchangeDep, licence_no: str | None = None,
 
 
 @router.get("/api/v1/marks/licences", tags=["marks"], response_model=S.LicencesOut, response_model_exclude_unset=True)
-def api_licences(request: Request, ex: ExchangeDep, mark: str | None = None, status: str | None = None, q: str | None = None) -> Any:
+def api_licences(request: Request, ex: ExchangeDep, mark: str | None = None, status: str | None = None, q: str | None = None,
+                 page: PageNo = 1) -> Any:
+    """50 a page, newest end date first; `total` counts every licence that matches."""
     v = _require_registry(request)
     day = _today(request)
-    return {"date": day.isoformat(), "items": [x.as_dict() for x in L.list_licences(ex, v, mark, status, q, today=day)]}
+    items, total = L.licence_page(ex, v, mark, status, q, today=day, page=page, per_page=PER_PAGE)
+    return {"date": day.isoformat(), "items": [x.as_dict() for x in items], "total": total, "page": page, "per_page": PER_PAGE}
 
 
 @router.post("/api/v1/marks/licences", status_code=201, tags=["marks"], response_model=S.LicenceViewOut, response_model_exclude_unset=True)

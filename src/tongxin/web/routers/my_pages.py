@@ -44,6 +44,20 @@ def my_org(request: Request, accounts: AccountsDep, contacts_svc: ContactsDep, l
                   org_types=ORG_TYPES, invited=request.query_params.get("invited"))
 
 
+NOTIFICATIONS_PER_PAGE = 50
+
+
+@router.get("/my/notifications", response_class=HTMLResponse)
+def my_notifications(request: Request, accounts: AccountsDep, page: PageNo = 1) -> Any:
+    v = viewer(request)
+    acc.require_signed_in(v)
+    if v.org_id is None:
+        return redirect("/my/org")
+    items, total = accounts.notifications_page(v, page, NOTIFICATIONS_PER_PAGE)
+    return render(request, "my_notifications.html", items=items, total=total, page=page,
+                  pages=max(1, -(-total // NOTIFICATIONS_PER_PAGE)))
+
+
 @router.post("/my/org", response_class=HTMLResponse)
 async def create_org(request: Request, accounts_svc: AccountsDep) -> Any:
     data = await form(request)

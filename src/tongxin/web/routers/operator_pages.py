@@ -9,18 +9,20 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from ...core import access as acc
-from ..deps import AccountsDep, Id, ListingsDep, form, redirect, render, viewer
+from ..deps import AccountsDep, Id, ListingsDep, PageNo, form, redirect, render, viewer
 
 router = APIRouter()
+PENDING_PER_PAGE = 50
 
 
 @router.get("/operator", response_class=HTMLResponse)
-def console(request: Request, accounts_svc: AccountsDep, ls: ListingsDep) -> Any:
+def console(request: Request, accounts_svc: AccountsDep, ls: ListingsDep, page: PageNo = 1) -> Any:
     v = viewer(request)
     acc.require_signed_in(v)
     acc.require_staff(v)
-    return render(request, "operator.html", pending=accounts_svc.pending_organisations(v), reports=ls.reports(v),
-                  hidden=ls.hidden(v), summary=ls.summary(v))
+    pending, total = accounts_svc.pending_page(v, page, PENDING_PER_PAGE)
+    return render(request, "operator.html", pending=pending, pending_total=total, page=page, pages=max(1, -(-total // PENDING_PER_PAGE)),
+                  reports=ls.reports(v), hidden=ls.hidden(v), summary=ls.summary(v))
 
 
 @router.post("/operator/orgs/{org_id}/verify")

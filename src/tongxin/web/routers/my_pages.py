@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from ...core import access as acc
 from ...core.accounts import DECLINE_REASONS
-from ...core.errors import ValidationError
+from ...core.errors import Conflict, FieldError, Message, NotFound, TongxinError, ValidationError
 from ...core.vocab import ORG_TYPES
 from ...services.listings import common_fields, fetch, form_values
 from ..deps import AccountsDep, ContactsDep, ExchangeDep, Id, ListingsDep, PageNo, form, redirect, render, viewer
@@ -27,21 +27,29 @@ def _errors(e: ValidationError) -> dict[str, Any]:
 MY_LISTINGS_PER_PAGE = 50
 
 
+def _my_org_page(request: Request, accounts: Any, contacts_svc: Any, ls: Any, page: int = 1, status: int = 200, **ctx: Any) -> Any:
+    """/my/org; after a refused profile or invitation form, with the problems beside that form and what was typed."""
+    v = viewer(request)
+    org_id = acc.require_org(v)
+    listings, total = ls.mine_page(v, page, MY_LISTINGS_PER_PAGE)
+    pages = max(1, -(-total // MY_LISTINGS_PER_PAGE))
+    if page > pages:  # past the end (the list shrank): the last page
+        listings, total = ls.mine_page(v, pages, MY_LISTINGS_PER_PAGE)
+    return render(request, "my_org.html", status=status, org=accounts.organisation(v, org_id), members=accounts.members(v, org_id),
+                  invitations=accounts.invitations(v, org_id) if acc.can_manage_org(v, org_id) else [],
+                  listings=listings, total=total, page=min(page, pages), pages=pages,
+                  notifications=accounts.notifications(v), contacts=contacts_svc.list(v),
+                  org_types=ORG_TYPES, invited=request.query_params.get("invited"), profile_errors=ctx.get("profile_errors", {}),
+                  profile_values=ctx.get("profile_values"), invite_errors=ctx.get("invite_errors", {}), invite_values=ctx.get("invite_values", {}))
+
+
 @router.get("/my/org", response_class=HTMLResponse)
 def my_org(request: Request, accounts: AccountsDep, contacts_svc: ContactsDep, ls: ListingsDep, page: PageNo = 1) -> Any:
     v = viewer(request)
     acc.require_signed_in(v)
     if v.org_id is None:
         return render(request, "org_new.html", values={}, errors={}, org_types=ORG_TYPES)
-    listings, total = ls.mine_page(v, page, MY_LISTINGS_PER_PAGE)
-    pages = max(1, -(-total // MY_LISTINGS_PER_PAGE))
-    if page > pages:  # past the end (the list shrank): the last page
-        listings, total = ls.mine_page(v, pages, MY_LISTINGS_PER_PAGE)
-    return render(request, "my_org.html", org=accounts.organisation(v, v.org_id), members=accounts.members(v, v.org_id),
-                  invitations=accounts.invitations(v, v.org_id) if acc.can_manage_org(v, v.org_id) else [],
-                  listings=listings, total=total, page=min(page, pages), pages=pages,
-                  notifications=accounts.notifications(v), contacts=contacts_svc.list(v),
-                  org_types=ORG_TYPES, invited=request.query_params.get("invited"))
+    return _my_org_page(request, accounts, contacts_svc, ls, page)
 
 
 NOTIFICATIONS_PER_PAGE = 50
@@ -68,19 +76,28 @@ async def create_org(request: Request, accounts_svc: AccountsDep) -> Any:
     return redirect("/my/org")
 
 
-@router.post("/my/org/profile")
-async def update_org(request: Request, accounts_svc: AccountsDep) -> Any:
+@router.post("/my/org/profile", response_class=HTMLResponse)
+async def update_org(request: Request, accounts_svc: AccountsDep, contacts_svc: ContactsDep, ls: ListingsDep) -> Any:
     data = await form(request)
     v = viewer(request)
     org_id = acc.require_org(v)
-    accounts_svc.update_organisation(v, org_id, {k: val for k, val in data.items() if k != "csrf"})
+    values = {k: val for k, val in data.items() if k != "csrf"}
+    try:
+        accounts_svc.update_organisation(v, org_id, values)
+    except ValidationError as e:
+        return _my_org_page(request, accounts_svc, contacts_svc, ls, status=422, profile_errors=_errors(e), profile_values=values)
     return redirect("/my/org")
 
 
-@router.post("/my/org/invitations")
-async def invite(request: Request, accounts_svc: AccountsDep) -> Any:
+@router.post("/my/org/invitations", response_class=HTMLResponse)
+async def invite(request: Request, accounts_svc: AccountsDep, contacts_svc: ContactsDep, ls: ListingsDep) -> Any:
     data = await form(request)
-    accounts_svc.invite(viewer(request), str(data.get("email", "")), str(data.get("role") or "member"))
+    email, role = str(data.get("email", "")), str(data.get("role") or "member")
+    try:
+        accounts_svc.invite(viewer(request), email, role)
+    except ValidationError as e:
+        return _my_org_page(request, accounts_svc, contacts_svc, ls, status=422, invite_errors=_errors(e),
+                            invite_values={"email": email, "role": role})
     return redirect("/my/org?invited=1")
 
 
@@ -158,16 +175,29 @@ async def reopen(request: Request, listings_svc: ListingsDep, listing_id: Id) ->
     return redirect(f"/listings/{listing_id}")
 
 
-@router.post("/listings/{listing_id}/grants")
-async def grant(request: Request, listings_svc: ListingsDep, listing_id: Id) -> Any:
+def _refused(request: Request, ex: Any, ls: Any, listing_id: int, which: str, e: TongxinError, data: dict[str, Any]) -> Any:
+    """The listing page again, the problem beside the form that was sent (interest / report / grant)."""
+    from .pages import listing_view
+
+    errs = e.errors or [FieldError("", e.message)]
+    return listing_view(request, ex, ls, listing_id, status=e.status, problem_form=which, errors=errs,
+                        values={k: v for k, v in data.items() if k != "csrf"})
+
+
+@router.post("/listings/{listing_id}/grants", response_class=HTMLResponse)
+async def grant(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, listing_id: Id) -> Any:
     data = await form(request)
     try:
-        org_id = int(str(data.get("org_id", "")).strip())
-    except ValueError:
-        from ...core.errors import FieldError, Message
-
-        raise ValidationError.of([FieldError("org_id", Message("请填写机构编号（数字）", "enter the organisation's number"))]) from None
-    listings_svc.grant(viewer(request), listing_id, org_id, str(data.get("note", "")), grant=True)
+        try:
+            org_id = int(str(data.get("org_id", "")).strip())
+        except ValueError:
+            raise ValidationError.of([FieldError("org_id", Message("请填写机构编号（数字），如 12", "enter the organisation's number, e.g. 12"),
+                                                 str(data.get("org_id", "")))]) from None
+        listings_svc.grant(viewer(request), listing_id, org_id, str(data.get("note", "")), grant=True)
+    except (ValidationError, Conflict, NotFound) as e:
+        if isinstance(e, NotFound) and not e.errors:
+            e = ValidationError.of([FieldError("org_id", e.message, str(data.get("org_id", "")))])
+        return _refused(request, ex, listings_svc, listing_id, "grant", e, data)
     return redirect(f"/listings/{listing_id}")
 
 
@@ -178,19 +208,25 @@ async def revoke(request: Request, listings_svc: ListingsDep, listing_id: Id, or
     return redirect(f"/listings/{listing_id}")
 
 
-@router.post("/listings/{listing_id}/report")
-async def report(request: Request, listings_svc: ListingsDep, listing_id: Id) -> Any:
+@router.post("/listings/{listing_id}/report", response_class=HTMLResponse)
+async def report(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, listing_id: Id) -> Any:
     data = await form(request)
-    listings_svc.report(viewer(request), listing_id, str(data.get("reason", "")), str(data.get("note", "")))
+    try:
+        listings_svc.report(viewer(request), listing_id, str(data.get("reason", "")), str(data.get("note", "")))
+    except (ValidationError, Conflict) as e:
+        return _refused(request, ex, listings_svc, listing_id, "report", e, data)
     return redirect(f"/listings/{listing_id}?sent=report")
 
 
 # -- contact requests ------------------------------------------------------------------------------
 
 @router.post("/listings/{listing_id}/interest", response_class=HTMLResponse)
-async def interest(request: Request, contacts_svc: ContactsDep, listing_id: Id) -> Any:
+async def interest(request: Request, ex: ExchangeDep, ls: ListingsDep, contacts_svc: ContactsDep, listing_id: Id) -> Any:
     data = await form(request)
-    contacts_svc.express_interest(viewer(request), listing_id, str(data.get("message", "")), data.get("nda_accepted") in ("1", "on", "yes"))
+    try:
+        contacts_svc.express_interest(viewer(request), listing_id, str(data.get("message", "")), data.get("nda_accepted") in ("1", "on", "yes"))
+    except (ValidationError, Conflict) as e:
+        return _refused(request, ex, ls, listing_id, "interest", e, data)
     return redirect("/my/contacts?sent=1")
 
 

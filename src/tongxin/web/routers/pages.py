@@ -51,13 +51,21 @@ def search_page(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, q:
                   filter_params=filter_params(reg, f.kind or modes[mode][0]), raw=params)
 
 
-@router.get("/listings/{listing_id}", response_class=HTMLResponse)
-def listing_page(request: Request, ex: ExchangeDep, ls: ListingsDep, listing_id: Id, corridor: bool = False) -> Any:
+def listing_view(request: Request, ex: Any, ls: Any, listing_id: int, corridor: bool = False, status: int = 200,
+                 problem_form: str = "", errors: Any = None, values: dict[str, Any] | None = None) -> Any:
+    """The listing page; after a refused interest, report or grant form, with the problems beside that form
+    (`problem_form`: interest / report / grant) and what was typed."""
     page = ls.listing_page(viewer(request), listing_id, ctx=MatchContext(prefer_corridor=corridor))
     shown = page.shown
-    return render(request, "listing.html", s=shown, x=shown.listing, spec=ex.registry.get(shown.listing.kind),
+    return render(request, "listing.html", status=status, s=shown, x=shown.listing, spec=ex.registry.get(shown.listing.kind),
                   level=int(shown.level), matches=page.matches, corridor=corridor, grants=page.grants,
-                  report_reasons=REPORT_REASONS, decline_reasons=DECLINE_REASONS, sent=request.query_params.get("sent"))
+                  report_reasons=REPORT_REASONS, decline_reasons=DECLINE_REASONS, sent=request.query_params.get("sent"),
+                  problem_form=problem_form, form_errors=errors or [], form_values=values or {})
+
+
+@router.get("/listings/{listing_id}", response_class=HTMLResponse)
+def listing_page(request: Request, ex: ExchangeDep, ls: ListingsDep, listing_id: Id, corridor: bool = False) -> Any:
+    return listing_view(request, ex, ls, listing_id, corridor)
 
 
 @router.get("/orgs/{org_id}", response_class=HTMLResponse)

@@ -40,7 +40,7 @@ NOT_NAVIGATED = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/api/docs"
 # language switch; everything else in ASCII is an untranslated label (data people typed is read
 # from the database: crawl.data_words)
 ALLOWED_WORDS = {w.lower() for w in (
-    "tongxin", "English", "Apache", "CBTC", "API", "PDF", "XLSX", "CSV", "TRL", "NDA", "QR", "PNG", "SVG", "Excel", "WPS",
+    "tongxin", "English", "Apache", "CBTC", "API", "PDF", "XLSX", "CSV", "TRL", "NDA", "QR", "PNG", "JPEG", "SVG", "Excel", "WPS",
     "CMA", "CNAS", "ISO", "IEC", "JSON", "UTF",
     "Authorization", "Bearer",  # the HTTP header an API token goes in
 )}

@@ -73,3 +73,15 @@ def test_listing_page_forms(site: Site) -> None:
     assert r.status_code in (404, 422) and 'data-problem="grant"' in r.text and 'data-field="org_id"' in r.text
     en = site.post("member", f"/listings/{lid}/report", {"reason": "nonsense"}, lang="en")
     assert en.status_code == 422 and "choose a reason" in en.text
+
+
+def test_declining_a_contact_request(site: Site) -> None:
+    from tongxin.services.contacts import Contacts
+
+    cid = Contacts(site.w.ex).express_interest(site.w.viewer("member"), site.w.listings["public"], "我们想合作")
+    r = site.post("owner_admin", f"/contacts/{cid}/decline", {"reason": "other", "note": ""})
+    _inline(r, "note", "说明")
+    assert f'data-problem="{cid}"' in r.text and '<option value="other" selected>' in r.text
+    assert site.post("owner_admin", f"/contacts/{cid}/decline", {"reason": "other", "note": "暂无需求"}).status_code == 303
+    r = site.post("owner_admin", f"/contacts/{cid}/accept", {})  # already answered: said at the request
+    assert r.status_code == 409 and f'data-problem="{cid}"' in r.text and "已处理过" in r.text

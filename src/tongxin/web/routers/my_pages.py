@@ -230,25 +230,39 @@ async def interest(request: Request, ex: ExchangeDep, ls: ListingsDep, contacts_
     return redirect("/my/contacts?sent=1")
 
 
-@router.get("/my/contacts", response_class=HTMLResponse)
-def contacts(request: Request, contacts_svc: ContactsDep) -> Any:
+def _contacts_page(request: Request, contacts_svc: Any, status: int = 200, **ctx: Any) -> Any:
+    """/my/contacts; after a refused answer, the problem beside that request's form (`problem_id`) and what was typed."""
     v = viewer(request)
     acc.require_signed_in(v)
     if v.org_id is None:
         return redirect("/my/org")
-    return render(request, "contacts.html", contacts=contacts_svc.list(v), decline_reasons=DECLINE_REASONS,
-                  sent=request.query_params.get("sent"))
+    return render(request, "contacts.html", status=status, contacts=contacts_svc.list(v), decline_reasons=DECLINE_REASONS,
+                  sent=request.query_params.get("sent"), problem_id=ctx.get("problem_id"), form_errors=ctx.get("errors", []),
+                  form_values=ctx.get("values", {}))
 
 
-@router.post("/contacts/{request_id}/accept")
+@router.get("/my/contacts", response_class=HTMLResponse)
+def contacts(request: Request, contacts_svc: ContactsDep) -> Any:
+    return _contacts_page(request, contacts_svc)
+
+
+@router.post("/contacts/{request_id}/accept", response_class=HTMLResponse)
 async def accept(request: Request, contacts_svc: ContactsDep, request_id: Id) -> Any:
     data = await form(request)
-    contacts_svc.accept(viewer(request), request_id, str(data.get("note", "")))
+    try:
+        contacts_svc.accept(viewer(request), request_id, str(data.get("note", "")))
+    except (ValidationError, Conflict) as e:
+        return _contacts_page(request, contacts_svc, e.status, problem_id=request_id, errors=e.errors or [FieldError("", e.message)])
     return redirect("/my/contacts")
 
 
-@router.post("/contacts/{request_id}/decline")
+@router.post("/contacts/{request_id}/decline", response_class=HTMLResponse)
 async def decline(request: Request, contacts_svc: ContactsDep, request_id: Id) -> Any:
     data = await form(request)
-    contacts_svc.decline(viewer(request), request_id, str(data.get("reason", "")), str(data.get("note", "")))
+    reason, note = str(data.get("reason", "")), str(data.get("note", ""))
+    try:
+        contacts_svc.decline(viewer(request), request_id, reason, note)
+    except (ValidationError, Conflict) as e:
+        return _contacts_page(request, contacts_svc, e.status, problem_id=request_id, errors=e.errors or [FieldError("", e.message)],
+                              values={"reason": reason, "note": note})
     return redirect("/my/contacts")

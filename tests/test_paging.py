@@ -1,5 +1,6 @@
 """Lists that grow are paged (50 a page, the total said, previous/next): the mark licence registry
 (/operator/marks, GET /api/v1/marks/licences), notifications (/my/notifications, GET /api/v1/notifications),
+contact requests (/my/contacts, GET /api/v1/contacts),
 deals (/my/deals), organisations waiting for verification (/operator) and the facts to verify
 (/operator/facts). Each item appears on exactly one page. Both databases."""
 
@@ -18,6 +19,7 @@ from tongxin.core.certification import Mark
 from tongxin.services import Exchange
 from tongxin.storage import accounts_repo as AR
 from tongxin.storage import resources_repo as rr
+from tongxin.storage.models_accounts import ContactRequestRow
 from tongxin.storage.models_deals import DealRow
 from tongxin.web.app import create_app
 
@@ -39,6 +41,7 @@ def site(exchange: Exchange) -> Iterator[tuple[world.World, TestClient, dict[str
             o = AR.org_row(s, owner)
             code = world.org_raw(f"待审核机构{i:03d}", f"9111010{i:03d}PG")["credit_code"]
             s.add(type(o)(name=f"待审核机构 PEND{i:03d}X", credit_code=code, org_type="enterprise", region="110108", verified=False))
+            s.add(ContactRequestRow(listing_id=w.listings["public"], from_org_id=other, to_org_id=owner, message=f"合作 MSG{i:03d}X"))
         s.flush()
     sessions = {r: w.accounts.create_session(w.users[r]) for r in ("owner_admin", "operator")}
     with TestClient(create_app(exchange), base_url="https://testserver", raise_server_exceptions=False) as c:
@@ -65,6 +68,7 @@ def _walk(c: TestClient, url: str, cookie: str, word: str) -> tuple[list[str], l
     ("/my/notifications", "owner_admin", "NOTE", N),
     ("/my/deals", "owner_admin", "DEAL", N),
     ("/operator", "operator", "PEND", N),
+    ("/my/contacts", "owner_admin", "MSG", N),
 ])
 def test_pages_show_every_item_once(site: Any, url: str, role: str, word: str, expected: int) -> None:
     _, c, sessions = site

@@ -103,12 +103,17 @@ class Contacts:
             c = self._load(s, viewer, request_id)
             return self._dict(s, viewer, c, R.events(s, [c.id])[c.id])
 
-    def list(self, viewer: acc.Viewer) -> dict[str, list[dict[str, Any]]]:
+    def list(self, viewer: acc.Viewer, received_page: int = 1, sent_page: int = 1, per_page: int = 50) -> dict[str, Any]:
+        """One page of the requests received and one of those sent (newest first), with how many there are of each."""
         org_id = acc.require_org(viewer)
+        rp, sp = max(1, received_page), max(1, sent_page)
         with self.db.transaction(write=False) as s:
-            rec, sent = R.contacts_of(s, org_id, "received"), R.contacts_of(s, org_id, "sent")
+            rec = R.contacts_of(s, org_id, "received", per_page, (rp - 1) * per_page)
+            sent = R.contacts_of(s, org_id, "sent", per_page, (sp - 1) * per_page)
             evs = R.events(s, [c.id for c in rec + sent])
-            return {"received": [self._dict(s, viewer, c, evs[c.id]) for c in rec], "sent": [self._dict(s, viewer, c, evs[c.id]) for c in sent]}
+            return {"received": [self._dict(s, viewer, c, evs[c.id]) for c in rec], "sent": [self._dict(s, viewer, c, evs[c.id]) for c in sent],
+                    "received_total": R.count_contacts(s, org_id, "received"), "sent_total": R.count_contacts(s, org_id, "sent"),
+                    "per_page": per_page}
 
     def _dict(self, s: Any, viewer: acc.Viewer, c: ContactRequestRow, events: Sequence[Any]) -> dict[str, Any]:
         x, _ = self.ex.get(c.listing_id, viewer)

@@ -354,9 +354,15 @@ def open_contact(s: Session, listing_id: int, from_org: int) -> ContactRequestRo
                                                     ContactRequestRow.status == "pending"))
 
 
-def contacts_of(s: Session, org_id: int, direction: str) -> list[ContactRequestRow]:
+def contacts_of(s: Session, org_id: int, direction: str, limit: int | None = None, offset: int = 0) -> list[ContactRequestRow]:
     col = ContactRequestRow.to_org_id if direction == "received" else ContactRequestRow.from_org_id
-    return list(s.scalars(select(ContactRequestRow).where(col == org_id).order_by(ContactRequestRow.id.desc())))
+    q = select(ContactRequestRow).where(col == org_id).order_by(ContactRequestRow.id.desc()).offset(offset)
+    return list(s.scalars(q.limit(limit) if limit is not None else q))
+
+
+def count_contacts(s: Session, org_id: int, direction: str) -> int:
+    col = ContactRequestRow.to_org_id if direction == "received" else ContactRequestRow.from_org_id
+    return int(s.scalar(select(func.count()).select_from(ContactRequestRow).where(col == org_id)) or 0)
 
 
 def events(s: Session, request_ids: Sequence[int]) -> dict[int, list[ContactEventRow]]:

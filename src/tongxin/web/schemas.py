@@ -385,6 +385,9 @@ class ContactOut(Open):
 class ContactsOut(Open):
     received: list[ContactOut]
     sent: list[ContactOut]
+    received_total: int = Field(0, description="收到的意向总数 / requests received in all")
+    sent_total: int = Field(0, description="发出的意向总数 / requests sent in all")
+    per_page: int = 50
 
 
 # -- operator --------------------------------------------------------------------------------------

@@ -268,8 +268,9 @@ def revoke_grant(request: Request, listings_svc: ListingsDep, listing_id: Id, or
 # -- contact requests --------------------------------------------------------------------------------
 
 @router.get("/contacts", response_model=S.ContactsOut, response_model_exclude_unset=True)
-def list_contacts(request: Request, contacts_svc: ContactsDep) -> Any:
-    return contacts_svc.list(viewer(request))
+def list_contacts(request: Request, contacts_svc: ContactsDep, received_page: PageNo = 1, sent_page: PageNo = 1) -> Any:
+    """收到的与发出的合作意向，各 50 条一页 / requests received and sent, 50 of each a page."""
+    return contacts_svc.list(viewer(request), received_page, sent_page)
 
 
 @router.get("/contacts/{request_id}", response_model=S.ContactOut, response_model_exclude_unset=True)

@@ -230,13 +230,26 @@ async def interest(request: Request, ex: ExchangeDep, ls: ListingsDep, contacts_
     return redirect("/my/contacts?sent=1")
 
 
+CONTACTS_PER_PAGE = 50
+
+
+def _page_param(request: Request, name: str) -> int:
+    try:
+        return min(max(1, int(request.query_params.get(name) or 1)), 1_000_000)
+    except ValueError:
+        return 1
+
+
 def _contacts_page(request: Request, contacts_svc: Any, status: int = 200, **ctx: Any) -> Any:
     """/my/contacts; after a refused answer, the problem beside that request's form (`problem_id`) and what was typed."""
     v = viewer(request)
     acc.require_signed_in(v)
     if v.org_id is None:
         return redirect("/my/org")
-    return render(request, "contacts.html", status=status, contacts=contacts_svc.list(v), decline_reasons=DECLINE_REASONS,
+    rp, sp = _page_param(request, "rpage"), _page_param(request, "spage")
+    lst = contacts_svc.list(v, rp, sp, CONTACTS_PER_PAGE)
+    return render(request, "contacts.html", status=status, contacts=lst, decline_reasons=DECLINE_REASONS, rpage=rp, spage=sp,
+                  rpages=max(1, -(-lst["received_total"] // CONTACTS_PER_PAGE)), spages=max(1, -(-lst["sent_total"] // CONTACTS_PER_PAGE)),
                   sent=request.query_params.get("sent"), problem_id=ctx.get("problem_id"), form_errors=ctx.get("errors", []),
                   form_values=ctx.get("values", {}))
 

@@ -131,6 +131,8 @@ def walk_matrix(lw: leak_world.LeakWorld, c: TestClient) -> Tally:
             for secret, allowed in lw.secrets.items():
                 if secret.lower() not in low:
                     continue
+                if secret.isdigit() and not re.search(rf"(?<![\d.]){secret}(?!\d)", low):
+                    continue  # only inside a longer number (a latency sum in /metrics: 0.0528172…), not the figure
                 if role in allowed:
                     t.seen.add(secret)
                 else:

@@ -1,6 +1,7 @@
 """Lists that grow are paged (50 a page, the total said, previous/next): the mark licence registry
 (/operator/marks, GET /api/v1/marks/licences), notifications (/my/notifications, GET /api/v1/notifications),
-contact requests (/my/contacts, GET /api/v1/contacts),
+contact requests (/my/contacts, GET /api/v1/contacts), recommendations sent
+(/operator/recommendations; /my/recommendations and GET /api/v1/recommendations page the same way),
 deals (/my/deals), organisations waiting for verification (/operator) and the facts to verify
 (/operator/facts). Each item appears on exactly one page. Both databases."""
 
@@ -21,6 +22,7 @@ from tongxin.storage import accounts_repo as AR
 from tongxin.storage import resources_repo as rr
 from tongxin.storage.models_accounts import ContactRequestRow
 from tongxin.storage.models_deals import DealRow
+from tongxin.storage.models_recommendations import RecommendationItemRow, RecommendationRow
 from tongxin.web.app import create_app
 
 N = 123  # more than two pages of 50
@@ -40,10 +42,16 @@ def site(exchange: Exchange) -> Iterator[tuple[world.World, TestClient, dict[str
                           last_activity_at=now - dt.timedelta(minutes=i)))
             o = AR.org_row(s, owner)
             code = world.org_raw(f"待审核机构{i:03d}", f"9111010{i:03d}PG")["credit_code"]
-            s.add(type(o)(name=f"待审核机构 PEND{i:03d}X", credit_code=code, org_type="enterprise", region="110108", verified=False))
+            pend = type(o)(name=f"待审核机构 PEND{i:03d}X", credit_code=code, org_type="enterprise", region="110108", verified=False)
+            s.add(pend)
             s.add(ContactRequestRow(listing_id=w.listings["public"], from_org_id=other, to_org_id=owner, message=f"合作 MSG{i:03d}X"))
+            rec = RecommendationRow(author_name="运营", note=f"推荐 REC{i:03d}X", listing_ids=[w.listings["public"]], created_at=now)
+            s.add(rec)
+            s.flush()
+            # an organisation hears of a listing once: each recommendation goes to another one
+            s.add(RecommendationItemRow(recommendation_id=rec.id, org_id=pend.id, listing_id=w.listings["public"], created_at=now))
         s.flush()
-    sessions = {r: w.accounts.create_session(w.users[r]) for r in ("owner_admin", "operator")}
+    sessions = {r: w.accounts.create_session(w.users[r]) for r in ("owner_admin", "operator", "member")}
     with TestClient(create_app(exchange), base_url="https://testserver", raise_server_exceptions=False) as c:
         yield w, c, sessions
 
@@ -57,7 +65,7 @@ def _walk(c: TestClient, url: str, cookie: str, word: str) -> tuple[list[str], l
         r = c.get(nxt, headers={"Cookie": f"tx_session={cookie}"})
         assert r.status_code == 200, (nxt, r.status_code)
         pages.append(nxt)
-        seen += re.findall(rf"{word}(\d+)X", r.text)
+        seen += re.findall(word if "(" in word else rf"{word}(\d+)X", r.text)
         m = re.search(r'<a href="([^"]+)" rel="next"', r.text)
         nxt = m.group(1).replace("&amp;", "&") if m else None
         assert len(pages) <= 10
@@ -69,6 +77,7 @@ def _walk(c: TestClient, url: str, cookie: str, word: str) -> tuple[list[str], l
     ("/my/deals", "owner_admin", "DEAL", N),
     ("/operator", "operator", "PEND", N),
     ("/my/contacts", "owner_admin", "MSG", N),
+    ("/operator/recommendations", "operator", r'data-rec="(\d+)"', N),
 ])
 def test_pages_show_every_item_once(site: Any, url: str, role: str, word: str, expected: int) -> None:
     _, c, sessions = site
@@ -111,5 +120,5 @@ def test_the_facts_queue_is_paged(site: Any) -> None:
             rr.update_facts(s, oid, {"employees": 10 + i}, now + dt.timedelta(seconds=i))
     r = c.get("/operator/facts", headers={"Cookie": f"tx_session={sessions['operator']}"})
     assert r.text.count("data-org=") == 50 and f'data-total="{N}"' in r.text
-    seen, pages = _walk(c, "/operator/facts", sessions["operator"], 'data-org="')
-    assert len(pages) == 3
+    seen, pages = _walk(c, "/operator/facts", sessions["operator"], r'data-org="(\d+)"')
+    assert len(pages) == 3 and len(seen) == N and len(set(seen)) == N

@@ -234,9 +234,14 @@ class Recommendations:
 
     def sent(self, viewer: acc.Viewer, limit: int = 100) -> list[Sent]:
         """Every recommendation sent, newest first, with its counts (staff only)."""
+        return self.sent_page(viewer, 1, limit)[0]
+
+    def sent_page(self, viewer: acc.Viewer, page: int = 1, per_page: int = 50) -> tuple[list[Sent], int]:
+        """One page of the recommendations sent (newest first, with their counts) and how many there are (staff only)."""
         C.require_sender(viewer)
+        page = max(1, page)
         with self.db.transaction(write=False) as s:
-            return self._sent(s, RR.recent(s, limit))
+            return self._sent(s, RR.recent(s, per_page, (page - 1) * per_page)), RR.count_all(s)
 
     def responses(self, viewer: acc.Viewer, rec_id: int) -> Responses:
         """How one recommendation was received: counts per listing, and who answered what (staff only:
@@ -260,16 +265,22 @@ class Recommendations:
     # -- the recipient ----------------------------------------------------------------------------
     def inbox(self, viewer: acc.Viewer, limit: int = 50) -> list[InboxCard]:
         """What was recommended to the viewer's organisation, newest first, with its own answers only."""
+        return self.inbox_page(viewer, 1, limit)[0]
+
+    def inbox_page(self, viewer: acc.Viewer, page: int = 1, per_page: int = 50) -> tuple[list[InboxCard], int]:
+        """One page of the inbox and how many recommendations the organisation received in all."""
         org = acc.require_org(viewer)
+        page = max(1, page)
         with self.db.transaction(write=False) as s:
-            recs = RR.inbox(s, org, limit)
+            recs = RR.inbox(s, org, per_page, (page - 1) * per_page)
+            total = RR.count_inbox(s, org)
             items = RR.items_of(s, [int(r.id) for r in recs], org_id=org)
             found = repo.fetch_listings(s, sorted({i.listing_id for i in items}), self.ex.registry)
             names = RR.user_names(s, sorted({i.responded_by for i in items if i.responded_by}))
             by_rec: dict[int, list[InboxItem]] = {}
             for i in items:
                 by_rec.setdefault(i.recommendation_id, []).append(self._item(viewer, i, found.get(i.listing_id), names))
-            return [InboxCard(int(r.id), r.note, r.author_name, AR.aware(r.created_at), by_rec.get(int(r.id), [])) for r in recs]
+            return [InboxCard(int(r.id), r.note, r.author_name, AR.aware(r.created_at), by_rec.get(int(r.id), [])) for r in recs], total
 
     def unanswered(self, viewer: acc.Viewer) -> int:
         """How many recommended listings the viewer's organisation has not answered yet (0 without one)."""

@@ -96,8 +96,12 @@ def get(s: Session, rec_id: int) -> RecommendationRow | None:
     return s.get(RecommendationRow, rec_id)
 
 
-def recent(s: Session, limit: int = 100) -> list[RecommendationRow]:
-    return list(s.scalars(select(RecommendationRow).order_by(RecommendationRow.id.desc()).limit(limit)))
+def recent(s: Session, limit: int = 100, offset: int = 0) -> list[RecommendationRow]:
+    return list(s.scalars(select(RecommendationRow).order_by(RecommendationRow.id.desc()).limit(limit).offset(offset)))
+
+
+def count_all(s: Session) -> int:
+    return int(s.scalar(select(func.count()).select_from(RecommendationRow)) or 0)
 
 
 def items_of(s: Session, rec_ids: Sequence[int], org_id: int | None = None) -> list[RecommendationItemRow]:
@@ -127,10 +131,16 @@ def counts(s: Session, rec_ids: Sequence[int]) -> dict[int, tuple[int, dict[str 
     return out
 
 
-def inbox(s: Session, org_id: int, limit: int = 50) -> list[RecommendationRow]:
+def inbox(s: Session, org_id: int, limit: int = 50, offset: int = 0) -> list[RecommendationRow]:
     """The recommendations this organisation received, newest first."""
     ids = select(RecommendationItemRow.recommendation_id).where(RecommendationItemRow.org_id == org_id).distinct()
-    return list(s.scalars(select(RecommendationRow).where(RecommendationRow.id.in_(ids)).order_by(RecommendationRow.id.desc()).limit(limit)))
+    return list(s.scalars(select(RecommendationRow).where(RecommendationRow.id.in_(ids)).order_by(RecommendationRow.id.desc())
+                          .limit(limit).offset(offset)))
+
+
+def count_inbox(s: Session, org_id: int) -> int:
+    ids = select(RecommendationItemRow.recommendation_id).where(RecommendationItemRow.org_id == org_id).distinct()
+    return int(s.scalar(select(func.count()).select_from(RecommendationRow).where(RecommendationRow.id.in_(ids))) or 0)
 
 
 def unanswered(s: Session, org_id: int) -> int:

@@ -18,9 +18,10 @@ from ...core import industries
 from ...core import recommendations as C
 from ...core.errors import FieldError, Message, ValidationError
 from ...services.recommendations import InboxCard, InboxItem, Recommendations, Responses, Sent
-from ..deps import MAX_ID, Id, exchange, form, json_object, redirect, render, viewer
+from ..deps import MAX_ID, Id, PageNo, exchange, form, json_object, redirect, render, viewer
 
 router = APIRouter()
+PER_PAGE = 50
 
 
 async def _recs_dep(request: Request) -> Recommendations:
@@ -101,6 +102,9 @@ class InboxCardOut(BaseModel):
 class RecommendationsOut(BaseModel):
     box: Literal["sent", "inbox"] = Field(description="sent：已发送（运营人员）；inbox：本机构收到的 / sent (staff) or received (an organisation)")
     items: list[RecommendationOut | InboxCardOut]
+    total: int = Field(0, description="总数 / in all")
+    page: int = 1
+    per_page: int = 50
 
 
 class ListingCountsOut(BaseModel):
@@ -151,15 +155,17 @@ async def create_recommendation(request: Request, recs: RecsDep) -> Any:
 
 @router.get("/api/v1/recommendations", tags=["api"], response_model=RecommendationsOut)
 def list_recommendations(request: Request, recs: RecsDep,
-                         box: Annotated[Literal["sent", "inbox"] | None, Query(description="默认：运营人员 sent，其他人 inbox / default: sent for staff, inbox otherwise")] = None
-                         ) -> Any:
+                         box: Annotated[Literal["sent", "inbox"] | None, Query(description="默认：运营人员 sent，其他人 inbox / default: sent for staff, inbox otherwise")] = None,
+                         page: PageNo = 1) -> Any:
     """已发送的推荐及其统计（运营人员），或本机构收到的推荐 / recommendations sent (staff) or received by the viewer's organisation."""
     v = viewer(request)
     acc.require_signed_in(v)
     which = box or ("sent" if v.is_staff else "inbox")
     if which == "sent":
-        return RecommendationsOut(box="sent", items=[_sent_out(x) for x in recs.sent(v)])
-    return RecommendationsOut(box="inbox", items=[_card_out(x) for x in recs.inbox(v)])
+        sent, total = recs.sent_page(v, page, PER_PAGE)
+        return RecommendationsOut(box="sent", items=[_sent_out(x) for x in sent], total=total, page=page, per_page=PER_PAGE)
+    cards, total = recs.inbox_page(v, page, PER_PAGE)
+    return RecommendationsOut(box="inbox", items=[_card_out(x) for x in cards], total=total, page=page, per_page=PER_PAGE)
 
 
 @router.post("/api/v1/recommendations/{rec_id}/responses", tags=["api"], response_model=InboxItemOut)
@@ -194,8 +200,10 @@ def _compose(request: Request, recs: Recommendations, values: dict[str, Any], er
 
 
 @router.get("/operator/recommendations", response_class=HTMLResponse)
-def sent_page(request: Request, recs: RecsDep) -> Any:
-    return render(request, "operator_recommendations.html", sent=recs.sent(viewer(request)), left_labels=C.LEFT_OUT)
+def sent_page(request: Request, recs: RecsDep, page: PageNo = 1) -> Any:
+    sent, total = recs.sent_page(viewer(request), page, PER_PAGE)
+    return render(request, "operator_recommendations.html", sent=sent, left_labels=C.LEFT_OUT, total=total, page=page,
+                  pages=max(1, -(-total // PER_PAGE)))
 
 
 @router.get("/operator/recommendations/new", response_class=HTMLResponse)
@@ -234,10 +242,12 @@ def responses_page(request: Request, rec_id: Id, recs: RecsDep) -> Any:
 # -- the recipient's inbox ------------------------------------------------------------------------------
 
 @router.get("/my/recommendations", response_class=HTMLResponse)
-def inbox_page(request: Request, recs: RecsDep) -> Any:
+def inbox_page(request: Request, recs: RecsDep, page: PageNo = 1) -> Any:
     v = viewer(request)
     acc.require_signed_in(v)
-    return render(request, "my_recommendations.html", cards=recs.inbox(v), responses=C.RESPONSES)
+    cards, total = recs.inbox_page(v, page, PER_PAGE)
+    return render(request, "my_recommendations.html", cards=cards, responses=C.RESPONSES, total=total, page=page,
+                  pages=max(1, -(-total // PER_PAGE)))
 
 
 @router.post("/my/recommendations/{rec_id}/respond", response_class=HTMLResponse)

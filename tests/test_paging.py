@@ -122,3 +122,21 @@ def test_the_facts_queue_is_paged(site: Any) -> None:
     assert r.text.count("data-org=") == 50 and f'data-total="{N}"' in r.text
     seen, pages = _walk(c, "/operator/facts", sessions["operator"], r'data-org="(\d+)"')
     assert len(pages) == 3 and len(seen) == N and len(set(seen)) == N
+
+
+def test_the_policy_overview_is_paged_and_evaluates_only_its_page(exchange: Exchange) -> None:
+    from factories import ORGS, load
+    from test_kinds_resources import row
+
+    from tongxin.services import policy_qualifiers as Q
+
+    w = world.build(exchange)
+    load(exchange, ORGS, [row(f"PL-P{i:02d}", "policy", f"研发奖励政策 POL{i:02d}X", "按研发投入给予奖励。", "研发;奖励", "ORG-HOSP", "130000", "S92",
+                              issuing_body="河北省科技厅", benefit_type="subsidy", benefit="奖励 10 万元", eligibility="employees <= 500",
+                              valid_until="2099-12-31") for i in range(55)])
+    items, total = Q.policies_overview_page(exchange, w.viewer("operator"), None, 2, 50)
+    assert total == 55 and len(items) == 5
+    with TestClient(create_app(exchange), base_url="https://testserver") as c:
+        cookie = {"Cookie": f"tx_session={w.accounts.create_session(w.users['operator'])}"}
+        seen, pages = _walk(c, "/operator/policies", cookie["Cookie"].split("=", 1)[1], "POL")
+    assert len(pages) == 2 and sorted(seen) == [f"{i:02d}" for i in range(55)]

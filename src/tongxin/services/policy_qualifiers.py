@@ -103,21 +103,29 @@ def qualifiers(ex: Exchange, viewer: acc.Viewer, policy_id: int, day: dt.date | 
 
 def policies_overview(ex: Exchange, viewer: acc.Viewer, day: dt.date | None = None) -> list[PolicyQualifiers]:
     """Every live policy with its qualifiers (the operator's list)."""
+    return policies_overview_page(ex, viewer, day, 1, 10_000_000)[0]
+
+
+def policies_overview_page(ex: Exchange, viewer: acc.Viewer, day: dt.date | None = None, page: int = 1,
+                           per_page: int = 50) -> tuple[list[PolicyQualifiers], int]:
+    """One page of the live policies (newest first) with their qualifiers, and how many live policies there are:
+    only the page's policies are evaluated."""
     acc.require_staff(viewer)
     day = day or dt.date.today()
     kind = ex.registry.kind_with("eligibility_rules")
     if kind is None:
-        return []
+        return [], 0
     with ex.db.transaction(write=False) as s:
         ids = [int(p.id or 0) for p in repo.find_listings(s, repo.ListingFilter(kind=kind, status="published", limit=100_000), ex.registry)
                if p.is_live(day)]
+    page = max(1, page)
     out = []
-    for pid in ids:
+    for pid in ids[(page - 1) * per_page:page * per_page]:
         try:
             out.append(qualifiers(ex, viewer, pid, day))
         except ValidationError:
             continue  # a policy whose rules no longer parse shows on its own page
-    return out
+    return out, len(ids)
 
 
 CSV_HEADER = ["机构编号 org_id", "机构 name", "统一社会信用代码 credit_code", "地区 region", "结果 group", "缺少的信息 missing",

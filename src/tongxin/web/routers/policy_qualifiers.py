@@ -13,7 +13,7 @@ from ...core import errors as E
 from ...core import policy as engine
 from ...services import policy_qualifiers as Q
 from .. import schemas as S
-from ..deps import ExchangeDep, Id, lang_of, render, viewer
+from ..deps import ExchangeDep, Id, PageNo, lang_of, render, viewer
 
 router = APIRouter()
 PAGE = 100
@@ -33,9 +33,12 @@ def _day(raw: str | None) -> dt.date:
 
 
 @router.get("/operator/policies", response_class=HTMLResponse)
-def policies_page(request: Request, ex: ExchangeDep, date: str | None = None) -> Any:
+def policies_page(request: Request, ex: ExchangeDep, date: str | None = None, page: PageNo = 1) -> Any:
     day = _day(date)
-    return render(request, "operator_policies.html", items=Q.policies_overview(ex, viewer(request), day), groups=Q.GROUPS, day=day)
+    items, total = Q.policies_overview_page(ex, viewer(request), day, page, 50)
+    base = f"/operator/policies?date={day.isoformat()}&" if date else "/operator/policies?"
+    return render(request, "operator_policies.html", items=items, groups=Q.GROUPS, day=day, total=total, page=page,
+                  pages=max(1, -(-total // 50)), pager_base=base)
 
 
 @router.get("/operator/policies/{policy_id}", response_class=HTMLResponse)

@@ -1,5 +1,5 @@
 """Lists that grow are paged (50 a page, the total said, previous/next): the mark licence registry
-(/operator/marks, GET /api/v1/marks/licences), notifications (/my/notifications, GET /api/v1/notifications),
+(/operator/marks, GET /api/v1/marks/licences) and a mark's public licensee list (/certifications/{code}), notifications (/my/notifications, GET /api/v1/notifications),
 contact requests (/my/contacts, GET /api/v1/contacts), recommendations sent
 (/operator/recommendations; /my/recommendations and GET /api/v1/recommendations page the same way),
 deals (/my/deals), organisations waiting for verification (/operator) and the facts to verify
@@ -95,6 +95,14 @@ def test_the_licence_registry_is_paged_on_the_page_and_the_api(site: Any) -> Non
         seen += re.findall(r'data-licence="(XZD-2026-\d+)"', r.text)
         assert page == 3 or f'href="/operator/marks?status=active&amp;page={page + 1}" rel="next"' in r.text  # the filter stays
     assert len(seen) == N and len(set(seen)) == N
+    public = []  # the public list of the mark's licensees, for anyone
+    nxt: str | None = "/certifications/XZD-GI?date=2026-06-01"
+    while nxt:
+        r = c.get(nxt)
+        public += re.findall(r"<td>(XZD-2026-\d+)</td>", r.text)
+        m = re.search(r'<a href="([^"]+)" rel="next"', r.text)
+        nxt = m.group(1).replace("&amp;", "&") if m else None
+    assert len(public) == N and len(set(public)) == N
     token = w.accounts.create_token(w.viewer("operator"), "paging")[1]
     got = [c.get("/api/v1/marks/licences", params={"page": p}, headers={"Authorization": f"Bearer {token}"}).json() for p in (1, 2, 3)]
     assert [len(g["items"]) for g in got] == [50, 50, N - 100] and {g["total"] for g in got} == {N}

@@ -99,6 +99,13 @@ def licensees(ex: Exchange, mark_ref: str, day: dt.date | None = None) -> tuple[
         return mark, rr.licences(s, mark, on=day)
 
 
+def licensees_page(ex: Exchange, mark_ref: str, day: dt.date | None = None, page: int = 1, per_page: int = 50) -> tuple[Mark, list[Licence], int]:
+    """One page of a mark's licensees valid on `day` and how many there are."""
+    mark, every = licensees(ex, mark_ref, day)
+    page = max(1, page)
+    return mark, every[(page - 1) * per_page:page * per_page], len(every)
+
+
 def claimed_mark(query: Listing | None, cand: Listing, registry: Registry | None = None) -> str | None:
     """The mark a matched listing stands for: the one it claims, or (when it names none) the one the need asks for."""
     if not (registry or default_registry()).has_check(cand.kind, "licence") and not cand.attrs.get("mark_code"):

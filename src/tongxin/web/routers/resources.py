@@ -29,7 +29,7 @@ from ...services.certification import licensed_matches, licensees, marks, verify
 from ...services.exchange import Exchange
 from ...services.policy import Eligibility, evaluate_all
 from .. import schemas as S
-from ..deps import ExchangeDep, Id, exchange, form, login_url, redirect, render, viewer
+from ..deps import ExchangeDep, Id, PageNo, exchange, form, login_url, redirect, render, viewer
 
 router = APIRouter()
 PROVINCE_CODES = {"BJ": "110000", "TJ": "120000", "HE": "130000"}
@@ -221,10 +221,15 @@ def verify_page(request: Request, ex: ExchangeDep, mark: str = "", org: str = ""
 
 
 @router.get("/certifications/{code}", response_class=HTMLResponse)
-def licensees_page(request: Request, ex: ExchangeDep, code: str, date: str | None = None) -> Any:
+def licensees_page(request: Request, ex: ExchangeDep, code: str, date: str | None = None, page: PageNo = 1) -> Any:
+    from urllib.parse import quote as quote_path
+
+    from ...services.certification import licensees_page as page_of
+
     day = _date(date, _today())
-    m, lics = licensees(ex, code, day)
-    return render(request, "resources/licensees.html", mark=m, licences=lics, day=day)
+    m, lics, total = page_of(ex, code, day, page, 50)
+    return render(request, "resources/licensees.html", mark=m, licences=lics, day=day, total=total, page=page,
+                  pages=max(1, -(-total // 50)), pager_base=f"/certifications/{quote_path(m.code)}?date={day}&")
 
 
 @router.get("/policies/eligible", response_class=HTMLResponse)

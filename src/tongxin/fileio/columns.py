@@ -8,8 +8,9 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..core.errors import FieldError, Message
 from ..core.kinds.registry import KindSpec, Registry
@@ -158,3 +159,33 @@ def template_header_test(columns: list[Column]) -> Callable[[str], bool]:
         return k in forms or (k.endswith(")") and "(" in k and k[k.rindex("(") + 1 : -1] in forms)
 
     return test
+
+
+def write_template(path: str, title: str, columns: Sequence[Column], rows: Sequence[Sequence[Any]], note_zh: str, note_en: str) -> None:
+    """An import template (.xlsx): headers "中文 (key)" in bold, the given rows (an example), and a help
+    sheet that lists each column (required, help) and ends with a note on how the file is imported."""
+    import openpyxl
+    from openpyxl.styles import Font, PatternFill
+
+    from .safe_cells import xlsx_row
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = title
+    ws.append([c.header for c in columns])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDEBF7")
+    for r in rows:
+        ws.append(xlsx_row(ws, r))
+    for i, c in enumerate(columns, start=1):
+        ws.column_dimensions[openpyxl.utils.get_column_letter(i)].width = max(14, min(40, len(c.header) * 2))
+    ws.freeze_panes = "A2"
+    help_ws = wb.create_sheet("说明 help")
+    help_ws.append(["列 column", "必填 required", "说明 help"])
+    for c in columns:
+        help_ws.append(xlsx_row(help_ws, [c.header, "是 yes" if c.required else "", c.help]))
+    help_ws.append([])
+    help_ws.append([note_zh, "", note_en])
+    wb.save(path)
+

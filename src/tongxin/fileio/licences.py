@@ -9,9 +9,8 @@ from typing import Any
 
 from ..core.certification import licence_problems, normalise_licence_no
 from ..core.errors import BadFile, FieldError, Message
-from .columns import Column, header_map, suggest
+from .columns import Column, header_map, suggest, write_template
 from .readers import read_tables
-from .safe_cells import xlsx_row
 
 LICENCE_COLUMNS = [
     Column("licence_no", "许可编号", "licence number printed on the packaging, e.g. XZD-2026-001 (unique)", True),
@@ -107,26 +106,6 @@ def parse_licence_file(path: str) -> tuple[list[LicenceInput], list[FieldError]]
 
 def write_licence_template(path: str, rows: list[list[Any]] | None = None) -> None:
     """The import template (.xlsx): headers "中文 (key)", an example row, and a help sheet."""
-    import openpyxl
-    from openpyxl.styles import Font, PatternFill
-
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "许可 licences"
-    ws.append([c.header for c in LICENCE_COLUMNS])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDEBF7")
-    for r in rows if rows is not None else [EXAMPLE]:
-        ws.append(xlsx_row(ws, r))
-    for i, c in enumerate(LICENCE_COLUMNS, start=1):
-        ws.column_dimensions[openpyxl.utils.get_column_letter(i)].width = max(14, min(40, len(c.header) * 2))
-    ws.freeze_panes = "A2"
-    help_ws = wb.create_sheet("说明 help")
-    help_ws.append(["列 column", "必填 required", "说明 help"])
-    for c in LICENCE_COLUMNS:
-        help_ws.append(xlsx_row(help_ws, [c.header, "是 yes" if c.required else "", c.help]))
-    help_ws.append([])
-    help_ws.append(["整份文件全部通过核验才会导入；已有的许可编号按本行更新有效期与产品范围", "",
-                    "the whole file is checked before anything is written; an existing licence number is updated from its row"])
-    wb.save(path)
+    write_template(path, "许可 licences", LICENCE_COLUMNS, rows if rows is not None else [EXAMPLE],
+                   "整份文件全部通过核验才会导入；已有的许可编号按本行更新有效期与产品范围",
+                   "the whole file is checked before anything is written; an existing licence number is updated from its row")

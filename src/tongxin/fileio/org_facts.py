@@ -15,9 +15,8 @@ from ..core import credit_code as cc
 from ..core.errors import BadFile, FieldError, Message
 from ..core.fields import parse_date
 from ..core.org_facts import CERTIFICATIONS, FACT_FIELDS, check_facts
-from .columns import Column, header_map, suggest
+from .columns import Column, header_map, suggest, write_template
 from .readers import read_tables
-from .safe_cells import xlsx_row
 
 FACT_COLUMNS = [
     Column("credit_code", "统一社会信用代码", "the organisation's unified social credit code (18 characters); it must be registered on the platform", True),
@@ -96,27 +95,7 @@ def parse_facts_file(path: str, today: dt.date) -> tuple[list[FactsInput], list[
 
 def write_facts_template(path: str, rows: list[list[Any]] | None = None) -> None:
     """The import template (.xlsx): headers "中文 (key)", an example row, and a help sheet."""
-    import openpyxl
-    from openpyxl.styles import Font, PatternFill
-
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "机构基本情况 facts"
-    ws.append([c.header for c in FACT_COLUMNS])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDEBF7")
-    for r in rows if rows is not None else [EXAMPLE]:
-        ws.append(xlsx_row(ws, r))
-    for i, c in enumerate(FACT_COLUMNS, start=1):
-        ws.column_dimensions[openpyxl.utils.get_column_letter(i)].width = max(14, min(40, len(c.header) * 2))
-    ws.freeze_panes = "A2"
-    help_ws = wb.create_sheet("说明 help")
-    help_ws.append(["列 column", "必填 required", "说明 help"])
-    for c in FACT_COLUMNS:
-        help_ws.append(xlsx_row(help_ws, [c.header, "是 yes" if c.required else "", c.help]))
-    help_ws.append([])
-    help_ws.append(["整份文件全部通过核验才会导入；空白单元格保留原值；导入的数据记为由导入的运营人员核验", "",
-                    "the whole file is checked before anything is written; a blank cell keeps the current value; "
-                    "imported facts are recorded as verified by the operator who imports them"])
-    wb.save(path)
+    write_template(path, "机构基本情况 facts", FACT_COLUMNS, rows if rows is not None else [EXAMPLE],
+                   "整份文件全部通过核验才会导入；空白单元格保留原值；导入的数据记为由导入的运营人员核验",
+                   "the whole file is checked before anything is written; a blank cell keeps the current value; "
+                   "imported facts are recorded as verified by the operator who imports them")

@@ -218,6 +218,27 @@ async def json_object(request: Request) -> dict[str, Any]:
     return data
 
 
+XLSX_UPLOAD_MAX = 10 * 1024 * 1024
+
+
+async def xlsx_upload(upload: Any, limit: int = XLSX_UPLOAD_MAX) -> bytes:
+    """The bytes of an uploaded .xlsx form file, or a ValidationError on `file` that says what to do
+    (nothing chosen, another file type, larger than `limit`)."""
+    from starlette.datastructures import UploadFile  # what the form parser gives (fastapi's is a subclass)
+
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise ValidationError.of([FieldError("file", Message("请选择要上传的 Excel 文件（.xlsx）", "choose the Excel file (.xlsx) to upload"))])
+    ext = os.path.splitext(os.path.basename(upload.filename))[1].lower()
+    if ext != ".xlsx":
+        raise ValidationError.of([FieldError("file", Message(f"不支持的文件类型 ‘{ext or upload.filename}’，请上传 .xlsx 文件",
+                                                             f"unsupported file type '{ext or upload.filename}'; upload an .xlsx file"), upload.filename)])
+    body = await upload.read(limit + 1)
+    if len(body) > limit:
+        mb = limit // (1024 * 1024)
+        raise ValidationError.of([FieldError("file", Message(f"文件超过 {mb} MB，请拆分后分批上传", f"the file is larger than {mb} MB; split it"))])
+    return body
+
+
 def redirect(url: str, status: int = 303) -> RedirectResponse:
     return RedirectResponse(url, status_code=status)
 

@@ -15,7 +15,6 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.datastructures import UploadFile
 
 from ...core import access as acc
 from ...core import booking as B
@@ -23,7 +22,7 @@ from ...core import certification as C
 from ...core import errors as E
 from ...services import licences as L
 from .. import schemas as S
-from ..deps import ExchangeDep, PageNo, exchange, form, redirect, render, viewer
+from ..deps import ExchangeDep, PageNo, exchange, form, redirect, render, viewer, xlsx_upload
 
 router = APIRouter()
 MAX_UPLOAD = 10 * 1024 * 1024
@@ -208,15 +207,7 @@ def template(request: Request) -> Response:
 
 async def _upload_import(request: Request, upload: Any) -> L.ImportReport:
     v = _require_registry(request)
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        raise E.ValidationError.of([E.FieldError("file", E.Message("请选择要上传的 Excel 文件（.xlsx）", "choose the Excel file (.xlsx) to upload"))])
-    ext = os.path.splitext(os.path.basename(upload.filename))[1].lower()
-    if ext != ".xlsx":
-        raise E.ValidationError.of([E.FieldError("file", E.Message(f"不支持的文件类型 ‘{ext or upload.filename}’，请上传 .xlsx 文件",
-                                                                   f"unsupported file type '{ext or upload.filename}'; upload an .xlsx file"), upload.filename)])
-    body = await upload.read(MAX_UPLOAD + 1)
-    if len(body) > MAX_UPLOAD:
-        raise E.ValidationError.of([E.FieldError("file", E.Message("文件超过 10 MB，请拆分后分批上传", "the file is larger than 10 MB; split it"))])
+    body = await xlsx_upload(upload, MAX_UPLOAD)
     ex = exchange(request)
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "upload.xlsx")

@@ -18,7 +18,7 @@ from ...core import errors as E
 from ...core.org_facts import CERTIFICATIONS, FACT_FIELDS, MAX_EVIDENCE_BYTES
 from ...services import org_facts as F
 from .. import schemas as S
-from ..deps import ExchangeDep, Id, PageNo, exchange, form, redirect, render, viewer
+from ..deps import ExchangeDep, Id, PageNo, exchange, form, redirect, render, viewer, xlsx_upload
 
 router = APIRouter()
 
@@ -136,15 +136,7 @@ MAX_IMPORT = 10 * 1024 * 1024
 async def _import_upload(request: Request, upload: Any) -> F.FactsImport:
     v = viewer(request)
     acc.require_staff(v)
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        raise E.ValidationError.of([E.FieldError("file", E.Message("请选择要上传的 Excel 文件（.xlsx）", "choose the Excel file (.xlsx) to upload"))])
-    ext = os.path.splitext(os.path.basename(upload.filename))[1].lower()
-    if ext != ".xlsx":
-        raise E.ValidationError.of([E.FieldError("file", E.Message(f"不支持的文件类型 ‘{ext or upload.filename}’，请上传 .xlsx 文件",
-                                                                   f"unsupported file type '{ext or upload.filename}'; upload an .xlsx file"), upload.filename)])
-    body = await upload.read(MAX_IMPORT + 1)
-    if len(body) > MAX_IMPORT:
-        raise E.ValidationError.of([E.FieldError("file", E.Message("文件超过 10 MB，请拆分后分批上传", "the file is larger than 10 MB; split it"))])
+    body = await xlsx_upload(upload, MAX_IMPORT)
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "upload.xlsx")
         with open(path, "wb") as fh:

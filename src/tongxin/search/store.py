@@ -288,10 +288,11 @@ class IndexStore:
                     time.sleep(0.01 * (attempt + 1))
             after = self._read_meta(self.path) or before
             self._meta_sig = sig
-            self.last_change = int(before.get("last_change", self.last_change))  # type: ignore[call-overload]
             self._load_present(after)
             self._load_kind_terms(after)
             self._reloaded()
+            # last: a query that reads last_change (the result cache's watermark) gets the new searcher
+            self.last_change = int(before.get("last_change", self.last_change))  # type: ignore[call-overload]
             return True
 
     # -- learned terms -----------------------------------------------------------------------
@@ -493,12 +494,14 @@ class IndexStore:
                     self._write_meta(state=self._state)
                 self._writer.commit()
                 self._pending = 0
+            # the new searcher first, then the new last_change: a query that reads last_change (the
+            # result cache's watermark) never gets the searcher of before the commit
+            self.index.reload()
+            self._reloaded()
             if last_change is not None:
                 self.last_change = last_change
             self._write_meta(state="ok")
             self.fresh = False
-            self.index.reload()
-            self._reloaded()
 
     def close(self) -> None:
         with self._lock:

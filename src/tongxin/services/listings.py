@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -32,8 +32,6 @@ from .exchange import Exchange
 from .filters import SearchFilters
 from .result_cache import ResultCache
 from .result_cache import from_settings as result_cache_from_settings
-
-T = TypeVar("T")
 
 # Common listing fields of every form: key, zh, en, type, required, help zh, help en
 COMMON_FIELDS: tuple[AttrField, ...] = (
@@ -141,35 +139,19 @@ class Listings:
         self.db = ex.db
         self.results = results if results is not None else result_cache_from_settings()  # rendered public answers
 
-    # -- cached answers (services.result_cache) ------------------------------------------------
-    def _answer_key(self, viewer: acc.Viewer, what: tuple[Hashable, ...], ctx: MatchContext) -> Hashable | None:
+    # -- cached answers (services.result_cache; served by web/answer_cache) -------------------
+    def answer_key(self, viewer: acc.Viewer, what: tuple[Hashable, ...], ctx: MatchContext | None = None) -> Hashable | None:
         """The result cache's key of a read by this viewer, or None (not cached: the viewer's
-        answers are their own, or the cache is off). Brings the index up to date first, so the
-        key's watermark is the one the answer would be computed from."""
+        answers are their own, or the cache is off). `what` names the request completely (the
+        API's path and raw query string). Brings the index up to date first, so the key's
+        watermark is the one the answer would be computed from; the key also holds the day
+        (expiry), the corridor preference and the viewer class."""
+        ctx = ctx or MatchContext()
         cls = acc.cache_class(viewer)
         if cls is None or self.results.size == 0:
             return None
         self.ex.index.maybe_sync()
         return (*what, cls, ctx.today, ctx.prefer_corridor, self.ex.watermark())
-
-    def search_answer(self, viewer: acc.Viewer, q: str, f: SearchFilters, render: Callable[[SearchResult], T], limit: int = 20,
-                      ctx: MatchContext | None = None) -> T:
-        """`render(search(…))`, reused for viewers of a cache class (anonymous visitors) while
-        nothing it depends on has changed (the key: query, filters, limit, day, corridor
-        preference, viewer class, index watermark)."""
-        ctx = ctx or MatchContext()
-        fkey = (f.kind, f.side, f.region, f.industry, f.since, tuple(sorted((k, repr(v)) for k, v in f.attrs.items())))
-        key = self._answer_key(viewer, ("search", q, fkey, limit), ctx)
-        return self.results.get_or_compute(key, lambda: render(self.search(viewer, q, f, limit=limit, ctx=ctx)))
-
-    def matches_answer(self, viewer: acc.Viewer, listing_id: int, render: Callable[[list[Shown]], T], limit: int = 10,
-                       ctx: MatchContext | None = None, kind: str | None = None) -> T:
-        """`render(matches(…))`, reused like `search_answer` (key: listing, limit, kind, day,
-        corridor preference, viewer class, index watermark). A listing the viewer may not see
-        raises every time (errors are never cached)."""
-        ctx = ctx or MatchContext()
-        key = self._answer_key(viewer, ("matches", listing_id, limit, kind), ctx)
-        return self.results.get_or_compute(key, lambda: render(self.matches(viewer, listing_id, limit=limit, ctx=ctx, kind=kind)))
 
     # -- showing --------------------------------------------------------------------------------
     def _read(self, s: Session, viewer: acc.Viewer, listing_id: int) -> tuple[Listing, acc.Decision]:

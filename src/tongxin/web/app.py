@@ -31,6 +31,7 @@ from ..services.mail import Mailer, mailer_from_env
 from ..services.stats import Statistics
 from ..settings import max_upload_bytes, setting, threads
 from . import auth, observability, openapi_docs, routers, schemas
+from .answer_cache import PublicAnswers
 from .deps import HERE, login_url, redirect, render
 from .security import BodyLimit, SecurityHeaders, allowed_methods, security_headers
 
@@ -170,6 +171,7 @@ def create_app(ex: Exchange, mailer: Mailer | None = None) -> FastAPI:
 
     app.add_middleware(BodyLimit, upload_limit=max_upload_bytes())  # inside auth: knows who is asking
     auth.install(app)
+    app.add_middleware(PublicAnswers, listings=app.state.listings, secure_cookies=auth.cookie_secure())  # cached answers skip auth and routing
     app.add_middleware(SecurityHeaders)  # outermost: every response, errors included
     for router in routers.all_routers():
         app.include_router(router)

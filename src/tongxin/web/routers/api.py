@@ -186,8 +186,8 @@ def api_search(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, q: 
             "facets": {k: [{"value": v, "zh": zh, "en": en, "count": n} for v, zh, en, n in vals] for k, vals in res.facets.items()},
             "results": [listing_dict(s, ex) for s in res.items]})
 
-    body = listings_svc.search_answer(viewer(request), q, f, render, limit=max(1, min(limit, 50)), ctx=MatchContext(prefer_corridor=corridor))
-    return Response(body, media_type="application/json")
+    body = render(listings_svc.search(viewer(request), q, f, limit=max(1, min(limit, 50)), ctx=MatchContext(prefer_corridor=corridor)))
+    return Response(body, media_type="application/json")  # an anonymous visitor's answer is kept by web/answer_cache
 
 
 @router.get("/export", response_model=S.ListingItems, response_model_exclude_unset=True)
@@ -208,8 +208,8 @@ def get_matches(request: Request, ex: ExchangeDep, listings_svc: ListingsDep, li
     def render(res: list[Shown]) -> bytes:
         return _json(S.MatchesOut, {"listing_id": listing_id, "results": [listing_dict(s, ex) for s in res]})
 
-    body = listings_svc.matches_answer(viewer(request), listing_id, render, limit=max(1, min(limit, 50)), ctx=MatchContext(prefer_corridor=corridor))
-    return Response(body, media_type="application/json")
+    body = render(listings_svc.matches(viewer(request), listing_id, limit=max(1, min(limit, 50)), ctx=MatchContext(prefer_corridor=corridor)))
+    return Response(body, media_type="application/json")  # an anonymous visitor's answer is kept by web/answer_cache
 
 
 @router.post("/listings", status_code=201, response_model=S.ListingOut, response_model_exclude_unset=True)

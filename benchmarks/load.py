@@ -11,8 +11,8 @@ sending its next request when the last answer is complete (closed loop), for `--
 reports requests/s, p50/p99 latency, errors (non-2xx) and connection resets. The baseline in the
 same run is /healthz (no database, no index): what the HTTP stack alone serves on this machine.
 Queries: 200 demo listing titles' first words, so the query-embedding and result caches warm as a
-real site's popular queries would (each endpoint's paths are sent 2 × workers times just before its
-run); listing ids: 200 published scenarios and technologies.
+real site's popular queries would (each endpoint's paths are sent 4 × workers times just before its
+run, over 16 connections); listing ids: 200 published scenarios and technologies.
 `--distinct`: no request repeats one sent before in the run (warm-up included): queries are
 windows of 4–12 characters of every published scenario's and technology's title, matches are
 (listing, limit 10–14) pairs; so neither the result cache nor the query-vector cache helps, and
@@ -219,10 +219,12 @@ def bench_config(engine: str, workers: int, args: argparse.Namespace, keep: Path
             match = [f"/api/v1/listings/{i}/matches?limit=10" for i in ids]
         for name, paths in (("healthz (baseline)", ["/healthz"]), ("search API", search), ("listing-match API", match)):
             if isinstance(paths, list) and name != "healthz (baseline)":
-                # warm-up just before the run: every path 2 × workers times (each worker has its own
-                # caches and the kernel picks the worker), so answers are as fresh as a popular
-                # query's on a live site, not aged by the runs before (TONGXIN_RESULT_CACHE_SECONDS)
-                asyncio.run(_run(port, Distinct(paths * 2 * workers, once=True), 4, 900))
+                # warm-up just before the run: every path 4 × workers times over 16 connections (each
+                # worker has its own caches and the kernel picks the worker of a connection: with 4
+                # connections all could land on one worker and leave the other cold), so answers are
+                # as fresh as a popular query's on a live site, not aged by the runs before
+                # (TONGXIN_RESULT_CACHE_SECONDS)
+                asyncio.run(_run(port, Distinct(paths * 4 * workers, once=True), 16, 900))
             r = asyncio.run(_run(port, paths, args.concurrency, args.seconds))
             out[name] = r
             print(f"  {engine} ×{workers} {name:<20} {r['rps']:>8.1f} req/s  p50 {r['p50_ms']} ms  p99 {r['p99_ms']} ms  "

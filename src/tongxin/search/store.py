@@ -265,6 +265,12 @@ class IndexStore:
             return None
         return (st.st_mtime_ns, st.st_size, st.st_ino)
 
+    def changed_on_disk(self) -> bool:
+        """Reader: the writer committed since this reader loaded (what `refresh` would pick up; one stat)."""
+        if self.writable or self.path is None:
+            return False
+        return self._broken or self._stat_meta() != self._meta_sig
+
     def refresh(self) -> bool:
         """Reader: pick up the writer's newest commit if its metadata changed. Cheap (one stat)."""
         if self.writable or self.path is None:

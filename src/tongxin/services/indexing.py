@@ -395,6 +395,11 @@ class IndexMaintainer:
         if st.refresh():
             self.learn(st.load_terms())
 
+    def settled(self) -> bool:
+        """`maybe_sync` would do nothing now but look: no database check is due and the writer has
+        not committed since this reader loaded. Callers on an event loop may then call it inline."""
+        return time.monotonic() - self._last_check < self.sync_interval and not self.store.changed_on_disk()
+
     def maybe_sync(self) -> None:
         """Query path: at most one freshness check per `sync_interval` (cheap), applying changes if any;
         a reader also picks up the writer's newest commit (one stat per query)."""

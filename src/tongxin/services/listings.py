@@ -140,6 +140,12 @@ class Listings:
         self.results = results if results is not None else result_cache_from_settings()  # rendered public answers
 
     # -- cached answers (services.result_cache; served by web/answer_cache) -------------------
+    def answer_key_is_cheap(self) -> bool:
+        """`answer_key` would neither read the database nor reload the index now (a stat at most):
+        the web layer may then compute it on its event loop instead of a worker thread."""
+        semantic_settled = getattr(self.ex.semantic, "settled", None)
+        return self.ex.index.settled() and (semantic_settled is None or bool(semantic_settled()))
+
     def answer_key(self, viewer: acc.Viewer, what: tuple[Hashable, ...], ctx: MatchContext | None = None) -> Hashable | None:
         """The result cache's key of a read by this viewer, or None (not cached: the viewer's
         answers are their own, or the cache is off). `what` names the request completely (the

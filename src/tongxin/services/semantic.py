@@ -115,6 +115,10 @@ class Semantic:
         idx = self._ensure_index()
         return 0 if idx is None else self._version
 
+    def settled(self) -> bool:
+        """`version` would not read the database now (no refresh due, the index built)."""
+        return self.encoder is None or (self._index is not None and time.monotonic() - self._last_refresh < self.refresh_interval)
+
     def encode_query(self, text: str) -> np.ndarray | None:
         """The query vector of free text (None when the semantic layer is off or the model fails)."""
         enc = self.encoder

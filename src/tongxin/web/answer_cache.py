@@ -100,7 +100,10 @@ class PublicAnswers:
         if SESSION_COOKIE in cookies:
             return await self.app(scope, receive, send)
         what = ("http", scope["path"], bytes(scope.get("query_string") or b""))
-        key = await run_in_threadpool(self.listings.answer_key, acc.VISITOR, what)  # may sync the index
+        if self.listings.answer_key_is_cheap():  # nothing to sync: no thread needed (misses may hold them all)
+            key = self.listings.answer_key(acc.VISITOR, what)
+        else:
+            key = await run_in_threadpool(self.listings.answer_key, acc.VISITOR, what)  # syncs the index
         if key is None:
             return await self.app(scope, receive, send)
         hit = self.listings.results.get(key)

@@ -14,7 +14,7 @@ What may be cached, and under which key, is decided here and in `core.access.cac
 - `max_age` seconds bound what the change log does not carry (an organisation's new name, a
   certification licence suspended, sentence vectors landing for the evidence).
 
-The value is whatever the caller renders (the API caches the JSON body it would send).
+The value is whatever the caller keeps (web/answer_cache keeps the API's whole answer: status, headers, body).
 """
 
 from __future__ import annotations

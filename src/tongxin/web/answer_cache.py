@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from ..core import access as acc
 from ..services.accounts import SESSION_COOKIE
 from ..services.listings import Listings
+from .auth import csrf_cookie_header
 from .deps import CSRF_COOKIE
 
 Scope = MutableMapping[str, Any]
@@ -71,14 +72,6 @@ def _cookies(scope: Scope) -> dict[str, str]:
     except Exception:  # a malformed cookie header: let the app decide
         return {SESSION_COOKIE: "?"}
     return {k: m.value for k, m in jar.items()}
-
-
-def csrf_cookie_header(value: str, secure: bool) -> tuple[bytes, bytes]:
-    """The Set-Cookie header the auth middleware sends a visitor without a CSRF cookie."""
-    parts = [f"{CSRF_COOKIE}={value}", "HttpOnly", "Path=/", "SameSite=lax"]
-    if secure:
-        parts.insert(2, "Secure")
-    return b"set-cookie", "; ".join(parts).encode("latin-1")
 
 
 class PublicAnswers:

@@ -510,3 +510,30 @@ def test_killed_writer_loses_nothing(db_url: str, tmp_path) -> None:  # type: ig
     assert "T-K" in {m.listing.external_id for m in ex2.search("光伏组件回收", ctx=CTX)[1]}
     ex2.close()
     assert LISTINGS
+
+
+def test_a_searcher_opened_across_a_reload_is_never_kept(exchange: Exchange) -> None:
+    """A query that opens a searcher while another thread commits or reloads must not store the
+    searcher of before: later queries would miss what was committed until the next reload."""
+    load(exchange)
+    st = exchange.engine.store
+    real = st.index
+    old = real.searcher()
+
+    class Racing:  # the index, with a reload landing while the searcher opens
+        def searcher(self) -> Any:
+            st._reloaded()
+            return old
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+    st._reloaded()
+    st.index = Racing()
+    try:
+        assert st.searcher() is old  # used once by the query that opened it ...
+    finally:
+        st.index = real
+    fresh = st.searcher()
+    assert fresh is not old  # ... but not kept: the next query opens the current one
+    assert st.searcher() is fresh  # and that one is kept until the next commit

@@ -80,6 +80,8 @@ class IndexStore:
         self._writer: tantivy.IndexWriter | None = None
         self._pending = 0
         self._searcher: tantivy.Searcher | None = None
+        self._searcher_gen = 0  # moves at every commit or reload: a searcher opened before is never kept
+        self._searcher_lock = threading.Lock()
         self.df_cache: dict[tuple[str, str], int] = {}  # document frequencies of the current searcher
         self._meta_sig: tuple[int, int, int] | None = None
         self._terms_read = 0  # bytes of the terms file already handed out (readers) …
@@ -111,12 +113,18 @@ class IndexStore:
         """The current searcher (one per commit or reload, shared by queries until the next)."""
         s = self._searcher
         if s is None:
-            s = self._searcher = self.index.searcher()
+            gen = self._searcher_gen
+            s = self.index.searcher()
+            with self._searcher_lock:  # a commit or reload while it opened: use it once, keep none
+                if gen == self._searcher_gen:
+                    self._searcher = s
         return s
 
     def _reloaded(self) -> None:
         """A new commit is visible: the searcher and its document frequencies are out of date."""
-        self._searcher = None
+        with self._searcher_lock:
+            self._searcher_gen += 1
+            self._searcher = None
         self.df_cache.clear()
 
     # -- the writer lock ---------------------------------------------------------------------
@@ -517,7 +525,7 @@ class IndexStore:
                     self._pending = 0
                 self._writer.wait_merging_threads()
                 self._writer = None
-            self._searcher = None
+            self._reloaded()
             self._release_lease()
             self.writable = self.path is None
 

@@ -22,10 +22,10 @@ import asyncio
 import re
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
-from http.cookies import SimpleCookie
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import cookie_parser
 
 from ..core import access as acc
 from ..services.accounts import SESSION_COOKIE
@@ -63,15 +63,9 @@ def _template(path: str) -> str | None:
 
 
 def _cookies(scope: Scope) -> dict[str, str]:
+    """The request's cookies, parsed as the auth middleware parses them (Starlette's parser)."""
     raw = b"; ".join(v for k, v in scope.get("headers") or () if k == b"cookie")
-    if not raw:
-        return {}
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(raw.decode("latin-1"))
-    except Exception:  # a malformed cookie header: let the app decide
-        return {SESSION_COOKIE: "?"}
-    return {k: m.value for k, m in jar.items()}
+    return cookie_parser(raw.decode("latin-1")) if raw else {}
 
 
 class PublicAnswers:

@@ -37,8 +37,15 @@ log = logging.getLogger(__name__)
 
 
 class _Explainer(Analyzer):
-    """Explaining: terms() from the analysed fields stored in the index when they were analysed
-    with the current dictionary (same generation), else analysed now (and cached)."""
+    """Explaining: terms() from the analysed fields stored in the index with the document, else
+    analysed now (and cached).
+
+    The stored terms are what the engine scored: a document is not re-indexed when the
+    dictionary learns a new term, so its indexed terms (and its BM25 score) stay those of the
+    dictionary it was analysed with. Explaining with them says why the engine scored it; a
+    fresh analysis would name terms the engine never matched. So they are used whatever the
+    generation they were stamped with (the `exact` reference analyses afresh; the two differ
+    only for a text holding a term learned after it was indexed)."""
 
     def __init__(self, base: Analyzer, table: dict[str, list[str]], cache: dict[tuple[int, str], list[str]], gen: int) -> None:  # noqa: D107
         self._base = base
@@ -228,7 +235,7 @@ class Exchange:
         for c in cands:
             h = hits.get(int(c.listing.id or 0))
             st = SearchEngine.stored_terms(h) if h is not None else None
-            if st is None or st[0] != gen:
+            if st is None:
                 continue
             n += 1
             for name, text in c.listing.search_text(self.registry.get(c.listing.kind)).items():

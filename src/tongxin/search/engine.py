@@ -64,6 +64,8 @@ log = logging.getLogger(__name__)
 
 PREFILTER_MARGIN = 10  # survivors beyond `limit` whose exact scores bound the rest
 PREFILTER_FETCH = 3  # OR hits fetched per wanted survivor at first (filters drop some)
+PREFILTER_SLACK = 1.6  # first fetch: this many times the OR hits the last pass rate says are needed (1.25 sent 1 in 20
+# listing queries at 1M round a second, 4x larger fetch: engine p99 9-14 ms; 1.6: 4.5-5 ms, p50 unchanged)
 PREFILTER_MAX_FETCH = 20000  # beyond this (filters dropping almost everything, huge ties): exact query
 KIND_BOOST = 4096.0  # boost of the kind clause in _kind_boosted (above any OR score)
 KIND_BOOST_ABOVE = 2000  # OR hits needed for the survivors wanted beyond which _kind_boosted is tried
@@ -383,7 +385,7 @@ class SearchEngine:
         # OR hits to fetch: enough for `limit` survivors at the pass rate last seen for these filters
         key = (tuple(kinds), tuple(visibilities))
         rate = self._pass_rate.get(key, 1.0 / PREFILTER_FETCH)
-        fetch = max(int((limit + PREFILTER_MARGIN) / max(rate, 0.02) * 1.25) + 1, limit + PREFILTER_MARGIN)
+        fetch = max(int((limit + PREFILTER_MARGIN) / max(rate, 0.02) * PREFILTER_SLACK) + 1, limit + PREFILTER_MARGIN)
         fetch = min(fetch, PREFILTER_MAX_FETCH)
 
         def survivors(raw: Sequence[tuple[float, Any]]) -> list[tuple[float, Any]] | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from ..core import access as acc
@@ -75,7 +75,8 @@ _EMBED_POOL_LOCK = threading.Lock()
 
 
 def _embed_pool() -> ThreadPoolExecutor:
-    """Threads that embed free-text queries beside the word lookup (the encoder serialises the model)."""
+    """Threads that embed free-text queries, or search the nearest vectors of a listing, beside
+    the word lookup (the encoder serialises the model; the vector search releases the GIL)."""
     global _EMBED_POOL
     if _EMBED_POOL is None:
         with _EMBED_POOL_LOCK:
@@ -289,14 +290,15 @@ class Exchange:
 
     def _with_meaning(self, cands: list[Candidate], qvec: Any, kinds: Sequence[str], exclude: Sequence[int],
                       session: Any, worth: Callable[[list[Candidate], list[tuple[int, float]], float], list[int]] | None = None,
-                      ) -> tuple[list[Candidate], float]:
+                      nearest: Future[list[tuple[int, float]]] | None = None) -> tuple[list[Candidate], float]:
         """The word candidates with their cosines, plus the nearest listings by meaning that the
         words did not find (word score 0), and the query's background cosine; see services.hybrid.
         `worth(word candidates, meaning-only (id, cosine), background)`: the meaning-only ids that
-        could reach the results (rank.worth_reading); only those are read from the database."""
+        could reach the results (rank.worth_reading); only those are read from the database.
+        `nearest`: the meaning candidates already being looked up (`_nearest`)."""
         if qvec is None:
             return cands, 0.0
-        sem = self.semantic.candidates(qvec, kinds, SEMANTIC_DEPTH + len(exclude))
+        sem = nearest.result() if nearest is not None else self.semantic.candidates(qvec, kinds, SEMANTIC_DEPTH + len(exclude))
         cos = {i: float(c) for i, c in sem}  # plain floats: numpy scalars make the fusion arithmetic slow
         have = {int(c.listing.id or 0) for c in cands}
         missing = [i for i in have if i not in cos]
@@ -429,9 +431,14 @@ class Exchange:
         kinds = allowed_kinds(self.registry, listing, kind)
         if not kinds:
             return None
+        qvec = self.semantic.vector_of(lid)
+        # the nearest vectors are searched on another thread while the engine searches words
+        # (both release the GIL): a listing's query vector is stored, nothing waits for a model
+        nearest = (_embed_pool().submit(self.semantic.candidates, qvec, kinds, SEMANTIC_DEPTH + 1)
+                   if qvec is not None and self.semantic.enabled else None)
         cands, hits = self._retrieve_hits(qterms, kinds, viewer, ctx, depth=max(limit * 5, 50), exclude=[lid], session=session)
         worth = self._worth(qterms, lambda x: acc.can_match(viewer, x), ctx, listing, kind, limit)
-        cands, background = self._with_meaning(cands, self.semantic.vector_of(lid), kinds, [lid], session, worth)
+        cands, background = self._with_meaning(cands, qvec, kinds, [lid], session, worth, nearest)
         return qterms, cands, hits, background
 
     def _rank_counterparts(self, listing: Listing, found: tuple[list[QueryTerm], list[Candidate], dict[int, SearchHit], float] | None,

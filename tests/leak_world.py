@@ -17,6 +17,7 @@ import world
 from resource_factories import instrument
 
 from tongxin.core import booking as B
+from tongxin.core.clock import local_today
 from tongxin.services.booking import Actor, Bookings
 from tongxin.services.contacts import Contacts
 from tongxin.services.listings import Listings
@@ -121,7 +122,7 @@ def _contract(ex: Any, w: world.World, lw: LeakWorld) -> int:
     with ex.db.transaction() as s:
         AR.get_user(s, uid).role = "registrar"
     w.users["registrar"] = uid
-    svc, today = Contracts(ex), dt.date.today()
+    svc, today = Contracts(ex), local_today()
     raw = {"contract_no": "TX-LEAK-1", "title": "技术许可合同 CONTRACTTITLESECRET", "contract_type": "licence", "seller": ORGS[0]["credit_code"],
            "buyer": ORGS[1]["credit_code"], "amount": "300", "signed_on": "2025-06-30", "park": "武清京津产业新城", "industry": "C37"}  # the park is public: the summary's parks table names it
     cid = svc.submit(w.viewer("owner_admin"), raw, today).c.id

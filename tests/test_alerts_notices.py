@@ -14,6 +14,7 @@ from aiosmtp_sink import AioSink, text_of
 from sqlalchemy import func, select
 
 from tongxin.core.access import SYSTEM
+from tongxin.core.clock import local_today
 from tongxin.services import Exchange
 from tongxin.services import deals as DS
 from tongxin.services.alert_sender import Sender
@@ -63,7 +64,7 @@ def test_reminders_go_out_in_app_and_by_mail_once(w: world.World, sink: AioSink)
     # turned alert e-mail off sees them in-app only
     snd.alerts.set_preferences(w.viewer("owner_member"), {"email": False})
     old = dt.datetime.now(dt.UTC) - dt.timedelta(days=60)
-    soon = dt.date.today() + dt.timedelta(days=5)
+    soon = local_today() + dt.timedelta(days=5)
     with w.ex.db.transaction() as s:
         did = DS.open_deal(s, w.orgs["owner"], w.orgs["member"], [], None, at=old)
         DS.register_agreement(s, "nda", "保密协议（提醒测试）", w.orgs["owner"], w.orgs["member"], dt.date(2024, 2, 1), soon, SYSTEM, deal_id=did)

@@ -22,6 +22,7 @@ from pdf_support import pdf_text
 from typer.testing import CliRunner
 
 from tongxin.core.accounts import Unauthorized
+from tongxin.core.clock import local_today
 from tongxin.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from tongxin.services import Exchange
 from tongxin.services import stats as S
@@ -31,7 +32,7 @@ from tongxin.storage import deals_repo as R
 from tongxin.web.app import create_app
 
 BJTU, WQ, TIB = (o["credit_code"] for o in ORGS[:3])
-TODAY = dt.date.today()
+TODAY = local_today()
 CSRF = "CSRFTOKEN"
 
 

@@ -4,7 +4,6 @@ contract still in the office's queue, answers "not registered"; nothing confiden
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 
 import pytest
@@ -12,11 +11,12 @@ import world
 from fastapi.testclient import TestClient
 from test_contract_office import Office, _registrar, raw
 
+from tongxin.core.clock import local_today
 from tongxin.services import Exchange
 from tongxin.services.contracts import Contracts
 from tongxin.web.app import create_app
 
-TODAY = dt.date.today()
+TODAY = local_today()
 
 
 @pytest.fixture

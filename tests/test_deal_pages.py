@@ -19,6 +19,7 @@ import world
 from factories import ORGS
 from fastapi.testclient import TestClient
 
+from tongxin.core.clock import local_today
 from tongxin.fileio.contracts import contract_columns, write_contracts_xlsx
 from tongxin.services import Exchange
 from tongxin.services.contacts import Contacts
@@ -203,7 +204,7 @@ def test_financial_services_from_listings(env: Env) -> None:
 
 def test_agreement_register_with_expiry_reminders(env: Env) -> None:
     url = f"/deals/{env.deal_id}"
-    today = dt.date.today()
+    today = local_today()
     r = env.post("member", f"{url}/agreements", {"agreement_type": "nda", "title": "保密协议", "effective_on": "2025-05-01", "expires_on": "2025-04-01"})
     assert r.status_code == 422 and "到期日 2025-04-01 早于生效日 2025-05-01，请更正" in r.text
     assert 'data-field="expires_on"' in r.text and 'value="保密协议"' in r.text  # at the field, the input kept
@@ -232,7 +233,7 @@ def test_register_the_contract_from_the_signed_deal(env: Env) -> None:
     r = env.get("member", url)
     form = re.search(r'<form[^>]*class="stack contract-form".*?</form>', r.text, re.S).group(0)  # type: ignore[union-attr]
     vals = dict(re.findall(r'name="(\w+)" value="([^"]*)"', form))
-    today = dt.date.today()
+    today = local_today()
     assert vals["contract_no"] == f"TX-{today.year}-D{env.deal_id:05d}" and vals["signed_on"] == today.isoformat()
     assert vals["title"] == world.title("public") and vals["industry"] == "C37"
     assert re.search(r'<option value="licence" selected>', form)  # the technology is offered by licence

@@ -17,6 +17,7 @@ import world
 from e2e_support import add_person, chromium, login, need_browser, org_ids, serve, shot
 from factories import ORGS, load
 
+from tongxin.core.clock import local_today
 from tongxin.fileio.contracts import contract_columns, write_contracts_xlsx
 from tongxin.services import Exchange
 from tongxin.services.accounts import Accounts
@@ -130,7 +131,7 @@ def test_a_deal_from_contact_to_registered_contract(site: dict[str, Any], browse
     seller.click("#agreements summary")
     seller.select_option("form.agreement-form select[name=agreement_type]", "nda")
     seller.fill("form.agreement-form input[name=title]", "CBTC项目保密协议")
-    seller.fill("form.agreement-form input[name=expires_on]", (dt.date.today() + dt.timedelta(days=20)).isoformat())
+    seller.fill("form.agreement-form input[name=expires_on]", (local_today() + dt.timedelta(days=20)).isoformat())
     seller.click("form.agreement-form button[type=submit]")
     seller.wait_for_load_state()
     assert "20 天后到期" in seller.locator("#agreements").inner_text()
@@ -152,7 +153,7 @@ def test_a_deal_from_contact_to_registered_contract(site: dict[str, Any], browse
     # the contract is submitted for registration from the deal, prefilled; the registration package downloads
     seller.goto(deal_url + "#contract")
     form = seller.locator("form.contract-form")
-    assert form.locator("input[name=signed_on]").input_value() == dt.date.today().isoformat()
+    assert form.locator("input[name=signed_on]").input_value() == local_today().isoformat()
     assert form.locator("select[name=contract_type]").input_value() == "licence"
     assert form.locator("input[name=amount]").input_value() == "300"  # the technology's asking price
     assert "北京交通大学" in form.inner_text() and "交控技术装备有限公司" in form.inner_text()

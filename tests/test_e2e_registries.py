@@ -29,6 +29,7 @@ from test_licences import ASSOC
 from test_org_facts import POLICY
 
 from tongxin.core.certification import Mark
+from tongxin.core.clock import local_today
 from tongxin.services import Exchange
 from tongxin.services.accounts import Accounts
 from tongxin.services.contracts import Contracts
@@ -38,7 +39,7 @@ from tongxin.storage.db import Database
 
 DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "screenshots")
 VIEW = {"width": 1280, "height": 800}
-TODAY = dt.date.today()
+TODAY = local_today()
 PNG_1x1 = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                         "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
 

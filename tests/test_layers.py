@@ -160,3 +160,26 @@ def test_the_check_allows_what_the_arrows_allow() -> None:
     assert not _check("demo/x.py", "from ..services import importing\nfrom ..core import regions\n")
     assert not _check("core/x.py", "from . import regions\nfrom .kinds import registry\ndef f():\n    import numpy\n")
     assert not _check("fileio/x.py", "from ..core.errors import BadFile\nfrom .readers import read_tables\n")
+
+
+def test_one_clock_for_the_product() -> None:
+    """Every "today" of the product is Beijing's (core.clock.local_today): none reads the server's
+    zone (`date.today()`), which differs from Beijing's calendar for part of every day; the
+    benchmark harness, which dates nothing a user sees, is the exception."""
+    offenders = []
+    for path in sorted(SRC.rglob("*.py")):
+        if "bench" in path.relative_to(SRC).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if _reads_server_today(node):
+                offenders.append(f"{path.relative_to(SRC)}:{node.lineno}")
+    assert offenders == [], offenders
+    # the check sees both spellings
+    assert [_reads_server_today(n) for n in ast.walk(ast.parse("dt.date.today(); date.today(); local_today()"))].count(True) == 2
+
+
+def _reads_server_today(node: ast.AST) -> bool:
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "today"):
+        return False
+    v = node.func.value
+    return (isinstance(v, ast.Attribute) and v.attr == "date") or (isinstance(v, ast.Name) and v.id == "date")

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from tongxin.cli.main import app
 from tongxin.core.certification import Mark
+from tongxin.core.clock import local_today
 from tongxin.fileio.licences import write_licence_template
 from tongxin.services import Exchange
 from tongxin.storage import resources_repo as rr
@@ -99,7 +100,7 @@ def test_template_import_and_remind(cli: Any, tmp_path: Path) -> None:
     assert r.exit_code == 1 and "第 3 行" in r.output and "Row 3" in r.output
     assert _json(cli("list")) == []  # all or nothing
     good = str(tmp_path / "good.xlsx")
-    today = dt.date.today()
+    today = local_today()
     write_licence_template(good, [["XZD-2026-001", "XZD-GI", ORGS[4]["credit_code"], "小站稻大米", (today - dt.timedelta(days=30)).isoformat(),
                                    (today + dt.timedelta(days=20)).isoformat()],
                                   ["XZD-2026-002", "XZD-GI", ORGS[0]["credit_code"], "小站稻大米", today.isoformat(), (today + dt.timedelta(days=900)).isoformat()]])

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy import select
 
 from tongxin.core import regions
 from tongxin.core import stats as st
 from tongxin.core.access import SYSTEM
+from tongxin.core.clock import local_today
 from tongxin.demo.load import load_demo, load_resources
 from tongxin.services import Exchange
 from tongxin.services import policy as policy_service
@@ -23,7 +22,7 @@ def test_instrument_hours_and_policies_agree(tmp_path) -> None:  # type: ignore[
     ex.init_db()
     load_demo(ex)
     load_resources(ex)
-    year = dt.date.today().year
+    year = local_today().year
     period = st.parse_period(str(year))
     with ex.db.transaction(write=False) as s:
         got = S.resource_figures(s, period)
@@ -41,7 +40,7 @@ def test_instrument_hours_and_policies_agree(tmp_path) -> None:  # type: ignore[
     assert {k: round(v, 1) for k, v in want.items()} == got.hours_by_region
     assert got.policies_qualifying and all(0 <= n <= len(verified) for _, n in got.policies_qualifying)
     title, n = got.policies_qualifying[0]
-    today = min(dt.date.today(), period.end)
+    today = min(local_today(), period.end)
     counted = sum(1 for oid in verified if any(e.policy.title == title for e in policy_service.eligible(ex, str(oid), today, SYSTEM)[1]))
     assert counted == n
     ex.close()

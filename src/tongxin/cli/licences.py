@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from ..core.access import SYSTEM
+from ..core.clock import local_today
 
 licence_app = typer.Typer(help="认证标志使用许可：签发、续期、暂停、恢复、撤销、查验、二维码、导入 / mark licences: issue, renew, suspend, "
                                "reinstate, revoke, verify, QR codes, import", no_args_is_help=True)
@@ -107,7 +108,7 @@ def verify(licence_no: str | None = typer.Option(None, "--licence-no", help="许
     """公开查验（与网页、API 相同） / verify like the public page and API; exit 2 when no valid licence is found."""
     from ..services import licences as L
 
-    day = _day(date) or dt.date.today()
+    day = _day(date) or local_today()
     views = _go(lambda ex: L.verify_public(ex, licence_no, credit_code, name, day))
     _echo({"date": day.isoformat(), "valid": bool(views) and views[0].valid, "status": views[0].status if views else "not_found",
            "matches": [v.as_dict() for v in views]})

@@ -5,7 +5,6 @@ Exit codes: 0 success; 1 invalid input (validation); 2 usage error; 3 not found;
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import sys
@@ -20,6 +19,7 @@ from rich.table import Table
 
 from ..core import errors as E
 from ..core.access import SYSTEM
+from ..core.clock import local_today
 from ..settings import SETTINGS, Config, setting
 
 if TYPE_CHECKING:
@@ -428,7 +428,7 @@ def match(
         err.print("请给出资源 ID 或 --text / give a listing id or --text")
         raise typer.Exit(2)
     ex = _exchange()
-    ctx = MatchContext(today=dt.date.today(), prefer_corridor=corridor)
+    ctx = MatchContext(today=local_today(), prefer_corridor=corridor)
 
     def go() -> None:
         # the same service functions as the API and the pages (one match path), as the system viewer

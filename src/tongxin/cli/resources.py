@@ -15,6 +15,7 @@ import typer
 
 from ..core import booking as B
 from ..core.access import SYSTEM
+from ..core.clock import local_today
 
 resources_app = typer.Typer(help="资源共享：科研仪器预约、创新券、认证标志、惠企政策 / shared resources: instruments, vouchers, marks, policies",
                             no_args_is_help=True)
@@ -105,7 +106,7 @@ def train(instrument_id: int, user_id: int, until: str | None = typer.Option(Non
     from ..services.booking import Actor, Bookings
 
     def go(ex: Any) -> Any:
-        Bookings(ex).set_training(Actor(0, 0, SYSTEM), instrument_id, user_id, dt.date.today(), dt.date.fromisoformat(until) if until else None)
+        Bookings(ex).set_training(Actor(0, 0, SYSTEM), instrument_id, user_id, local_today(), dt.date.fromisoformat(until) if until else None)
         return {"instrument_id": instrument_id, "user_id": user_id, "trained": True}
 
     _echo(_go(go))
@@ -149,7 +150,7 @@ def recognise(province: str, org: str) -> None:
     """登记创新券服务机构（实验室） / register a lab as a voucher service provider of a region."""
     from ..services.booking import Bookings
 
-    _go(lambda ex: Bookings(ex).recognise_lab(SYSTEM, province, org, dt.date.today()))
+    _go(lambda ex: Bookings(ex).recognise_lab(SYSTEM, province, org, local_today()))
     _echo({"province": province, "org": org, "recognised": True})
 
 
@@ -158,7 +159,7 @@ def verify(mark: str, org: str, date: str | None = None) -> None:
     """查验机构是否获得认证标志许可 / is ORG licensed for MARK on DATE?"""
     from ..services.certification import verify_licence
 
-    _echo(_go(lambda ex: verify_licence(ex, mark, org, dt.date.fromisoformat(date) if date else dt.date.today()).as_dict()))
+    _echo(_go(lambda ex: verify_licence(ex, mark, org, dt.date.fromisoformat(date) if date else local_today()).as_dict()))
 
 
 @resources_app.command("policies")
@@ -167,7 +168,7 @@ def policies(org: str, date: str | None = None, all_: bool = typer.Option(False,
     from ..services.policy import evaluate_all
 
     def go(ex: Any) -> Any:
-        name, rows = evaluate_all(ex, org, dt.date.fromisoformat(date) if date else dt.date.today())
+        name, rows = evaluate_all(ex, org, dt.date.fromisoformat(date) if date else local_today())
         return {"org": name, "policies": [r.as_dict() for r in rows if all_ or r.qualifies]}
 
     _echo(_go(go))

@@ -6,7 +6,6 @@ the main CLI's `_run` (bilingual message, exit code).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 from typing import Any
@@ -14,6 +13,8 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from ..core.clock import local_today
 
 console = Console()
 contracts_app = typer.Typer(help="技术合同：提交登记、审核、登记、退回、登记证明、导入、导出、登记材料 / technology contracts: submit, review, "
@@ -171,7 +172,7 @@ def deals_reminders(idle_days: int | None = typer.Option(None, help="无进展�
     from ..services.deals import Deals
 
     def go(ex: Any) -> None:
-        rs = Deals(ex).reminders(dt.date.today(), idle_days)
+        rs = Deals(ex).reminders(local_today(), idle_days)
         for r in rs:
             console.print(f"• {r.message.zh}", highlight=False)
         console.print(f"共 {len(rs)} 条提醒 / {len(rs)} reminder(s)")

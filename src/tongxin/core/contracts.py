@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from . import credit_code, industries, regions
 from .access import ORG_ROLES, Viewer
+from .clock import local_today
 from .errors import Conflict, ErrorCollector, Message
 from .fields import Choice, clean_text, parse_date, split_list
 from .vocab import ORG_TYPES, label
@@ -158,7 +159,7 @@ def _party(ec: ErrorCollector, key: str, zh: str, raw: Any) -> str:
 
 def validate_contract(raw: Mapping[str, Any], row: int | None = None, today: dt.date | None = None) -> ContractInput:
     """Validate one contract record, reporting every problem at once (bilingual, naming the fix)."""
-    today = today or dt.date.today()
+    today = today or local_today()
     ec = ErrorCollector(row=row)
     no = clean_text(raw.get("contract_no"))
     if not no:

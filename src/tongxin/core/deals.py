@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import cast
 
+from .clock import day_of
 from .errors import Conflict, ErrorCollector, Message
 from .fields import Choice, clean_text
 
@@ -108,7 +109,9 @@ class Reminder:
 
 
 def _as_date(t: dt.datetime | dt.date) -> dt.date:
-    return t.date() if isinstance(t, dt.datetime) else t
+    """The Beijing calendar day of the last activity (timestamps are stored in UTC; `today` is
+    Beijing's: day counts never mix zones)."""
+    return day_of(t)
 
 
 def idle_reminders(deals: Iterable[DealState], today: dt.date, idle_days: int = DEFAULT_IDLE_DAYS) -> list[Reminder]:

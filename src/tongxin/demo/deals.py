@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core import regions
+from ..core.clock import local_today
 from ..services.history import ListingRef
 from ..services.history import OrgRef as Org
 
@@ -315,7 +316,7 @@ class _Planner:
 def plan(orgs: list[Org], listings: list[ListingRef], seed: int = 20251225, today: dt.date | None = None) -> DemoDeals:
     """Contracts of 2023–2025, then deals at every stage over the last two years (a signed deal adds its
     contract), then the listings' creation dates. Deterministic for (orgs, listings, seed, today)."""
-    today = today or dt.date.today()
+    today = today or local_today()
     pl = _Planner(orgs, listings, seed, today)
     pl.year_contracts()
     deals: list[DealPlan] = []

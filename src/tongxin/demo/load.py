@@ -14,6 +14,7 @@ import datetime as dt
 import os
 from collections.abc import Callable
 
+from ..core.clock import local_today
 from ..services import history as H
 from ..services.exchange import Exchange
 from ..services.semantic import Semantic
@@ -38,7 +39,7 @@ def load_resources(ex: Exchange, seed: int = RESOURCES_SEED, today: dt.date | No
     upserted by stable keys; the booking history is loaded once."""
     from .resources import DEMO_USER_BASE, generate_resources
 
-    data = generate_resources(seed, H.organisations(ex), today or dt.date.today())
+    data = generate_resources(seed, H.organisations(ex), today or local_today())
     records = H.ResourceRecords(**{f.name: data.get(f.name, []) for f in dataclasses.fields(H.ResourceRecords)})
     return H.load_resource_records(ex, records, DEMO_USER_BASE)
 
@@ -46,7 +47,7 @@ def load_resources(ex: Exchange, seed: int = RESOURCES_SEED, today: dt.date | No
 def load_deals_demo(ex: Exchange, seed: int = 20251225, today: dt.date | None = None) -> dict[str, int]:
     """Deals at every stage and ≥ 1,000 technology contracts (2023–2025), between the organisations and
     listings already loaded. Skipped when contracts exist."""
-    today = today or dt.date.today()
+    today = today or local_today()
     return H.load_deal_history(ex, lambda orgs, listings: deal_history(orgs, listings, seed, today), today)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from tongxin.core import credit_code, regions
 
+from ..core.clock import local_today
 from .orgs import gb11714_check
 from .resources_catalogue import BANKS, BUILDINGS, ENGINEER_FIELDS, EQUIPMENT, EXPERT_FIELDS, INSTRUMENTS, MATERIAL_SITES, POLICIES
 
@@ -388,7 +389,7 @@ def _billing(instruments: list[dict[str, Any]], today: dt.date, out: dict[str, A
 def generate_resources(seed: int, organisations: Iterable[Any], today: dt.date | None = None) -> dict[str, Any]:
     """Everything the resources demo needs, deterministic for (seed, organisations, today)."""
     rng = random.Random(seed)
-    today = today or dt.date.today()
+    today = today or local_today()
     orgs = _Orgs(rng, organisations, seed)
     out: dict[str, Any] = {}
     instruments = _instruments(rng, orgs, out)

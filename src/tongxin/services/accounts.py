@@ -33,6 +33,7 @@ from ..core.accounts import (
     normalise_email,
     too_many_from_ip,
 )
+from ..core.clock import local_today
 from ..core.errors import Conflict, ErrorCollector, FieldError, Message, NotFound, ValidationError
 from ..core.org_facts import FACT_KEYS, check_facts, unknown_keys
 from ..core.organisation import Organisation, validate_organisation
@@ -347,7 +348,7 @@ class Accounts:
         profile = ("name", "org_type", "region", "industry", "description", "contact_name", "contact_phone", "website")
         readonly = ("id", "credit_code", "verified")
         errors = unknown_keys(raw, set(profile) | set(readonly) | set(FACT_KEYS))
-        upd = check_facts(raw, today or dt.date.today())
+        upd = check_facts(raw, today or local_today())
         errors += upd.errors
         with self.db.transaction() as s:
             row = R.org_row(s, org_id)
@@ -368,7 +369,7 @@ class Accounts:
             if upd.changes:
                 from .org_facts import apply_in
 
-                apply_in(s, self.ex, org_id, upd.changes, today or dt.date.today())
+                apply_in(s, self.ex, org_id, upd.changes, today or local_today())
 
     def pending_organisations(self, viewer: acc.Viewer) -> list[dict[str, Any]]:
         return self.pending_page(viewer, 1, 200)[0]

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..core import access as acc
 from ..core import deals as D
+from ..core.clock import day_of
 from ..core.contracts import wan_to_yuan
 from ..core.errors import Conflict, FieldError, Forbidden, Message, NotFound, ValidationError
 from ..settings import setting
@@ -288,7 +289,7 @@ def deal_lines(session: Session, viewer: acc.Viewer, today: dt.date, stage: str 
             role, other = "staff", f"{seller} → {buyer}"
         last = local(d.last_activity_at)
         stored = R.aware(d.last_activity_at)
-        days = (today - stored.date()).days if stored else 0  # counted as the reminders count them (core.deals)
+        days = (today - day_of(stored)).days if stored else 0  # counted as the reminders count them (core.deals)
         out.append(DealLine(d, other, role, [(int(i), titles[int(i)][0]) for i in (d.listing_ids or []) if int(i) in titles], last, days,
                             d.stage in D.OPEN_STAGES and days > idle_after))
     return out

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.clock import local_today
 from ..core.errors import FieldError, Message, ValidationError
 from ..core.kinds.registry import Registry
 from ..core.listing import Listing
@@ -148,7 +149,7 @@ def _licensed_claims(s: Any, listings: list[tuple[int, Listing]], errors: list[F
     """The rows whose mark claims hold (certified products need a valid licence); the others' errors go to `errors`."""
     from .certification import claim_errors
 
-    today = dt.date.today()
+    today = local_today()
     out = []
     for rownum, x in listings:
         bad = claim_errors(s, x, today, rownum)

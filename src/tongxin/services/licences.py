@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from ..core import access as acc
 from ..core import certification as C
+from ..core.clock import local_today
 from ..core.errors import Conflict, FieldError, Message, NotFound, ValidationError
 from ..core.listing import Listing
 from ..fileio.licences import LicenceInput, parse_licence_file
@@ -149,7 +150,7 @@ def issue(ex: Exchange, viewer: acc.Viewer, mark_ref: str, org_ref: str, licence
         r = rr.licence_row(s, no)
         rr.add_licence_event(s, r, "issue", _actor(viewer))
         _notify(s, r, mark, f"已签发，有效期 {valid_from}–{valid_until}", f"issued, valid {valid_from} to {valid_until}")
-        return _view(s, r, today or dt.date.today())
+        return _view(s, r, today or local_today())
 
 
 def _mark_or_error(s: Any, ref: str, errors: list[FieldError]) -> C.Mark | None:
@@ -177,7 +178,7 @@ def _change(ex: Exchange, viewer: acc.Viewer, licence_no: str, today: dt.date | 
         _require_manage(viewer, rr.mark_holder_org(s, r.mark_id))
         mark = rr.find_licences(s, licence_no=r.licence_no, limit=1)[0][1]
         apply(s, r, mark)
-        return _view(s, r, today or dt.date.today())
+        return _view(s, r, today or local_today())
 
 
 def renew(ex: Exchange, viewer: acc.Viewer, licence_no: str, valid_until: dt.date | None, reason: str = "",
@@ -252,7 +253,7 @@ def history(ex: Exchange, viewer: acc.Viewer, licence_no: str, today: dt.date | 
         _require_manage(viewer, rr.mark_holder_org(s, r.mark_id))
         events = [LicenceEvent(e.action, e.at, e.actor, e.reason, e.status, e.valid_from, e.valid_until, e.products)
                   for e in rr.licence_events(s, r.id)]
-        return _view(s, r, today or dt.date.today()), events
+        return _view(s, r, today or local_today()), events
 
 
 def manageable_marks(ex: Exchange, viewer: acc.Viewer) -> list[C.Mark]:
@@ -265,7 +266,7 @@ def list_licences(ex: Exchange, viewer: acc.Viewer, mark_ref: str | None = None,
                   today: dt.date | None = None, limit: int = 500) -> list[LicenceView]:
     """The licences of the marks the viewer manages; `status` is the stored one (active, suspended, revoked)
     or a status on the day (expired, not_yet_valid); `q` a licence number or a part of the licensee's name."""
-    day = today or dt.date.today()
+    day = today or local_today()
     if status and status not in C.STATUSES:
         raise ValidationError.of([FieldError("status", Message(f"状态应为 {' / '.join(k for k in C.STATUSES if k != 'not_found')}",
                                                                f"status is one of {', '.join(k for k in C.STATUSES if k != 'not_found')}"), status)])
@@ -302,7 +303,7 @@ def verify_public(ex: Exchange, licence_no: str | None = None, credit_code: str 
                   day: dt.date | None = None) -> list[LicenceView]:
     """What the public sees: every licence that matches (valid ones first, then newest end date). At least one
     of licence_no, credit_code, name (two characters or more) is needed."""
-    day = day or dt.date.today()
+    day = day or local_today()
     no, cc, nm = (x.strip() if x else "" for x in (licence_no, credit_code, name))
     if not (no or cc or nm):
         raise ValidationError.of([FieldError("licence_no", Message("请填写许可编号、统一社会信用代码或机构名称之一",
@@ -392,7 +393,7 @@ def import_licences(ex: Exchange, viewer: acc.Viewer, path: str) -> ImportReport
 def remind_expiring(ex: Exchange, today: dt.date | None = None, days: int = REMIND_DAYS) -> list[str]:
     """In-app reminders to each licensee (and the mark owner) whose licence ends within `days` days; once per end date
     (renewing moves the end date, and the next reminder comes before the new one). Returns the licence numbers reminded."""
-    today = today or dt.date.today()
+    today = today or local_today()
     sent = []
     with ex.db.transaction() as s:
         for r, mark, org_name in rr.expiring_licences(s, today, today + dt.timedelta(days=days)):
@@ -426,7 +427,7 @@ def unlicensed_claims(ex: Exchange, viewer: acc.Viewer, day: dt.date | None = No
     """Published listings that claim a mark no licence backs on `day` (never licensed, a made-up or another firm's
     number, expired, suspended or revoked), for operators to follow up."""
     acc.require_staff(viewer)
-    day = day or dt.date.today()
+    day = day or local_today()
     kinds = [sp.name for sp in ex.registry if ex.registry.has_check(sp.name, "licence")]
     out = []
     with ex.db.transaction(write=False) as s:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ..core import access as acc
 from ..core import industries, regions
 from ..core.accounts import REPORT_REASONS
+from ..core.clock import local_today
 from ..core.errors import Message, ValidationError
 from ..core.fields import AttrField, display_value
 from ..core.kinds import KindSpec
@@ -200,7 +201,7 @@ class Listings:
         """A listing already read and decided, with its moderation state and a lapsed mark claim."""
         lid = int(x.id or 0)
         shown = self._shown_as(x, d, R.moderation_of(s, [lid]).get(lid))
-        warning = claim_warning(self.ex, x, dt.date.today(), session=s)
+        warning = claim_warning(self.ex, x, local_today(), session=s)
         if warning is not None:
             shown.warnings.append(warning)
         return shown
@@ -355,7 +356,7 @@ class Listings:
         if existing is not None:
             x.id, x.external_id = existing.id, existing.external_id
         with self.db.transaction(write=False) as s:
-            require_licensed_claim(s, x, dt.date.today())
+            require_licensed_claim(s, x, local_today())
         lid = self.ex.save_listing(x)
         with self.db.transaction() as s:
             m = R.moderation(s, lid)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..core import access as acc
 from ..core import policy as engine
+from ..core.clock import local_today
 from ..core.errors import FieldError, Message, ValidationError
 from ..core.org_facts import FACT_KEYS, MAX_EVIDENCE_FILES, OrgFacts, check_evidence, check_facts, unknown_keys
 from ..storage import accounts_repo as AR
@@ -138,7 +139,7 @@ def apply_in(s: Session, ex: Exchange, org_id: int, changes: dict[str, Any], tod
 def update(ex: Exchange, viewer: acc.Viewer, org_id: int, raw: Mapping[str, Any], today: dt.date | None = None) -> tuple[OrgFacts, list[int]]:
     """Change some facts (the keys given; null or "" clears one). Unknown keys and bad values: 422, nothing written."""
     require_edit(viewer, org_id)
-    today = today or dt.date.today()
+    today = today or local_today()
     upd = check_facts(raw, today)
     errors = unknown_keys(raw, set(FACT_KEYS)) + upd.errors
     if errors:
@@ -200,7 +201,7 @@ def import_facts(ex: Exchange, viewer: acc.Viewer, path: str, today: dt.date | N
     from . import notices
 
     acc.require_staff(viewer)
-    today = today or dt.date.today()
+    today = today or local_today()
     rows, errors = parse_facts_file(path, today)
     rep = FactsImport()
     with ex.db.transaction() as s:

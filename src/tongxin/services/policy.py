@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ..core import access as acc
 from ..core import policy as engine
+from ..core.clock import local_today
 from ..core.listing import Listing
 from ..storage import repo
 from ..storage import resources_repo as rr
@@ -72,7 +73,7 @@ def notify_qualifying(ex: Exchange, policy_id: int, today: dt.date | None = None
     Returns the organisations notified now. One transaction."""
     from . import notices
 
-    today = today or dt.date.today()
+    today = today or local_today()
     with ex.db.transaction() as s:
         p = repo.get_listing(s, policy_id, ex.registry)
         if not ex.registry.has_role(p.kind, "eligibility_rules"):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..core import access as acc
 from ..core import policy as engine
+from ..core.clock import local_today
 from ..core.errors import FieldError, Message, ValidationError
 from ..core.listing import Listing
 from ..fileio.safe_cells import csv_row
@@ -83,7 +84,7 @@ def _policy(ex: Exchange, s: Session, policy_id: int) -> Listing:
 
 def qualifiers(ex: Exchange, viewer: acc.Viewer, policy_id: int, day: dt.date | None = None) -> PolicyQualifiers:
     acc.require_staff(viewer)
-    day = day or dt.date.today()
+    day = day or local_today()
     with ex.db.transaction(write=False) as s:
         p = _policy(ex, s, policy_id)
         try:
@@ -111,7 +112,7 @@ def policies_overview_page(ex: Exchange, viewer: acc.Viewer, day: dt.date | None
     """One page of the live policies (newest first) with their qualifiers, and how many live policies there are:
     only the page's policies are evaluated."""
     acc.require_staff(viewer)
-    day = day or dt.date.today()
+    day = day or local_today()
     kind = ex.registry.kind_with("eligibility_rules")
     if kind is None:
         return [], 0

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..core import regions
 from ..core import stats as st
+from ..core.clock import local_today
 from ..fileio.safe_cells import xlsx_row
 from . import stats as S
 
@@ -147,7 +148,7 @@ def report_pdf(f: st.Figures, generated: dt.date | None = None) -> bytes:
 
     font = pdf.register_font()
     sty = pdf.styles()
-    generated = generated or dt.date.today()
+    generated = generated or local_today()
     buf = io.BytesIO()
     doc = pdf.doc(buf, f"京津冀技术合同与成果转化 {f.period.label} 年度报告")
     W = 174 * mm

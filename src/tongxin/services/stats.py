@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..core import regions
 from ..core import stats as st
+from ..core.clock import local_today
 from ..storage import deals_repo as R
 from ..storage.models import ListingRow, OrganisationRow
 from ..storage.models_deals import DealRow, TechContractRow
@@ -89,7 +90,7 @@ def resource_figures(s: Session, p: st.Period) -> st.ResourceFigures:
     for region, start, end in s.execute(q):
         prov = st.province_label(regions.province_of(region))
         hours[prov] = round(hours.get(prov, 0.0) + max(0.0, (end - start).total_seconds() / 3600), 1)
-    today = min(dt.date.today(), p.end)
+    today = min(local_today(), p.end)
     reg = default_registry()
     policy_kind = reg.kind_with("eligibility_rules")
     policies_live = [x for x in repo.find_listings(s, repo.ListingFilter(kind=policy_kind, status="published", limit=100000), reg)
@@ -117,7 +118,7 @@ def figures(s: Session, period: st.Period | str) -> st.Figures:
 
 def default_period(today: dt.date | None = None) -> str:
     """The latest complete year, or the current one from December on."""
-    today = today or dt.date.today()
+    today = today or local_today()
     return str(today.year if today.month == 12 else today.year - 1)
 
 

@@ -11,6 +11,7 @@ import functools
 from dataclasses import dataclass, field
 
 from .. import industries, regions
+from ..clock import local_today  # the product's one clock (re-exported: MatchContext's default)
 from ..listing import Listing
 from .explain import FitItem
 
@@ -24,13 +25,6 @@ BUDGET_MISSED_POINTS = -3.0
 CORRIDOR_POINTS = 4.0
 
 
-CST = dt.timezone(dt.timedelta(hours=8), "CST")
-
-
-def local_today() -> dt.date:
-    """Today in China Standard Time: a listing valid until 3 月 31 日 stops matching at midnight in
-    Beijing on 4 月 1 日, whatever the server's clock zone."""
-    return dt.datetime.now(CST).date()
 
 
 @dataclass(frozen=True)

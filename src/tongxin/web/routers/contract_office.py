@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...core import access as acc
 from ...core import contracts as K
+from ...core.clock import local_today
 from ...core.errors import Conflict, FieldError, Message, ValidationError
 from ...core.fields import parse_date
 from ...services import contracts as C
@@ -30,7 +31,7 @@ PER_PAGE = 50
 
 
 def _today() -> dt.date:
-    return dt.date.today()
+    return local_today()
 
 
 def _signed_in(request: Request) -> acc.Viewer:

@@ -22,6 +22,7 @@ from starlette.datastructures import UploadFile
 from ...core import access as acc
 from ...core import contracts as K
 from ...core import deals as D
+from ...core.clock import local_today
 from ...core.contracts import CONTRACT_COLUMNS, CONTRACT_HELP_ZH, CONTRACT_TYPES, type_label
 from ...core.errors import BadFile, Conflict, FieldError, Message, ValidationError
 from ...core.fields import parse_date
@@ -38,7 +39,7 @@ COLUMN_HEADERS = {k: zh for k, zh, _h, _r in CONTRACT_COLUMNS}
 
 
 def _today() -> dt.date:
-    return dt.date.today()
+    return local_today()
 
 
 def _signed_in(request: Request) -> acc.Viewer:

@@ -10,7 +10,6 @@ shows (`public_stats`); the rest (funnel, top organisations, resources …) is f
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 import os
@@ -23,6 +22,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from ...core import access as acc
 from ...core import deals as D
 from ...core import stats as st
+from ...core.clock import local_today
 from ...core.errors import FieldError, Message, NotFound, ValidationError
 from ...fileio.safe_cells import csv_row
 from ...services import contracts as C
@@ -82,7 +82,7 @@ def _page(request: Request, template: str, period: str | None, public: bool, **e
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard(request: Request, deals: DealsDep, period: str | None = None) -> Any:
     v = _operator(request)
-    o = deals.overview(v, dt.date.today())
+    o = deals.overview(v, local_today())
     stage_rows = [(c.value, c.zh, o.stage_counts.get(c.value, 0)) for c in D.STAGES]
     return _page(request, "stats/dashboard.html", period, False, stage_rows=stage_rows, reminders=o.reminders, recent=o.recent,
                  stage_label=D.stage_label)

@@ -295,7 +295,8 @@ class Exchange:
         words did not find (word score 0), and the query's background cosine; see services.hybrid.
         `worth(word candidates, meaning-only (id, cosine), background)`: the meaning-only ids that
         could reach the results (rank.worth_reading); only those are read from the database.
-        `nearest`: the meaning candidates already being looked up (`_nearest`)."""
+        `nearest`: the meaning candidates already being looked up on another thread
+        (`_counterpart_candidates` starts it before the word search)."""
         if qvec is None:
             return cands, 0.0
         sem = nearest.result() if nearest is not None else self.semantic.candidates(qvec, kinds, SEMANTIC_DEPTH + len(exclude))

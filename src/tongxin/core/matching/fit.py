@@ -25,8 +25,6 @@ BUDGET_MISSED_POINTS = -3.0
 CORRIDOR_POINTS = 4.0
 
 
-
-
 @dataclass(frozen=True)
 class MatchContext:
     today: dt.date = field(default_factory=lambda: local_today())
